@@ -1,0 +1,46 @@
+# Two commands: `make run` (set up and run a demo node) and `make test` (the whole suite).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+DEV_DOMAIN ?= 127.0.0.1:8000
+
+.PHONY: run test lint bench clean help
+
+help:
+	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
+	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
+	@echo "make bench - run the benchmarks in bench/"
+
+$(BIN)/python:
+	@$(PYTHON) -m venv $(VENV) || { \
+	  echo "error: '$(PYTHON) -m venv' failed; on Debian/Ubuntu install it with: apt-get install python3-venv" >&2; \
+	  rm -rf $(VENV); exit 1; }
+	@$(BIN)/python -m pip install --quiet --upgrade pip
+
+# Reinstall whenever pyproject.toml changes.
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e .
+	@touch $@
+
+$(VENV)/.installed-test: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	@touch $@ $(VENV)/.installed
+
+run: $(VENV)/.installed
+	@test -f config.toml || $(BIN)/talentfed init --dev-mode --domain $(DEV_DOMAIN) \
+	  --base-url http://$(DEV_DOMAIN) --name "Demo Institute of Technology"
+	$(BIN)/talentfed migrate
+	$(BIN)/talentfed demo
+	$(BIN)/talentfed serve
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check talentfed tests bench
+
+test: lint
+	$(BIN)/pytest
+
+bench: $(VENV)/.installed-test
+	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info

@@ -1,0 +1,1 @@
+"""Command line: `talentfed …` for admins, scripts and tests."""

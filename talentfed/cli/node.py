@@ -1,0 +1,151 @@
+"""Node commands: init, migrate, demo, serve."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+from pathlib import Path
+
+import uvicorn
+
+from talentfed.cli.context import CommandError, open_engine, transaction
+from talentfed.config import Config, load_config, render_config
+from talentfed.domain.demo import ensure_demo
+from talentfed.domain.members import ensure_institution
+from talentfed.storage import migrate
+from talentfed.web.app import create_app
+
+TEMPLATE = Path(__file__).resolve().parents[1] / "config.example.toml"
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    init = commands.add_parser(
+        "init",
+        help="write a configuration, create the database and the institution actor",
+        description="Write config.toml for DOMAIN, migrate the database and create the "
+        "institution's actor with its key pair.",
+    )
+    init.add_argument("--domain", required=True, help="the domain in handles, e.g. uni.example")
+    init.add_argument("--base-url", help="public URL (default: https://DOMAIN, or http:// with --dev-mode)")
+    init.add_argument("--name", help="the institution's name")
+    init.add_argument("--database-url", help="SQLAlchemy database URL (default: SQLite under ./data/)")
+    init.add_argument(
+        "--dev-mode", action="store_true", help="allow http and loopback addresses (testing only)"
+    )
+    init.add_argument("--force", action="store_true", help="overwrite an existing configuration file")
+    init.set_defaults(handler=cmd_init)
+
+    commands.add_parser(
+        "migrate", help="bring the database schema up to date", description="Apply pending migrations."
+    ).set_defaults(handler=cmd_migrate)
+
+    commands.add_parser(
+        "demo",
+        help="create the demo institution (idempotent)",
+        description="Create the institution actor, three members, an article, a question with an "
+        "answer and an open project call. Running it again creates nothing twice.",
+    ).set_defaults(handler=cmd_demo)
+
+    serve = commands.add_parser(
+        "serve", help="run the web server", description="Serve HTTP until SIGINT or SIGTERM."
+    )
+    serve.add_argument("--host", help="override [server] host")
+    serve.add_argument("--port", type=int, help="override [server] port")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = Path(args.config)
+    if path.exists() and not args.force:
+        raise CommandError(f"{path} already exists (use --force to overwrite it)")
+    scheme = "http" if args.dev_mode else "https"
+    values = {
+        ("node", "domain"): args.domain,
+        ("node", "base_url"): args.base_url or f"{scheme}://{args.domain}",
+        ("federation", "dev_mode"): bool(args.dev_mode),
+    }
+    if args.name:
+        values[("node", "name")] = args.name
+    if args.database_url:
+        values[("database", "url")] = args.database_url
+    text = render_config(TEMPLATE.read_text(), values)
+    candidate = path.with_name(path.name + ".new")
+    candidate.write_text(text)
+    try:
+        load_config(candidate, environ={})  # validate before replacing anything
+    except Exception:
+        candidate.unlink()
+        raise
+    candidate.replace(path)
+    config = load_config(path)
+    asyncio.run(_migrate(config))
+    asyncio.run(_institution(config))
+    handle = f"@{config.node.institution_username}@{config.node.domain}"
+    print(f"wrote {path}; database ready; institution actor {handle}")
+    return 0
+
+
+async def _migrate(config: Config) -> None:
+    engine = await open_engine(config, require_schema=False)
+    try:
+        await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+async def _institution(config: Config) -> None:
+    async with transaction(config) as session:
+        await ensure_institution(session, config)
+
+
+def cmd_migrate(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    asyncio.run(_migrate(config))
+    print(f"database at revision {migrate.head_revision()}")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> dict[str, int]:
+        async with transaction(config) as session:
+            return await ensure_demo(session, config)
+
+    created = asyncio.run(run())
+    print(f"demo institution ready ({created['members']} members and {created['posts']} posts created)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    asyncio.run(_check_ready(config))
+    host = args.host or config.server.host
+    port = args.port or config.server.port
+    logging.getLogger("talentfed").info("serving %s on http://%s:%d", config.node.base_url, host, port)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config),
+            host=host,
+            port=port,
+            proxy_headers=True,
+            forwarded_allow_ips=config.server.forwarded_allow_ips,
+            access_log=False,  # RequestLogMiddleware writes one line per request, with its id
+            log_config=None,
+            timeout_graceful_shutdown=10,
+        )
+    )
+    # uvicorn catches SIGINT/SIGTERM, drains requests and runs the lifespan shutdown, then
+    # re-raises the signal to the handler that was there before it. A stop we asked for is
+    # a normal end, so that handler does nothing and we exit 0.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
+    server.run()
+    return 0
+
+
+async def _check_ready(config: Config) -> None:
+    engine = await open_engine(config)
+    await engine.dispose()

@@ -1,0 +1,96 @@
+"""Member accounts: `talentfed user add|list`."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+
+from talentfed.cli.context import CommandError, transaction
+from talentfed.cli.output import print_json, print_table
+from talentfed.config import load_config
+from talentfed.domain.members import MemberError, NewMember, add_member, find_member, list_members
+from talentfed.storage.models import Actor, User
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    user = commands.add_parser("user", help="manage member accounts", description="Manage member accounts.")
+    actions = user.add_subparsers(dest="action", required=True, metavar="ACTION")
+
+    add = actions.add_parser(
+        "add",
+        help="create a member (a Person actor with an RSA-2048 key pair)",
+        description="Create a member: a Person actor with an RSA-2048 key pair and a login account.",
+    )
+    add.add_argument("name", metavar="NAME", help="username: 1-30 lowercase letters, digits or _")
+    add.add_argument("--display-name", required=True, help="the name shown on the profile")
+    add.add_argument("--skills", default="", help="comma-separated skills, e.g. 'NLP,Machine Learning'")
+    add.add_argument("--headline", default="", help="one line under the name")
+    add.add_argument("--bio", default="", help="a longer description in Markdown")
+    add.add_argument("--department", default="", help="free-text department or group")
+    add.add_argument("--admin", action="store_true", help="give the account the admin role")
+    add.add_argument("--manual-approval", action="store_true", help="approve followers by hand")
+    add.add_argument("--json", action="store_true", help="print the new member as JSON")
+    add.set_defaults(handler=cmd_user_add)
+
+    listing = actions.add_parser("list", help="list members", description="List the node's members.")
+    listing.add_argument("--json", action="store_true", help="print one JSON document")
+    listing.set_defaults(handler=cmd_user_list)
+
+
+def _member_record(actor: Actor, user: User) -> dict:
+    return {
+        "username": actor.username,
+        "handle": f"@{actor.handle}",
+        "uri": actor.uri,
+        "display_name": actor.display_name,
+        "role": user.role,
+        "skills": actor.skills,
+        "manually_approves_followers": actor.manually_approves_followers,
+        "created_at": actor.created_at.isoformat(),
+    }
+
+
+def cmd_user_add(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    new = NewMember(
+        username=args.name,
+        display_name=args.display_name,
+        skills=tuple(s for s in args.skills.split(",") if s.strip()),
+        headline=args.headline,
+        bio=args.bio,
+        department=args.department,
+        role="admin" if args.admin else "member",
+        manually_approves_followers=args.manual_approval,
+    )
+
+    async def run() -> dict:
+        async with transaction(config) as session:
+            try:
+                await add_member(session, config, new)
+            except MemberError as exc:
+                raise CommandError(str(exc)) from None
+            actor, user = await find_member(session, new.username)
+            return _member_record(actor, user)
+
+    record = asyncio.run(run())
+    if args.json:
+        print_json(record)
+    else:
+        print(f"created {record['handle']} ({record['uri']})")
+    return 0
+
+
+def cmd_user_list(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> list[dict]:
+        async with transaction(config) as session:
+            return [_member_record(actor, user) for actor, user in await list_members(session)]
+
+    records = asyncio.run(run())
+    if args.json:
+        print_json(records)
+    else:
+        rows = [(r["handle"], r["display_name"], r["role"], ", ".join(r["skills"])) for r in records]
+        print_table(("handle", "name", "role", "skills"), rows, empty="no members yet")
+    return 0

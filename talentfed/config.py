@@ -1,0 +1,391 @@
+"""Loading and validating the node's configuration.
+
+The configuration is a TOML file whose sections and keys are declared once,
+below, as frozen dataclasses. Every key may be overridden by an environment
+variable `TALENTFED_<SECTION>_<KEY>`. Any problem is reported as a single
+`ConfigError` naming where the value came from, the key and what was expected,
+so the CLI can print one line and exit 2.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import ipaddress
+import os
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "TALENTFED_"
+DEFAULT_CONFIG_PATH = "config.toml"
+
+
+class ConfigError(Exception):
+    """A configuration problem, phrased as one line for a human."""
+
+    def __init__(self, source: str, key: str | None, message: str) -> None:
+        self.source = source
+        self.key = key
+        self.message = message
+        where = f"{source}: {key}: " if key else f"{source}: "
+        super().__init__(where + message)
+
+
+@dataclass(frozen=True)
+class NodeConfig:
+    domain: str = "localhost"
+    base_url: str = "https://localhost"
+    name: str = "A talentfed node"
+    summary: str = ""
+    institution_username: str = "institution"
+    admin_contact: str = ""
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    host: str = "127.0.0.1"
+    port: int = 8000
+    forwarded_allow_ips: str = "127.0.0.1"
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    url: str = "sqlite+aiosqlite:///./data/talentfed.db"
+    pool_size: int = 10
+
+
+@dataclass(frozen=True)
+class FederationConfig:
+    dev_mode: bool = False
+    authorized_fetch: bool = False
+    blocked_domains: tuple[str, ...] = ()
+    connect_timeout: float = 5.0
+    request_timeout: float = 15.0
+    max_inbox_body_bytes: int = 1024 * 1024
+    max_fetch_bytes: int = 1024 * 1024
+    delivery_workers: int = 2
+
+
+@dataclass(frozen=True)
+class AnalyticsConfig:
+    interval_minutes: int = 60
+    recompute_after_edges: int = 500
+
+
+@dataclass(frozen=True)
+class Config:
+    node: NodeConfig = field(default_factory=NodeConfig)
+    server: ServerConfig = field(default_factory=ServerConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    federation: FederationConfig = field(default_factory=FederationConfig)
+    analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    source: str = "<defaults>"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database.url.startswith("sqlite")
+
+
+SECTIONS: dict[str, type] = {
+    "node": NodeConfig,
+    "server": ServerConfig,
+    "database": DatabaseConfig,
+    "federation": FederationConfig,
+    "analytics": AnalyticsConfig,
+}
+
+
+# --- value checks --------------------------------------------------------------------
+# Each check receives the already type-converted value and returns it (possibly
+# normalised) or raises ValueError whose text says what was expected.
+
+_HOSTNAME = re.compile(
+    r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$"
+)
+_USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
+
+
+def _check_domain(value: str) -> str:
+    value = value.strip().lower()
+    host, _, port = value.partition(":")
+    if port and not (port.isdigit() and 0 < int(port) < 65536):
+        raise ValueError(f"a domain name, optionally with :port, got {value!r}")
+    try:
+        ipaddress.ip_address(host)
+        return value
+    except ValueError:
+        pass
+    if not _HOSTNAME.match(host):
+        raise ValueError(f"a domain name such as uni.example, got {value!r}")
+    return value
+
+
+def _check_http_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError(f"an http(s) URL such as https://uni.example, got {value!r}")
+    if parts.query or parts.fragment:
+        raise ValueError(f"a URL without query or fragment, got {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError:
+        raise ValueError(f"a URL with a valid port, got {value!r}") from None
+    return value.rstrip("/")
+
+
+def _check_port(value: int) -> int:
+    if not 1 <= value <= 65535:
+        raise ValueError(f"a port number from 1 to 65535, got {value}")
+    return value
+
+
+def _check_positive(value: float) -> float:
+    if value <= 0:
+        raise ValueError(f"a number greater than 0, got {value}")
+    return value
+
+
+def _check_non_negative(value: int) -> int:
+    if value < 0:
+        raise ValueError(f"a number of 0 or more, got {value}")
+    return value
+
+
+def _check_username(value: str) -> str:
+    if not _USERNAME.match(value):
+        raise ValueError(f"1-30 lowercase letters, digits or _, got {value!r}")
+    return value
+
+
+def _check_database_url(value: str) -> str:
+    try:
+        url = make_url(value)
+    except ArgumentError:
+        raise ValueError(
+            "a database URL such as sqlite+aiosqlite:///./data/talentfed.db "
+            f"or postgresql+asyncpg://user@host/db, got {value!r}"
+        ) from None
+    backend = url.get_backend_name()
+    if backend == "sqlite":
+        url = url.set(drivername="sqlite+aiosqlite")
+    elif backend == "postgresql":
+        url = url.set(drivername="postgresql+asyncpg")
+        if not url.database:
+            raise ValueError(f"a PostgreSQL URL naming a database, got {value!r}")
+    else:
+        raise ValueError(f"a sqlite or postgresql URL, got a {backend!r} URL")
+    return url.render_as_string(hide_password=False)
+
+
+def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
+    return tuple(_check_domain(d) for d in value)
+
+
+CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
+    ("node", "domain"): _check_domain,
+    ("node", "base_url"): _check_http_url,
+    ("node", "institution_username"): _check_username,
+    ("server", "port"): _check_port,
+    ("database", "url"): _check_database_url,
+    ("database", "pool_size"): _check_positive,
+    ("federation", "blocked_domains"): _check_domains,
+    ("federation", "connect_timeout"): _check_positive,
+    ("federation", "request_timeout"): _check_positive,
+    ("federation", "max_inbox_body_bytes"): _check_positive,
+    ("federation", "max_fetch_bytes"): _check_positive,
+    ("federation", "delivery_workers"): _check_non_negative,
+    ("analytics", "interval_minutes"): _check_positive,
+    ("analytics", "recompute_after_edges"): _check_positive,
+}
+
+
+# --- type conversion -----------------------------------------------------------------
+
+_TYPE_NAMES = {
+    "str": "a string",
+    "int": "an integer",
+    "float": "a number",
+    "bool": "true or false",
+    "tuple[str, ...]": "a list of strings",
+}
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# What a TOML value must look like for each declared type, and how it is stored.
+_ACCEPTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
+    "bool": (lambda v: isinstance(v, bool), bool),
+    "int": (lambda v: isinstance(v, int) and not isinstance(v, bool), int),
+    "float": (_is_number, float),  # TOML writes 5 for 5.0; accept it
+    "str": (lambda v: isinstance(v, str), str),
+    "tuple[str, ...]": (lambda v: isinstance(v, list) and all(isinstance(i, str) for i in v), tuple),
+}
+
+
+def _convert(annotation: str, value: Any) -> Any:
+    """Check a TOML value against the declared type."""
+    accepts, store = _ACCEPTS[annotation]
+    if not accepts(value):
+        raise ValueError(f"{_TYPE_NAMES[annotation]}, got {_describe(value)}")
+    return store(value)
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, str):
+        return f'"{value}"'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return f"a {type(value).__name__}"
+    return repr(value)
+
+
+def _parse_env(annotation: str, raw: str) -> Any:
+    """Environment variables are strings: read them as the declared type."""
+    text = raw.strip()
+    if annotation == "bool":
+        lowered = text.lower()
+        if lowered in ("1", "true", "yes", "on"):
+            return True
+        if lowered in ("0", "false", "no", "off"):
+            return False
+        raise ValueError(f"true or false, got {raw!r}")
+    if annotation == "int":
+        try:
+            return int(text)
+        except ValueError:
+            raise ValueError(f"an integer, got {raw!r}") from None
+    if annotation == "float":
+        try:
+            return float(text)
+        except ValueError:
+            raise ValueError(f"a number, got {raw!r}") from None
+    if annotation == "tuple[str, ...]":
+        return tuple(part.strip() for part in text.split(",") if part.strip())
+    return raw
+
+
+# --- loading -------------------------------------------------------------------------
+
+
+def load_config(
+    path: str | os.PathLike[str] | None = None,
+    environ: Mapping[str, str] | None = None,
+    *,
+    require_file: bool = True,
+) -> Config:
+    """Read, override from the environment and validate the configuration."""
+    environ = os.environ if environ is None else environ
+    config_path = Path(path or environ.get(ENV_PREFIX + "CONFIG") or DEFAULT_CONFIG_PATH)
+    source = str(config_path)
+    data = _read_toml(config_path, require_file)
+    sections = {name: _build_section(name, data.get(name, {}), source, environ) for name in SECTIONS}
+    for name in data:
+        if name not in SECTIONS:
+            raise ConfigError(source, f"[{name}]", f"unknown section (expected one of {', '.join(SECTIONS)})")
+    config = Config(**sections, source=source)
+    config = _resolve_sqlite_path(config, config_path.parent)
+    _check_consistency(config)
+    return config
+
+
+def _read_toml(path: Path, require_file: bool) -> dict[str, Any]:
+    if not path.exists():
+        if require_file:
+            raise ConfigError(
+                str(path), None, "no such file (create one with `talentfed init --domain YOUR.DOMAIN`)"
+            )
+        return {}
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), None, f"not valid TOML ({exc})") from None
+    except OSError as exc:
+        raise ConfigError(str(path), None, f"cannot read the file ({exc.strerror})") from None
+
+
+def _build_section(name: str, values: Any, source: str, environ: Mapping[str, str]) -> Any:
+    cls = SECTIONS[name]
+    if not isinstance(values, dict):
+        raise ConfigError(source, f"[{name}]", f"expected a table, got {_describe(values)}")
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    for key in values:
+        if key not in fields:
+            raise ConfigError(source, f"[{name}] {key}", f"unknown key (expected one of {', '.join(fields)})")
+    kwargs: dict[str, Any] = {}
+    for key, spec in fields.items():
+        env_name = f"{ENV_PREFIX}{name.upper()}_{key.upper()}"
+        annotation = str(spec.type)
+        try:
+            if env_name in environ:
+                where = f"environment variable {env_name}"
+                value = _parse_env(annotation, environ[env_name])
+            elif key in values:
+                where = f"{source}: [{name}] {key}"
+                value = _convert(annotation, values[key])
+            else:
+                continue
+            check = CHECKS.get((name, key))
+            kwargs[key] = check(value) if check else value
+        except ValueError as exc:
+            raise ConfigError(where, None, f"expected {exc}") from None
+    return cls(**kwargs)
+
+
+def _resolve_sqlite_path(config: Config, base_dir: Path) -> Config:
+    """Relative SQLite paths are relative to the config file, not to the current directory."""
+    url = make_url(config.database.url)
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return config
+    db_path = Path(url.database)
+    if not db_path.is_absolute():
+        db_path = (base_dir / db_path).resolve()
+    resolved = url.set(database=str(db_path)).render_as_string(hide_password=False)
+    return dataclasses.replace(config, database=dataclasses.replace(config.database, url=resolved))
+
+
+def _check_consistency(config: Config) -> None:
+    base = urlsplit(config.node.base_url)
+    if base.scheme == "http" and not config.federation.dev_mode:
+        raise ConfigError(
+            config.source,
+            "[node] base_url",
+            "expected an https:// URL (plain http is only allowed with [federation] dev_mode = true)",
+        )
+
+
+def render_config(template: str, values: Mapping[tuple[str, str], Any]) -> str:
+    """Fill `key = value` lines of a commented TOML template, keeping its comments."""
+    section = None
+    lines = []
+    for line in template.splitlines():
+        header = re.match(r"^\[(\w+)\]\s*$", line)
+        if header:
+            section = header.group(1)
+        assignment = re.match(r"^(\w+)\s*=", line)
+        if assignment and (section, assignment.group(1)) in values:
+            key = assignment.group(1)
+            line = f"{key} = {_toml_literal(values[(section, key)])}"
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def _toml_literal(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_literal(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'

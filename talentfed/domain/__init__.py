@@ -1,0 +1,1 @@
+"""Domain: members, the institution, and what they publish."""

@@ -1,0 +1,135 @@
+"""The institution and its members: local actors with their keys and login accounts."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.config import Config
+from talentfed.federation.signatures.keys import generate_rsa_keypair
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor, User
+from talentfed.text import normalize_skills, render_markdown
+
+USERNAME_RULE = re.compile(r"^[a-z0-9_]{1,30}$")
+# Paths and names that must never become a member's handle.
+RESERVED_USERNAMES = frozenset({"admin", "root", "inbox", "actor", "api", "static", "well_known"})
+
+
+class MemberError(ValueError):
+    """A member cannot be created or changed as asked; the text says why."""
+
+
+@dataclass(frozen=True)
+class NewMember:
+    username: str
+    display_name: str
+    skills: tuple[str, ...] = ()
+    headline: str = ""
+    bio: str = ""
+    department: str = ""
+    role: str = "member"
+    open_to_collaboration: bool = False
+    manually_approves_followers: bool = False
+    discoverable: bool = True
+    indexable: bool = True
+
+
+def check_username(username: str) -> str:
+    if not USERNAME_RULE.match(username):
+        raise MemberError(f"username: expected 1-30 lowercase letters, digits or _, got {username!r}")
+    if username in RESERVED_USERNAMES:
+        raise MemberError(f"username: {username!r} is reserved")
+    return username
+
+
+def _local_actor(config: Config, username: str, actor_type: str) -> Actor:
+    uris = LocalURIs(config.node.base_url)
+    private_pem, public_pem = generate_rsa_keypair()
+    return Actor(
+        uri=uris.actor(username),
+        type=actor_type,
+        username=username,
+        domain=config.node.domain,
+        local=True,
+        url=uris.profile_page(username),
+        inbox_url=uris.inbox(username),
+        outbox_url=uris.outbox(username),
+        followers_url=uris.followers(username),
+        following_url=uris.following(username),
+        featured_url=uris.featured(username),
+        shared_inbox_url=uris.shared_inbox,
+        public_key_id=uris.key_id(username),
+        public_key_pem=public_pem,
+        private_key_pem=private_pem,
+        skills=[],
+        fields=[],
+    )
+
+
+async def find_local_actor(session: AsyncSession, username: str) -> Actor | None:
+    return await session.scalar(select(Actor).where(Actor.local.is_(True), Actor.username == username))
+
+
+async def ensure_institution(session: AsyncSession, config: Config) -> Actor:
+    """The institution's Organization actor, created once with its key pair."""
+    username = config.node.institution_username
+    actor = await find_local_actor(session, username)
+    if actor is None:
+        actor = _local_actor(config, username, "Organization")
+        actor.discoverable = True
+        actor.indexable = True
+        session.add(actor)
+    actor.display_name = config.node.name
+    actor.summary_source = config.node.summary
+    actor.summary = render_markdown(config.node.summary) if config.node.summary else None
+    await session.flush()
+    return actor
+
+
+async def add_member(session: AsyncSession, config: Config, new: NewMember) -> Actor:
+    """Create a member's Person actor (RSA-2048 key pair) and login account."""
+    username = check_username(new.username)
+    if username == config.node.institution_username:
+        raise MemberError(f"username: {username!r} is the institution's own handle")
+    if not new.display_name.strip():
+        raise MemberError("display name: expected a non-empty name")
+    if new.role not in ("member", "admin"):
+        raise MemberError(f"role: expected member or admin, got {new.role!r}")
+    if await find_local_actor(session, username) is not None:
+        raise MemberError(f"username: a member called {username!r} already exists")
+    actor = _local_actor(config, username, "Person")
+    actor.display_name = new.display_name.strip()
+    actor.headline = new.headline.strip() or None
+    actor.summary_source = new.bio
+    actor.summary = render_markdown(new.bio) if new.bio.strip() else None
+    actor.department = new.department.strip() or None
+    actor.skills = normalize_skills(list(new.skills))
+    actor.open_to_collaboration = new.open_to_collaboration
+    actor.manually_approves_followers = new.manually_approves_followers
+    actor.discoverable = new.discoverable
+    actor.indexable = new.indexable
+    session.add(actor)
+    await session.flush()
+    session.add(User(actor_id=actor.id, username=username, role=new.role))
+    await session.flush()
+    return actor
+
+
+def _members_query():
+    return select(Actor, User).join(User, User.actor_id == Actor.id)
+
+
+async def list_members(session: AsyncSession) -> list[tuple[Actor, User]]:
+    rows = await session.execute(_members_query().order_by(Actor.username))
+    return [(actor, user) for actor, user in rows.tuples()]
+
+
+async def find_member(session: AsyncSession, username: str) -> tuple[Actor, User]:
+    row = (await session.execute(_members_query().where(User.username == username))).first()
+    if row is None:
+        raise MemberError(f"username: no member called {username!r}")
+    return row.tuple()

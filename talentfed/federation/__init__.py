@@ -1,0 +1,1 @@
+"""Protocol: ActivityPub, WebFinger, signatures, JSON-LD, inbox and delivery."""

@@ -1,0 +1,47 @@
+"""Builders for the activities we send. Ids are fresh URLs under our domain."""
+
+from __future__ import annotations
+
+import uuid
+
+from talentfed.config import Config
+from talentfed.federation.context import ACTIVITY_CONTEXT
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor
+
+
+def new_activity_id(config: Config) -> str:
+    return LocalURIs(config.node.base_url).activity(uuid.uuid4().hex)
+
+
+def build(config: Config, activity_type: str, actor: Actor, obj: object, **fields: object) -> dict:
+    document = {
+        "@context": ACTIVITY_CONTEXT,
+        "id": fields.pop("id", None) or new_activity_id(config),
+        "type": activity_type,
+        "actor": actor.uri,
+        "object": obj,
+    }
+    document.update(fields)
+    return document
+
+
+def follow_object(follow_id: str, follower_uri: str, target_uri: str) -> dict:
+    """The Follow as it is embedded in Accept, Reject and Undo (Mastodon matches on it)."""
+    return {"id": follow_id, "type": "Follow", "actor": follower_uri, "object": target_uri}
+
+
+def follow(config: Config, follower: Actor, target: Actor) -> dict:
+    return build(config, "Follow", follower, target.uri, to=[target.uri])
+
+
+def answer_follow(config: Config, verdict: str, target: Actor, follower: Actor, follow_id: str) -> dict:
+    """Accept or Reject, from the followed actor, with the Follow embedded."""
+    embedded = follow_object(follow_id, follower.uri, target.uri)
+    return build(config, verdict, target, embedded, to=[follower.uri])
+
+
+def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) -> dict:
+    return build(
+        config, "Undo", follower, follow_object(follow_id, follower.uri, target.uri), to=[target.uri]
+    )

@@ -1,0 +1,173 @@
+"""Reading a remote actor document into a `RemoteActor`.
+
+Parsing is tolerant of shape (see `vocab`) but strict about what an actor
+needs to be usable: an http(s) `id`, an actor `type` and an http(s) `inbox`.
+Text fields are kept as sent (`summary` and field values are raw HTML:
+sanitising happens where they are displayed). Booleans that are missing are
+False, as Mastodon treats them (notably `discoverable` and `indexable`).
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import MappingProxyType
+from typing import Any
+
+from talentfed.federation.vocab import (
+    PublicKey,
+    as_list,
+    bool_of,
+    id_of,
+    ids_of,
+    public_keys,
+    types_of,
+    url_of,
+)
+
+__all__ = ["ACTOR_TYPES", "InvalidDocument", "ProfileField", "RemoteActor", "parse_actor"]
+
+ACTOR_TYPES = ("Person", "Service", "Group", "Organization", "Application")
+
+
+class InvalidDocument(ValueError):
+    """The document cannot be used as an actor; `reason` says why."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+@dataclass(frozen=True)
+class ProfileField:
+    name: str
+    value: str  # raw HTML
+
+
+@dataclass(frozen=True)
+class RemoteActor:
+    id: str
+    type: str
+    inbox: str
+    preferred_username: str | None = None
+    name: str | None = None
+    summary: str | None = None
+    url: str | None = None
+    outbox: str | None = None
+    followers: str | None = None
+    following: str | None = None
+    featured: str | None = None
+    shared_inbox: str | None = None
+    public_keys: tuple[PublicKey, ...] = ()
+    manually_approves_followers: bool = False
+    discoverable: bool = False
+    indexable: bool = False
+    published: datetime | None = None
+    icon_url: str | None = None
+    fields: tuple[ProfileField, ...] = ()
+    also_known_as: tuple[str, ...] = ()
+    moved_to: str | None = None
+    suspended: bool = False
+    memorial: bool = False
+    raw: MappingProxyType[str, Any] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False, repr=False
+    )
+
+
+def _is_http_url(value: Any) -> bool:
+    return isinstance(value, str) and value.startswith(("https://", "http://"))
+
+
+def _http_url(value: Any) -> str | None:
+    """The referenced IRI if it is an http(s) URL; other schemes are ignored."""
+    found = id_of(value)
+    return found if _is_http_url(found) else None
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
+
+
+def _datetime(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: assume UTC
+
+
+def _actor_type(doc: dict[str, Any]) -> str:
+    found = next((t for t in types_of(doc) if t in ACTOR_TYPES), None)
+    if found is None:
+        raise InvalidDocument(f"type {doc.get('type')!r} is not an actor type")
+    return found
+
+
+def _shared_inbox(doc: dict[str, Any]) -> str | None:
+    endpoints = doc.get("endpoints")
+    if not isinstance(endpoints, dict):
+        return None  # absent, or a bare IRI we would have to fetch
+    return _http_url(endpoints.get("sharedInbox"))
+
+
+def _fields(doc: dict[str, Any]) -> tuple[ProfileField, ...]:
+    return tuple(
+        ProfileField(name=item["name"], value=item["value"])
+        for item in as_list(doc.get("attachment"))
+        if isinstance(item, dict)
+        and "PropertyValue" in types_of(item)
+        and isinstance(item.get("name"), str)
+        and isinstance(item.get("value"), str)
+    )
+
+
+def _required(doc: dict[str, Any]) -> tuple[str, str, str]:
+    """(id, type, inbox), or InvalidDocument naming the first problem."""
+    actor_id = doc.get("id")
+    if not actor_id:
+        raise InvalidDocument("no id")
+    if not _is_http_url(actor_id):
+        raise InvalidDocument(f"id {actor_id!r} is not an http(s) URL")
+    actor_type = _actor_type(doc)
+    inbox = id_of(doc.get("inbox"))
+    if not inbox:
+        raise InvalidDocument("no inbox")
+    if not _is_http_url(inbox):
+        raise InvalidDocument(f"inbox {inbox!r} is not an http(s) URL")
+    return actor_id, actor_type, inbox
+
+
+def parse_actor(doc: Any) -> RemoteActor:
+    """Read a parsed actor document; raises `InvalidDocument` if it is not a usable actor."""
+    if not isinstance(doc, dict):
+        raise InvalidDocument("not a JSON object")
+    actor_id, actor_type, inbox = _required(doc)
+    return RemoteActor(
+        id=actor_id,
+        type=actor_type,
+        inbox=inbox,
+        preferred_username=_text(doc.get("preferredUsername")),
+        name=_text(doc.get("name")),
+        summary=_text(doc.get("summary")),
+        url=url_of(doc.get("url")),
+        outbox=_http_url(doc.get("outbox")),
+        followers=_http_url(doc.get("followers")),
+        following=_http_url(doc.get("following")),
+        featured=_http_url(doc.get("featured")),
+        shared_inbox=_shared_inbox(doc),
+        public_keys=tuple(public_keys(doc)),
+        manually_approves_followers=bool_of(doc.get("manuallyApprovesFollowers")),
+        discoverable=bool_of(doc.get("discoverable")),
+        indexable=bool_of(doc.get("indexable")),
+        published=_datetime(doc.get("published")),
+        icon_url=url_of(doc.get("icon"), media_type=None),
+        fields=_fields(doc),
+        also_known_as=tuple(i for i in ids_of(doc.get("alsoKnownAs")) if _is_http_url(i)),
+        moved_to=_http_url(doc.get("movedTo")),
+        suspended=bool_of(doc.get("suspended")),
+        memorial=bool_of(doc.get("memorial")),
+        raw=MappingProxyType(copy.deepcopy(doc)),
+    )

@@ -1,0 +1,383 @@
+"""Delivery: workers that POST queued activities to remote inboxes, durably and fairly.
+
+- Jobs are claimed with a lease. A worker that dies leaves its jobs to be reclaimed when
+  the lease expires; a worker whose lease was taken over cannot finish the job.
+- Claims are fair: at most `per_host_limit` jobs of one host at a time, and a host that
+  just failed is paused (a circuit breaker) so a dead server never holds up live ones.
+- Retries back off exponentially with jitter on network errors, 5xx, 401, 408 and 429
+  (honouring Retry-After) for `give_up_after` (two days by default); other 4xx end a job.
+- Double-knocking: a 400/401 is retried once with the other signature scheme, and the
+  scheme that worked is remembered per host.
+- No database transaction is held open during a POST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import random
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talentfed.federation.fetcher import Fetcher, FetchError
+from talentfed.federation.signatures import sign_request
+from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
+
+logger = logging.getLogger("talentfed.delivery")
+
+SCHEMES = ("cavage", "rfc9421")
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    concurrency: int = 64  # POSTs in flight per worker
+    per_host_limit: int = 2  # POSTs in flight per host per worker
+    lease: timedelta = timedelta(minutes=5)
+    base_delay: float = 30.0  # seconds before the first retry
+    max_delay: float = 6 * 3600.0
+    give_up_after: timedelta = timedelta(days=2, hours=1)
+    idle_poll: float = 0.5  # seconds between looks at an empty queue
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: int
+    inbox_url: str
+    host: str
+    attempts: int
+    created_at: datetime
+    body: bytes
+    key_id: str
+    private_key_pem: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt came to: done, retry (with a delay) or failed for good."""
+
+    kind: str  # done | retry | failed
+    status: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+
+def classify(status: int, retry_after: float | None = None) -> Outcome:
+    """Like Mastodon: 401 is worth retrying (the receiver may have failed to fetch our key)."""
+    if 200 <= status < 300:
+        return Outcome("done", status)
+    if status in (401, 408, 429) or status >= 500:
+        return Outcome("retry", status, f"HTTP {status}", retry_after)
+    return Outcome("failed", status, f"HTTP {status}")
+
+
+def backoff(attempts: int, policy: DeliveryPolicy, retry_after: float | None = None) -> float:
+    """Seconds until the next try: exponential, with ±50 % jitter so retries do not stampede."""
+    delay = min(policy.base_delay * (2 ** max(attempts - 1, 0)), policy.max_delay)
+    delay *= random.uniform(0.5, 1.5)
+    if retry_after is not None:
+        delay = max(delay, min(retry_after, policy.max_delay))
+    return delay
+
+
+def parse_retry_after(value: str | None, now: datetime | None = None) -> float | None:
+    """Retry-After as seconds (delta-seconds or an HTTP date); None if absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, (moment - (now or utcnow())).total_seconds())
+
+
+# --- the queue, in the database -----------------------------------------------------
+
+
+class DeliveryQueue:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy) -> None:
+        self.sessions = sessions
+        self.policy = policy
+
+    async def claim(self, worker_id: str, limit: int, skip_hosts: set[str]) -> list[ClaimedJob]:
+        """Lease up to `limit` due jobs, at most per_host_limit per host, none of `skip_hosts`."""
+        now = utcnow()
+        due = or_(
+            and_(DeliveryJob.state == "queued", DeliveryJob.next_attempt_at <= now),
+            and_(DeliveryJob.state == "running", DeliveryJob.lease_until < now),
+        )
+        rank = (
+            func.row_number()
+            .over(partition_by=DeliveryJob.host, order_by=(DeliveryJob.next_attempt_at, DeliveryJob.id))
+            .label("rank")
+        )
+        ranked = select(DeliveryJob.id, rank).where(due)
+        if skip_hosts:
+            ranked = ranked.where(DeliveryJob.host.not_in(skip_hosts))
+        ranked = ranked.subquery()
+        candidates = select(ranked.c.id).where(ranked.c.rank <= self.policy.per_host_limit).limit(limit)
+        async with self.sessions() as session, session.begin():
+            # Lock the rows we will take; rows another worker is taking are skipped (PostgreSQL).
+            # SQLite has one writer at a time, and the re-check of `due` below does the rest.
+            locked = (
+                select(DeliveryJob.id)
+                .where(DeliveryJob.id.in_(candidates), due)
+                .with_for_update(skip_locked=True)
+            )
+            ids = list(await session.scalars(locked))
+            if not ids:
+                return []
+            await session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.id.in_(ids), due)
+                .values(state="running", lease_until=now + self.policy.lease, claimed_by=worker_id)
+                .execution_options(synchronize_session=False)
+            )
+            rows = await session.execute(
+                select(DeliveryJob, Activity.document, Actor.public_key_id, Actor.private_key_pem)
+                .join(Activity, Activity.id == DeliveryJob.activity_id)
+                .join(Actor, Actor.id == DeliveryJob.signer_id)
+                .where(DeliveryJob.id.in_(ids), DeliveryJob.claimed_by == worker_id)
+            )
+            return [
+                ClaimedJob(
+                    id=job.id,
+                    inbox_url=job.inbox_url,
+                    host=job.host,
+                    attempts=job.attempts,
+                    created_at=job.created_at,
+                    body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
+                    key_id=key_id,
+                    private_key_pem=private_key_pem,
+                )
+                for job, document, key_id, private_key_pem in rows.tuples()
+            ]
+
+    async def finish(self, job: ClaimedJob, worker_id: str, outcome: Outcome, *, delay: float = 0.0) -> None:
+        """Record an attempt's outcome, if the job is still ours."""
+        now = utcnow()
+        attempts = job.attempts + 1
+        values: dict = {
+            "attempts": attempts,
+            "last_status": outcome.status,
+            "last_error": outcome.error,
+            "lease_until": None,
+            "claimed_by": None,
+        }
+        gave_up = False
+        if outcome.kind == "done":
+            values["state"] = "done"
+        elif (
+            outcome.kind == "retry"
+            and now + timedelta(seconds=delay) < job.created_at + self.policy.give_up_after
+        ):
+            values.update(state="queued", next_attempt_at=now + timedelta(seconds=delay))
+        else:
+            values["state"] = "dead"
+            gave_up = outcome.kind == "retry"
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
+                .values(**values)
+            )
+            if outcome.kind == "done":
+                await _mark_host(session, job.host, reachable=True)
+            elif gave_up:
+                await _mark_host(session, job.host, reachable=False)
+
+    async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
+        """Put a claimed job back untried (its host's circuit is open)."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
+                .values(state="queued", next_attempt_at=not_before, lease_until=None, claimed_by=None)
+            )
+
+    async def pause_host(self, host: str, until: datetime) -> None:
+        """Defer every queued job of `host`, so other workers also leave it alone for now."""
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                update(DeliveryJob)
+                .where(
+                    DeliveryJob.host == host,
+                    DeliveryJob.state == "queued",
+                    DeliveryJob.next_attempt_at < until,
+                )
+                .values(next_attempt_at=until)
+            )
+
+    async def host_scheme(self, host: str) -> str | None:
+        async with self.sessions() as session:
+            return await session.scalar(select(Instance.signature_scheme).where(Instance.host == host))
+
+    async def remember_scheme(self, host: str, scheme: str) -> None:
+        async with self.sessions() as session, session.begin():
+            instance = await _instance(session, host)
+            instance.signature_scheme = scheme
+
+
+async def _instance(session: AsyncSession, host: str) -> Instance:
+    instance = await session.scalar(select(Instance).where(Instance.host == host))
+    if instance is None:
+        instance = Instance(host=host)
+        session.add(instance)
+    return instance
+
+
+async def _mark_host(session: AsyncSession, host: str, *, reachable: bool) -> None:
+    instance = await _instance(session, host)
+    if reachable:
+        instance.last_success_at = utcnow()
+        instance.unreachable_since = None
+    elif instance.unreachable_since is None:
+        instance.unreachable_since = utcnow()
+        logger.warning("giving up on %s: marked unreachable", host)
+
+
+# --- one POST, with double-knocking ----------------------------------------------------
+
+
+class Deliverer:
+    def __init__(self, fetcher: Fetcher, queue: DeliveryQueue) -> None:
+        self.fetcher = fetcher
+        self.queue = queue
+        self._schemes: dict[str, str] = {}
+
+    async def deliver(self, job: ClaimedJob) -> Outcome:
+        known = self._schemes.get(job.host) or await self.queue.host_scheme(job.host)
+        first = known or SCHEMES[0]
+        outcome = await self._post(job, first)
+        if outcome.status in (400, 401):
+            other = SCHEMES[1 - SCHEMES.index(first)]
+            retried = await self._post(job, other)
+            if retried.kind == "done":
+                await self._remember(job.host, other)
+            return retried if retried.kind == "done" else outcome
+        if outcome.kind == "done" and known is None:
+            await self._remember(job.host, first)
+        return outcome
+
+    async def _remember(self, host: str, scheme: str) -> None:
+        self._schemes[host] = scheme
+        await self.queue.remember_scheme(host, scheme)
+
+    async def _post(self, job: ClaimedJob, scheme: str) -> Outcome:
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(
+            sign_request(
+                "POST",
+                job.inbox_url,
+                headers,
+                job.body,
+                key_id=job.key_id,
+                private_key_pem=job.private_key_pem,
+                scheme=scheme,
+            )
+        )
+        try:
+            result = await self.fetcher.post(job.inbox_url, job.body, headers, signed=False)
+        except FetchError as exc:
+            return Outcome("retry", None, str(exc) or type(exc).__name__)
+        return classify(result.status, parse_retry_after(result.headers.get("retry-after")))
+
+
+# --- the worker loop ---------------------------------------------------------------------
+
+
+@dataclass
+class DeliveryWorker:
+    queue: DeliveryQueue
+    deliverer: Deliverer
+    worker_id: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
+    _in_flight: dict[str, int] = field(default_factory=dict)
+    _paused: dict[str, datetime] = field(default_factory=dict)
+    _tasks: set[asyncio.Task] = field(default_factory=set)
+
+    @property
+    def policy(self) -> DeliveryPolicy:
+        return self.queue.policy
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Deliver until `stop` is set; then finish the POSTs in flight."""
+        logger.info("delivery worker %s started", self.worker_id)
+        try:
+            while not stop.is_set():
+                claimed = await self._claim_batch()
+                if not claimed:
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(stop.wait(), self.policy.idle_poll)
+                    continue
+                for job in claimed:
+                    self._start(job)
+                if len(self._tasks) >= self.policy.concurrency:
+                    await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if self._tasks:
+                await asyncio.wait(self._tasks)
+            logger.info("delivery worker %s stopped", self.worker_id)
+
+    async def run_until_idle(self) -> None:
+        """Deliver everything that is due now (tests and the CLI use this)."""
+        while True:
+            claimed = await self._claim_batch()
+            if not claimed and not self._tasks:
+                return
+            for job in claimed:
+                self._start(job)
+            if self._tasks:
+                await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+
+    async def _claim_batch(self) -> list[ClaimedJob]:
+        room = self.policy.concurrency - len(self._tasks)
+        if room <= 0:
+            return []
+        now = utcnow()
+        self._paused = {host: until for host, until in self._paused.items() if until > now}
+        busy = {host for host, count in self._in_flight.items() if count >= self.policy.per_host_limit}
+        try:
+            return await self.queue.claim(self.worker_id, room, busy | set(self._paused))
+        except Exception:  # the database may be briefly unavailable; try again next round
+            logger.exception("claiming delivery jobs failed")
+            return []
+
+    def _start(self, job: ClaimedJob) -> None:
+        self._in_flight[job.host] = self._in_flight.get(job.host, 0) + 1
+        task = asyncio.create_task(self._attempt(job))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _attempt(self, job: ClaimedJob) -> None:
+        try:
+            paused_until = self._paused.get(job.host)
+            if paused_until and paused_until > utcnow():
+                await self.queue.release(job, self.worker_id, paused_until)
+                return
+            outcome = await self.deliverer.deliver(job)
+            delay = backoff(job.attempts + 1, self.policy, outcome.retry_after)
+            if outcome.kind == "retry":
+                until = utcnow() + timedelta(seconds=delay)
+                self._paused[job.host] = until
+                await self.queue.pause_host(job.host, until)
+            await self.queue.finish(job, self.worker_id, outcome, delay=delay)
+            logger.info(
+                "delivery %d to %s: %s %s",
+                job.id,
+                job.inbox_url,
+                outcome.kind,
+                outcome.status or outcome.error,
+            )
+        except Exception:
+            logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
+        finally:
+            self._in_flight[job.host] -= 1

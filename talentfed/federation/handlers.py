@@ -1,0 +1,193 @@
+"""What each incoming activity does, once the inbox has authenticated it.
+
+Each handler receives the sender (a stored Actor, already known to be the activity's
+actor) in an open transaction, and returns a short text for the log and the 202 body.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.config import Config
+from talentfed.federation import outbox
+from talentfed.federation.actor_documents import InvalidDocument, parse_actor
+from talentfed.federation.remote_actors import RemoteActors, store_actor
+from talentfed.federation.vocab import id_of, types_of
+from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
+
+logger = logging.getLogger("talentfed.inbox")
+
+ACTOR_TYPES = frozenset({"Person", "Organization", "Service", "Group", "Application"})
+
+
+class Invalid(ValueError):
+    """The activity is malformed in a way that deserves a 400."""
+
+
+@dataclass
+class Context:
+    session: AsyncSession
+    config: Config
+    sender: Actor
+    recipient: str | None  # username of the personal inbox it came to, if any
+    actors: RemoteActors
+
+
+Handler = Callable[[Context, dict], Awaitable[str]]
+_HANDLERS: dict[str, Handler] = {}
+
+
+def handles(activity_type: str) -> Callable[[Handler], Handler]:
+    def register(function: Handler) -> Handler:
+        _HANDLERS[activity_type] = function
+        return function
+
+    return register
+
+
+async def dispatch(context: Context, activity: dict) -> str:
+    for activity_type in types_of(activity.get("type")):
+        handler = _HANDLERS.get(activity_type)
+        if handler is not None:
+            return await handler(context, activity)
+    logger.info("stored %s of unhandled type %s", activity.get("id"), activity.get("type"))
+    return f"activity type {activity.get('type')!r} is not handled; stored"
+
+
+async def _local_actor(session: AsyncSession, uri: str | None) -> Actor | None:
+    if not uri:
+        return None
+    return await session.scalar(select(Actor).where(Actor.uri == uri, Actor.local.is_(True)))
+
+
+def _embedded(value: object) -> dict | None:
+    return value if isinstance(value, dict) else None
+
+
+# --- follows ---------------------------------------------------------------------------
+
+
+@handles("Follow")
+async def on_follow(context: Context, activity: dict) -> str:
+    session, sender = context.session, context.sender
+    target = await _local_actor(session, id_of(activity.get("object")))
+    if target is None:
+        return "follow of an actor that is not ours; ignored"
+    follow = await session.scalar(
+        select(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
+    )
+    if follow is None:
+        follow = Follow(follower_id=sender.id, followed_id=target.id, state="pending")
+        session.add(follow)
+    follow.uri = activity["id"]  # a repeated Follow replaces the id we answer to
+    if follow.state != "accepted" and target.manually_approves_followers:
+        await session.flush()
+        return "follow request pending approval"
+    follow.state, follow.accepted_at = "accepted", follow.accepted_at or utcnow()
+    await session.flush()
+    await outbox.answer_follow(session, context.config, "Accept", target, sender, activity["id"])
+    return "follow accepted"
+
+
+async def _match_our_follow(context: Context, obj: object) -> Follow | None:
+    """Our Follow that an Accept/Reject answers: by its id, then by actor and object (as Mastodon)."""
+    session, sender = context.session, context.sender
+    follow_id = id_of(obj)
+    if follow_id:
+        follow = await session.scalar(
+            select(Follow).where(Follow.uri == follow_id, Follow.followed_id == sender.id)
+        )
+        if follow is not None:
+            return follow
+    embedded = _embedded(obj)
+    follower = await _local_actor(session, id_of(embedded.get("actor")) if embedded else None)
+    if follower is None:
+        return None
+    return await session.scalar(
+        select(Follow).where(Follow.follower_id == follower.id, Follow.followed_id == sender.id)
+    )
+
+
+@handles("Accept")
+async def on_accept(context: Context, activity: dict) -> str:
+    follow = await _match_our_follow(context, activity.get("object"))
+    if follow is None:
+        return "accept of nothing we asked for; ignored"
+    if follow.state != "accepted":
+        follow.state, follow.accepted_at = "accepted", utcnow()
+    return "our follow was accepted"
+
+
+@handles("Reject")
+async def on_reject(context: Context, activity: dict) -> str:
+    follow = await _match_our_follow(context, activity.get("object"))
+    if follow is None:
+        return "reject of nothing we asked for; ignored"
+    await context.session.delete(follow)
+    return "our follow was rejected"
+
+
+@handles("Undo")
+async def on_undo(context: Context, activity: dict) -> str:
+    session, sender = context.session, context.sender
+    obj = activity.get("object")
+    undone_id = id_of(obj)
+    embedded = _embedded(obj) or {}
+    if id_of(embedded.get("actor")) not in (None, sender.uri):
+        raise Invalid("Undo of another actor's activity")
+    kinds = set(types_of(embedded.get("type")))
+    if "Follow" in kinds or not kinds:
+        follow = await session.scalar(
+            select(Follow).where(Follow.uri == undone_id, Follow.follower_id == sender.id)
+        )
+        if follow is None and "Follow" in kinds:
+            target = await _local_actor(session, id_of(embedded.get("object")))
+            if target is not None:
+                follow = await session.scalar(
+                    select(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
+                )
+        if follow is not None:
+            await session.delete(follow)
+            return "follow undone"
+    result = await session.execute(
+        delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
+    )
+    return "interaction undone" if result.rowcount else "undo of nothing we know; ignored"
+
+
+# --- actors ----------------------------------------------------------------------------
+
+
+@handles("Update")
+async def on_update(context: Context, activity: dict) -> str:
+    obj = _embedded(activity.get("object"))
+    if obj is None or not set(types_of(obj.get("type"))) & ACTOR_TYPES:
+        return "update of an object; not handled yet"
+    if obj.get("id") != context.sender.uri:
+        raise Invalid("an actor can only update itself")
+    try:
+        remote = parse_actor(obj)
+    except InvalidDocument as exc:
+        raise Invalid(f"updated actor: {exc}") from None
+    await store_actor(context.session, remote)
+    return "actor updated"
+
+
+@handles("Delete")
+async def on_delete(context: Context, activity: dict) -> str:
+    session, sender = context.session, context.sender
+    object_id = id_of(activity.get("object"))
+    if object_id == sender.uri:
+        await session.delete(sender)  # follows, posts and interactions cascade
+        return "actor deleted"
+    result = await session.execute(
+        update(Object)
+        .where(Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
+        .values(deleted_at=utcnow(), content=None, name=None, summary=None)
+    )
+    return "object deleted" if result.rowcount else "delete of nothing we know; ignored"

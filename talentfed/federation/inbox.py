@@ -1,0 +1,183 @@
+"""Receiving activities: every rule an incoming POST must pass, in order.
+
+1. size (413) and JSON shape (400);
+2. blocked domains (403);
+3. a valid HTTP signature (401), made by the activity's actor — or, for a forwarded
+   activity, the activity refetched from its origin;
+4. the origin check: what a Create/Update/Delete touches lives on its actor's host (403);
+5. once per activity id: a duplicate is answered 202 and stored once;
+6. the activity's effect (`federation/handlers.py`); an unknown type is stored and logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talentfed.config import Config
+from talentfed.federation import handlers
+from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.fetcher import FetchError
+from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
+from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
+from talentfed.federation.vocab import id_of, types_of
+from talentfed.storage.models import Activity, Actor
+
+logger = logging.getLogger("talentfed.inbox")
+
+# Activities whose object must live on the actor's own host.
+ORIGIN_CHECKED = frozenset({"Create", "Update", "Delete"})
+
+
+@dataclass(frozen=True)
+class InboxResult:
+    status: int
+    reason: str
+
+
+class Rejected(Exception):
+    def __init__(self, status: int, reason: str) -> None:
+        super().__init__(reason)
+        self.status = status
+        self.reason = reason
+
+
+def _host(url: str | None) -> str:
+    return urlsplit(url or "").netloc.lower()
+
+
+class Inbox:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], config: Config, actors: RemoteActors
+    ) -> None:
+        self.sessions = sessions
+        self.config = config
+        self.actors = actors
+
+    async def receive(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, recipient: str | None
+    ) -> InboxResult:
+        """Check and apply one POSTed activity; `recipient` is the username of a personal inbox."""
+        try:
+            activity = self._parse(body)
+            actor_uri = id_of(activity.get("actor"))
+            await self._refuse_blocked(actor_uri)
+            activity = await self._authenticate(method, url, headers, body, activity, actor_uri)
+            self._check_origin(activity, actor_uri)
+            return await self._apply(activity, actor_uri, recipient)
+        except Rejected as exc:
+            logger.info("inbox refused %s: %s %s", url, exc.status, exc.reason)
+            return InboxResult(exc.status, exc.reason)
+
+    # -- checks ----------------------------------------------------------------------
+
+    def _parse(self, body: bytes) -> dict:
+        if len(body) > self.config.federation.max_inbox_body_bytes:
+            raise Rejected(413, f"body over {self.config.federation.max_inbox_body_bytes} bytes")
+        try:
+            activity = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise Rejected(400, "body is not JSON") from None
+        if not isinstance(activity, dict):
+            raise Rejected(400, "body is not a JSON object")
+        if not isinstance(activity.get("id"), str) or not activity["id"].startswith(("https://", "http://")):
+            raise Rejected(400, "activity has no id URL")
+        if not types_of(activity.get("type")):
+            raise Rejected(400, "activity has no type")
+        if not id_of(activity.get("actor")):
+            raise Rejected(400, "activity has no actor")
+        return activity
+
+    async def _refuse_blocked(self, actor_uri: str | None) -> None:
+        async with self.sessions() as session:
+            blocked = await blocked_domains(session, self.config)
+        if actor_uri and is_blocked(actor_uri, blocked):
+            raise Rejected(403, "the actor's domain is blocked here")
+
+    async def _authenticate(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, activity: dict, actor_uri: str
+    ) -> dict:
+        try:
+            signed = await verify_request(method, url, headers, body, resolve_key=self.actors.resolve_key)
+        except KeyResolutionError as exc:
+            if _is_self_delete(activity, actor_uri):
+                # The actor is gone, and so is its key: nothing to verify, nothing to keep.
+                raise Rejected(202, "deleted actor, key gone; ignored") from None
+            raise Rejected(401, exc.reason) from None
+        except SignatureError as exc:
+            raise Rejected(getattr(exc, "status_code", 401), exc.reason) from None
+        signer = await self.actors.owner_of_key(signed.key_id)
+        if signer is None:
+            raise Rejected(401, f"no known actor owns the key {signed.key_id}")
+        await self._refuse_blocked(signer.uri)
+        if signer.uri == actor_uri:
+            return activity
+        return await self._refetch_forwarded(activity, actor_uri, signer)
+
+    async def _refetch_forwarded(self, activity: dict, actor_uri: str, signer: Actor) -> dict:
+        """Signed by someone else (forwarded): trust only the copy its origin serves."""
+        activity_id = activity["id"]
+        if _host(activity_id) != _host(actor_uri):
+            raise Rejected(401, f"signed by {signer.uri}, not by the actor {actor_uri}")
+        try:
+            original = await self.actors.fetcher.fetch_json(activity_id)
+        except FetchError as exc:
+            raise Rejected(
+                401, f"signed by {signer.uri}, not by the actor, and not fetchable from its origin: {exc}"
+            ) from None
+        if id_of(original.get("actor")) != actor_uri:
+            raise Rejected(401, "the activity at its origin has another actor")
+        logger.info("accepted forwarded %s (signed by %s) after refetching it", activity_id, signer.uri)
+        return original
+
+    def _check_origin(self, activity: dict, actor_uri: str) -> None:
+        if not set(types_of(activity.get("type"))) & ORIGIN_CHECKED:
+            return
+        object_id = id_of(activity.get("object"))
+        if not object_id:
+            raise Rejected(400, "activity has no object")
+        if _host(object_id) != _host(actor_uri):
+            raise Rejected(403, f"object {object_id} is not on the actor's host {_host(actor_uri)}")
+
+    # -- effect --------------------------------------------------------------------------
+
+    async def _apply(self, activity: dict, actor_uri: str, recipient: str | None) -> InboxResult:
+        try:
+            sender = await self.actors.get(actor_uri)
+        except ActorUnavailable as exc:
+            raise Rejected(401, f"the actor could not be fetched: {exc}") from None
+        try:
+            async with self.sessions() as session, session.begin():
+                if await session.scalar(select(Activity.id).where(Activity.uri == activity["id"])):
+                    return InboxResult(202, "duplicate activity; already received")
+                session.add(
+                    Activity(
+                        uri=activity["id"],
+                        type=types_of(activity.get("type"))[0],
+                        actor_uri=actor_uri,
+                        object_uri=id_of(activity.get("object")),
+                        local=False,
+                        document=activity,
+                    )
+                )
+                await session.flush()
+                sender = await session.merge(sender, load=False)
+                context = handlers.Context(session, self.config, sender, recipient, self.actors)
+                reason = await handlers.dispatch(context, activity)
+        except IntegrityError:
+            # The same activity arrived twice at once; the other request stored it.
+            return InboxResult(202, "duplicate activity; already received")
+        except handlers.Invalid as exc:
+            raise Rejected(400, str(exc)) from None
+        return InboxResult(202, reason)
+
+
+def _is_self_delete(activity: dict, actor_uri: str) -> bool:
+    return "Delete" in types_of(activity.get("type")) and id_of(activity.get("object")) == actor_uri

@@ -1,0 +1,56 @@
+"""NodeInfo 2.0 and 2.1: what software this is and how big the node is."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from talentfed import __version__
+from talentfed.config import Config
+
+SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
+VERSIONS = ("2.0", "2.1")
+
+
+@dataclass(frozen=True)
+class Usage:
+    users_total: int
+    users_active_month: int
+    users_active_halfyear: int
+    local_posts: int
+
+
+def discovery_document(base_url: str) -> dict:
+    return {
+        "links": [
+            {"rel": SCHEMA.format(version=version), "href": f"{base_url}/nodeinfo/{version}"}
+            for version in VERSIONS
+        ]
+    }
+
+
+def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict:
+    software: dict = {"name": "talentfed", "version": __version__}
+    return {
+        "version": version,
+        "software": software,
+        "protocols": ["activitypub"],
+        "services": {"inbound": [], "outbound": []},
+        "openRegistrations": False,
+        "usage": {
+            "users": {
+                "total": usage.users_total,
+                "activeMonth": usage.users_active_month,
+                "activeHalfyear": usage.users_active_halfyear,
+            },
+            "localPosts": usage.local_posts,
+        },
+        "metadata": {
+            "nodeName": config.node.name,
+            "nodeDescription": config.node.summary,
+            "maintainer": {"email": config.node.admin_contact},
+        },
+    }
+
+
+def content_type(version: str) -> str:
+    return f'application/json; profile="{SCHEMA.format(version=version)}#"'

@@ -1,0 +1,213 @@
+"""Remote actors: fetched once, cached in the actors table, refreshed when stale.
+
+Also the key resolver for the signature verifier: a `keyId` is looked up among the keys
+of the actors we know, and otherwise fetched — either the actor document itself
+(`…#main-key`) or a separate key document, whose owner must list the key.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from urllib.parse import urlsplit, urlunsplit
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talentfed.config import Config
+from talentfed.federation import webfinger
+from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
+from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.fetcher import Fetcher, FetchError
+from talentfed.federation.signatures import KeyResolutionError
+from talentfed.federation.vocab import id_of, public_keys
+from talentfed.storage.models import Actor, utcnow
+from talentfed.text import sanitize_html
+
+logger = logging.getLogger("talentfed.actors")
+REFRESH_AFTER = timedelta(days=1)
+
+
+class ActorUnavailable(Exception):
+    """A remote actor could not be fetched or is not a usable actor; the text says why."""
+
+
+class RemoteActors:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], fetcher: Fetcher, config: Config) -> None:
+        self.sessions = sessions
+        self.fetcher = fetcher
+        self.config = config
+
+    # -- lookups -----------------------------------------------------------------
+
+    async def get(self, uri: str, *, refresh: bool = False) -> Actor:
+        """The actor with id `uri`, from the cache when fresh, else fetched and stored."""
+        async with self.sessions() as session:
+            actor = await session.scalar(select(Actor).where(Actor.uri == uri))
+        if actor is not None and (actor.local or not (refresh or _stale(actor))):
+            return actor
+        try:
+            return await self.fetch(uri)
+        except ActorUnavailable:
+            if actor is not None and not refresh:
+                return actor  # a stale copy beats none while the server is down
+            raise
+
+    async def fetch(self, uri: str) -> Actor:
+        await self._refuse_blocked(uri)
+        try:
+            document = await self.fetcher.fetch_json(uri)
+            remote = parse_actor(document)
+        except (FetchError, InvalidDocument) as exc:
+            raise ActorUnavailable(f"{uri}: {exc}") from None
+        async with self.sessions() as session, session.begin():
+            return await store_actor(session, remote)
+
+    async def by_handle(self, handle: str) -> Actor:
+        """`@user@domain` (or `user@domain`) via WebFinger, then the actor document."""
+        try:
+            query = webfinger.parse_handle(handle)
+        except webfinger.MalformedResource as exc:
+            raise ActorUnavailable(str(exc)) from None
+        async with self.sessions() as session:
+            actor = await session.scalar(
+                select(Actor).where(
+                    func.lower(Actor.username) == query.username, Actor.domain == query.domain
+                )
+            )
+        if actor is not None and (actor.local or not _stale(actor)):
+            return actor
+        await self._refuse_blocked(query.domain)
+        try:
+            uri = await webfinger.lookup(self.fetcher, query, https=not self.config.federation.dev_mode)
+        except (FetchError, webfinger.WebFingerError) as exc:
+            raise ActorUnavailable(f"{handle}: {exc}") from None
+        return await self.get(uri, refresh=True)
+
+    async def resolve(self, handle_or_url: str) -> Actor:
+        if handle_or_url.startswith(("https://", "http://")):
+            return await self.get(handle_or_url)
+        return await self.by_handle(handle_or_url)
+
+    async def _refuse_blocked(self, url_or_domain: str) -> None:
+        async with self.sessions() as session:
+            blocked = await blocked_domains(session, self.config)
+        if is_blocked(url_or_domain, blocked):
+            raise ActorUnavailable(f"{url_or_domain}: the domain is blocked")
+
+    # -- keys --------------------------------------------------------------------
+
+    async def resolve_key(self, key_id: str, refresh: bool = False) -> str:
+        """The PEM of `key_id` for the verifier; raises KeyResolutionError with a reason."""
+        if not refresh:
+            pem = await self._known_key(key_id)
+            if pem:
+                return pem
+        owner_uri = await self._key_owner_uri(key_id)
+        try:
+            actor = await self.get(owner_uri, refresh=True)
+        except ActorUnavailable as exc:
+            raise KeyResolutionError(f"could not fetch the key {key_id}: {exc}") from None
+        pem = _key_of(actor, key_id)
+        if pem is None:
+            raise KeyResolutionError(f"the actor {actor.uri} does not list the key {key_id}")
+        return pem
+
+    async def owner_of_key(self, key_id: str) -> Actor | None:
+        """The stored actor that lists `key_id`: by its main key, or by the actor document
+        the key id is a fragment of (an actor's second key, e.g. an Ed25519 one)."""
+        async with self.sessions() as session:
+            actor = await session.scalar(select(Actor).where(Actor.public_key_id == key_id))
+            if actor is None:
+                actor = await session.scalar(select(Actor).where(Actor.uri == _without_fragment(key_id)))
+        return actor if actor is not None and _key_of(actor, key_id) else None
+
+    async def _known_key(self, key_id: str) -> str | None:
+        owner = await self.owner_of_key(key_id)
+        return _key_of(owner, key_id) if owner else None
+
+    async def _key_owner_uri(self, key_id: str) -> str:
+        """Where the owner of `key_id` lives: the key URL without fragment, or its `owner`."""
+        document_uri = _without_fragment(key_id)
+        if document_uri != key_id:
+            return document_uri  # …#main-key: the fragment of the actor document
+        await self._refuse_blocked(key_id)
+        try:
+            document = await self.fetcher.fetch_json(key_id)
+        except FetchError as exc:
+            raise KeyResolutionError(f"could not fetch the key {key_id}: {exc}") from None
+        if document.get("inbox") and public_keys(document):
+            return key_id  # the key id is the actor's own id
+        owner = id_of(document.get("owner")) or id_of(document.get("controller"))
+        if not owner:
+            raise KeyResolutionError(f"the key document {key_id} names no owner")
+        return owner
+
+
+def _stale(actor: Actor) -> bool:
+    return actor.fetched_at is None or utcnow() - actor.fetched_at > REFRESH_AFTER
+
+
+def _without_fragment(url: str) -> str:
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(fragment=""))
+
+
+def _key_of(actor: Actor, key_id: str) -> str | None:
+    if actor.public_key_id == key_id and actor.public_key_pem:
+        return actor.public_key_pem
+    if actor.document:
+        for key in public_keys(dict(actor.document)):
+            if key.id == key_id:
+                return key.pem
+    return None
+
+
+async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
+    """Insert or update the cached copy of a remote actor."""
+    actor = await session.scalar(select(Actor).where(Actor.uri == remote.id))
+    domain = urlsplit(remote.id).netloc.lower()
+    username = remote.preferred_username or urlsplit(remote.id).path.rstrip("/").rsplit("/", 1)[-1]
+    if actor is None:
+        await _free_handle(session, domain, username, remote.id)
+        actor = Actor(uri=remote.id, local=False, domain=domain, username=username)
+        session.add(actor)
+    elif actor.local:
+        raise ActorUnavailable(f"{remote.id} is a local actor; refusing a remote copy of it")
+    elif actor.username != username:
+        await _free_handle(session, domain, username, remote.id)
+        actor.username = username
+    key = remote.public_keys[0] if remote.public_keys else None
+    actor.type = remote.type
+    actor.display_name = remote.name
+    actor.summary = sanitize_html(remote.summary) if remote.summary else None
+    actor.url = remote.url
+    actor.icon_url = remote.icon_url
+    actor.inbox_url = remote.inbox
+    actor.outbox_url = remote.outbox
+    actor.followers_url = remote.followers
+    actor.following_url = remote.following
+    actor.featured_url = remote.featured
+    actor.shared_inbox_url = remote.shared_inbox
+    actor.public_key_id = key.id if key else None
+    actor.public_key_pem = key.pem if key else None
+    actor.manually_approves_followers = remote.manually_approves_followers
+    actor.discoverable = remote.discoverable
+    actor.indexable = remote.indexable
+    actor.published = remote.published
+    actor.fields = [{"name": f.name, "value": sanitize_html(f.value)} for f in remote.fields]
+    actor.skills = actor.skills or []
+    actor.document = dict(remote.raw)
+    actor.fetched_at = utcnow()
+    await session.flush()
+    return actor
+
+
+async def _free_handle(session: AsyncSession, domain: str, username: str, new_uri: str) -> None:
+    """A handle now names another actor (an account re-created on its server): rename the old row."""
+    previous = await session.scalar(
+        select(Actor).where(Actor.domain == domain, Actor.username == username, Actor.uri != new_uri)
+    )
+    if previous is not None and not previous.local:
+        previous.username = f"{username}~{previous.id}"
+        await session.flush()

@@ -1,0 +1,75 @@
+"""Local records rendered as ActivityStreams documents (what we publish and send)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from html import escape
+
+from talentfed.federation.context import ACTOR_CONTEXT
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor
+
+
+def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None = None) -> dict:
+    """A local member (Person) or the institution (Organization) as Mastodon reads actors."""
+    username = actor.username
+    document: dict = {
+        "@context": ACTOR_CONTEXT,
+        "id": actor.uri,
+        "type": actor.type,
+        "preferredUsername": username,
+        "name": actor.display_name or username,
+        "summary": actor.summary or "",
+        "url": uris.profile_page(username),
+        "inbox": uris.inbox(username),
+        "outbox": uris.outbox(username),
+        "followers": uris.followers(username),
+        "following": uris.following(username),
+        "featured": uris.featured(username),
+        "endpoints": {"sharedInbox": uris.shared_inbox},
+        "publicKey": {
+            "id": uris.key_id(username),
+            "owner": actor.uri,
+            "publicKeyPem": actor.public_key_pem,
+        },
+        "manuallyApprovesFollowers": actor.manually_approves_followers,
+        "discoverable": actor.discoverable,
+        "indexable": actor.indexable,
+        "published": _timestamp(actor.published or actor.created_at),
+        "attachment": [_property_value(field["name"], field["value"]) for field in actor.fields or []],
+        "skills": list(actor.skills or []),
+        "openToCollaboration": actor.open_to_collaboration,
+    }
+    if actor.headline:
+        document["headline"] = actor.headline
+    if actor.department:
+        document["department"] = actor.department
+    if institution is not None and institution.id != actor.id:
+        document["affiliation"] = institution.uri
+    if actor.icon_url:
+        document["icon"] = {"type": "Image", "url": actor.icon_url}
+    return document
+
+
+def key_document(actor: Actor, uris: LocalURIs) -> dict:
+    """The key alone, for servers that dereference keyId without its fragment handling."""
+    return {
+        "@context": ACTOR_CONTEXT[:2],
+        "id": uris.key_id(actor.username),
+        "owner": actor.uri,
+        "publicKeyPem": actor.public_key_pem,
+    }
+
+
+def _property_value(name: str, value: str) -> dict:
+    """A profile field; URLs become links, as Mastodon renders its own fields."""
+    if value.startswith(("https://", "http://")):
+        shown = escape(value.split("://", 1)[1])
+        value = f'<a href="{escape(value)}" rel="me nofollow noopener noreferrer" target="_blank">{shown}</a>'
+    else:
+        value = escape(value)
+    return {"type": "PropertyValue", "name": name, "value": value}
+
+
+def _timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

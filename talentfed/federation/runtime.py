@@ -1,0 +1,108 @@
+"""The federation pieces of a running node, wired together once.
+
+The web app opens one `Federation` in its lifespan; CLI commands open one per command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talentfed.config import Config
+from talentfed.federation.delivery import Deliverer, DeliveryPolicy, DeliveryQueue, DeliveryWorker
+from talentfed.federation.fetcher import Fetcher, FetcherConfig, Signer
+from talentfed.federation.inbox import Inbox
+from talentfed.federation.remote_actors import RemoteActors
+from talentfed.federation.signatures import sign_request
+from talentfed.storage.models import Actor
+
+logger = logging.getLogger("talentfed.federation")
+
+
+def fetcher_config(config: Config) -> FetcherConfig:
+    federation = config.federation
+    return FetcherConfig(
+        base_url=config.node.base_url,
+        dev_mode=federation.dev_mode,
+        connect_timeout=federation.connect_timeout,
+        read_timeout=federation.request_timeout,
+        total_timeout=federation.request_timeout * 2,
+        max_response_bytes=federation.max_fetch_bytes,
+    )
+
+
+@dataclass
+class Federation:
+    config: Config
+    sessions: async_sessionmaker[AsyncSession]
+    fetcher: Fetcher
+    actors: RemoteActors
+    inbox: Inbox
+    queue: DeliveryQueue
+    _workers: list[asyncio.Task] = field(default_factory=list)
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+
+    @classmethod
+    async def open(
+        cls, config: Config, sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy | None = None
+    ) -> Federation:
+        signer = await _institution_signer(sessions, config)
+        fetcher = Fetcher(fetcher_config(config), sign=signer)
+        actors = RemoteActors(sessions, fetcher, config)
+        return cls(
+            config=config,
+            sessions=sessions,
+            fetcher=fetcher,
+            actors=actors,
+            inbox=Inbox(sessions, config, actors),
+            queue=DeliveryQueue(sessions, policy or DeliveryPolicy()),
+        )
+
+    def new_worker(self) -> DeliveryWorker:
+        return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue))
+
+    def start_workers(self, count: int) -> None:
+        for _ in range(count):
+            self._workers.append(asyncio.create_task(self.new_worker().run(self._stop)))
+
+    async def close(self) -> None:
+        self._stop.set()
+        if self._workers:
+            await asyncio.gather(*self._workers, return_exceptions=True)
+        await self.fetcher.aclose()
+
+
+async def _institution_signer(sessions: async_sessionmaker[AsyncSession], config: Config) -> Signer | None:
+    """Signed GETs come from the institution actor: its WebFinger resolves, as Mastodon checks."""
+    try:
+        async with sessions() as session:
+            institution = await session.scalar(
+                select(Actor).where(Actor.local.is_(True), Actor.username == config.node.institution_username)
+            )
+    except Exception as exc:  # the node still starts (and /healthz reports) with the database down
+        logger.error("could not load the institution's key: %s", exc)
+        return None
+    if institution is None or not institution.private_key_pem:
+        logger.warning("no institution actor yet: remote fetches will not be signed")
+        return None
+    key_id, private_pem = institution.public_key_id, institution.private_key_pem
+
+    def sign(method: str, url: str, headers: Mapping[str, str], body: bytes | None) -> Mapping[str, str]:
+        return sign_request(method, url, headers, body, key_id=key_id, private_key_pem=private_pem)
+
+    return sign
+
+
+@contextlib.asynccontextmanager
+async def federation(config: Config, sessions: async_sessionmaker[AsyncSession]) -> AsyncIterator[Federation]:
+    runtime = await Federation.open(config, sessions)
+    try:
+        yield runtime
+    finally:
+        await runtime.close()

@@ -1,0 +1,59 @@
+"""Every way a signed request can be refused, as one exception family.
+
+`SignatureError.reason` is a sentence meant for the remote admin reading our
+401 body, so it names what was wrong without echoing secrets.
+"""
+
+from __future__ import annotations
+
+
+class SignatureError(Exception):
+    """A request signature was missing, malformed or did not verify."""
+
+    #: The HTTP status an HTTP layer should answer with.
+    status_code: int = 401
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class MissingSignatureError(SignatureError):
+    """The request carries no signature at all."""
+
+
+class MalformedSignatureError(SignatureError):
+    """A Signature / Signature-Input / Authorization header could not be parsed."""
+
+
+class UnsupportedAlgorithmError(SignatureError):
+    """The signature names an algorithm, or uses a key type, that we do not verify."""
+
+
+class SignatureTimeError(SignatureError):
+    """Date / created is outside the accepted window, or `expires` has passed."""
+
+
+class InsufficientCoverageError(SignatureError):
+    """The signature does not cover what we require (e.g. the digest of a POST)."""
+
+
+class DigestMismatchError(SignatureError):
+    """A Digest / Content-Digest header is missing or does not match the body."""
+
+
+class MalformedDigestError(DigestMismatchError):
+    """A Digest / Content-Digest header cannot be parsed.
+
+    Mastodon answers 400 for this one: the header is broken, not the signature.
+    """
+
+    status_code = 400
+
+
+class KeyResolutionError(SignatureError):
+    """No usable public key could be found for the signature's key id."""
+
+
+class InvalidSignatureError(SignatureError):
+    """The signature bytes do not verify against the signing base and key."""

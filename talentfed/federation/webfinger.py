@@ -1,0 +1,130 @@
+"""WebFinger (RFC 7033): which resources name a local actor, and the JRD we answer with."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from urllib.parse import unquote, urlsplit
+
+from talentfed.federation.fetcher import Fetcher
+from talentfed.federation.uris import LocalURIs
+
+ACTIVITY_JSON = "application/activity+json"
+PROFILE_PAGE_REL = "http://webfinger.net/rel/profile-page"
+SUBSCRIBE_REL = "http://ostatus.org/schema/1.0/subscribe"
+
+
+class MalformedResource(ValueError):
+    """The `resource` parameter is missing or is not an acct: URI or a URL (answer 400)."""
+
+
+@dataclass(frozen=True)
+class ResourceQuery:
+    """A resource reduced to what we look up: a username on a domain."""
+
+    username: str
+    domain: str
+
+
+def parse_resource(resource: str | None, uris: LocalURIs) -> ResourceQuery | None:
+    """Read `acct:user@domain`, `user@domain`, or one of our actor / profile URLs.
+
+    Returns None for a well-formed resource that cannot be ours (another host or path);
+    raises MalformedResource for text that is not a resource at all.
+    """
+    if not resource or not resource.strip():
+        raise MalformedResource("the resource parameter is required")
+    resource = resource.strip()
+    if resource.startswith(("http://", "https://")):
+        return _parse_url(resource, uris)
+    account = resource.removeprefix("acct:").lstrip("@")
+    username, at, domain = unquote(account).rpartition("@")
+    if not at or not username or not domain or " " in account:
+        raise MalformedResource(f"expected acct:user@domain or a URL, got {resource!r}")
+    return ResourceQuery(username=username.lower(), domain=domain.lower())
+
+
+def _parse_url(resource: str, uris: LocalURIs) -> ResourceQuery | None:
+    parts = urlsplit(resource)
+    if not parts.netloc:
+        raise MalformedResource(f"expected a URL with a host, got {resource!r}")
+    base = urlsplit(uris.base_url)
+    if parts.netloc.lower() != base.netloc.lower():
+        return None
+    path = parts.path.rstrip("/")
+    for prefix in (urlsplit(uris.actor("")).path, urlsplit(uris.profile_page("")).path):
+        if path.startswith(prefix) and "/" not in path[len(prefix) :] and len(path) > len(prefix):
+            return ResourceQuery(username=path[len(prefix) :].lower(), domain=base.netloc.lower())
+    return None
+
+
+def build_jrd(username: str, domain: str, uris: LocalURIs) -> dict:
+    actor = uris.actor(username)
+    profile = uris.profile_page(username)
+    return {
+        "subject": f"acct:{username}@{domain}",
+        "aliases": [profile, actor],
+        "links": [
+            {"rel": PROFILE_PAGE_REL, "type": "text/html", "href": profile},
+            {"rel": "self", "type": ACTIVITY_JSON, "href": actor},
+            {"rel": SUBSCRIBE_REL, "template": f"{uris.base_url}/authorize_interaction?uri={{uri}}"},
+        ],
+    }
+
+
+def host_meta_xrd(uris: LocalURIs) -> str:
+    template = f"{uris.base_url}/.well-known/webfinger?resource={{uri}}"
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<XRD xmlns="http://docs.oasis-open.org/ns/xri/xrd-1.0">\n'
+        f'  <Link rel="lrdd" template="{_xml_escape(template)}"/>\n'
+        "</XRD>\n"
+    )
+
+
+def host_meta_json(uris: LocalURIs) -> dict:
+    template = f"{uris.base_url}/.well-known/webfinger?resource={{uri}}"
+    return {"links": [{"rel": "lrdd", "template": template}]}
+
+
+def _xml_escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace('"', "&quot;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+# --- the client side: finding a remote actor from a handle ----------------------------
+
+
+class WebFingerError(Exception):
+    """The handle's server did not name an ActivityPub actor for it."""
+
+
+def parse_handle(handle: str) -> ResourceQuery:
+    """`@user@domain`, `user@domain` or `acct:user@domain` → (user, domain); MalformedResource if not."""
+    text = handle.strip().removeprefix("acct:").lstrip("@")
+    username, at, domain = text.rpartition("@")
+    if not at or not username or not domain or any(c in text for c in " /?#"):
+        raise MalformedResource(f"expected a handle like @user@example.org, got {handle!r}")
+    return ResourceQuery(username=username.lower(), domain=domain.lower())
+
+
+async def lookup(fetcher: Fetcher, query: ResourceQuery, *, https: bool = True) -> str:
+    """Ask the handle's server for the actor id (the `self` link of an ActivityPub type)."""
+    scheme = "https" if https else "http"
+    resource = f"acct:{query.username}@{query.domain}"
+    url = f"{scheme}://{query.domain}/.well-known/webfinger?resource={resource}"
+    response = await fetcher.get(url, accept="application/jrd+json, application/json", signed=False)
+    if response.status != 200:
+        raise WebFingerError(f"WebFinger for {resource} answered HTTP {response.status}")
+    try:
+        document = json.loads(response.body)
+    except ValueError:
+        raise WebFingerError(f"WebFinger for {resource} did not answer JSON") from None
+    links = document.get("links") if isinstance(document, dict) else None
+    for link in links if isinstance(links, list) else []:
+        if not isinstance(link, dict) or link.get("rel") != "self":
+            continue
+        media_type = str(link.get("type", "")).split(";", 1)[0].strip()
+        href = link.get("href")
+        if media_type in (ACTIVITY_JSON, "application/ld+json") and isinstance(href, str):
+            return href
+    raise WebFingerError(f"WebFinger for {resource} names no ActivityPub actor")

@@ -1,0 +1,1 @@
+"""Storage: database engines, tables and migrations."""

@@ -1,0 +1,89 @@
+"""Database engines and sessions for SQLite (embedded) and PostgreSQL.
+
+SQLite runs in WAL mode with foreign keys enforced, so readers never wait for
+the writer and both backends keep the same integrity rules.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from talentfed.config import Config, ConfigError
+
+
+class DatabaseUnavailable(Exception):
+    """The configured database cannot be reached."""
+
+
+def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
+    """An async engine with the per-backend settings talentfed relies on."""
+    parsed = make_url(url)
+    kwargs: dict[str, Any] = {"echo": echo}
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        # A busy writer makes other connections wait rather than fail at once.
+        kwargs["connect_args"] = {"timeout": 30}
+    else:
+        kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    engine = create_async_engine(url, **kwargs)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+async def ping(engine: AsyncEngine, timeout: float = 5.0) -> None:
+    """Run a trivial query; raise DatabaseUnavailable with the reason if it fails."""
+    try:
+        async with asyncio.timeout(timeout):
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+    except TimeoutError:
+        raise DatabaseUnavailable(f"no answer within {timeout:g} s") from None
+    except Exception as exc:  # every driver has its own error classes
+        raise DatabaseUnavailable(_first_line(exc)) from None
+
+
+async def check_reachable(config: Config) -> None:
+    """Fail with a one-line ConfigError when the configured database does not answer."""
+    engine = create_engine(config.database.url, pool_size=1)
+    try:
+        await ping(engine)
+    except DatabaseUnavailable as exc:
+        raise ConfigError(
+            config.source, "[database] url", f"expected a reachable database, but connecting failed: {exc}"
+        ) from None
+    finally:
+        await engine.dispose()
+
+
+def _first_line(exc: BaseException) -> str:
+    message = str(exc).strip().splitlines()
+    text_ = message[0] if message else type(exc).__name__
+    # SQLAlchemy wraps driver errors as "(module.Error) text": keep only the text.
+    if text_.startswith("(") and ") " in text_:
+        text_ = text_.split(") ", 1)[1]
+    return text_

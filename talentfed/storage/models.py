@@ -1,0 +1,274 @@
+"""Database tables.
+
+These classes are plain records: no protocol logic, no side effects on save.
+Code that turns them into ActivityPub documents lives in `talentfed.federation`,
+code that decides what may change them lives in `talentfed.domain`.
+Every change here needs an Alembic migration (`tests/storage/test_migrations.py`
+fails when models and migrations disagree).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+URI = String(2048)
+NAME = String(255)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite stores naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+JSONType = JSON().with_variant(JSONB(), "postgresql")
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "ck": "ck_%(table_name)s_%(constraint_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class Actor(Base):
+    """A local member, the institution, or a remote actor we have seen."""
+
+    __tablename__ = "actors"
+    __table_args__ = (UniqueConstraint("domain", "username"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    username: Mapped[str] = mapped_column(NAME)
+    domain: Mapped[str] = mapped_column(NAME, index=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    display_name: Mapped[str | None] = mapped_column(Text)
+    headline: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)  # sanitised HTML
+    summary_source: Mapped[str | None] = mapped_column(Text)  # Markdown, local actors only
+    department: Mapped[str | None] = mapped_column(Text)
+    skills: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    fields: Mapped[list[dict[str, str]]] = mapped_column(JSONType, default=list)
+    open_to_collaboration: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    url: Mapped[str | None] = mapped_column(URI)
+    icon_url: Mapped[str | None] = mapped_column(URI)
+    inbox_url: Mapped[str] = mapped_column(URI)
+    outbox_url: Mapped[str | None] = mapped_column(URI)
+    followers_url: Mapped[str | None] = mapped_column(URI)
+    following_url: Mapped[str | None] = mapped_column(URI)
+    featured_url: Mapped[str | None] = mapped_column(URI)
+    shared_inbox_url: Mapped[str | None] = mapped_column(URI)
+
+    public_key_id: Mapped[str | None] = mapped_column(URI, index=True)
+    public_key_pem: Mapped[str | None] = mapped_column(Text)
+    private_key_pem: Mapped[str | None] = mapped_column(Text)
+
+    manually_approves_followers: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Mastodon reads a missing discoverable/indexable as false; so do we for remote actors.
+    discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
+    indexable: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    published: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    @property
+    def handle(self) -> str:
+        return f"{self.username}@{self.domain}"
+
+
+class User(Base):
+    """A login account of a local member."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    username: Mapped[str] = mapped_column(NAME, unique=True)
+    email: Mapped[str | None] = mapped_column(NAME)
+    password_hash: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(16), default="member")  # member | admin
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Object(Base):
+    """A post of any kind: article, question, answer, project call, note, or a remote object."""
+
+    __tablename__ = "objects"
+    __table_args__ = (Index(None, "author_id", "published"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True)
+    type: Mapped[str] = mapped_column(String(32))  # the ActivityStreams type
+    kind: Mapped[str] = mapped_column(String(16), index=True)  # article|question|answer|project|note
+    author_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+
+    in_reply_to_uri: Mapped[str | None] = mapped_column(URI, index=True)
+    context_uri: Mapped[str | None] = mapped_column(URI)
+    url: Mapped[str | None] = mapped_column(URI)
+    name: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)  # sanitised HTML
+    source: Mapped[str | None] = mapped_column(Text)  # Markdown, local objects only
+    language: Mapped[str | None] = mapped_column(String(16))
+    visibility: Mapped[str] = mapped_column(String(16), default="public")
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)  # normalised hashtags
+
+    # Structured fields of talentfed's richer objects.
+    skills: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    status: Mapped[str | None] = mapped_column(String(16))  # project calls: open|closed|filled
+    deadline: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    accepted_answer_uri: Mapped[str | None] = mapped_column(URI)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+    pinned: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    published: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Activity(Base):
+    """Every activity sent or received, by id: the record that makes the inbox idempotent."""
+
+    __tablename__ = "activities"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True)
+    type: Mapped[str] = mapped_column(String(32))
+    actor_uri: Mapped[str] = mapped_column(URI, index=True)
+    object_uri: Mapped[str | None] = mapped_column(URI, index=True)
+    local: Mapped[bool] = mapped_column(Boolean, default=False)
+    document: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Follow(Base):
+    """follower follows followed; pending until the followed side accepts."""
+
+    __tablename__ = "follows"
+    __table_args__ = (UniqueConstraint("follower_id", "followed_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    uri: Mapped[str | None] = mapped_column(URI, unique=True)  # the Follow activity's id
+    follower_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    followed_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    state: Mapped[str] = mapped_column(String(16), default="pending")  # pending | accepted
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class DeliveryJob(Base):
+    """One activity to POST to one inbox; written in the same transaction as the activity."""
+
+    __tablename__ = "delivery_jobs"
+    __table_args__ = (
+        UniqueConstraint("activity_id", "inbox_url"),
+        Index(None, "state", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    activity_id: Mapped[int] = mapped_column(ForeignKey("activities.id", ondelete="CASCADE"))
+    signer_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    inbox_url: Mapped[str] = mapped_column(URI)
+    host: Mapped[str] = mapped_column(NAME, index=True)
+    state: Mapped[str] = mapped_column(String(16), default="queued")  # queued|running|done|dead
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Which worker holds the lease; a worker whose lease was taken over cannot finish the job.
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    last_status: Mapped[int | None] = mapped_column(Integer)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Instance(Base):
+    """What we know about a remote host: how it wants to be signed, whether it answers."""
+
+    __tablename__ = "instances"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    host: Mapped[str] = mapped_column(NAME, unique=True)
+    signature_scheme: Mapped[str | None] = mapped_column(String(16))  # cavage | rfc9421
+    software: Mapped[str | None] = mapped_column(NAME)
+    unreachable_since: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class Interaction(Base):
+    """An edge of the observed graph other than a follow: reply, like, announce, mention."""
+
+    __tablename__ = "interactions"
+    __table_args__ = (Index(None, "kind", "actor_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # reply | like | announce | mention
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), index=True)
+    target_actor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("actors.id", ondelete="CASCADE"), index=True
+    )
+    activity_uri: Mapped[str | None] = mapped_column(URI, unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DomainBlock(Base):
+    """A remote domain this node refuses to talk to (moderation)."""
+
+    __tablename__ = "domain_blocks"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(NAME, unique=True)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

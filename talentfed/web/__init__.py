@@ -1,0 +1,1 @@
+"""Web: the Starlette application, its routes and pages."""

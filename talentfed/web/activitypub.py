@@ -1,0 +1,137 @@
+"""ActivityPub GET endpoints: actors and their collections, content-negotiated."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import Select, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from talentfed.federation import collections
+from talentfed.federation.context import TALENTFED_CONTEXT
+from talentfed.federation.render import actor_document
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Activity, Actor, Follow
+from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
+from talentfed.web.pages import actor_page, page
+
+
+def _uris(request: Request) -> LocalURIs:
+    return LocalURIs(request.app.state.config.node.base_url)
+
+
+async def _local_actor(session: AsyncSession, username: str) -> Actor | None:
+    return await session.scalar(select(Actor).where(Actor.local.is_(True), Actor.username == username))
+
+
+def _not_found(request: Request, what: str) -> Response:
+    if wants_activity_json(request):
+        return JSONResponse({"error": f"{what} not found"}, status_code=404)
+    return page("Not found", f"<h1>Not found</h1><p>{what} not found.</p>", status_code=404)
+
+
+async def actor_endpoint(request: Request) -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await _local_actor(session, request.path_params["username"])
+        if actor is None:
+            return _not_found(request, "account")
+        if not wants_activity_json(request):
+            return actor_page(actor)
+        institution = await _local_actor(session, config.node.institution_username)
+    return ActivityJSONResponse(actor_document(actor, _uris(request), institution=institution))
+
+
+async def profile_page(request: Request) -> Response:
+    """/@username: the profile page; ActivityPub clients are sent to the actor id."""
+    username = request.path_params["username"]
+    if wants_activity_json(request):
+        return RedirectResponse(_uris(request).actor(username), status_code=302)
+    async with request.app.state.sessions() as session:
+        actor = await _local_actor(session, username)
+    return actor_page(actor) if actor else _not_found(request, "account")
+
+
+async def _paged(request: Request, collection_id: str, count_query: Select, items_query: Select) -> Response:
+    try:
+        page_number = collections.parse_page(request.query_params.get("page"))
+    except ValueError as exc:
+        return PlainTextResponse(f"Bad request: {exc}", status_code=400)
+    async with request.app.state.sessions() as session:
+        total = await session.scalar(count_query)
+        if page_number is None:
+            return ActivityJSONResponse(collections.ordered_collection(collection_id, total))
+        offset = (page_number - 1) * collections.PAGE_SIZE
+        items = list(await session.scalars(items_query.offset(offset).limit(collections.PAGE_SIZE)))
+    return ActivityJSONResponse(collections.collection_page(collection_id, page_number, total, items))
+
+
+def _follow_collection(direction: str) -> Callable[[Request], Awaitable[Response]]:
+    """followers (actors following this one) or following (actors this one follows)."""
+
+    async def endpoint(request: Request) -> Response:
+        uris = _uris(request)
+        username = request.path_params["username"]
+        async with request.app.state.sessions() as session:
+            actor = await _local_actor(session, username)
+        if actor is None:
+            return _not_found(request, "account")
+        own, other = (
+            (Follow.followed_id, Follow.follower_id)
+            if direction == "followers"
+            else (Follow.follower_id, Follow.followed_id)
+        )
+        accepted = (own == actor.id) & (Follow.state == "accepted")
+        count = select(func.count()).select_from(Follow).where(accepted)
+        items = select(Actor.uri).join(Follow, other == Actor.id).where(accepted).order_by(Follow.id.desc())
+        collection_id = uris.followers(username) if direction == "followers" else uris.following(username)
+        return await _paged(request, collection_id, count, items)
+
+    return endpoint
+
+
+async def outbox_endpoint(request: Request) -> Response:
+    uris = _uris(request)
+    username = request.path_params["username"]
+    async with request.app.state.sessions() as session:
+        actor = await _local_actor(session, username)
+    if actor is None:
+        return _not_found(request, "account")
+    public = (
+        (Activity.local.is_(True))
+        & (Activity.actor_uri == actor.uri)
+        & (Activity.type.in_(("Create", "Announce")))
+    )
+    count = select(func.count()).select_from(Activity).where(public)
+    items = select(Activity.document).where(public).order_by(Activity.id.desc())
+    return await _paged(request, uris.outbox(username), count, items)
+
+
+async def featured_endpoint(request: Request) -> Response:
+    uris = _uris(request)
+    username = request.path_params["username"]
+    async with request.app.state.sessions() as session:
+        actor = await _local_actor(session, username)
+    if actor is None:
+        return _not_found(request, "account")
+    document = collections.ordered_collection(uris.featured(username), 0)
+    document["orderedItems"] = []  # pinned posts arrive with the content issue
+    return ActivityJSONResponse(document)
+
+
+async def context_document(request: Request) -> Response:
+    return JSONResponse(TALENTFED_CONTEXT, media_type="application/ld+json")
+
+
+routes = [
+    Route("/users/{username}", actor_endpoint),
+    Route("/@{username}", profile_page),
+    Route("/users/{username}/followers", _follow_collection("followers")),
+    Route("/users/{username}/following", _follow_collection("following")),
+    Route("/users/{username}/outbox", outbox_endpoint),
+    Route("/users/{username}/collections/featured", featured_endpoint),
+    Route("/ns/v1", context_document),
+]

@@ -1,0 +1,39 @@
+"""Plain HTML pages for browsers (a placeholder until the web-interface templates exist)."""
+
+from __future__ import annotations
+
+from html import escape
+
+from starlette.responses import HTMLResponse
+
+from talentfed.storage.models import Actor
+
+
+def page(title: str, body_html: str, *, alternate: str | None = None, status_code: int = 200) -> HTMLResponse:
+    link = (
+        f'<link rel="alternate" type="application/activity+json" href="{escape(alternate)}">'
+        if alternate
+        else ""
+    )
+    html = (
+        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
+        f"<title>{escape(title)}</title>{link}</head>"
+        f"<body><main>{body_html}</main></body></html>\n"
+    )
+    return HTMLResponse(html, status_code=status_code, headers={"Vary": "Accept"})
+
+
+def actor_page(actor: Actor) -> HTMLResponse:
+    skills = ", ".join(escape(skill) for skill in actor.skills or [])
+    parts = [
+        f"<h1>{escape(actor.display_name or actor.username)}</h1>",
+        f"<p>@{escape(actor.handle)}</p>",
+    ]
+    if actor.headline:
+        parts.append(f"<p>{escape(actor.headline)}</p>")
+    if actor.summary:
+        parts.append(f"<div>{actor.summary}</div>")  # already sanitised when stored
+    if skills:
+        parts.append(f"<p>Skills: {skills}</p>")
+    return page(actor.display_name or actor.username, "".join(parts), alternate=actor.uri)

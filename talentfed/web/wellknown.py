@@ -1,0 +1,91 @@
+"""/.well-known: WebFinger, host-meta and NodeInfo."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import distinct, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.routing import Route
+
+from talentfed.federation import nodeinfo, webfinger
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor, Object, User, utcnow
+
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _uris(request: Request) -> LocalURIs:
+    return LocalURIs(request.app.state.config.node.base_url)
+
+
+async def webfinger_endpoint(request: Request) -> Response:
+    config = request.app.state.config
+    uris = _uris(request)
+    try:
+        query = webfinger.parse_resource(request.query_params.get("resource"), uris)
+    except webfinger.MalformedResource as exc:
+        return PlainTextResponse(f"Bad request: {exc}", status_code=400, headers=CORS)
+    if query is None or query.domain != config.node.domain.lower():
+        return PlainTextResponse("Not found: not an account on this server", status_code=404, headers=CORS)
+    async with request.app.state.sessions() as session:
+        username = await session.scalar(
+            select(Actor.username).where(Actor.local.is_(True), func.lower(Actor.username) == query.username)
+        )
+    if username is None:
+        return PlainTextResponse("Not found: no such account", status_code=404, headers=CORS)
+    document = webfinger.build_jrd(username, config.node.domain, uris)
+    return JSONResponse(document, media_type="application/jrd+json", headers=CORS)
+
+
+async def host_meta(request: Request) -> Response:
+    return Response(webfinger.host_meta_xrd(_uris(request)), media_type="application/xrd+xml", headers=CORS)
+
+
+async def host_meta_json(request: Request) -> Response:
+    return JSONResponse(webfinger.host_meta_json(_uris(request)), headers=CORS)
+
+
+async def nodeinfo_links(request: Request) -> Response:
+    return JSONResponse(nodeinfo.discovery_document(request.app.state.config.node.base_url), headers=CORS)
+
+
+async def nodeinfo_endpoint(request: Request) -> Response:
+    version = request.path_params["version"]
+    if version not in nodeinfo.VERSIONS:
+        return PlainTextResponse("Not found: NodeInfo 2.0 and 2.1 are served", status_code=404)
+    async with request.app.state.sessions() as session:
+        usage = await _usage(session)
+    document = nodeinfo.nodeinfo_document(version, request.app.state.config, usage)
+    return JSONResponse(document, media_type=nodeinfo.content_type(version), headers=CORS)
+
+
+async def _usage(session: AsyncSession) -> nodeinfo.Usage:
+    now = utcnow()
+
+    async def active_since(days: int) -> int:
+        return await session.scalar(
+            select(func.count(distinct(Object.author_id))).where(
+                Object.local.is_(True), Object.published >= now - timedelta(days=days)
+            )
+        )
+
+    return nodeinfo.Usage(
+        users_total=await session.scalar(select(func.count()).select_from(User)),
+        users_active_month=await active_since(30),
+        users_active_halfyear=await active_since(180),
+        local_posts=await session.scalar(
+            select(func.count()).where(Object.local.is_(True), Object.deleted_at.is_(None))
+        ),
+    )
+
+
+routes = [
+    Route("/.well-known/webfinger", webfinger_endpoint),
+    Route("/.well-known/host-meta", host_meta),
+    Route("/.well-known/host-meta.json", host_meta_json),
+    Route("/.well-known/nodeinfo", nodeinfo_links),
+    Route("/nodeinfo/{version}", nodeinfo_endpoint),
+]

@@ -1,0 +1,192 @@
+"""Shared fixtures: a fresh, migrated database on SQLite and on PostgreSQL for every test that asks.
+
+Tests that take `db_url` (or anything built on it) run once per backend; their ids
+end in [sqlite] or [postgresql]. Each test run creates its own PostgreSQL database
+(talentfed_test_<random>) and drops it at the end, so runs never collide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import concurrent.futures
+import os
+import shutil
+import uuid
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from talentfed.config import Config, load_config
+from talentfed.domain.demo import ensure_demo
+from talentfed.storage import migrate
+from talentfed.storage.db import create_engine, session_factory
+from talentfed.web.app import create_app
+from tests.support import write_config
+
+BACKENDS = ("sqlite", "postgresql")
+PG_HOST, PG_PORT = "127.0.0.1", 5432
+IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+
+def run_blocking(coroutine):
+    """Run a coroutine to completion, also from inside a test whose event loop is running."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(coroutine)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# --- PostgreSQL: one throw-away template database per run ------------------------------
+
+
+async def _pg_admin() -> asyncpg.Connection:
+    errors = []
+    for user in (os.environ.get("PGUSER"), "postgres", "root"):
+        if not user:
+            continue
+        try:
+            return await asyncpg.connect(host=PG_HOST, port=PG_PORT, user=user, database="test", timeout=5)
+        except Exception as exc:
+            errors.append(f"{user}: {exc}")
+    raise ConnectionError("; ".join(errors))
+
+
+async def _pg_execute(*statements: str) -> str:
+    connection = await _pg_admin()
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+        return connection._params.user  # type: ignore[attr-defined]
+    finally:
+        await connection.close()
+
+
+def _pg_url(user: str, database: str) -> str:
+    return f"postgresql+asyncpg://{user}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+@pytest.fixture(scope="session")
+def pg_template() -> Iterator[tuple[str, str, list[str]]]:
+    """(user, template name, databases copied from it): a database at head, copied for each test."""
+    name = f"talentfed_test_{uuid.uuid4().hex[:12]}"
+    try:
+        user = asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+    except (ConnectionError, OSError) as exc:
+        message = f"PostgreSQL at {PG_HOST}:{PG_PORT} is not reachable: {exc}"
+        if IN_CI:
+            pytest.fail(message + " (CI must run every test on PostgreSQL)", pytrace=False)
+        pytest.skip(message)
+    created: list[str] = []
+
+    async def migrate_template() -> None:
+        engine = create_engine(_pg_url(user, name))
+        await migrate.upgrade(engine)
+        await engine.dispose()
+
+    asyncio.run(migrate_template())
+    yield user, name, created
+    drops = [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in [*created, name]]
+    asyncio.run(_pg_execute(*drops))
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("sqlite-template") / "template.db"
+
+    async def build() -> None:
+        engine = create_engine(f"sqlite+aiosqlite:///{path}")
+        await migrate.upgrade(engine)
+        async with engine.connect() as connection:  # fold the WAL into the main file before copying
+            await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        await engine.dispose()
+
+    asyncio.run(build())
+    return path
+
+
+@pytest.fixture
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path):
+    """A factory: fresh_database(backend) → URL of a new, migrated, empty database."""
+
+    def make(backend: str) -> str:
+        if backend == "sqlite":
+            target = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
+            shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+            return f"sqlite+aiosqlite:///{target}"
+        user, template, created = request.getfixturevalue("pg_template")
+        name = f"{template}_{len(created)}"
+        run_blocking(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        created.append(name)
+        return _pg_url(user, name)
+
+    return make
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+@pytest.fixture
+def db_url(backend: str, fresh_database) -> str:
+    return fresh_database(backend)
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(db_url)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def session(engine: AsyncEngine) -> AsyncIterator[AsyncSession]:
+    async with session_factory(engine)() as session:
+        yield session
+
+
+@pytest.fixture
+def config(tmp_path: Path, db_url: str) -> Config:
+    return load_config(write_config(tmp_path, db_url), environ={})
+
+
+# --- report: how many tests ran on each backend ---------------------------------------
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    counts: Counter[tuple[str, str]] = Counter()
+    for outcome in ("passed", "failed", "error", "skipped"):
+        for report in terminalreporter.stats.get(outcome, []):
+            if report.when != "call" and outcome == "passed":
+                continue
+            params = report.nodeid.rpartition("[")[2].rstrip("]").split("-")
+            for name in BACKENDS:
+                if name in params:
+                    counts[(name, outcome)] += 1
+    outcomes = ("passed", "failed", "error", "skipped")
+    lines = []
+    for name in BACKENDS:
+        parts = [f"{counts[(name, o)]} {o}" for o in outcomes if counts[(name, o)]]
+        lines.append(f"  {name}: {', '.join(parts) or 'no tests'}")
+    terminalreporter.write_sep("-", "database backends")
+    for line in lines:
+        terminalreporter.write_line(line)
+
+
+@pytest.fixture
+async def demo_client(config: Config, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client talking to an app (in process) whose database holds the demo institution."""
+    async with session_factory(engine)() as session, session.begin():
+        await ensure_demo(session, config)
+    app = create_app(config, engine=engine)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
+            yield client

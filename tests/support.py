@@ -1,0 +1,41 @@
+"""Helpers shared by tests (fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from talentfed.config import render_config
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def write_config(directory: Path, db_url: str, **overrides: object) -> Path:
+    """A dev-mode config file in `directory`; overrides are {"section.key": value}."""
+    values: dict[tuple[str, str], object] = {
+        ("node", "domain"): "127.0.0.1:8000",
+        ("node", "base_url"): "http://127.0.0.1:8000",
+        ("federation", "dev_mode"): True,
+        ("database", "url"): db_url,
+    }
+    for dotted, value in overrides.items():
+        section, key = dotted.split(".")
+        values[(section, key)] = value
+    path = directory / "config.toml"
+    path.write_text(render_config((REPO / "config.example.toml").read_text(), values))
+    return path
+
+
+def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+    """Run `python -m talentfed ARGS` in a separate process, as an admin would."""
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run(
+        [sys.executable, "-m", "talentfed", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )

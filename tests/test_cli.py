@@ -1,0 +1,88 @@
+"""The admin commands, run as separate processes: every call is a restart of the node."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from talentfed.config import load_config
+from tests.support import run_cli, write_config
+
+
+def test_init_writes_config_migrates_and_creates_the_institution(tmp_path: Path) -> None:
+    result = run_cli("init", "--domain", "uni.example", "--name", "Uni", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    config = load_config(tmp_path / "config.toml", environ={})
+    assert config.node.base_url == "https://uni.example"
+    assert config.federation.dev_mode is False
+    assert config.node.name == "Uni"
+    assert (tmp_path / "data" / "talentfed.db").exists()
+    assert "@institution@uni.example" in result.stdout
+
+    again = run_cli("init", "--domain", "uni.example", cwd=tmp_path)
+    assert again.returncode == 1
+    assert "already exists" in again.stderr
+
+
+def test_init_refuses_an_invalid_domain_without_writing(tmp_path: Path) -> None:
+    result = run_cli("init", "--domain", "bad domain", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "[node] domain: expected a domain name" in result.stderr
+    assert not (tmp_path / "config.toml").exists()
+
+
+def test_members_demo_and_listing_on_each_backend(tmp_path: Path, db_url: str) -> None:
+    write_config(tmp_path, db_url)
+    env = {"TALENTFED_CONFIG": str(tmp_path / "config.toml")}
+
+    added = run_cli(
+        "user",
+        "add",
+        "dora",
+        "--display-name",
+        "Dora Diaz",
+        "--skills",
+        "#MachineLearning, Rust",
+        "--json",
+        cwd=tmp_path,
+        env=env,
+    )
+    assert added.returncode == 0, added.stderr
+    record = json.loads(added.stdout)
+    assert record["handle"] == "@dora@127.0.0.1:8000"
+    assert record["skills"] == ["machine learning", "rust"]
+
+    duplicate = run_cli("user", "add", "dora", "--display-name", "Again", cwd=tmp_path, env=env)
+    assert duplicate.returncode == 1
+    assert "already exists" in duplicate.stderr
+
+    bad = run_cli("user", "add", "Not Valid", "--display-name", "X", cwd=tmp_path, env=env)
+    assert bad.returncode == 1
+    assert "username: expected 1-30 lowercase letters" in bad.stderr
+
+    for _ in range(2):  # the second run must create nothing
+        demo = run_cli("demo", cwd=tmp_path, env=env)
+        assert demo.returncode == 0, demo.stderr
+    assert "(0 members and 0 posts created)" in demo.stdout
+
+    listed = run_cli("user", "list", "--json", cwd=tmp_path, env=env)
+    members = json.loads(listed.stdout)
+    assert [m["username"] for m in members] == ["ada", "alan", "dora", "grace"]
+    table = run_cli("user", "list", cwd=tmp_path, env=env).stdout
+    assert "@grace@127.0.0.1:8000" in table and "machine learning" in table
+
+
+def test_commands_refuse_an_unmigrated_database(tmp_path: Path) -> None:
+    write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+    result = run_cli("user", "list", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "has no schema yet: run `talentfed migrate`" in result.stderr
+    assert run_cli("migrate", cwd=tmp_path).returncode == 0
+    assert run_cli("user", "list", cwd=tmp_path).stdout.strip() == "no members yet"
+
+
+def test_every_command_has_help(tmp_path: Path) -> None:
+    for command in (["init"], ["migrate"], ["demo"], ["serve"], ["user", "add"], ["user", "list"]):
+        result = run_cli(*command, "--help", cwd=tmp_path)
+        assert result.returncode == 0
+        assert "usage: talentfed" in result.stdout

@@ -1,0 +1,58 @@
+"""`talentfed serve` as a real process: answers, logs with request ids, stops cleanly on SIGTERM."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from tests.support import run_cli, write_config
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _wait_for(url: str, process: subprocess.Popen, deadline: float = 30.0) -> httpx.Response:
+    started = time.monotonic()
+    while time.monotonic() - started < deadline:
+        assert process.poll() is None, process.communicate()[1]
+        try:
+            return httpx.get(url, timeout=2)
+        except httpx.TransportError:
+            time.sleep(0.2)
+    raise AssertionError(f"{url} did not answer within {deadline} s")
+
+
+def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None:
+    port = _free_port()
+    write_config(tmp_path, db_url, **{"server.port": port})
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "talentfed", "serve"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        response = _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        assert response.status_code == 200
+        assert response.json()["status"] == "ok"
+        request_id = response.headers["x-request-id"]
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert process.returncode == 0, stderr
+    assert f"{request_id} GET /healthz 200" in stderr
+    assert "Application shutdown complete" in stderr
+    assert "Traceback" not in stderr
