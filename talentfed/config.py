@@ -71,6 +71,7 @@ class FederationConfig:
     max_inbox_body_bytes: int = 1024 * 1024
     max_fetch_bytes: int = 1024 * 1024
     delivery_workers: int = 2
+    retry_initial_delay: float = 30.0
 
 
 @dataclass(frozen=True)
@@ -201,6 +202,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "max_inbox_body_bytes"): _check_positive,
     ("federation", "max_fetch_bytes"): _check_positive,
     ("federation", "delivery_workers"): _check_non_negative,
+    ("federation", "retry_initial_delay"): _check_positive,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
 }

@@ -147,5 +147,5 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 async def _check_ready(config: Config) -> None:
-    engine = await open_engine(config)
-    await engine.dispose()
+    """Refuse to serve an unreachable or unmigrated database; make sure the institution exists."""
+    await _institution(config)

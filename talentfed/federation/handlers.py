@@ -51,7 +51,7 @@ def handles(activity_type: str) -> Callable[[Handler], Handler]:
 
 
 async def dispatch(context: Context, activity: dict) -> str:
-    for activity_type in types_of(activity.get("type")):
+    for activity_type in types_of(activity):
         handler = _HANDLERS.get(activity_type)
         if handler is not None:
             return await handler(context, activity)
@@ -140,7 +140,7 @@ async def on_undo(context: Context, activity: dict) -> str:
     embedded = _embedded(obj) or {}
     if id_of(embedded.get("actor")) not in (None, sender.uri):
         raise Invalid("Undo of another actor's activity")
-    kinds = set(types_of(embedded.get("type")))
+    kinds = set(types_of(embedded))
     if "Follow" in kinds or not kinds:
         follow = await session.scalar(
             select(Follow).where(Follow.uri == undone_id, Follow.follower_id == sender.id)
@@ -166,7 +166,7 @@ async def on_undo(context: Context, activity: dict) -> str:
 @handles("Update")
 async def on_update(context: Context, activity: dict) -> str:
     obj = _embedded(activity.get("object"))
-    if obj is None or not set(types_of(obj.get("type"))) & ACTOR_TYPES:
+    if obj is None or not set(types_of(obj)) & ACTOR_TYPES:
         return "update of an object; not handled yet"
     if obj.get("id") != context.sender.uri:
         raise Invalid("an actor can only update itself")

@@ -89,7 +89,7 @@ class Inbox:
             raise Rejected(400, "body is not a JSON object")
         if not isinstance(activity.get("id"), str) or not activity["id"].startswith(("https://", "http://")):
             raise Rejected(400, "activity has no id URL")
-        if not types_of(activity.get("type")):
+        if not types_of(activity):
             raise Rejected(400, "activity has no type")
         if not id_of(activity.get("actor")):
             raise Rejected(400, "activity has no actor")
@@ -138,7 +138,7 @@ class Inbox:
         return original
 
     def _check_origin(self, activity: dict, actor_uri: str) -> None:
-        if not set(types_of(activity.get("type"))) & ORIGIN_CHECKED:
+        if not set(types_of(activity)) & ORIGIN_CHECKED:
             return
         object_id = id_of(activity.get("object"))
         if not object_id:
@@ -156,11 +156,12 @@ class Inbox:
         try:
             async with self.sessions() as session, session.begin():
                 if await session.scalar(select(Activity.id).where(Activity.uri == activity["id"])):
+                    logger.info("duplicate %s ignored", activity["id"])
                     return InboxResult(202, "duplicate activity; already received")
                 session.add(
                     Activity(
                         uri=activity["id"],
-                        type=types_of(activity.get("type"))[0],
+                        type=types_of(activity)[0],
                         actor_uri=actor_uri,
                         object_uri=id_of(activity.get("object")),
                         local=False,
@@ -176,8 +177,9 @@ class Inbox:
             return InboxResult(202, "duplicate activity; already received")
         except handlers.Invalid as exc:
             raise Rejected(400, str(exc)) from None
+        logger.info("received %s from %s: %s", activity["id"], actor_uri, reason)
         return InboxResult(202, reason)
 
 
 def _is_self_delete(activity: dict, actor_uri: str) -> bool:
-    return "Delete" in types_of(activity.get("type")) and id_of(activity.get("object")) == actor_uri
+    return "Delete" in types_of(activity) and id_of(activity.get("object")) == actor_uri

@@ -61,7 +61,9 @@ class Federation:
             fetcher=fetcher,
             actors=actors,
             inbox=Inbox(sessions, config, actors),
-            queue=DeliveryQueue(sessions, policy or DeliveryPolicy()),
+            queue=DeliveryQueue(
+                sessions, policy or DeliveryPolicy(base_delay=config.federation.retry_initial_delay)
+            ),
         )
 
     def new_worker(self) -> DeliveryWorker:

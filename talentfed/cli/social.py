@@ -1,0 +1,244 @@
+"""Federation commands: lookup, follow, unfollow, followers, following, follow-requests, worker."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.cli.context import CommandError, open_engine
+from talentfed.cli.output import print_json, print_table
+from talentfed.config import Config, load_config
+from talentfed.domain import follows
+from talentfed.domain.members import MemberError, find_member
+from talentfed.federation.remote_actors import ActorUnavailable
+from talentfed.federation.runtime import Federation
+from talentfed.storage.db import session_factory
+from talentfed.storage.models import Actor
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    lookup = commands.add_parser(
+        "lookup", help="fetch and print a remote actor", description="Resolve @user@domain or an actor URL."
+    )
+    lookup.add_argument("target", metavar="HANDLE_OR_URL")
+    lookup.add_argument("--json", action="store_true", help="print the actor as JSON")
+    lookup.set_defaults(handler=cmd_lookup)
+
+    for name, handler, text in (
+        ("follow", cmd_follow, "make USER follow HANDLE (sends a Follow; pending until accepted)"),
+        ("unfollow", cmd_unfollow, "make USER stop following HANDLE (sends Undo(Follow))"),
+    ):
+        command = commands.add_parser(name, help=text, description=text[0].upper() + text[1:] + ".")
+        command.add_argument("user", metavar="USER", help="a local member's username")
+        command.add_argument("target", metavar="HANDLE", help="@user@domain or an actor URL")
+        command.add_argument("--json", action="store_true", help="print the result as JSON")
+        command.set_defaults(handler=handler)
+
+    for name, text in (("followers", "who follows USER"), ("following", "whom USER follows")):
+        command = commands.add_parser(name, help=f"list {text}", description=f"List {text}, with states.")
+        command.add_argument("user", metavar="USER")
+        command.add_argument("--json", action="store_true", help="print one JSON document")
+        command.set_defaults(handler=cmd_list_follows, direction=name)
+
+    requests = commands.add_parser(
+        "follow-requests",
+        help="list, accept or reject follow requests",
+        description="Follow requests to a member who approves followers by hand.",
+    )
+    actions = requests.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="pending requests to USER")
+    listing.add_argument("user", metavar="USER")
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_requests_list)
+    for verb in ("accept", "reject"):
+        command = actions.add_parser(verb, help=f"{verb} the request of HANDLE to USER")
+        command.add_argument("user", metavar="USER")
+        command.add_argument("target", metavar="HANDLE")
+        command.set_defaults(handler=cmd_requests_answer, accept=verb == "accept")
+
+    worker = commands.add_parser(
+        "worker",
+        help="run delivery workers (without the web server)",
+        description="Deliver queued activities until SIGINT/SIGTERM. Several may run at once on PostgreSQL.",
+    )
+    worker.add_argument("--count", type=int, default=1, help="workers in this process (default 1)")
+    worker.set_defaults(handler=cmd_worker)
+
+
+@dataclass
+class Session:
+    config: Config
+    db: AsyncSession
+    federation: Federation
+
+
+@contextlib.asynccontextmanager
+async def _open(args: argparse.Namespace) -> AsyncIterator[Session]:
+    config = load_config(args.config)
+    engine = await open_engine(config)
+    sessions = session_factory(engine)
+    runtime = await Federation.open(config, sessions)
+    try:
+        async with sessions() as db, db.begin():
+            yield Session(config, db, runtime)
+    finally:
+        await runtime.close()
+        await engine.dispose()
+
+
+def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[object]]) -> object:
+    async def main() -> object:
+        async with _open(args) as session:
+            return await body(session)
+
+    return asyncio.run(main())
+
+
+async def _member(session: Session, username: str) -> Actor:
+    try:
+        actor, _ = await find_member(session.db, username)
+    except MemberError as exc:
+        raise CommandError(str(exc)) from None
+    return actor
+
+
+async def _remote(session: Session, target: str) -> Actor:
+    try:
+        actor = await session.federation.actors.resolve(target)
+    except ActorUnavailable as exc:
+        raise CommandError(f"cannot resolve {target}: {exc}") from None
+    return await session.db.merge(actor)
+
+
+def actor_record(actor: Actor) -> dict:
+    return {
+        "id": actor.uri,
+        "handle": f"@{actor.handle}",
+        "type": actor.type,
+        "name": actor.display_name,
+        "local": actor.local,
+        "inbox": actor.inbox_url,
+        "shared_inbox": actor.shared_inbox_url,
+        "manually_approves_followers": actor.manually_approves_followers,
+        "discoverable": actor.discoverable,
+        "indexable": actor.indexable,
+    }
+
+
+def cmd_lookup(args: argparse.Namespace) -> int:
+    record = _run(args, lambda s: _lookup(s, args.target))
+    if args.json:
+        print_json(record)
+    else:
+        print_table(("field", "value"), [(key, value) for key, value in record.items()])
+    return 0
+
+
+async def _lookup(session: Session, target: str) -> dict:
+    return actor_record(await _remote(session, target))
+
+
+def cmd_follow(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> dict:
+        member = await _member(session, args.user)
+        target = await _remote(session, args.target)
+        try:
+            edge = await follows.follow(session.db, session.config, member, target)
+        except follows.FollowError as exc:
+            raise CommandError(str(exc)) from None
+        return {"follower": f"@{member.handle}", "followed": f"@{target.handle}", "state": edge.state}
+
+    _report(args, _run(args, body))
+    return 0
+
+
+def _report(args: argparse.Namespace, result: dict) -> None:
+    if args.json:
+        print_json(result)
+    else:
+        print(f"{result['follower']} → {result['followed']}: {result['state']}")
+
+
+def cmd_unfollow(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> dict:
+        member = await _member(session, args.user)
+        target = await _remote(session, args.target)
+        try:
+            await follows.unfollow(session.db, session.config, member, target)
+        except follows.FollowError as exc:
+            raise CommandError(str(exc)) from None
+        return {"follower": f"@{member.handle}", "followed": f"@{target.handle}", "state": "none"}
+
+    _report(args, _run(args, body))
+    return 0
+
+
+def _print_edges(edges: list[follows.FollowEdge], as_json: bool) -> None:
+    records = [{**actor_record(edge.actor), "state": edge.state} for edge in edges]
+    if as_json:
+        print_json(records)
+    else:
+        print_table(("handle", "name", "state"), [(r["handle"], r["name"], r["state"]) for r in records])
+
+
+def cmd_list_follows(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> list[follows.FollowEdge]:
+        member = await _member(session, args.user)
+        if args.direction == "followers":
+            return await follows.followers(session.db, member)
+        return await follows.following(session.db, member)
+
+    _print_edges(_run(args, body), args.json)
+    return 0
+
+
+def cmd_requests_list(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> list[follows.FollowEdge]:
+        return await follows.followers(session.db, await _member(session, args.user), state="pending")
+
+    _print_edges(_run(args, body), args.json)
+    return 0
+
+
+def cmd_requests_answer(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> str:
+        member = await _member(session, args.user)
+        follower = await _remote(session, args.target)
+        try:
+            await follows.answer_request(session.db, session.config, member, follower, accept=args.accept)
+        except follows.FollowError as exc:
+            raise CommandError(str(exc)) from None
+        return f"@{follower.handle}"
+
+    handle = _run(args, body)
+    print(f"{'accepted' if args.accept else 'rejected'} the follow request of {handle}")
+    return 0
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise CommandError("--count: expected 1 or more")
+    config = load_config(args.config)
+
+    async def main() -> None:
+        engine = await open_engine(config)
+        runtime = await Federation.open(config, session_factory(engine))
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(stop_signal, stop.set)
+        try:
+            workers = [runtime.new_worker() for _ in range(args.count)]
+            await asyncio.gather(*(worker.run(stop) for worker in workers))
+        finally:
+            await runtime.close()
+            await engine.dispose()
+
+    asyncio.run(main())
+    return 0

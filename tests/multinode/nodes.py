@@ -1,0 +1,148 @@
+"""Real talentfed nodes on loopback ports, each its own process and database."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.support import run_cli, write_config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Node:
+    """One node: `talentfed serve` in dev mode on 127.0.0.1:<port>."""
+
+    def __init__(self, name: str, directory: Path, db_url: str) -> None:
+        self.name = name
+        self.directory = directory
+        self.port = free_port()
+        self.domain = f"127.0.0.1:{self.port}"
+        self.base_url = f"http://{self.domain}"
+        self.db_url = db_url
+        self.process: subprocess.Popen | None = None
+        self.log_path = directory / "server.log"
+        directory.mkdir(parents=True, exist_ok=True)
+        write_config(
+            directory,
+            db_url,
+            **{
+                "node.domain": self.domain,
+                "node.base_url": self.base_url,
+                "node.name": f"Node {name}",
+                "server.port": self.port,
+                "federation.retry_initial_delay": 0.5,
+                "federation.request_timeout": 5.0,
+            },
+        )
+        self.cli_ok("migrate")
+
+    # -- processes -------------------------------------------------------------
+
+    def start(self) -> None:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "talentfed", "serve"],
+            cwd=self.directory,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "TALENTFED_LOG_LEVEL": "INFO"},
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise AssertionError(f"node {self.name} exited:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
+                    return
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise AssertionError(f"node {self.name} did not start:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=20)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    # -- talking to it ------------------------------------------------------------
+
+    def cli(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return run_cli(*args, cwd=self.directory)
+
+    def cli_ok(self, *args: str) -> str:
+        result = self.cli(*args)
+        assert result.returncode == 0, f"{self.name}: talentfed {' '.join(args)}\n{result.stderr}"
+        return result.stdout
+
+    def cli_json(self, *args: str) -> Any:
+        return json.loads(self.cli_ok(*args, "--json"))
+
+    def handle(self, username: str) -> str:
+        return f"@{username}@{self.domain}"
+
+    def actor_uri(self, username: str) -> str:
+        return f"{self.base_url}/users/{username}"
+
+    def get_json(self, path: str) -> Any:
+        response = httpx.get(self.base_url + path, headers={"Accept": "application/activity+json"}, timeout=5)
+        response.raise_for_status()
+        return response.json()
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
+    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.25)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+def query(node: Node, statement: str, **params: Any) -> list[tuple]:
+    """Read the node's database directly (to check what it stored, or borrow a key)."""
+    import asyncio
+
+    from sqlalchemy import text
+
+    from talentfed.storage.db import create_engine
+
+    async def run() -> list[tuple]:
+        engine = create_engine(node.db_url)
+        try:
+            async with engine.connect() as connection:
+                return [tuple(row) for row in await connection.execute(text(statement), params)]
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def private_key_of(node: Node, username: str) -> tuple[str, str]:
+    """(key id, private PEM) of a local actor."""
+    rows = query(
+        node,
+        "SELECT public_key_id, private_key_pem FROM actors WHERE local = :yes AND username = :u",
+        yes=True,
+        u=username,
+    )
+    return rows[0]
