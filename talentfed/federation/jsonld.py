@@ -27,6 +27,8 @@ from urllib.parse import urlsplit
 from pyld import jsonld as pyld_jsonld
 from pyld.context_resolver import ContextResolver
 
+from talentfed.federation.context import TALENTFED_CONTEXT, TALENTFED_CONTEXT_IRI
+
 __all__ = [
     "AS_CONTEXT",
     "InvalidJsonLd",
@@ -246,3 +248,7 @@ def compact(doc: dict[str, Any] | list[Any], context: Any) -> dict[str, Any]:
         return pyld_jsonld.compact(doc, context, _options())
     except pyld_jsonld.JsonLdError as exc:
         raise InvalidJsonLd(f"cannot compact document: {exc}") from exc
+
+
+# talentfed's own vocabulary is bundled like every other context.
+register_context(TALENTFED_CONTEXT_IRI, TALENTFED_CONTEXT)

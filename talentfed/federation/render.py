@@ -51,14 +51,26 @@ def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None =
     return document
 
 
-def key_document(actor: Actor, uris: LocalURIs) -> dict:
-    """The key alone, for servers that dereference keyId without its fragment handling."""
-    return {
-        "@context": ACTOR_CONTEXT[:2],
-        "id": uris.key_id(actor.username),
-        "owner": actor.uri,
-        "publicKeyPem": actor.public_key_pem,
-    }
+# What an unsigned fetch may see of an actor under authorized fetch (as Mastodon's secure mode).
+TECHNICAL_ATTRIBUTES = (
+    "@context",
+    "id",
+    "type",
+    "preferredUsername",
+    "inbox",
+    "outbox",
+    "followers",
+    "following",
+    "featured",
+    "endpoints",
+    "publicKey",
+    "url",
+    "manuallyApprovesFollowers",
+)
+
+
+def technical_actor_document(document: dict) -> dict:
+    return {key: document[key] for key in TECHNICAL_ATTRIBUTES if key in document}
 
 
 def _property_value(name: str, value: str) -> dict:

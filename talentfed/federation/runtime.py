@@ -18,9 +18,9 @@ from talentfed.config import Config
 from talentfed.federation.delivery import Deliverer, DeliveryPolicy, DeliveryQueue, DeliveryWorker
 from talentfed.federation.fetcher import Fetcher, FetcherConfig, Signer
 from talentfed.federation.inbox import Inbox
-from talentfed.federation.remote_actors import RemoteActors
+from talentfed.federation.remote_actors import REFRESH_AFTER, ActorUnavailable, RemoteActors
 from talentfed.federation.signatures import sign_request
-from talentfed.storage.models import Actor
+from talentfed.storage.models import Actor, Follow, utcnow
 
 logger = logging.getLogger("talentfed.federation")
 
@@ -70,14 +70,44 @@ class Federation:
         return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue))
 
     def start_workers(self, count: int) -> None:
+        """Delivery workers, plus the refresher that keeps followed actors' copies fresh."""
         for _ in range(count):
             self._workers.append(asyncio.create_task(self.new_worker().run(self._stop)))
+        if count:
+            self._workers.append(asyncio.create_task(self._refresh_actors(self._stop)))
+
+    async def _refresh_actors(self, stop: asyncio.Event, every: float = 3600.0, batch: int = 50) -> None:
+        """Refetch the stalest remote actors we follow or who follow us, a batch an hour."""
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), every)
+            if stop.is_set():
+                return
+            for uri in await stale_followed_actors(self.sessions, batch):
+                try:
+                    await self.actors.fetch(uri)
+                except ActorUnavailable as exc:
+                    logger.info("could not refresh %s: %s", uri, exc)
 
     async def close(self) -> None:
         self._stop.set()
         if self._workers:
             await asyncio.gather(*self._workers, return_exceptions=True)
         await self.fetcher.aclose()
+
+
+async def stale_followed_actors(sessions: async_sessionmaker[AsyncSession], limit: int) -> list[str]:
+    """Remote actors on either side of a follow whose copy is older than REFRESH_AFTER."""
+    cutoff = utcnow() - REFRESH_AFTER
+    related = select(Follow.follower_id).union(select(Follow.followed_id))
+    async with sessions() as session:
+        rows = await session.scalars(
+            select(Actor.uri)
+            .where(Actor.local.is_(False), Actor.id.in_(related), Actor.fetched_at < cutoff)
+            .order_by(Actor.fetched_at)
+            .limit(limit)
+        )
+        return list(rows)
 
 
 async def _institution_signer(sessions: async_sessionmaker[AsyncSession], config: Config) -> Signer | None:

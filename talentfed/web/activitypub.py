@@ -11,8 +11,9 @@ from starlette.responses import JSONResponse, PlainTextResponse, RedirectRespons
 from starlette.routing import Route
 
 from talentfed.federation import collections
+from talentfed.federation.authorized_fetch import FetchAuthorization, authorize_fetch
 from talentfed.federation.context import TALENTFED_CONTEXT
-from talentfed.federation.render import actor_document
+from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Follow
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -33,6 +34,20 @@ def _not_found(request: Request, what: str) -> Response:
     return page("Not found", f"<h1>Not found</h1><p>{what} not found.</p>", status_code=404)
 
 
+async def _authorize(request: Request) -> FetchAuthorization:
+    return await authorize_fetch(
+        request.app.state.federation, request.method, str(request.url), request.headers
+    )
+
+
+def _refused(authorization: FetchAuthorization) -> Response:
+    return JSONResponse(
+        {"error": authorization.reason},
+        status_code=authorization.status,
+        headers={"Vary": "Accept, Signature"},
+    )
+
+
 async def actor_endpoint(request: Request) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
@@ -42,7 +57,14 @@ async def actor_endpoint(request: Request) -> Response:
         if not wants_activity_json(request):
             return actor_page(actor)
         institution = await _local_actor(session, config.node.institution_username)
-    return ActivityJSONResponse(actor_document(actor, _uris(request), institution=institution))
+    document = actor_document(actor, _uris(request), institution=institution)
+    if actor.username != config.node.institution_username:
+        authorization = await _authorize(request)
+        if authorization.status == 403:
+            return _refused(authorization)
+        if not authorization.allowed:
+            document = technical_actor_document(document)
+    return ActivityJSONResponse(document)
 
 
 async def profile_page(request: Request) -> Response:
@@ -56,6 +78,9 @@ async def profile_page(request: Request) -> Response:
 
 
 async def _paged(request: Request, collection_id: str, count_query: Select, items_query: Select) -> Response:
+    authorization = await _authorize(request)
+    if not authorization.allowed:
+        return _refused(authorization)
     try:
         page_number = collections.parse_page(request.query_params.get("page"))
     except ValueError as exc:
@@ -117,6 +142,9 @@ async def featured_endpoint(request: Request) -> Response:
         actor = await _local_actor(session, username)
     if actor is None:
         return _not_found(request, "account")
+    authorization = await _authorize(request)
+    if not authorization.allowed:
+        return _refused(authorization)
     document = collections.ordered_collection(uris.featured(username), 0)
     document["orderedItems"] = []  # pinned posts arrive with the content issue
     return ActivityJSONResponse(document)

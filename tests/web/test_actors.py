@@ -6,6 +6,9 @@ import httpx
 import pytest
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
+from talentfed.federation.actor_documents import parse_actor
+from talentfed.federation.jsonld import expand
+
 AS_JSON = {"Accept": "application/activity+json"}
 LD_JSON = {"Accept": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}
 BASE = "http://127.0.0.1:8000"
@@ -98,3 +101,32 @@ async def test_bad_page_numbers_are_400(demo_client: httpx.AsyncClient, page: st
 async def test_talentfed_context_is_served(demo_client: httpx.AsyncClient) -> None:
     context = (await demo_client.get("/ns/v1")).json()
     assert context["@context"]["tf"] == "https://w3id.org/talentfed#"
+
+
+async def test_actor_expands_with_talentfed_terms(demo_client: httpx.AsyncClient) -> None:
+    """A receiving node reads our terms through JSON-LD expansion, whatever the prefixes."""
+
+    actor = (await demo_client.get("/users/ada", headers=AS_JSON)).json()
+    expanded = expand(actor)[0]
+    skills = [item["@value"] for item in expanded["https://w3id.org/talentfed#skills"]]
+    assert skills == ["machine learning", "speech recognition", "python"]
+    assert expanded["https://w3id.org/talentfed#affiliation"] == [{"@id": f"{BASE}/users/institution"}]
+    assert expanded["http://joinmastodon.org/ns#discoverable"][0]["@value"] is True
+    # The same terms under another prefix of the sender's choosing mean the same thing.
+    renamed = dict(actor)
+    renamed["@context"] = [
+        *actor["@context"][:2],
+        {"x": "https://w3id.org/talentfed#", "abilities": "x:skills"},
+    ]
+    renamed["abilities"] = renamed.pop("skills")
+    again = expand(renamed)[0]
+    assert [i["@value"] for i in again["https://w3id.org/talentfed#skills"]] == skills
+
+
+async def test_our_actor_parses_as_a_remote_actor(demo_client: httpx.AsyncClient) -> None:
+
+    actor = parse_actor((await demo_client.get("/users/alan", headers=AS_JSON)).json())
+    assert actor.preferred_username == "alan"
+    assert actor.shared_inbox == f"{BASE}/inbox"
+    assert actor.manually_approves_followers is True
+    assert actor.public_keys[0].id == f"{BASE}/users/alan#main-key"

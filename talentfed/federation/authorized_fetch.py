@@ -1,0 +1,59 @@
+"""Authorized fetch (Mastodon's "secure mode"): GETs of ActivityPub resources must be signed.
+
+With `[federation] authorized_fetch = true`:
+- collections and objects need a valid signature from an actor whose domain is not
+  blocked (401 unsigned or badly signed, 403 blocked);
+- actors can still be fetched unsigned, but then only their technical attributes
+  (id, inboxes, key) come back — enough to verify their signatures, as in Mastodon;
+- the institution actor is always served in full: other servers fetch its key to
+  verify our own signed GETs.
+Responses vary on the Signature header (`Vary: Signature`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.runtime import Federation
+from talentfed.federation.signatures import SignatureError, verify_request
+
+
+@dataclass(frozen=True)
+class FetchAuthorization:
+    signer: str | None  # the verified signer's actor id, if signed
+    status: int = 200  # 200 allowed; 401 or 403 refused
+    reason: str = ""
+
+    @property
+    def allowed(self) -> bool:
+        return self.status == 200
+
+
+def _is_signed(headers: Mapping[str, str]) -> bool:
+    return any(name in headers for name in ("signature", "signature-input")) or headers.get(
+        "authorization", ""
+    ).startswith("Signature")
+
+
+async def authorize_fetch(
+    federation: Federation, method: str, url: str, headers: Mapping[str, str]
+) -> FetchAuthorization:
+    """Who signed this GET, and may they read? Always allowed when authorized fetch is off."""
+    if not federation.config.federation.authorized_fetch:
+        return FetchAuthorization(signer=None)
+    if not _is_signed(headers):
+        return FetchAuthorization(None, 401, "this server requires signed fetches (authorized fetch)")
+    try:
+        signed = await verify_request(method, url, headers, None, resolve_key=federation.actors.resolve_key)
+    except SignatureError as exc:
+        return FetchAuthorization(None, 401, exc.reason)
+    signer = await federation.actors.owner_of_key(signed.key_id)
+    if signer is None:
+        return FetchAuthorization(None, 401, f"no known actor owns the key {signed.key_id}")
+    async with federation.sessions() as session:
+        blocked = await blocked_domains(session, federation.config)
+    if is_blocked(signer.uri, blocked):
+        return FetchAuthorization(signer.uri, 403, "the signer's domain is blocked here")
+    return FetchAuthorization(signer.uri)
