@@ -98,7 +98,7 @@ async def followers(session: AsyncSession, actor: Actor, *, state: str | None = 
     if state:
         query = query.where(Follow.state == state)
     rows = await session.execute(query.order_by(Follow.id))
-    return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows.tuples()]
+    return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows]
 
 
 async def following(session: AsyncSession, actor: Actor) -> list[FollowEdge]:
@@ -108,4 +108,4 @@ async def following(session: AsyncSession, actor: Actor) -> list[FollowEdge]:
         .where(Follow.follower_id == actor.id)
     )
     rows = await session.execute(query.order_by(Follow.id))
-    return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows.tuples()]
+    return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows]

@@ -125,11 +125,11 @@ def _members_query():
 
 async def list_members(session: AsyncSession) -> list[tuple[Actor, User]]:
     rows = await session.execute(_members_query().order_by(Actor.username))
-    return [(actor, user) for actor, user in rows.tuples()]
+    return [(actor, user) for actor, user in rows]
 
 
 async def find_member(session: AsyncSession, username: str) -> tuple[Actor, User]:
     row = (await session.execute(_members_query().where(User.username == username))).first()
     if row is None:
         raise MemberError(f"username: no member called {username!r}")
-    return row.tuple()
+    return row[0], row[1]

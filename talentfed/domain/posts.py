@@ -1,35 +1,48 @@
 """Publishing: articles, questions, answers and project calls written by local members.
 
-Each kind maps to an ActivityStreams base type that Mastodon shows usefully;
-the mapping and its reasons are in FEDERATION.md.
+Every change is stored and federated in the caller's transaction: Create on publish,
+Update on edits (including an accepted answer or a project call's new status), Delete
+on removal (the post becomes a tombstone). The institution announces its members'
+project calls, so following the institution is enough to see them all.
 """
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.federation import activities, outbox
+from talentfed.federation.context import PUBLIC
+from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Actor, Object, utcnow
+from talentfed.storage.models import Actor, Interaction, Object, utcnow
 from talentfed.text import normalize_skills, render_markdown
 
-KIND_TO_TYPE = {
-    "article": "Article",
-    "question": "Question",
-    "answer": "Note",
-    "project": "Note",
-    "note": "Note",
-}
+KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "project": "Note", "note": "Note"}
 PROJECT_STATUSES = ("open", "closed", "filled")
+VISIBILITIES = ("public", "unlisted", "followers")
+MAX_TITLE = 300
+MAX_BODY = 100_000
+# @user@domain (a port is allowed: dev-mode handles carry one), not part of an e-mail address.
+MENTION = re.compile(
+    r"(?<![\w@/])@([A-Za-z0-9_.]+)@([A-Za-z0-9.-]+\.[A-Za-z]{2,}|127\.0\.0\.1|localhost)(:\d+)?"
+)
 
 
 class PostError(ValueError):
-    """A post cannot be published as asked; the text names the field."""
+    """A post cannot be published or changed as asked; the text starts with the field's name."""
+
+    def __init__(self, field_name: str, message: str) -> None:
+        super().__init__(f"{field_name}: {message}")
+        self.field = field_name
+        self.message = message
 
 
 @dataclass(frozen=True)
@@ -44,30 +57,83 @@ class Draft:
     in_reply_to: str | None = None
     deadline: datetime | None = None
     status: str | None = None
+    visibility: str = "public"
     extra: dict[str, object] = field(default_factory=dict)
 
 
-def _check(draft: Draft) -> None:
+def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
     if draft.kind not in KIND_TO_TYPE:
-        raise PostError(f"kind: expected one of {', '.join(KIND_TO_TYPE)}, got {draft.kind!r}")
+        raise PostError("kind", f"expected one of {', '.join(KIND_TO_TYPE)}, got {draft.kind!r}")
     if draft.kind in ("article", "question", "project") and not draft.title.strip():
-        raise PostError("title: a title is required")
+        raise PostError("title", "a title is required")
+    if len(draft.title) > MAX_TITLE:
+        raise PostError("title", f"at most {MAX_TITLE} characters")
     if not draft.body.strip():
-        raise PostError("body: the text is empty")
+        raise PostError("body", "the text is empty")
+    if len(draft.body) > MAX_BODY:
+        raise PostError("body", f"at most {MAX_BODY} characters")
+    if draft.visibility not in VISIBILITIES:
+        raise PostError("visibility", f"expected one of {', '.join(VISIBILITIES)}")
     if draft.kind == "answer" and not draft.in_reply_to:
-        raise PostError("in_reply_to: an answer must reply to a question")
+        raise PostError("in_reply_to", "an answer must reply to a question")
     if draft.kind == "project":
-        if draft.status not in PROJECT_STATUSES:
-            raise PostError(f"status: expected one of {', '.join(PROJECT_STATUSES)}, got {draft.status!r}")
-        if draft.deadline is not None and draft.deadline.tzinfo is None:
-            raise PostError("deadline: expected a date with a time zone")
+        _check_project(draft, now or utcnow(), new)
+
+
+def _check_project(draft: Draft, now: datetime, new: bool) -> None:
+    if draft.status not in PROJECT_STATUSES:
+        raise PostError("status", f"expected one of {', '.join(PROJECT_STATUSES)}, got {draft.status!r}")
+    if draft.deadline is not None:
+        if draft.deadline.tzinfo is None:
+            raise PostError("deadline", "expected a date with a time zone")
+        if new and draft.deadline < now:
+            raise PostError("deadline", "the deadline is in the past")
+    team_size = draft.extra.get("teamSize")
+    if team_size is not None and (not isinstance(team_size, int) or not 1 <= team_size <= 1000):
+        raise PostError("team_size", "expected a whole number from 1 to 1000")
+
+
+# --- mentions ------------------------------------------------------------------------------
+
+
+def mention_handles(markdown: str) -> list[str]:
+    """The @user@domain handles written in a Markdown text, in order, once each."""
+    found = (f"@{m.group(1)}@{m.group(2)}{m.group(3) or ''}" for m in MENTION.finditer(markdown))
+    return list(dict.fromkeys(handle.lower() for handle in found))
+
+
+def _link_mentions(html: str, mentioned: dict[str, Actor]) -> str:
+    """Turn resolved @user@domain into the h-card links Mastodon writes."""
+
+    def replace(match: re.Match[str]) -> str:
+        handle = f"@{match.group(1)}@{match.group(2)}{match.group(3) or ''}".lower()
+        actor = mentioned.get(handle)
+        if actor is None:
+            return match.group(0)
+        href = escape(actor.url or actor.uri)
+        return (
+            f'<span class="h-card" translate="no"><a href="{href}" class="u-url mention">'
+            f"@<span>{escape(actor.username)}</span></a></span>"
+        )
+
+    return MENTION.sub(replace, html)
+
+
+# --- publishing -----------------------------------------------------------------------------
 
 
 async def publish(
-    session: AsyncSession, config: Config, author: Actor, draft: Draft, *, object_id: str | None = None
+    session: AsyncSession,
+    config: Config,
+    author: Actor,
+    draft: Draft,
+    *,
+    object_id: str | None = None,
+    mentions: dict[str, Actor] | None = None,
 ) -> Object:
-    """Store a new local post. `object_id` fixes the URL (the demo uses it to stay idempotent)."""
-    _check(draft)
+    """Store a new local post and federate it. `mentions` maps handles in the body to actors."""
+    check_draft(draft)
+    parent = await _parent(session, draft)
     uris = LocalURIs(config.node.base_url)
     uri = uris.object(object_id or uuid.uuid4().hex)
     post = Object(
@@ -77,23 +143,246 @@ async def publish(
         kind=draft.kind,
         author_id=author.id,
         local=True,
-        name=draft.title.strip() or None,
-        summary=draft.summary.strip() or None,
-        source=draft.body,
-        content=render_markdown(draft.body),
-        language=draft.language,
-        in_reply_to_uri=draft.in_reply_to,
-        tags=normalize_skills(list(draft.tags)),
-        skills=normalize_skills(list(draft.skills)),
-        status=draft.status,
-        deadline=draft.deadline,
-        extra=dict(draft.extra),
         published=utcnow(),
     )
+    _apply_draft(post, draft, mentions or {})
+    post.context_uri = (parent.context_uri or parent.uri) if parent else None
     session.add(post)
     await session.flush()
+    if parent is not None:
+        session.add(
+            Interaction(
+                kind="reply",
+                actor_id=author.id,
+                object_id=parent.id,
+                target_actor_id=parent.author_id,
+                activity_uri=None,
+            )
+        )
+    await _federate(session, config, author, post, "Create", mentions or {}, parent)
+    if post.kind == "project":
+        await _announce_by_institution(session, config, post)
     return post
+
+
+async def edit(
+    session: AsyncSession,
+    config: Config,
+    author: Actor,
+    post: Object,
+    draft: Draft,
+    *,
+    mentions: dict[str, Actor] | None = None,
+) -> Object:
+    """Change a post's text and fields; followers get an Update."""
+    _check_owner(author, post)
+    if draft.kind != post.kind:
+        raise PostError("kind", f"a {post.kind} cannot become a {draft.kind}")
+    check_draft(draft, new=False)
+    _apply_draft(post, draft, mentions or {})
+    post.updated = utcnow()
+    await session.flush()
+    await _federate(session, config, author, post, "Update", mentions or {}, await _parent(session, draft))
+    return post
+
+
+async def delete(session: AsyncSession, config: Config, author: Actor, post: Object) -> None:
+    """The post becomes a tombstone (GET answers 410) and followers get a Delete."""
+    _check_owner(author, post)
+    if post.deleted_at is not None:
+        return
+    post.deleted_at = utcnow()
+    document = activities.build(
+        config, "Delete", author, tombstone(post), to=[PUBLIC], cc=[author.followers_url]
+    )
+    post.content = post.name = post.summary = post.source = None
+    post.skills, post.tags = [], []
+    await session.flush()
+    recipients = await _audience(session, author, post, {}, None)
+    await outbox.send(session, config, author, document, recipients)
+
+
+async def accept_answer(
+    session: AsyncSession, config: Config, asker: Actor, question: Object, answer: Object
+) -> None:
+    """Mark `answer` as the accepted answer of `question`; federated as an Update of the question."""
+    _check_owner(asker, question)
+    if question.kind != "question":
+        raise PostError("question", "only a question has an accepted answer")
+    if answer.in_reply_to_uri != question.uri or answer.deleted_at is not None:
+        raise PostError("answer", "that post is not an answer to this question")
+    question.accepted_answer_uri = answer.uri
+    question.updated = utcnow()
+    await session.flush()
+    await _federate(session, config, asker, question, "Update", {}, None)
+
+
+async def set_project_status(
+    session: AsyncSession, config: Config, author: Actor, project: Object, status: str
+) -> None:
+    """Close a project call or mark it filled (or reopen it); federated as an Update."""
+    _check_owner(author, project)
+    if project.kind != "project":
+        raise PostError("project", "only a project call has a status")
+    if status not in PROJECT_STATUSES:
+        raise PostError("status", f"expected one of {', '.join(PROJECT_STATUSES)}, got {status!r}")
+    project.status = status
+    project.updated = utcnow()
+    await session.flush()
+    await _federate(session, config, author, project, "Update", {}, None)
+
+
+async def set_pinned(session: AsyncSession, author: Actor, post: Object, pinned: bool) -> None:
+    """Pinned posts fill the author's `featured` collection."""
+    _check_owner(author, post)
+    post.pinned = pinned
+    await session.flush()
+
+
+# --- helpers ------------------------------------------------------------------------------
+
+
+def _check_owner(actor: Actor, post: Object) -> None:
+    if post.author_id != actor.id or not post.local:
+        raise PostError("post", "only its author can change a post")
+    if post.deleted_at is not None:
+        raise PostError("post", "the post was deleted")
+
+
+def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None:
+    post.name = draft.title.strip() or None
+    post.summary = f"<p>{escape(draft.summary.strip())}</p>" if draft.summary.strip() else None
+    post.source = draft.body
+    post.content = _link_mentions(render_markdown(draft.body), mentions)
+    post.language = draft.language
+    post.in_reply_to_uri = draft.in_reply_to
+    post.visibility = draft.visibility
+    post.tags = normalize_skills(list(draft.tags))
+    post.skills = normalize_skills(list(draft.skills))
+    post.status = draft.status if draft.kind == "project" else None
+    post.deadline = draft.deadline
+    post.extra = {key: value for key, value in draft.extra.items() if value is not None}
+
+
+async def _parent(session: AsyncSession, draft: Draft) -> Object | None:
+    if not draft.in_reply_to:
+        return None
+    parent = await find_object(session, draft.in_reply_to)
+    if parent is None:
+        if draft.kind == "answer":
+            raise PostError("in_reply_to", f"no known post at {draft.in_reply_to}")
+        return None
+    if draft.kind == "answer" and parent.kind != "question":
+        raise PostError("in_reply_to", "an answer must reply to a question")
+    if parent.deleted_at is not None:
+        raise PostError("in_reply_to", "the post was deleted")
+    return parent
+
+
+async def _audience(
+    session: AsyncSession, author: Actor, post: Object, mentions: dict[str, Actor], parent: Object | None
+) -> list[Actor]:
+    recipients = await outbox.follower_recipients(session, author)
+    recipients += list(mentions.values())
+    if parent is not None:
+        parent_author = await session.get(Actor, parent.author_id)
+        if parent_author is not None:
+            recipients.append(parent_author)
+    return recipients
+
+
+async def post_context(
+    session: AsyncSession,
+    config: Config,
+    author: Actor,
+    post: Object,
+    mentions: dict[str, Actor] | None = None,
+) -> PostContext:
+    """What rendering `post` needs: its author, the institution, mentions, its thread."""
+    uris = LocalURIs(config.node.base_url)
+    institution = await session.scalar(
+        select(Actor).where(Actor.local.is_(True), Actor.username == config.node.institution_username)
+    )
+    mentioned = tuple(Mention(a.uri, f"@{a.handle}") for a in (mentions or {}).values())
+    if not mentioned and (post.extra or {}).get("mentions"):
+        mentioned = tuple(Mention(m["href"], m["name"]) for m in post.extra["mentions"])
+    extra_cc: tuple[str, ...] = ()
+    if post.in_reply_to_uri:
+        parent = await find_object(session, post.in_reply_to_uri)
+        parent_author = await session.get(Actor, parent.author_id) if parent else None
+        if parent_author is not None and parent_author.id != author.id:
+            extra_cc = (parent_author.uri,)
+    return PostContext(
+        author=author, uris=uris, institution=institution, mentions=mentioned, extra_cc=extra_cc
+    )
+
+
+async def _federate(
+    session: AsyncSession,
+    config: Config,
+    author: Actor,
+    post: Object,
+    verb: str,
+    mentions: dict[str, Actor],
+    parent: Object | None,
+) -> None:
+    if mentions:
+        post.extra = {
+            **(post.extra or {}),
+            "mentions": [{"href": a.uri, "name": f"@{a.handle}"} for a in mentions.values()],
+        }
+    context = await post_context(session, config, author, post, mentions)
+    document = post_document(post, context)
+    activity = activities.build(config, verb, author, document, to=document["to"], cc=document["cc"])
+    if verb == "Update":
+        activity["id"] = f"{post.uri}#updates/{int(utcnow().timestamp() * 1000)}"
+    recipients = await _audience(session, author, post, mentions, parent)
+    await outbox.send(session, config, author, activity, recipients)
+
+
+async def _announce_by_institution(session: AsyncSession, config: Config, post: Object) -> None:
+    institution = await session.scalar(
+        select(Actor).where(Actor.local.is_(True), Actor.username == config.node.institution_username)
+    )
+    if institution is None or institution.id == post.author_id:
+        return
+    author = await session.get(Actor, post.author_id)
+    document = activities.build(
+        config,
+        "Announce",
+        institution,
+        post.uri,
+        to=[PUBLIC],
+        cc=[institution.followers_url, author.uri if author else post.uri],
+    )
+    recipients = await outbox.follower_recipients(session, institution)
+    await outbox.send(session, config, institution, document, recipients)
 
 
 async def find_object(session: AsyncSession, uri: str) -> Object | None:
     return await session.scalar(select(Object).where(Object.uri == uri))
+
+
+async def posts_of(session: AsyncSession, author: Actor, *, kind: str | None = None) -> list[Object]:
+    query = select(Object).where(Object.author_id == author.id, Object.deleted_at.is_(None))
+    if kind:
+        query = query.where(Object.kind == kind)
+    return list(await session.scalars(query.order_by(Object.published.desc(), Object.id.desc())))
+
+
+async def answers_to(session: AsyncSession, question: Object) -> list[tuple[Object, int]]:
+    """Answers to a question with their likes (votes): the accepted one first, then by votes."""
+    votes = (
+        select(func.count())
+        .where(Interaction.object_id == Object.id, Interaction.kind == "like")
+        .correlate(Object)
+        .scalar_subquery()
+    )
+    rows = await session.execute(
+        select(Object, votes.label("votes"))
+        .where(Object.in_reply_to_uri == question.uri, Object.deleted_at.is_(None))
+        .order_by(Object.published)
+    )
+    answers = [(answer, count) for answer, count in rows]
+    answers.sort(key=lambda pair: (pair[0].uri != question.accepted_answer_uri, -pair[1]))
+    return answers

@@ -24,8 +24,21 @@ TALENTFED_CONTEXT: dict = {
         "affiliation": {"@id": "tf:affiliation", "@type": "@id"},
         "skills": {"@id": "tf:skills", "@container": "@set"},
         "openToCollaboration": {"@id": "tf:openToCollaboration", "@type": "xsd:boolean"},
+        # Posts: which talentfed kind an object is (article, question, answer, projectCall).
+        "postKind": "tf:postKind",
+        # Q&A: the answer the asker accepted.
+        "acceptedAnswer": {"@id": "tf:acceptedAnswer", "@type": "@id"},
+        # Project calls.
+        "deadline": {"@id": "tf:deadline", "@type": "xsd:dateTime"},
+        "projectStatus": "tf:projectStatus",
+        "teamSize": {"@id": "tf:teamSize", "@type": "xsd:integer"},
+        "contact": "tf:contact",
+        "institution": {"@id": "tf:institution", "@type": "@id"},
     }
 }
+
+# Values of postKind, and the kind each maps to in our storage.
+POST_KINDS = {"article": "article", "question": "question", "answer": "answer", "projectCall": "project"}
 
 # Terms Mastodon reads on actors, declared inline the way Mastodon itself does.
 _MASTODON_TERMS: dict = {

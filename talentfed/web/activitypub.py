@@ -15,7 +15,7 @@ from talentfed.federation.authorized_fetch import FetchAuthorization, authorize_
 from talentfed.federation.context import TALENTFED_CONTEXT
 from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Activity, Actor, Follow
+from talentfed.storage.models import Activity, Actor, Follow, Object
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
 from talentfed.web.pages import actor_page, page
 
@@ -34,13 +34,13 @@ def _not_found(request: Request, what: str) -> Response:
     return page("Not found", f"<h1>Not found</h1><p>{what} not found.</p>", status_code=404)
 
 
-async def _authorize(request: Request) -> FetchAuthorization:
+async def authorize_request(request: Request) -> FetchAuthorization:
     return await authorize_fetch(
         request.app.state.federation, request.method, str(request.url), request.headers
     )
 
 
-def _refused(authorization: FetchAuthorization) -> Response:
+def refused(authorization: FetchAuthorization) -> Response:
     return JSONResponse(
         {"error": authorization.reason},
         status_code=authorization.status,
@@ -59,9 +59,9 @@ async def actor_endpoint(request: Request) -> Response:
         institution = await _local_actor(session, config.node.institution_username)
     document = actor_document(actor, _uris(request), institution=institution)
     if actor.username != config.node.institution_username:
-        authorization = await _authorize(request)
+        authorization = await authorize_request(request)
         if authorization.status == 403:
-            return _refused(authorization)
+            return refused(authorization)
         if not authorization.allowed:
             document = technical_actor_document(document)
     return ActivityJSONResponse(document)
@@ -78,9 +78,9 @@ async def profile_page(request: Request) -> Response:
 
 
 async def _paged(request: Request, collection_id: str, count_query: Select, items_query: Select) -> Response:
-    authorization = await _authorize(request)
+    authorization = await authorize_request(request)
     if not authorization.allowed:
-        return _refused(authorization)
+        return refused(authorization)
     try:
         page_number = collections.parse_page(request.query_params.get("page"))
     except ValueError as exc:
@@ -125,10 +125,12 @@ async def outbox_endpoint(request: Request) -> Response:
         actor = await _local_actor(session, username)
     if actor is None:
         return _not_found(request, "account")
+    deleted = select(Object.uri).where(Object.deleted_at.is_not(None))
     public = (
         (Activity.local.is_(True))
         & (Activity.actor_uri == actor.uri)
         & (Activity.type.in_(("Create", "Announce")))
+        & (Activity.object_uri.not_in(deleted))
     )
     count = select(func.count()).select_from(Activity).where(public)
     items = select(Activity.document).where(public).order_by(Activity.id.desc())
@@ -142,11 +144,21 @@ async def featured_endpoint(request: Request) -> Response:
         actor = await _local_actor(session, username)
     if actor is None:
         return _not_found(request, "account")
-    authorization = await _authorize(request)
+    authorization = await authorize_request(request)
     if not authorization.allowed:
-        return _refused(authorization)
-    document = collections.ordered_collection(uris.featured(username), 0)
-    document["orderedItems"] = []  # pinned posts arrive with the content issue
+        return refused(authorization)
+    async with request.app.state.sessions() as session:
+        pinned = list(
+            await session.scalars(
+                select(Object.uri)
+                .where(Object.author_id == actor.id, Object.pinned.is_(True), Object.deleted_at.is_(None))
+                .order_by(Object.published.desc())
+            )
+        )
+    document = collections.ordered_collection(uris.featured(username), len(pinned))
+    document.pop("first", None)
+    document.pop("last", None)
+    document["orderedItems"] = pinned  # a short list: Mastodon reads featured inline
     return ActivityJSONResponse(document)
 
 

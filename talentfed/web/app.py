@@ -13,7 +13,7 @@ from starlette.routing import Route
 from talentfed.config import Config
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.web import activitypub, inbox, wellknown
+from talentfed.web import activitypub, inbox, objects, wellknown
 from talentfed.web.health import healthz
 from talentfed.web.request_log import RequestLogMiddleware
 
@@ -40,7 +40,13 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
                 await app.state.engine.dispose()
 
     app = Starlette(
-        routes=[Route("/healthz", healthz), *wellknown.routes, *inbox.routes, *activitypub.routes],
+        routes=[
+            Route("/healthz", healthz),
+            *wellknown.routes,
+            *inbox.routes,
+            *activitypub.routes,
+            *objects.routes,
+        ],
         middleware=[Middleware(RequestLogMiddleware)],
         lifespan=lifespan,
     )

@@ -79,7 +79,7 @@ async def test_unknown_actor_is_404_in_both_forms(demo_client: httpx.AsyncClient
 
 
 async def test_empty_collections(demo_client: httpx.AsyncClient) -> None:
-    for path in ("followers", "following", "outbox"):
+    for path in ("followers", "following"):
         collection = (await demo_client.get(f"/users/ada/{path}", headers=AS_JSON)).json()
         assert collection["type"] == "OrderedCollection"
         assert collection["id"] == f"{BASE}/users/ada/{path}"
@@ -130,3 +130,12 @@ async def test_our_actor_parses_as_a_remote_actor(demo_client: httpx.AsyncClient
     assert actor.shared_inbox == f"{BASE}/inbox"
     assert actor.manually_approves_followers is True
     assert actor.public_keys[0].id == f"{BASE}/users/alan#main-key"
+
+
+async def test_outbox_lists_the_creates_of_the_members_posts(demo_client: httpx.AsyncClient) -> None:
+    outbox = (await demo_client.get("/users/ada/outbox", headers=AS_JSON)).json()
+    assert outbox["totalItems"] == 3  # the demo article, answer and project call
+    page = (await demo_client.get("/users/ada/outbox?page=1", headers=AS_JSON)).json()
+    assert {item["type"] for item in page["orderedItems"]} == {"Create"}
+    kinds = sorted(item["object"]["postKind"] for item in page["orderedItems"])
+    assert kinds == ["answer", "article", "projectCall"]

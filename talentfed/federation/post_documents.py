@@ -1,0 +1,181 @@
+"""Our posts as ActivityStreams objects, shaped so Mastodon shows something useful.
+
+Mastodon shows the `content` of a Note (and of a Question without poll options), but
+shows an Article only as its `name`, its `summary` and a link. So:
+- an article is an `Article` with an HTML excerpt in `summary` and a canonical `url`;
+- a question, an answer and a project call are `Note`s whose `content` carries the
+  title and, for a project call, the skills, deadline and status as readable text.
+  (A `Question` would turn into an empty poll on Misskey and Pleroma.)
+The structured fields travel as talentfed terms (`postKind`, `skills`, `deadline`,
+`projectStatus`, `acceptedAnswer`, …) for other talentfed nodes.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime
+from html import escape
+
+from talentfed.federation.context import ACTIVITYSTREAMS, PUBLIC, TALENTFED_CONTEXT_IRI
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor, Object
+
+POST_CONTEXT: list = [
+    ACTIVITYSTREAMS,
+    TALENTFED_CONTEXT_IRI,
+    {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"},
+]
+KIND_TO_POST_KIND = {
+    "article": "article",
+    "question": "question",
+    "answer": "answer",
+    "project": "projectCall",
+}
+EXCERPT_CHARS = 500
+
+
+@dataclass(frozen=True)
+class Mention:
+    href: str  # the actor id
+    name: str  # @user@domain
+
+
+@dataclass(frozen=True)
+class PostContext:
+    """What rendering a post needs besides the post itself."""
+
+    author: Actor
+    uris: LocalURIs
+    institution: Actor | None = None
+    mentions: tuple[Mention, ...] = ()
+    reply_count: int = 0
+    extra_cc: tuple[str, ...] = field(default=())
+
+
+def hashtag_name(tag: str) -> str:
+    """'machine learning' → 'MachineLearning' (how people write hashtags on Mastodon)."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[\s_-]+", tag) if part)
+
+
+def timestamp(moment: datetime) -> str:
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def addressing(post: Object, context: PostContext) -> dict[str, list[str]]:
+    followers = context.author.followers_url
+    mentioned = [mention.href for mention in context.mentions]
+    if post.visibility == "followers":
+        return {"to": [followers, *mentioned], "cc": list(context.extra_cc)}
+    cc = [followers, *mentioned, *context.extra_cc]
+    if post.visibility == "unlisted":
+        return {"to": [followers], "cc": [PUBLIC, *mentioned, *context.extra_cc]}
+    return {"to": [PUBLIC], "cc": list(dict.fromkeys(cc))}
+
+
+def post_document(post: Object, context: PostContext) -> dict:
+    """The object of a Create or Update, and what GET on the post's id returns."""
+    uris = context.uris
+    tags = list(dict.fromkeys([*post.tags, *post.skills]))
+    document: dict = {
+        "@context": POST_CONTEXT,
+        "id": post.uri,
+        "type": post.type,
+        "attributedTo": context.author.uri,
+        "url": post.url or post.uri,
+        "published": timestamp(post.published),
+        **addressing(post, context),
+        "content": _content(post),
+        "tag": [_hashtag(tag, uris) for tag in tags]
+        + [{"type": "Mention", "href": m.href, "name": m.name} for m in context.mentions],
+        "sensitive": post.sensitive,
+        "postKind": KIND_TO_POST_KIND.get(post.kind, post.kind),
+    }
+    if post.language:
+        document["contentMap"] = {post.language: document["content"]}
+    if post.updated:
+        document["updated"] = timestamp(post.updated)
+    if post.name:
+        document["name"] = post.name
+    if post.in_reply_to_uri:
+        document["inReplyTo"] = post.in_reply_to_uri
+    if post.context_uri:
+        document["context"] = post.context_uri
+    if post.kind == "article":
+        document["summary"] = _article_summary(post)
+    if post.kind == "question":
+        document["replies"] = f"{post.uri}/replies"
+        if post.accepted_answer_uri:
+            document["acceptedAnswer"] = post.accepted_answer_uri
+    if post.kind == "project":
+        document.update(_project_fields(post, context))
+    if post.skills:
+        document["skills"] = list(post.skills)
+    return document
+
+
+def tombstone(post: Object) -> dict:
+    document = {"@context": ACTIVITYSTREAMS, "id": post.uri, "type": "Tombstone", "formerType": post.type}
+    if post.deleted_at:
+        document["deleted"] = timestamp(post.deleted_at)
+    return document
+
+
+def _hashtag(tag: str, uris: LocalURIs) -> dict:
+    name = hashtag_name(tag)
+    return {"type": "Hashtag", "href": f"{uris.base_url}/tags/{name.lower()}", "name": f"#{name}"}
+
+
+def _content(post: Object) -> str:
+    body = post.content or ""
+    if post.kind == "question":
+        return f"<p><strong>{escape(post.name or '')}</strong></p>{body}{_tag_line(post.tags)}"
+    if post.kind == "project":
+        return f"<p><strong>Project call: {escape(post.name or '')}</strong></p>{body}{_project_lines(post)}"
+    return body
+
+
+def _tag_line(tags: list[str]) -> str:
+    if not tags:
+        return ""
+    return "<p>" + " ".join(f"#{escape(hashtag_name(tag))}" for tag in tags) + "</p>"
+
+
+def _project_lines(post: Object) -> str:
+    facts = []
+    if post.skills:
+        facts.append("Skills: " + " ".join(f"#{escape(hashtag_name(s))}" for s in post.skills))
+    details = []
+    if post.deadline:
+        details.append(f"Deadline: {post.deadline.strftime('%Y-%m-%d')}")
+    details.append(f"Status: {escape(post.status or 'open')}")
+    team_size = (post.extra or {}).get("teamSize")
+    if team_size:
+        details.append(f"Team size: {int(team_size)}")
+    facts.append(" · ".join(details))
+    return "".join(f"<p>{fact}</p>" for fact in facts)
+
+
+def _project_fields(post: Object, context: PostContext) -> dict:
+    extra = post.extra or {}
+    fields: dict = {"projectStatus": post.status or "open"}
+    if post.deadline:
+        fields["deadline"] = timestamp(post.deadline)
+    if extra.get("teamSize"):
+        fields["teamSize"] = int(extra["teamSize"])
+    if extra.get("contact"):
+        fields["contact"] = str(extra["contact"])
+    if context.institution is not None:
+        fields["institution"] = context.institution.uri
+    return fields
+
+
+def _article_summary(post: Object) -> str:
+    """Mastodon shows only this (and a link) for an Article: an HTML excerpt."""
+    if post.summary:
+        return f"<p>{escape(post.summary)}</p>"
+    text = re.sub(r"<[^>]+>", " ", post.content or "")
+    text = re.sub(r"\s+", " ", text).strip()
+    if len(text) > EXCERPT_CHARS:
+        text = text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + "…"
+    return f"<p>{escape(text)}</p>"

@@ -1,0 +1,219 @@
+"""Publishing and its federation: what is stored and which activities are queued to whom."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.config import Config
+from talentfed.domain import posts
+from talentfed.domain.demo import ensure_demo
+from talentfed.domain.members import find_local_actor
+from talentfed.domain.posts import Draft, PostError
+from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow, utcnow
+
+
+def _remote(name: str, host: str, *, shared: bool = True) -> Actor:
+    uri = f"https://{host}/users/{name}"
+    return Actor(
+        uri=uri,
+        type="Person",
+        username=name,
+        domain=host,
+        local=False,
+        inbox_url=uri + "/inbox",
+        shared_inbox_url=f"https://{host}/inbox" if shared else None,
+        skills=[],
+        fields=[],
+        followers_url=uri + "/followers",
+    )
+
+
+@pytest.fixture
+async def world(session: AsyncSession, config: Config) -> dict[str, Actor]:
+    """The demo institution, with followers: two on one server (shared inbox), one elsewhere."""
+    await ensure_demo(session, config)
+    ada = await find_local_actor(session, "ada")
+    institution = await find_local_actor(session, config.node.institution_username)
+    remotes = [
+        _remote("r1", "far.example"),
+        _remote("r2", "far.example"),
+        _remote("r3", "other.example", shared=False),
+    ]
+    session.add_all(remotes)
+    await session.flush()
+    for remote in remotes:
+        session.add(Follow(follower_id=remote.id, followed_id=ada.id, state="accepted"))
+    session.add(Follow(follower_id=remotes[2].id, followed_id=institution.id, state="accepted"))
+    await session.flush()
+    return {"ada": ada, "institution": institution, "r1": remotes[0], "r3": remotes[2]}
+
+
+async def _queued(session: AsyncSession, activity_type: str) -> list[tuple[dict, list[str]]]:
+    activities = await session.scalars(
+        select(Activity).where(Activity.type == activity_type).order_by(Activity.id)
+    )
+    result = []
+    for activity in activities:
+        inboxes = await session.scalars(
+            select(DeliveryJob.inbox_url).where(DeliveryJob.activity_id == activity.id)
+        )
+        result.append((activity.document, sorted(inboxes)))
+    return result
+
+
+async def test_project_call_is_created_for_followers_and_announced_by_the_institution(
+    session: AsyncSession, config: Config, world: dict[str, Actor]
+) -> None:
+    deadline = utcnow() + timedelta(days=30)
+    draft = Draft(
+        kind="project",
+        title="Robust ASR",
+        body="We need help with **ASR**.",
+        skills=("#SpeechRecognition", "Kubernetes"),
+        status="open",
+        deadline=deadline,
+        extra={"teamSize": 3, "contact": "ada@uni.example"},
+    )
+    post = await posts.publish(session, config, world["ada"], draft)
+    creates = [c for c in await _queued(session, "Create") if c[0]["object"]["id"] == post.uri]
+    assert len(creates) == 1
+    document, inboxes = creates[0]
+    # One POST per server: far.example's two followers share one inbox.
+    assert inboxes == ["https://far.example/inbox", "https://other.example/users/r3/inbox"]
+    note = document["object"]
+    assert note["type"] == "Note" and note["postKind"] == "projectCall"
+    assert note["skills"] == ["speech recognition", "kubernetes"]
+    assert note["projectStatus"] == "open" and note["teamSize"] == 3
+    assert note["deadline"] == deadline.strftime("%Y-%m-%dT%H:%M:%SZ")
+    assert note["institution"] == world["institution"].uri
+    # A Mastodon reader sees the title, skills, deadline and status in the text.
+    assert "Project call: Robust ASR" in note["content"]
+    assert "#SpeechRecognition #Kubernetes" in note["content"]
+    assert f"Deadline: {deadline:%Y-%m-%d}" in note["content"] and "Status: open" in note["content"]
+    assert note["to"] == ["https://www.w3.org/ns/activitystreams#Public"]
+    assert world["ada"].followers_url in note["cc"]
+    announces = [a for a in await _queued(session, "Announce") if a[0]["object"] == post.uri]
+    assert len(announces) == 1
+    announce, announce_inboxes = announces[0]
+    assert announce["actor"] == world["institution"].uri
+    assert announce_inboxes == ["https://other.example/users/r3/inbox"]
+
+
+async def test_article_has_an_excerpt_for_mastodon(
+    session: AsyncSession, config: Config, world: dict
+) -> None:
+    body = "First paragraph with <script>alert(1)</script> text.\n\n" + "word " * 300
+    post = await posts.publish(
+        session, config, world["ada"], Draft(kind="article", title="T", body=body, tags=("NLP",))
+    )
+    document = (await _queued(session, "Create"))[-1][0]["object"]
+    assert document["id"] == post.uri and document["type"] == "Article"
+    assert document["name"] == "T" and document["url"] == post.uri
+    assert document["summary"].startswith("<p>First paragraph with") and document["summary"].endswith("…</p>")
+    assert "<script>" not in document["content"] and "<script>" not in document["summary"]
+    assert document["contentMap"] == {"en": document["content"]}
+    assert document["tag"][0]["type"] == "Hashtag" and document["tag"][0]["name"] == "#Nlp"
+
+
+async def test_edit_delete_accept_and_status_are_federated(
+    session: AsyncSession, config: Config, world: dict
+) -> None:
+    ada = world["ada"]
+    question = await posts.publish(session, config, ada, Draft(kind="question", title="Q?", body="Why?"))
+    answer = await posts.publish(
+        session, config, ada, Draft(kind="answer", body="Because.", in_reply_to=question.uri)
+    )
+    assert answer.context_uri == question.uri
+
+    await posts.accept_answer(session, config, ada, question, answer)
+    update = (await _queued(session, "Update"))[-1][0]
+    assert update["object"]["acceptedAnswer"] == answer.uri
+    assert update["id"].startswith(question.uri + "#updates/")
+
+    await posts.edit(
+        session, config, ada, question, Draft(kind="question", title="Q, edited?", body="Why not?")
+    )
+    edited = (await _queued(session, "Update"))[-1][0]["object"]
+    assert edited["name"] == "Q, edited?" and "updated" in edited
+
+    project = await posts.publish(
+        session, config, ada, Draft(kind="project", title="P", body="b", status="open")
+    )
+    await posts.set_project_status(session, config, ada, project, "filled")
+    assert (await _queued(session, "Update"))[-1][0]["object"]["projectStatus"] == "filled"
+
+    await posts.delete(session, config, ada, question)
+    delete, inboxes = (await _queued(session, "Delete"))[-1]
+    assert delete["object"] == {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": question.uri,
+        "type": "Tombstone",
+        "formerType": "Note",
+        "deleted": delete["object"]["deleted"],
+    }
+    assert "https://far.example/inbox" in inboxes
+    assert question.deleted_at is not None and question.content is None
+
+
+@pytest.mark.parametrize(
+    ("draft", "field"),
+    [
+        (Draft(kind="article", title="", body="x"), "title"),
+        (Draft(kind="article", title="x" * 301, body="x"), "title"),
+        (Draft(kind="article", title="t", body="   "), "body"),
+        (Draft(kind="article", title="t", body="x" * 100_001), "body"),
+        (Draft(kind="poem", title="t", body="x"), "kind"),
+        (Draft(kind="project", title="t", body="x", status="maybe"), "status"),
+        (
+            Draft(kind="project", title="t", body="x", status="open", deadline=utcnow() - timedelta(days=1)),
+            "deadline",
+        ),
+        (Draft(kind="project", title="t", body="x", status="open", extra={"teamSize": 0}), "team_size"),
+        (Draft(kind="answer", body="x"), "in_reply_to"),
+        (Draft(kind="answer", body="x", in_reply_to="https://nowhere.example/q"), "in_reply_to"),
+    ],
+)
+async def test_invalid_drafts_name_the_field(
+    session: AsyncSession, config: Config, world: dict, draft: Draft, field: str
+) -> None:
+    with pytest.raises(PostError) as caught:
+        await posts.publish(session, config, world["ada"], draft)
+    assert caught.value.field == field
+
+
+async def test_only_the_author_changes_a_post(session: AsyncSession, config: Config, world: dict) -> None:
+    grace = await find_local_actor(session, "grace")
+    post = await posts.publish(session, config, world["ada"], Draft(kind="article", title="t", body="b"))
+    with pytest.raises(PostError, match="only its author"):
+        await posts.delete(session, config, grace, post)
+
+
+async def test_answers_accepted_first_then_by_votes(
+    session: AsyncSession, config: Config, world: dict
+) -> None:
+    from talentfed.storage.models import Interaction
+
+    ada = world["ada"]
+    question = await posts.publish(session, config, ada, Draft(kind="question", title="Q", body="?"))
+    first = await posts.publish(
+        session, config, ada, Draft(kind="answer", body="one", in_reply_to=question.uri)
+    )
+    second = await posts.publish(
+        session, config, ada, Draft(kind="answer", body="two", in_reply_to=question.uri)
+    )
+    third = await posts.publish(
+        session, config, ada, Draft(kind="answer", body="three", in_reply_to=question.uri)
+    )
+    session.add_all(
+        [
+            Interaction(kind="like", actor_id=world["r1"].id, object_id=second.id),
+            Interaction(kind="like", actor_id=world["r3"].id, object_id=second.id),
+        ]
+    )
+    await posts.accept_answer(session, config, ada, question, third)
+    ranked = [(answer.uri, votes) for answer, votes in await posts.answers_to(session, question)]
+    assert ranked == [(third.uri, 0), (second.uri, 2), (first.uri, 0)]
