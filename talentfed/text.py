@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import re
+from html import escape
 
 import nh3
 from markdown_it import MarkdownIt
 
-# Close to what Mastodon keeps of remote HTML: text structure and links, no
-# scripts, styles, event handlers, forms or embedded media.
+# Close to what Mastodon keeps of remote HTML: text structure and links, no scripts,
+# styles, event handlers, forms, frames or embedded media (remote images are never
+# inlined: attachments are shown as links).
+#
+# Headings: Mastodon flattens h1-h6 into <p><strong> because a status is a short note.
+# talentfed keeps them: articles are a first-class kind here (our own Markdown renders
+# headings too), and headings carry no attributes, so they cannot execute anything.
 ALLOWED_TAGS = {
     "p",
     "br",
@@ -37,25 +43,68 @@ ALLOWED_TAGS = {
     "sub",
     "hr",
 }
+# `class` is not listed here: ALLOWED_CLASSES decides which class names survive.
 ALLOWED_ATTRIBUTES = {
-    "a": {"href", "class", "translate"},
-    "span": {"class", "translate"},
+    "a": {"href", "translate"},
+    "span": {"translate"},
     "ol": {"start", "reversed"},
     "li": {"value"},
 }
+# The classes Mastodon writes into mentions, hashtags and shortened links, and that
+# its clients style: anything else could borrow our own page's CSS classes.
+MASTODON_CLASSES = {"h-card", "u-url", "mention", "hashtag", "invisible", "ellipsis"}
+ALLOWED_CLASSES = {"a": MASTODON_CLASSES, "span": MASTODON_CLASSES}
 ALLOWED_URL_SCHEMES = {"http", "https", "mailto", "xmpp", "gopher", "gemini", "matrix"}
+# Removed together with everything inside them (other disallowed tags are removed but
+# their text is kept): their content is code, or a fallback meant for another renderer.
+DROPPED_WITH_CONTENT = {
+    "script",
+    "style",
+    "template",
+    "iframe",
+    "frame",
+    "frameset",
+    "noscript",
+    "noembed",
+    "noframes",
+    "object",
+    "embed",
+    "applet",
+    "textarea",
+    "select",
+    "title",
+    "xmp",
+}
+LINK_REL = "nofollow noopener noreferrer"
 
 _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable("strikethrough")
 
 
 def sanitize_html(html: str) -> str:
-    """Reduce untrusted HTML to the allow-list; links get rel=nofollow noopener."""
+    """Reduce untrusted HTML to the allow-list; links get rel="nofollow noopener noreferrer".
+
+    A link keeps its href only if it is absolute with an allowed scheme: relative links
+    would point into our own site, and `javascript:`/`data:` links could run code. The
+    URL is parsed the way browsers do (entities decoded, tabs and newlines dropped), so
+    obfuscated schemes are caught as well.
+    """
     return nh3.clean(
         html,
         tags=ALLOWED_TAGS,
+        clean_content_tags=DROPPED_WITH_CONTENT,
         attributes=ALLOWED_ATTRIBUTES,
+        allowed_classes=ALLOWED_CLASSES,
         url_schemes=ALLOWED_URL_SCHEMES,
-        link_rel="nofollow noopener noreferrer",
+        url_relative="deny",
+        link_rel=LINK_REL,
+    )
+
+
+def plain_text_to_html(text: str) -> str:
+    """Plain text (e.g. a `text/plain` remote post) as escaped paragraphs and line breaks."""
+    paragraphs = [p.strip("\n") for p in re.split(r"\n\s*\n", text.replace("\r\n", "\n"))]
+    return "".join(
+        "<p>" + "<br>".join(escape(line) for line in p.split("\n")) + "</p>" for p in paragraphs if p.strip()
     )
 
 

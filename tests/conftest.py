@@ -25,6 +25,7 @@ from talentfed.config import Config, load_config
 from talentfed.domain.demo import ensure_demo
 from talentfed.storage import migrate
 from talentfed.storage.db import create_engine, session_factory
+from talentfed.storage.models import Base
 from talentfed.web.app import create_app
 from tests.support import write_config
 
@@ -134,9 +135,37 @@ def backend(request: pytest.FixtureRequest) -> str:
     return request.param
 
 
+@pytest.fixture(scope="session")
+def pg_shared(pg_template) -> str:
+    """One more copy of the template, emptied before each test that uses it.
+
+    Emptying (TRUNCATE) takes milliseconds where dropping a database takes about a second,
+    so tests share this one; tests that change the schema ask `fresh_database` instead.
+    """
+    user, template, created = pg_template
+    name = f"{template}_shared"
+    run_blocking(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    created.append(name)
+    return _pg_url(user, name)
+
+
+async def _truncate_all(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as connection:
+            tables = ", ".join(f'"{table.name}"' for table in Base.metadata.sorted_tables)
+            await connection.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture
-def db_url(backend: str, fresh_database) -> str:
-    return fresh_database(backend)
+def db_url(backend: str, fresh_database, request: pytest.FixtureRequest) -> str:
+    if backend == "sqlite":
+        return fresh_database(backend)
+    url = request.getfixturevalue("pg_shared")
+    run_blocking(_truncate_all(url))
+    return url
 
 
 @pytest.fixture
@@ -190,3 +219,31 @@ async def demo_client(config: Config, engine: AsyncEngine) -> AsyncIterator[http
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
             yield client
+
+
+# --- keys: RSA-2048 generation costs ~150 ms; in-process tests draw from a pool ---------------
+
+_KEY_POOL_SIZE = 24
+
+
+@pytest.fixture(scope="session")
+def rsa_key_pool() -> list[tuple[str, str]]:
+    from talentfed.federation.signatures import keys
+
+    return [keys.generate_rsa_keypair() for _ in range(_KEY_POOL_SIZE)]
+
+
+@pytest.fixture(autouse=True)
+def distinct_pooled_keys(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every actor created in one test still gets its own key (up to the pool's size)."""
+    if request.node.get_closest_marker("real_keygen"):
+        return
+    pool = iter(request.getfixturevalue("rsa_key_pool"))
+
+    def next_keypair() -> tuple[str, str]:
+        try:
+            return next(pool)
+        except StopIteration:
+            raise AssertionError("more actors than the test key pool holds: raise _KEY_POOL_SIZE") from None
+
+    monkeypatch.setattr("talentfed.domain.members.generate_rsa_keypair", next_keypair)

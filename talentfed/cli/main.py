@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from talentfed import __version__
-from talentfed.cli import node, social, users
+from talentfed.cli import content, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
 
@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.register(commands)
     users.register(commands)
     social.register(commands)
+    content.register(commands)
     return parser
 
 

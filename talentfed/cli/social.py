@@ -92,7 +92,7 @@ async def _open(args: argparse.Namespace) -> AsyncIterator[Session]:
         await engine.dispose()
 
 
-def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[object]]) -> object:
+def run_in_session(args: argparse.Namespace, body: Callable[[Session], Awaitable[object]]) -> object:
     async def main() -> object:
         async with _open(args) as session:
             return await body(session)
@@ -100,7 +100,7 @@ def _run(args: argparse.Namespace, body: Callable[[Session], Awaitable[object]])
     return asyncio.run(main())
 
 
-async def _member(session: Session, username: str) -> Actor:
+async def member_actor(session: Session, username: str) -> Actor:
     try:
         actor, _ = await find_member(session.db, username)
     except MemberError as exc:
@@ -132,7 +132,7 @@ def actor_record(actor: Actor) -> dict:
 
 
 def cmd_lookup(args: argparse.Namespace) -> int:
-    record = _run(args, lambda s: _lookup(s, args.target))
+    record = run_in_session(args, lambda s: _lookup(s, args.target))
     if args.json:
         print_json(record)
     else:
@@ -146,7 +146,7 @@ async def _lookup(session: Session, target: str) -> dict:
 
 def cmd_follow(args: argparse.Namespace) -> int:
     async def body(session: Session) -> dict:
-        member = await _member(session, args.user)
+        member = await member_actor(session, args.user)
         target = await _remote(session, args.target)
         try:
             edge = await follows.follow(session.db, session.config, member, target)
@@ -154,7 +154,7 @@ def cmd_follow(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         return {"follower": f"@{member.handle}", "followed": f"@{target.handle}", "state": edge.state}
 
-    _report(args, _run(args, body))
+    _report(args, run_in_session(args, body))
     return 0
 
 
@@ -167,7 +167,7 @@ def _report(args: argparse.Namespace, result: dict) -> None:
 
 def cmd_unfollow(args: argparse.Namespace) -> int:
     async def body(session: Session) -> dict:
-        member = await _member(session, args.user)
+        member = await member_actor(session, args.user)
         target = await _remote(session, args.target)
         try:
             await follows.unfollow(session.db, session.config, member, target)
@@ -175,7 +175,7 @@ def cmd_unfollow(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         return {"follower": f"@{member.handle}", "followed": f"@{target.handle}", "state": "none"}
 
-    _report(args, _run(args, body))
+    _report(args, run_in_session(args, body))
     return 0
 
 
@@ -189,26 +189,26 @@ def _print_edges(edges: list[follows.FollowEdge], as_json: bool) -> None:
 
 def cmd_list_follows(args: argparse.Namespace) -> int:
     async def body(session: Session) -> list[follows.FollowEdge]:
-        member = await _member(session, args.user)
+        member = await member_actor(session, args.user)
         if args.direction == "followers":
             return await follows.followers(session.db, member)
         return await follows.following(session.db, member)
 
-    _print_edges(_run(args, body), args.json)
+    _print_edges(run_in_session(args, body), args.json)
     return 0
 
 
 def cmd_requests_list(args: argparse.Namespace) -> int:
     async def body(session: Session) -> list[follows.FollowEdge]:
-        return await follows.followers(session.db, await _member(session, args.user), state="pending")
+        return await follows.followers(session.db, await member_actor(session, args.user), state="pending")
 
-    _print_edges(_run(args, body), args.json)
+    _print_edges(run_in_session(args, body), args.json)
     return 0
 
 
 def cmd_requests_answer(args: argparse.Namespace) -> int:
     async def body(session: Session) -> str:
-        member = await _member(session, args.user)
+        member = await member_actor(session, args.user)
         follower = await _remote(session, args.target)
         try:
             await follows.answer_request(session.db, session.config, member, follower, accept=args.accept)
@@ -216,7 +216,7 @@ def cmd_requests_answer(args: argparse.Namespace) -> int:
             raise CommandError(str(exc)) from None
         return f"@{follower.handle}"
 
-    handle = _run(args, body)
+    handle = run_in_session(args, body)
     print(f"{'accepted' if args.accept else 'rejected'} the follow request of {handle}")
     return 0
 

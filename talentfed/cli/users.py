@@ -5,10 +5,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 
+from talentfed.cli.content import add_profile_arguments
 from talentfed.cli.context import CommandError, transaction
 from talentfed.cli.output import print_json, print_table
 from talentfed.config import load_config
-from talentfed.domain.members import MemberError, NewMember, add_member, find_member, list_members
+from talentfed.domain.members import (
+    MemberError,
+    NewMember,
+    add_member,
+    find_member,
+    issue_api_token,
+    list_members,
+)
 from talentfed.storage.models import Actor, User
 
 
@@ -31,6 +39,21 @@ def register(commands: argparse._SubParsersAction) -> None:
     add.add_argument("--manual-approval", action="store_true", help="approve followers by hand")
     add.add_argument("--json", action="store_true", help="print the new member as JSON")
     add.set_defaults(handler=cmd_user_add)
+
+    profile = actions.add_parser(
+        "set",
+        help="edit a member's profile (federated to followers as Update)",
+        description="Edit a member's profile; followers receive Update(Person).",
+    )
+    add_profile_arguments(profile)
+
+    token = actions.add_parser(
+        "token",
+        help="issue an API token for a member (replaces the previous one)",
+        description="Print a new bearer token for the JSON API; only its hash is stored.",
+    )
+    token.add_argument("name", metavar="NAME")
+    token.set_defaults(handler=cmd_user_token)
 
     listing = actions.add_parser("list", help="list members", description="List the node's members.")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
@@ -93,4 +116,18 @@ def cmd_user_list(args: argparse.Namespace) -> int:
     else:
         rows = [(r["handle"], r["display_name"], r["role"], ", ".join(r["skills"])) for r in records]
         print_table(("handle", "name", "role", "skills"), rows, empty="no members yet")
+    return 0
+
+
+def cmd_user_token(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> str:
+        async with transaction(config) as session:
+            try:
+                return await issue_api_token(session, args.name)
+            except MemberError as exc:
+                raise CommandError(str(exc)) from None
+
+    print(asyncio.run(run()))
     return 0

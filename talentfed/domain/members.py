@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import hashlib
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.federation import activities, outbox
+from talentfed.federation.context import PUBLIC
+from talentfed.federation.render import actor_document
 from talentfed.federation.signatures.keys import generate_rsa_keypair
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Actor, User
+from talentfed.storage.models import Actor, User, utcnow
 from talentfed.text import normalize_skills, render_markdown
 
 USERNAME_RULE = re.compile(r"^[a-z0-9_]{1,30}$")
@@ -133,3 +138,85 @@ async def find_member(session: AsyncSession, username: str) -> tuple[Actor, User
     if row is None:
         raise MemberError(f"username: no member called {username!r}")
     return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class ProfileChanges:
+    """Fields to change on a member's profile; None leaves a field as it is."""
+
+    display_name: str | None = None
+    headline: str | None = None
+    bio: str | None = None
+    department: str | None = None
+    skills: tuple[str, ...] | None = None
+    fields: tuple[tuple[str, str], ...] | None = None
+    open_to_collaboration: bool | None = None
+    discoverable: bool | None = None
+    indexable: bool | None = None
+    manually_approves_followers: bool | None = None
+
+
+MAX_PROFILE_FIELDS = 8
+
+
+def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
+    if changes.display_name is not None:
+        if not changes.display_name.strip():
+            raise MemberError("display name: expected a non-empty name")
+        actor.display_name = changes.display_name.strip()
+    if changes.headline is not None:
+        actor.headline = changes.headline.strip() or None
+    if changes.bio is not None:
+        actor.summary_source = changes.bio
+        actor.summary = render_markdown(changes.bio) if changes.bio.strip() else None
+    if changes.department is not None:
+        actor.department = changes.department.strip() or None
+    if changes.skills is not None:
+        actor.skills = normalize_skills(list(changes.skills))
+    if changes.fields is not None:
+        if len(changes.fields) > MAX_PROFILE_FIELDS:
+            raise MemberError(f"fields: at most {MAX_PROFILE_FIELDS} profile fields")
+        actor.fields = [{"name": name.strip(), "value": value.strip()} for name, value in changes.fields]
+    for flag in ("open_to_collaboration", "discoverable", "indexable", "manually_approves_followers"):
+        value = getattr(changes, flag)
+        if value is not None:
+            setattr(actor, flag, value)
+
+
+async def update_profile(
+    session: AsyncSession, config: Config, actor: Actor, changes: ProfileChanges
+) -> Actor:
+    """Change a member's profile and send Update(Person) to their followers."""
+    _apply_profile(actor, changes)
+    actor.updated_at = utcnow()
+    await session.flush()
+    uris = LocalURIs(config.node.base_url)
+    institution = await find_local_actor(session, config.node.institution_username)
+    document = actor_document(actor, uris, institution=institution)
+    update = activities.build(config, "Update", actor, document, to=[PUBLIC], cc=[actor.followers_url])
+    await outbox.send(session, config, actor, update, await outbox.follower_recipients(session, actor))
+    return actor
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def issue_api_token(session: AsyncSession, username: str) -> str:
+    """A new API token for a member (replacing any earlier one); only its hash is stored."""
+    _, user = await find_member(session, username)
+    token = secrets.token_urlsafe(32)
+    user.api_token_hash = _token_digest(token)
+    await session.flush()
+    return token
+
+
+async def member_for_token(session: AsyncSession, token: str) -> tuple[Actor, User] | None:
+    if not token:
+        return None
+    row = (
+        await session.execute(
+            _members_query().where(User.api_token_hash == _token_digest(token), User.disabled.is_(False))
+        )
+    ).first()
+    return (row[0], row[1]) if row else None

@@ -20,10 +20,11 @@ import logging
 import random
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.fetcher import Fetcher, FetchError
@@ -97,6 +98,10 @@ def parse_retry_after(value: str | None, now: datetime | None = None) -> float |
         moment = parsedate_to_datetime(value)
     except (TypeError, ValueError):
         return None
+    if moment.tzinfo is None:
+        # A date with "-0000" or no zone parses naive; HTTP dates are GMT. Without this the
+        # subtraction raised, the worker crashed on the job and it was never retried nor given up.
+        moment = moment.replace(tzinfo=UTC)
     return max(0.0, (moment - (now or utcnow())).total_seconds())
 
 
@@ -230,8 +235,13 @@ class DeliveryQueue:
 async def _instance(session: AsyncSession, host: str) -> Instance:
     instance = await session.scalar(select(Instance).where(Instance.host == host))
     if instance is None:
-        instance = Instance(host=host)
-        session.add(instance)
+        # Deliveries to a new host run side by side (per_host_limit) and all get here: a plain
+        # INSERT failed in all but one, after their POST had succeeded, so the job was never
+        # finished and was POSTed again when its lease expired. Let the first insert win.
+        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        new_row = insert(Instance).values(host=host).on_conflict_do_nothing(index_elements=["host"])
+        await session.execute(new_row)
+        instance = await session.scalar(select(Instance).where(Instance.host == host))
     return instance
 
 

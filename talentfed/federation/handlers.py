@@ -142,9 +142,11 @@ async def on_undo(context: Context, activity: dict) -> str:
         raise Invalid("Undo of another actor's activity")
     kinds = set(types_of(embedded))
     if "Follow" in kinds or not kinds:
-        follow = await session.scalar(
-            select(Follow).where(Follow.uri == undone_id, Follow.follower_id == sender.id)
-        )
+        follow = None
+        if undone_id:  # `uri == None` would be `uri IS NULL`: match nothing on a missing id
+            follow = await session.scalar(
+                select(Follow).where(Follow.uri == undone_id, Follow.follower_id == sender.id)
+            )
         if follow is None and "Follow" in kinds:
             target = await _local_actor(session, id_of(embedded.get("object")))
             if target is not None:
@@ -154,6 +156,10 @@ async def on_undo(context: Context, activity: dict) -> str:
         if follow is not None:
             await session.delete(follow)
             return "follow undone"
+    if not undone_id:
+        # Without an id there is nothing to match; `activity_uri == None` would delete every
+        # interaction of the sender that was recorded without an activity id.
+        return "undo of nothing we know; ignored"
     result = await session.execute(
         delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
     )

@@ -132,6 +132,10 @@ class Inbox:
             raise Rejected(
                 401, f"signed by {signer.uri}, not by the actor, and not fetchable from its origin: {exc}"
             ) from None
+        # fetch_json follows redirects and only vouches for the URL that finally served the
+        # document: an open redirect on the actor's host must not let another host speak for it.
+        if original.get("id") != activity_id:
+            raise Rejected(401, f"{activity_id} is served by its origin under another id")
         if id_of(original.get("actor")) != actor_uri:
             raise Rejected(401, "the activity at its origin has another actor")
         logger.info("accepted forwarded %s (signed by %s) after refetching it", activity_id, signer.uri)

@@ -13,7 +13,7 @@ from starlette.routing import Route
 from talentfed.config import Config
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.web import activitypub, inbox, objects, wellknown
+from talentfed.web import activitypub, api, inbox, objects, wellknown
 from talentfed.web.health import healthz
 from talentfed.web.request_log import RequestLogMiddleware
 
@@ -46,6 +46,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *inbox.routes,
             *activitypub.routes,
             *objects.routes,
+            *api.routes,
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         lifespan=lifespan,

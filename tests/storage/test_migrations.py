@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.storage import migrate
+from talentfed.storage.db import create_engine
 from talentfed.storage.models import Base
 
 
@@ -25,7 +27,9 @@ async def test_database_is_at_head(engine: AsyncEngine) -> None:
     assert await migrate.current_revision(engine) == migrate.head_revision()
 
 
-async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+async def test_downgrade_to_base_and_upgrade_again(fresh_database, backend_name: str) -> None:
+    engine = create_engine(fresh_database(backend_name))  # its own database: the schema goes away
     await migrate.downgrade(engine, "base")
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
@@ -34,3 +38,4 @@ async def test_downgrade_to_base_and_upgrade_again(engine: AsyncEngine) -> None:
     async with engine.connect() as connection:
         tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
     assert set(Base.metadata.tables) <= set(tables)
+    await engine.dispose()

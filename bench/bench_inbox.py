@@ -1,0 +1,380 @@
+"""Inbox throughput: signed activities verified and stored per second by one `talentfed serve`.
+
+Two real nodes run on 127.0.0.1, each `talentfed serve` on its own SQLite file:
+the *receiver* (measured) and the *sender*, whose members sign the activities and
+serve the actor documents the receiver fetches their keys from. A separate process
+(a `multiprocessing` child with httpx and a few keep-alive connections) then POSTs,
+to the receiver's shared inbox:
+
+1. baseline: the same bodies, unsigned: refused with 401 after the JSON and block
+   checks, so this is the bare HTTP + routing + parsing path;
+2. reference: GET /healthz (one `SELECT 1`);
+3. measured: N distinct `Create(Note)` activities, pre-signed (draft-cavage, as
+   Mastodon signs), each verified and stored with a 202.
+
+Then the receiver's database must hold every measured activity exactly once.
+Target: >= 500 verified-and-stored activities per second on this machine.
+
+    .venv/bin/python bench/bench_inbox.py [--count 5000] [--concurrency 8] [--profile out.prof]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import multiprocessing
+import shutil
+import sqlite3
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from multiprocessing.connection import Connection
+from pathlib import Path
+
+import httpx
+from _common import BenchError, ServedNode, machine_line, percentile, stopped_on_exit, verdict
+
+TARGET_PER_SECOND = 500.0
+PHASE_BUDGET = 150.0  # seconds; a phase stops by itself after this, finished or not
+CLIENT_TIMEOUT = 600.0  # seconds the parent waits for the client process in all
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+@dataclass(frozen=True)
+class SenderKey:
+    actor_uri: str
+    key_id: str
+    private_pem: str
+
+
+@dataclass(frozen=True)
+class ClientPlan:
+    inbox_url: str
+    healthz_url: str
+    senders: list[SenderKey]
+    count: int
+    concurrency: int
+    id_prefix: str  # every measured activity id starts with this
+
+
+@dataclass(frozen=True)
+class Request:
+    method: str
+    url: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+
+@dataclass
+class PhaseResult:
+    name: str
+    sent: int = 0
+    seconds: float = 0.0
+    latencies: list[float] = field(default_factory=list)  # seconds, one per answered request
+    statuses: Counter[int] = field(default_factory=Counter)
+    examples: list[str] = field(default_factory=list)  # a few unexpected answers, for the report
+    presign_seconds: float = 0.0
+
+    @property
+    def rate(self) -> float:
+        return len(self.latencies) / self.seconds if self.seconds else 0.0
+
+    def line(self) -> str:
+        p50, p99 = (percentile(self.latencies, q) * 1000 for q in (50, 99))
+        statuses = ", ".join(f"{status}x{n}" for status, n in sorted(self.statuses.items()))
+        return (
+            f"{self.name:<34} {len(self.latencies):>6} req in {self.seconds:7.2f} s = "
+            f"{self.rate:8.1f}/s   p50 {p50:7.2f} ms   p99 {p99:7.2f} ms   [{statuses}]"
+        )
+
+
+# --- the client (runs in its own process) ------------------------------------------------
+
+
+def activity(index: int, sender: SenderKey, prefix: str) -> dict:
+    """A Create of a Note that lives on the sender's host, as the origin check requires."""
+    host = sender.actor_uri.rsplit("/users/", 1)[0]
+    published = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{prefix}{index}",
+        "type": "Create",
+        "actor": sender.actor_uri,
+        "published": published,
+        "to": [PUBLIC],
+        "cc": [f"{sender.actor_uri}/followers"],
+        "object": {
+            "id": f"{host}/objects/{prefix.rsplit('/', 1)[-1]}{index}",
+            "type": "Note",
+            "attributedTo": sender.actor_uri,
+            "content": f"<p>Benchmark note {index}: looking for collaborators on graph learning.</p>",
+            "published": published,
+            "to": [PUBLIC],
+            "cc": [f"{sender.actor_uri}/followers"],
+        },
+    }
+
+
+def signed_requests(plan: ClientPlan, prefix: str, count: int) -> list[Request]:
+    """Sign up front with loaded keys, so the client's signing is not part of what we measure."""
+    from talentfed.federation.signatures import load_private_key, sign_request
+
+    keys = [load_private_key(sender.private_pem) for sender in plan.senders]
+    requests = []
+    for index in range(count):
+        slot = index % len(plan.senders)
+        body = json.dumps(activity(index, plan.senders[slot], prefix)).encode()
+        headers = {"Content-Type": "application/activity+json"}
+        headers.update(
+            sign_request(
+                "POST",
+                plan.inbox_url,
+                headers,
+                body,
+                key_id=plan.senders[slot].key_id,
+                private_key_pem=keys[slot],
+            )
+        )
+        requests.append(Request("POST", plan.inbox_url, headers, body))
+    return requests
+
+
+def unsigned(requests: list[Request]) -> list[Request]:
+    return [Request(r.method, r.url, {"Content-Type": "application/activity+json"}, r.body) for r in requests]
+
+
+async def run_phase(
+    client: httpx.AsyncClient, name: str, requests: list[Request], concurrency: int, expect: int
+) -> PhaseResult:
+    """Send `requests` over `concurrency` connections; stops by itself after PHASE_BUDGET."""
+    result = PhaseResult(name)
+    pending = iter(requests)
+    deadline = time.monotonic() + PHASE_BUDGET
+
+    async def connection() -> None:
+        for request in pending:  # a shared iterator: each request is taken exactly once
+            if time.monotonic() > deadline:
+                return
+            result.sent += 1
+            started = time.perf_counter()
+            response = await client.request(
+                request.method, request.url, headers=request.headers, content=request.body
+            )
+            result.latencies.append(time.perf_counter() - started)
+            result.statuses[response.status_code] += 1
+            if (response.status_code != expect or "duplicate" in response.text) and len(result.examples) < 5:
+                result.examples.append(f"{response.status_code} {response.text[:200]}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+async def client_phases(plan: ClientPlan) -> list[PhaseResult]:
+    started = time.perf_counter()
+    measured = signed_requests(plan, plan.id_prefix, plan.count)
+    presign = time.perf_counter() - started
+    # One activity per sender first: the receiver fetches each sender's key once, unmeasured.
+    warmup = signed_requests(plan, plan.id_prefix.replace("bench-", "warmup-"), len(plan.senders))
+    healthz = [Request("GET", plan.healthz_url, {})] * plan.count
+    limits = httpx.Limits(max_connections=plan.concurrency, max_keepalive_connections=plan.concurrency)
+    async with httpx.AsyncClient(limits=limits, timeout=30.0, trust_env=False) as client:
+        warm = await run_phase(client, "warm-up (key fetches)", warmup, 1, 202)
+        await run_phase(client, "warm-up (connections)", unsigned(measured[:200]), plan.concurrency, 401)
+        baseline = await run_phase(
+            client, "baseline: unsigned POST -> 401", unsigned(measured), plan.concurrency, 401
+        )
+        health = await run_phase(client, "reference: GET /healthz", healthz, plan.concurrency, 200)
+        signed = await run_phase(client, "measured: signed POST -> 202", measured, plan.concurrency, 202)
+    signed.presign_seconds = presign
+    return [warm, baseline, health, signed]
+
+
+def client_main(connection: Connection, plan: ClientPlan) -> None:
+    """Entry point of the client process: run the phases, send the results back."""
+    try:
+        connection.send(("ok", asyncio.run(client_phases(plan))))
+    except BaseException as exc:
+        connection.send(("error", f"{type(exc).__name__}: {exc}"))
+        raise
+    finally:
+        connection.close()
+
+
+def run_client(plan: ClientPlan) -> list[PhaseResult]:
+    context = multiprocessing.get_context("spawn")
+    receiving, sending = context.Pipe(duplex=False)
+    process = context.Process(target=client_main, args=(sending, plan), name="bench-inbox-client")
+    process.start()
+    sending.close()
+    try:
+        if not receiving.poll(CLIENT_TIMEOUT):
+            raise BenchError(f"the client process gave no answer within {CLIENT_TIMEOUT:g} s")
+        kind, payload = receiving.recv()
+    except EOFError:
+        raise BenchError("the client process died without an answer") from None
+    finally:
+        process.join(timeout=10)
+        if process.is_alive():
+            process.kill()
+            process.join()
+    if kind != "ok":
+        raise BenchError(f"the client process failed: {payload}")
+    return payload
+
+
+# --- the nodes ---------------------------------------------------------------------------
+
+
+async def create_senders(node: ServedNode, count: int) -> list[SenderKey]:
+    """Members of the sender node, with their keys read back from its database."""
+    from sqlalchemy import select
+
+    from talentfed.config import load_config
+    from talentfed.domain.members import NewMember, add_member
+    from talentfed.storage.db import create_engine, session_factory
+    from talentfed.storage.models import Actor
+
+    config = load_config(node.config_path)
+    engine = create_engine(config.database.url)
+    try:
+        names = [f"sender{index}" for index in range(count)]
+        async with session_factory(engine)() as session, session.begin():
+            for name in names:
+                await add_member(session, config, NewMember(username=name, display_name=name.title()))
+        async with session_factory(engine)() as session:
+            rows = await session.execute(
+                select(Actor.uri, Actor.public_key_id, Actor.private_key_pem).where(
+                    Actor.local.is_(True), Actor.username.in_(names)
+                )
+            )
+            return [SenderKey(uri, key_id, pem) for uri, key_id, pem in rows]
+    finally:
+        await engine.dispose()
+
+
+def stored_counts(db_path: Path, prefix: str) -> tuple[int, int]:
+    """(rows, distinct ids) of received activities whose id starts with `prefix`."""
+    # sqlite3's own context manager commits but never closes; closing() does.
+    with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
+        row = db.execute(
+            "SELECT count(*), count(DISTINCT uri) FROM activities WHERE local = 0 AND uri LIKE ? || '%'",
+            (prefix,),
+        ).fetchone()
+    return row[0], row[1]
+
+
+def print_profile(path: Path, limit: int = 25) -> None:
+    import pstats
+
+    print(f"\n-- receiver profile ({path}), top {limit} by internal time --")
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(limit)
+
+
+# --- the run -----------------------------------------------------------------------------
+
+
+def run(args: argparse.Namespace, tmp: Path) -> int:
+    receiver = ServedNode("receiver", tmp / "receiver")
+    sender = ServedNode("sender", tmp / "sender")
+    receiver.migrate()
+    sender.migrate()
+    senders = asyncio.run(create_senders(sender, args.senders))
+    run_id = uuid.uuid4().hex[:8]
+    plan = ClientPlan(
+        inbox_url=f"{receiver.base_url}/inbox",
+        healthz_url=f"{receiver.base_url}/healthz",
+        senders=senders,
+        count=args.count,
+        concurrency=args.concurrency,
+        id_prefix=f"{sender.base_url}/activities/bench-{run_id}-",
+    )
+    wrapper = ("-m", "cProfile", "-o", str(args.profile.resolve())) if args.profile else ()
+    with stopped_on_exit([receiver, sender]):
+        sender.start()
+        receiver.start(wrapper=wrapper)
+        phases = run_client(plan)
+    rows, distinct = stored_counts(receiver.db_path, plan.id_prefix)
+    report(args, phases, rows, distinct)
+    if args.profile:
+        print_profile(args.profile)
+    return check(args, phases, rows, distinct)
+
+
+def report(args: argparse.Namespace, phases: list[PhaseResult], rows: int, distinct: int) -> None:
+    warm, baseline, health, signed = phases
+    print(
+        f"== inbox throughput: {args.count} signed Create(Note) activities from {args.senders} remote actors"
+    )
+    print(machine_line())
+    print(
+        f"client: separate process, httpx, {args.concurrency} keep-alive connections; server: talentfed serve"
+    )
+    print(f"pre-signing {args.count} activities in the client: {signed.presign_seconds:.2f} s (not measured)")
+    for phase in (warm, baseline, health, signed):
+        print(phase.line())
+    print(f"stored in the receiver's database: {rows} rows, {distinct} distinct ids (expected {args.count})")
+    if baseline.rate and signed.rate:
+        ratio = signed.rate / baseline.rate
+        p50_ratio = percentile(signed.latencies, 50) / percentile(baseline.latencies, 50)
+        print(
+            f"ratio vs baseline (unsigned POST -> 401): throughput x{ratio:.2f} "
+            f"(verify+store costs {1 / signed.rate * 1000 - 1 / baseline.rate * 1000:.2f} ms of server "
+            f"time per activity), p50 latency x{p50_ratio:.2f}"
+        )
+    met = signed.rate >= TARGET_PER_SECOND and len(signed.latencies) == args.count
+    print(f"verified-and-stored: {signed.rate:.1f}/s, target >= {TARGET_PER_SECOND:g}/s: {verdict(met)}")
+
+
+def check(args: argparse.Namespace, phases: list[PhaseResult], rows: int, distinct: int) -> int:
+    """A wrong answer or a lost/duplicated activity means the benchmark did not run properly."""
+    warm, baseline, _, signed = phases
+    problems = []
+    for phase, expected in ((warm, 202), (baseline, 401), (signed, 202)):
+        if set(phase.statuses) - {expected} or phase.examples:
+            problems.append(f"{phase.name}: unexpected answers, e.g. {phase.examples[:3]}")
+    answered = signed.statuses.get(202, 0)
+    if rows != answered or distinct != answered:
+        problems.append(f"{answered} activities were accepted but {rows} rows / {distinct} ids were stored")
+    if answered < args.count:
+        problems.append(f"only {answered} of {args.count} activities were sent within {PHASE_BUDGET:g} s")
+    for problem in problems:
+        print(f"FAILED: {problem}", file=sys.stderr)
+    return 1 if problems else 0
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--count", type=int, default=5000, help="measured activities (default 5000)")
+    parser.add_argument("--concurrency", type=int, default=8, help="client connections (default 8)")
+    parser.add_argument("--senders", type=int, default=4, help="remote actors signing (default 4)")
+    parser.add_argument("--profile", type=Path, help="run the receiver under cProfile, write stats here")
+    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (for its logs)")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    tmp = Path(tempfile.mkdtemp(prefix="talentfed-bench-inbox-"))
+    try:
+        return run(args, tmp)
+    except BenchError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Cosine similarity between people and project calls, with the shared terms that explain it.
+
+The measure is exactly `sim(i, j) = dot(P_i, P_j) / (‖P_i‖ ‖P_j‖)`. A zero vector (someone with no
+skills and no text) has similarity 0 with everything, itself included: there is nothing to
+compare, and 0 keeps it out of every ranking instead of raising. Only positive similarities count
+as a match, so a ranking may hold fewer than k results.
+
+`SimilarityIndex` normalises its rows once, after which cosine is a dot product; search is exact
+(the same top-k as brute force) and blocked: see `_topk.py` for how it avoids the dense
+n × n matrix and most of the work.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.sparse as sp
+
+from talentfed.analytics._topk import BlockedTopK, ragged_ranges
+from talentfed.analytics.features import SKILL_PREFIX, l2_normalize_rows
+
+DEFAULT_BLOCK_SIZE = 16  # queries per block: the accumulator is block × items × 8 bytes
+
+
+Vector = np.ndarray | Sequence[float] | sp.spmatrix
+
+
+def cosine(a: Vector, b: Vector) -> float:
+    """dot(a, b) / (‖a‖ ‖b‖) for two vectors (dense or 1 × n sparse); 0 if either is all zeros."""
+    a, b = _dense_vector(a), _dense_vector(b)
+    if a.shape != b.shape:
+        raise ValueError(f"vectors differ in length: {a.shape[0]} and {b.shape[0]}")
+    norms = float(np.linalg.norm(a)) * float(np.linalg.norm(b))
+    return float(np.dot(a, b)) / norms if norms > 0 else 0.0
+
+
+def _dense_vector(vector: Vector) -> np.ndarray:
+    if sp.issparse(vector):
+        vector = vector.toarray()
+    return np.asarray(vector, dtype=np.float64).ravel()
+
+
+@dataclass(frozen=True)
+class SharedTerm:
+    """One term both sides carry, and how much of the similarity it accounts for."""
+
+    term: str  # readable: "machine learning", not "skill:machine learning"
+    is_skill: bool
+    contribution: float  # q_t · x_t / (‖q‖ ‖x‖); the contributions of all shared terms sum to the score
+
+
+@dataclass(frozen=True)
+class Match:
+    """One result: the item's row index, its cosine similarity, and why."""
+
+    index: int
+    score: float
+    shared: tuple[SharedTerm, ...] = ()
+
+    def describe(self) -> str:
+        """A line a person can read: 'shared skills: a, b; shared terms: c'."""
+        skills = [term.term for term in self.shared if term.is_skill]
+        words = [term.term for term in self.shared if not term.is_skill]
+        parts = [f"shared skills: {', '.join(skills)}"] if skills else []
+        parts += [f"shared terms: {', '.join(words)}"] if words else []
+        return "; ".join(parts) or "nothing shared"
+
+
+@dataclass(frozen=True)
+class TopK:
+    """Top-k of many queries at once: row q holds its item indices (-1 pads) and scores (0 pads)."""
+
+    indices: np.ndarray  # (n_queries, k) int64, best first
+    scores: np.ndarray  # (n_queries, k) float64
+
+    def row(self, query: int) -> list[tuple[int, float]]:
+        found = self.indices[query] >= 0
+        return list(zip(self.indices[query][found].tolist(), self.scores[query][found].tolist(), strict=True))
+
+
+class SimilarityIndex:
+    """Items (people or project calls: rows of one feature matrix) searchable by cosine similarity.
+
+    Give it the vocabulary and the skill mask of the feature space (`FeatureSpace.vocabulary`,
+    `FeatureSpace.is_skill`) to get explanations; without them, matches carry none.
+    `head_df_fraction`, `head_min_df` and `chunk` only tune speed (which terms count as common,
+    how many items share a bound; see `_topk.py`); results do not depend on them.
+    """
+
+    def __init__(
+        self,
+        items: sp.spmatrix,
+        *,
+        vocabulary: Sequence[str] | None = None,
+        is_skill: np.ndarray | None = None,
+        head_df_fraction: float = 1 / 16,
+        head_min_df: int = 256,
+        chunk: int = 128,
+    ) -> None:
+        self.items = l2_normalize_rows(sp.csr_matrix(items))
+        self.vocabulary = tuple(vocabulary) if vocabulary is not None else None
+        self.is_skill = (
+            np.asarray(is_skill, dtype=bool) if is_skill is not None else np.zeros(self.items.shape[1], bool)
+        )
+        self._tuning = {"head_df_fraction": head_df_fraction, "head_min_df": head_min_df, "chunk": chunk}
+        self._kernel = BlockedTopK(self.items, **self._tuning)
+
+    @property
+    def n_items(self) -> int:
+        return self.items.shape[0]
+
+    def search(
+        self,
+        query: sp.spmatrix | np.ndarray,
+        k: int = 10,
+        *,
+        exclude: Sequence[int] | np.ndarray = (),
+        allowed: Sequence[int] | np.ndarray | None = None,
+        explain_limit: int = 5,
+    ) -> list[Match]:
+        """The k items most similar to one query vector, best first, each with its explanation.
+
+        `exclude`: item indices never returned (the person themself, someone already contacted).
+        `allowed`: if given, only these item indices are candidates (e.g. open project calls).
+        """
+        query_row = self._as_rows(query)
+        if allowed is not None:
+            return self._search_allowed(query_row, k, exclude, allowed, explain_limit)
+        excluded = np.unique(np.asarray(exclude, dtype=np.int64))
+        found = self._kernel.top_k(query_row, k, (np.zeros_like(excluded), excluded))
+        return self._matches(query_row, TopK(*found), explain_limit)
+
+    def search_team(
+        self,
+        members: sp.spmatrix | np.ndarray,
+        k: int = 10,
+        *,
+        exclude: Sequence[int] | np.ndarray = (),
+        allowed: Sequence[int] | np.ndarray | None = None,
+        explain_limit: int = 5,
+    ) -> list[Match]:
+        """The k items that fit a set of people best: cosine against the team's centroid.
+
+        See `team_vector` for why the centroid. Pass the members' own indices in `exclude` when the
+        items are people.
+        """
+        centroid = team_vector(members)
+        return self.search(centroid, k, exclude=exclude, allowed=allowed, explain_limit=explain_limit)
+
+    def search_all(
+        self,
+        queries: sp.spmatrix | None = None,
+        k: int = 10,
+        *,
+        exclude_self: bool | None = None,
+        query_groups: np.ndarray | None = None,
+        item_groups: np.ndarray | None = None,
+        allowed: Sequence[int] | np.ndarray | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+    ) -> TopK:
+        """Top-k items for every query row, computed block by block (memory stays small).
+
+        `queries` defaults to the items themselves (everyone's similar people); then
+        `exclude_self` defaults to True. With `query_groups` and `item_groups` (e.g. institution
+        ids; negative means none), an item in the query's own group is never returned.
+        `allowed` restricts the candidates as in `search`. Explanations are not computed here (a
+        person reads a handful of them, not millions): call `explain` for the pairs shown.
+        """
+        same = queries is None
+        query_rows = self.items if same else self._as_rows(queries)
+        exclude_self = same if exclude_self is None else exclude_self
+        if exclude_self and query_rows.shape[0] != self.n_items:
+            raise ValueError("exclude_self needs one query row per item")
+        sub, chosen = self._subindex(allowed) if allowed is not None else (self, np.arange(self.n_items))
+        # Excluding oneself is a group rule too: each query and each item in a group of its own.
+        rules = [(query_groups, item_groups)]
+        if exclude_self:
+            rules.append((np.arange(self.n_items), np.arange(self.n_items)))
+        found = _blocked_search(sub._kernel, query_rows, k, rules, chosen, block_size)
+        indices = np.full(found.indices.shape, -1, dtype=np.int64)
+        hit = found.indices >= 0
+        indices[hit] = chosen[found.indices[hit]]
+        return TopK(indices, found.scores)
+
+    def explain(self, query: sp.spmatrix | np.ndarray, item: int, limit: int = 5) -> tuple[SharedTerm, ...]:
+        """The shared terms of a query and an item that contribute most to their similarity."""
+        if self.vocabulary is None:
+            return ()
+        return explain(self._as_rows(query), self.items[item], self.vocabulary, self.is_skill, limit)
+
+    def _as_rows(self, query: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+        rows = sp.csr_matrix(np.atleast_2d(query) if not sp.issparse(query) else query, dtype=np.float64)
+        if rows.shape[1] != self.items.shape[1]:
+            raise ValueError(f"query has {rows.shape[1]} features, the index {self.items.shape[1]}")
+        return l2_normalize_rows(rows)
+
+    def _matches(self, query_row: sp.csr_matrix, found: TopK, explain_limit: int) -> list[Match]:
+        return [
+            Match(index, score, self.explain(query_row, index, explain_limit) if explain_limit else ())
+            for index, score in found.row(0)
+        ]
+
+    def _subindex(self, allowed: Sequence[int] | np.ndarray) -> tuple[SimilarityIndex, np.ndarray]:
+        """An index over the allowed items only, and the map from its rows to ours."""
+        chosen = np.unique(np.asarray(allowed, dtype=np.int64))
+        sub = SimilarityIndex(
+            self.items[chosen],
+            vocabulary=self.vocabulary,
+            is_skill=self.is_skill,
+            **self._tuning,
+        )
+        return sub, chosen
+
+    def _search_allowed(
+        self,
+        query_row: sp.csr_matrix,
+        k: int,
+        exclude: Sequence[int] | np.ndarray,
+        allowed: Sequence[int] | np.ndarray,
+        explain_limit: int,
+    ) -> list[Match]:
+        sub, chosen = self._subindex(allowed)
+        excluded = np.flatnonzero(np.isin(chosen, np.asarray(exclude, dtype=np.int64)))
+        return [
+            Match(int(chosen[match.index]), match.score, match.shared)
+            for match in sub.search(query_row, k, exclude=excluded, explain_limit=explain_limit)
+        ]
+
+
+def _blocked_search(
+    kernel: BlockedTopK,
+    query_rows: sp.csr_matrix,
+    k: int,
+    rules: list[tuple[np.ndarray | None, np.ndarray | None]],
+    chosen: np.ndarray,
+    block_size: int,
+) -> TopK:
+    """Top-k per query, block by block; `chosen[j]` is the full-index item of kernel item j."""
+    exclusions = [_GroupExclusion(q, None if i is None else np.asarray(i)[chosen]) for q, i in rules]
+    indices, scores = [np.full((0, k), -1, dtype=np.int64)], [np.zeros((0, k))]
+    for start in range(0, query_rows.shape[0], block_size):
+        stop = min(start + block_size, query_rows.shape[0])
+        pairs = [exclusion.pairs(start, stop) for exclusion in exclusions]
+        excluded = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+        block_indices, block_scores = kernel.top_k(query_rows[start:stop], k, excluded)
+        indices.append(block_indices)
+        scores.append(block_scores)
+    return TopK(np.vstack(indices), np.vstack(scores))
+
+
+class _GroupExclusion:
+    """Which (query, item) pairs share a group, per block of queries, without an n × n mask."""
+
+    def __init__(self, query_groups: np.ndarray | None, item_groups: np.ndarray | None) -> None:
+        self.active = query_groups is not None and item_groups is not None
+        if not self.active:
+            return
+        self.query_groups = np.asarray(query_groups, dtype=np.int64)
+        items = np.asarray(item_groups, dtype=np.int64)
+        self.members = np.argsort(items, kind="stable")  # items, grouped
+        self.sorted_groups = items[self.members]
+
+    def pairs(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """(row within the block, item) pairs to exclude for queries start..stop."""
+        if not self.active:
+            return np.zeros(0, np.int64), np.zeros(0, np.int64)
+        groups = self.query_groups[start:stop]
+        first = np.searchsorted(self.sorted_groups, groups, side="left")
+        last = np.searchsorted(self.sorted_groups, groups, side="right")
+        counts = np.where(groups >= 0, last - first, 0)
+        rows = np.repeat(np.arange(stop - start, dtype=np.int64), counts)
+        return rows, self.members[ragged_ranges(first, counts)]
+
+
+def team_vector(members: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+    """The direction a team points to: the mean of its members' unit vectors (1 × n_terms).
+
+    Each member is normalised first so that everyone counts equally, however much they have
+    written. Mean or sum makes no difference after that (cosine ignores length); what the centroid
+    means is "good for the team as a whole": an item scores by its average similarity to the
+    members (cosine with the centroid is that average, divided by the centroid's norm, which is the
+    same for every item). A maximum over members would instead favour items that fit one member.
+    """
+    rows = l2_normalize_rows(sp.csr_matrix(members, dtype=np.float64))
+    return sp.csr_matrix(rows.mean(axis=0))
+
+
+def explain(
+    query: sp.spmatrix,
+    item: sp.spmatrix,
+    vocabulary: Sequence[str],
+    is_skill: np.ndarray,
+    limit: int = 5,
+) -> tuple[SharedTerm, ...]:
+    """The shared terms with the largest contributions to cos(query, item): skills first.
+
+    Skills come first because they are what a person says they do on purpose; within each kind,
+    the larger contribution first. At most `limit` of each kind.
+    """
+    query, item = sp.csr_matrix(query), sp.csr_matrix(item)
+    norms = float(np.sqrt(query.multiply(query).sum() * item.multiply(item).sum()))
+    if norms == 0:
+        return ()
+    product = query.multiply(item).tocsr()
+    product.eliminate_zeros()
+    columns, values = product.indices, product.data / norms
+    result: list[SharedTerm] = []
+    for skill in (True, False):
+        kind = is_skill[columns] == skill
+        ordered = np.lexsort((columns[kind], -values[kind]))[:limit]
+        result += [
+            SharedTerm(_readable(vocabulary[c]), skill, float(v))
+            for c, v in zip(columns[kind][ordered], values[kind][ordered], strict=True)
+        ]
+    return tuple(result)
+
+
+def _readable(term: str) -> str:
+    return term.removeprefix(SKILL_PREFIX)

@@ -1,0 +1,466 @@
+"""Delivery: retry rules, leases, double-knocking and fairness, against real receivers on loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+from email.utils import format_datetime
+
+import pytest
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from talentfed.config import Config
+from talentfed.federation import activities, delivery, outbox
+from talentfed.federation.delivery import (
+    DeliveryPolicy,
+    DeliveryQueue,
+    Outcome,
+    backoff,
+    classify,
+    parse_retry_after,
+)
+from talentfed.federation.runtime import Federation
+from talentfed.federation.signatures import verify_request
+from talentfed.storage.db import session_factory
+from talentfed.storage.models import Actor, DeliveryJob, Instance, utcnow
+from tests.federation.test_remote_actors import Received, RemoteServer
+
+# --- the rules, as functions ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("status", "kind"),
+    [
+        (200, "done"),
+        (202, "done"),
+        (204, "done"),
+        (401, "retry"),
+        (408, "retry"),
+        (429, "retry"),
+        (500, "retry"),
+        (502, "retry"),
+        (503, "retry"),
+        (400, "failed"),
+        (403, "failed"),
+        (404, "failed"),
+        (410, "failed"),
+        (422, "failed"),
+    ],
+)
+def test_classify(status: int, kind: str) -> None:
+    outcome = classify(status)
+    assert (outcome.kind, outcome.status) == (kind, status)
+    assert (outcome.error is None) == (kind == "done")
+
+
+def test_classify_keeps_retry_after() -> None:
+    assert classify(429, 120.0).retry_after == 120.0
+
+
+def test_backoff_doubles_up_to_the_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    policy = DeliveryPolicy(base_delay=30.0, max_delay=3600.0)
+    monkeypatch.setattr(delivery.random, "uniform", lambda low, high: 1.0)  # no jitter
+    assert [backoff(n, policy) for n in range(1, 9)] == [30, 60, 120, 240, 480, 960, 1920, 3600]
+
+
+def test_backoff_jitter_stays_within_half_either_way() -> None:
+    policy = DeliveryPolicy(base_delay=30.0, max_delay=3600.0)
+    for attempts in range(1, 10):
+        expected = min(30.0 * 2 ** (attempts - 1), 3600.0)
+        samples = [backoff(attempts, policy) for _ in range(200)]
+        assert all(0.5 * expected <= s <= 1.5 * expected for s in samples)
+        assert max(samples) - min(samples) > 0.2 * expected  # retries do not stampede
+
+
+def test_backoff_honours_retry_after_within_the_cap() -> None:
+    policy = DeliveryPolicy(base_delay=30.0, max_delay=3600.0)
+    assert backoff(1, policy, retry_after=600.0) >= 600.0
+    assert backoff(1, policy, retry_after=10.0**9) == 3600.0  # a hostile Retry-After is capped
+    assert backoff(3, policy, retry_after=1.0) >= 60.0  # …and a short one does not shorten ours
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("120", 120.0),
+        (" 7 ", 7.0),
+        ("Wed, 21 Oct 2037 07:30:00 GMT", 120.0),
+        ("Wed, 21 Oct 2037 07:30:00 -0000", 120.0),  # no zone: GMT, as every HTTP date
+        ("Wed, 21 Oct 2037 07:00:00 GMT", 0.0),  # already past
+        ("soon", None),
+        ("-5", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_parse_retry_after(value: str | None, seconds: float | None) -> None:
+    now = utcnow().replace(year=2037, month=10, day=21, hour=7, minute=28, second=0, microsecond=0)
+    assert parse_retry_after(value, now=now) == seconds
+
+
+# --- against real receivers ----------------------------------------------------------------
+
+
+@pytest.fixture
+def sessions(engine: AsyncEngine) -> async_sessionmaker:
+    return session_factory(engine)
+
+
+@pytest.fixture
+async def federation(config: Config, sessions: async_sessionmaker) -> AsyncIterator[Federation]:
+    runtime = await Federation.open(config, sessions)
+    yield runtime
+    await runtime.close()
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    async with RemoteServer() as server:
+        yield server
+
+
+@pytest.fixture
+async def bob(config: Config, sessions: async_sessionmaker) -> Actor:
+    from talentfed.domain.members import NewMember, add_member
+
+    async with sessions() as session, session.begin():
+        return await add_member(session, config, NewMember("bob", "Bob"))
+
+
+async def remote_actor(sessions: async_sessionmaker, server: RemoteServer, name: str) -> Actor:
+    """A cached remote actor on `server` (no fetch needed: delivery only reads its inbox)."""
+    async with sessions() as session, session.begin():
+        actor = Actor(
+            uri=f"{server.base}/users/{name}",
+            type="Person",
+            username=name,
+            domain=server.netloc,
+            local=False,
+            inbox_url=f"{server.base}/users/{name}/inbox",
+            shared_inbox_url=server.shared_inbox,
+            fetched_at=utcnow(),
+        )
+        session.add(actor)
+    return actor
+
+
+async def queue_note(sessions: async_sessionmaker, config: Config, signer: Actor, *to: Actor) -> dict:
+    note = {"id": f"{config.node.base_url}/objects/{uuid.uuid4().hex}", "type": "Note", "content": "hi"}
+    document = activities.build(config, "Create", signer, note)
+    async with sessions() as session, session.begin():
+        await outbox.send(session, config, signer, document, to)
+    return document
+
+
+async def jobs(sessions: async_sessionmaker) -> list[DeliveryJob]:
+    async with sessions() as session:
+        return list(await session.scalars(select(DeliveryJob).order_by(DeliveryJob.id)))
+
+
+async def the_job(sessions: async_sessionmaker) -> DeliveryJob:
+    [job] = await jobs(sessions)
+    return job
+
+
+async def instance(sessions: async_sessionmaker, host: str) -> Instance | None:
+    async with sessions() as session:
+        return await session.scalar(select(Instance).where(Instance.host == host))
+
+
+async def set_jobs(sessions: async_sessionmaker, **values: object) -> None:
+    async with sessions() as session, session.begin():
+        await session.execute(update(DeliveryJob).values(**values))
+
+
+async def eventually(condition: Callable[[], bool | Awaitable[bool]], *, timeout: float) -> None:
+    async with asyncio.timeout(timeout):
+        while True:
+            met = condition()
+            if inspect.isawaitable(met):
+                met = await met
+            if met:
+                return
+            await asyncio.sleep(0.02)
+
+
+async def verified_scheme(received: Received, signer: Actor) -> str:
+    async def key_of(key_id: str, refresh: bool = False) -> str:
+        assert key_id == signer.public_key_id
+        return signer.public_key_pem
+
+    signed = await verify_request("POST", received.url, received.headers, received.body, resolve_key=key_of)
+    return signed.scheme
+
+
+async def test_a_delivery_is_posted_signed_to_the_shared_inbox(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    document = await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    await federation.new_worker().run_until_idle()
+    [received] = remote.received
+    assert received.path == "/inbox" and received.json() == document
+    assert received.headers["content-type"] == "application/activity+json"
+    assert await verified_scheme(received, bob) == "cavage"
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status, job.claimed_by) == ("done", 1, 202, None)
+    known = await instance(sessions, remote.netloc)
+    assert known is not None and known.last_success_at is not None and known.signature_scheme == "cavage"
+
+
+async def test_the_first_deliveries_to_a_new_host_both_finish(
+    federation: Federation,
+    sessions: async_sessionmaker,
+    config: Config,
+    remote: RemoteServer,
+    bob: Actor,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Two POSTs in flight to a host we have no record of yet: both record it, neither crashes."""
+    both_arrived = asyncio.Event()
+
+    async def answer_when_both_arrived(received: Received) -> int:
+        if len(remote.received) == 2:
+            both_arrived.set()
+        await asyncio.wait_for(both_arrived.wait(), 5)
+        return 202
+
+    remote.answer = answer_when_both_arrived
+    alice = await remote_actor(sessions, remote, "alice")
+    await queue_note(sessions, config, bob, alice)
+    await queue_note(sessions, config, bob, alice)
+    await federation.new_worker().run_until_idle()
+
+    assert len(remote.received) == 2
+    assert [(job.state, job.attempts) for job in await jobs(sessions)] == [("done", 1), ("done", 1)]
+    assert "crashed" not in caplog.text
+    async with sessions() as session:
+        [known] = await session.scalars(select(Instance).where(Instance.host == remote.netloc))
+    assert known.signature_scheme == "cavage" and known.last_success_at is not None
+
+
+async def test_a_server_error_is_retried_then_done(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    remote.answer_with(500, 202)
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    await federation.new_worker().run_until_idle()
+
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("queued", 1, 500)
+    assert job.next_attempt_at > utcnow() + timedelta(seconds=10)  # 30 s ± 50 %
+    assert len(remote.received) == 1
+
+    await set_jobs(sessions, next_attempt_at=utcnow() - timedelta(seconds=1))  # time passes
+    await federation.new_worker().run_until_idle()
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("done", 2, 202)
+    assert len(remote.received) == 2 and remote.received[0].body == remote.received[1].body
+
+    await federation.new_worker().run_until_idle()
+    assert len(remote.received) == 2  # done is done
+
+
+async def test_a_404_ends_the_job_at_once(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    remote.answer_with(404)
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    await federation.new_worker().run_until_idle()
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("dead", 1, 404)
+    assert len(remote.received) == 1  # no second scheme for a 404, no retry
+    known = await instance(sessions, remote.netloc)
+    assert known is None or known.unreachable_since is None  # the server did answer
+
+
+@pytest.mark.parametrize("form", ["seconds", "date", "date without zone"])
+async def test_429_waits_as_long_as_retry_after_says(
+    federation: Federation,
+    sessions: async_sessionmaker,
+    config: Config,
+    remote: RemoteServer,
+    bob: Actor,
+    form: str,
+) -> None:
+    in_an_hour = utcnow() + timedelta(hours=1)
+    retry_after = {
+        "seconds": "3600",
+        "date": format_datetime(in_an_hour, usegmt=True),
+        "date without zone": format_datetime(in_an_hour.replace(tzinfo=None)),  # "… -0000"
+    }[form]
+    remote.answer_with((429, {"Retry-After": retry_after}))
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    await federation.new_worker().run_until_idle()
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("queued", 1, 429)
+    wait = (job.next_attempt_at - utcnow()).total_seconds()
+    assert 3500 < wait <= 3600, wait
+
+
+async def test_giving_up_marks_the_host_unreachable_until_it_answers(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    alice = await remote_actor(sessions, remote, "alice")
+    remote.answer_with(503)
+    await queue_note(sessions, config, bob, alice)
+    await set_jobs(sessions, created_at=utcnow() - timedelta(days=3))  # failing for days already
+    await federation.new_worker().run_until_idle()
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("dead", 1, 503)
+    known = await instance(sessions, remote.netloc)
+    assert known is not None and known.unreachable_since is not None
+
+    remote.answer_with(202)
+    await queue_note(sessions, config, bob, alice)
+    await federation.new_worker().run_until_idle()
+    assert [j.state for j in await jobs(sessions)] == ["dead", "done"]
+    known = await instance(sessions, remote.netloc)
+    assert known.unreachable_since is None and known.last_success_at is not None
+
+
+async def test_double_knocking_finds_and_remembers_rfc9421(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    async def rfc9421_only(received: Received) -> int:
+        return 202 if "signature-input" in received.headers else 401
+
+    remote.answer = rfc9421_only
+    alice = await remote_actor(sessions, remote, "alice")
+    await queue_note(sessions, config, bob, alice)
+    await federation.new_worker().run_until_idle()
+
+    first, second = remote.received
+    assert "signature-input" not in first.headers and await verified_scheme(first, bob) == "cavage"
+    assert await verified_scheme(second, bob) == "rfc9421"
+    job = await the_job(sessions)
+    assert (job.state, job.attempts, job.last_status) == ("done", 1, 202)
+    assert (await instance(sessions, remote.netloc)).signature_scheme == "rfc9421"
+
+    # Another worker (nothing in memory) starts with the remembered scheme: one POST.
+    await queue_note(sessions, config, bob, alice)
+    await federation.new_worker().run_until_idle()
+    assert len(remote.received) == 3 and "signature-input" in remote.received[2].headers
+    assert [j.state for j in await jobs(sessions)] == ["done", "done"]
+
+
+async def test_a_job_whose_worker_died_is_reclaimed_when_its_lease_expires(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    [claimed] = await federation.queue.claim("worker-that-dies", 10, set())
+    job = await the_job(sessions)
+    assert (job.state, job.claimed_by) == ("running", "worker-that-dies")
+
+    await federation.new_worker().run_until_idle()
+    assert remote.received == []  # the lease still holds
+
+    await set_jobs(sessions, lease_until=utcnow() - timedelta(seconds=1))
+    await federation.new_worker().run_until_idle()
+    assert len(remote.received) == 1
+    job = await the_job(sessions)
+    assert (job.id, job.state, job.attempts, job.claimed_by) == (claimed.id, "done", 1, None)
+
+
+async def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    queue = federation.queue
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    [slow] = await queue.claim("slow-worker", 10, set())
+    await set_jobs(sessions, lease_until=utcnow() - timedelta(seconds=1))
+    [taken] = await queue.claim("new-worker", 10, set())
+    assert taken.id == slow.id
+
+    await queue.finish(slow, "slow-worker", Outcome("failed", 404, "HTTP 404"))
+    await queue.release(slow, "slow-worker", utcnow())
+    job = await the_job(sessions)
+    assert (job.state, job.claimed_by, job.attempts, job.last_status) == ("running", "new-worker", 0, None)
+
+    await queue.finish(taken, "new-worker", Outcome("done", 202))
+    job = await the_job(sessions)
+    assert (job.state, job.claimed_by, job.attempts, job.last_status) == ("done", None, 1, 202)
+
+
+async def test_a_slow_host_does_not_hold_up_a_fast_one(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    slow, fast = remote, None
+    release = asyncio.Event()
+    in_flight = {"now": 0, "most": 0}
+
+    async def hold(received: Received) -> int:
+        in_flight["now"] += 1
+        in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        try:
+            await release.wait()
+        finally:
+            in_flight["now"] -= 1
+        return 202
+
+    slow.answer = hold
+    policy = DeliveryPolicy(concurrency=3, per_host_limit=2, idle_poll=0.05)
+    runtime = await Federation.open(config, sessions, policy)
+    stop = asyncio.Event()
+    try:
+        async with RemoteServer() as fast:
+            slow_actor = await remote_actor(sessions, slow, "s")
+            for _ in range(6):
+                await queue_note(sessions, config, bob, slow_actor)
+            await queue_note(sessions, config, bob, await remote_actor(sessions, fast, "f"))
+
+            worker = asyncio.create_task(runtime.new_worker().run(stop))
+            # The fast host gets its POST while the slow host holds every POST it was sent…
+            await eventually(lambda: bool(fast.received) and in_flight["now"] == 2, timeout=10)
+            assert not release.is_set() and len(fast.received) == 1
+            # …and the slow host is sent no more than per_host_limit at a time.
+            await asyncio.sleep(0.3)
+            assert len(slow.received) == 2 and in_flight["most"] == 2
+
+            release.set()
+
+            async def all_done() -> bool:
+                return all(job.state == "done" for job in await jobs(sessions))
+
+            await eventually(all_done, timeout=20)
+            assert len(slow.received) == 6 and in_flight["most"] == 2
+    finally:
+        release.set()
+        stop.set()
+        if "worker" in locals():
+            await worker
+        await runtime.close()
+
+
+async def test_concurrent_claims_never_share_a_job(
+    config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    document = activities.build(config, "Create", bob, {"type": "Note"})
+    async with sessions() as session, session.begin():
+        activity = await outbox.store_local_activity(session, bob, document)
+        for n in range(60):
+            host = f"h{n % 20}.example"
+            session.add(
+                DeliveryJob(
+                    activity_id=activity.id, signer_id=bob.id, inbox_url=f"https://{host}/{n}", host=host
+                )
+            )
+    all_ids = {job.id for job in await jobs(sessions)}
+    queue = DeliveryQueue(sessions, DeliveryPolicy())
+
+    taken: dict[str, list[int]] = {}
+    for _ in range(50):
+        workers = [f"worker-{n}" for n in range(8)]
+        results = await asyncio.gather(*(queue.claim(worker, 5, set()) for worker in workers))
+        if not any(results):
+            break
+        for worker, claimed in zip(workers, results, strict=True):
+            taken.setdefault(worker, []).extend(job.id for job in claimed)
+    flat = [job_id for ids in taken.values() for job_id in ids]
+    assert len(flat) == len(set(flat)), "a job was claimed twice"
+    assert set(flat) == all_ids
+    by_job = {job.id: job.claimed_by for job in await jobs(sessions)}
+    assert all(by_job[job_id] == worker for worker, ids in taken.items() for job_id in ids)
