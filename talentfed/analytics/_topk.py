@@ -6,7 +6,7 @@ terms that appear in a large share of the items (the work per term grows with df
 columns are split in two:
 
 - tail terms (df ≤ max(head_df_fraction · n, head_min_df)): scored exactly by scattering each
-  query term's posting list into a dense accumulator for a small block of queries (B × n, a few MB);
+  query term's posting list into a dense accumulator of n floats (in C, by scipy);
 - head terms (the common ones): not scattered. Their contribution to a pair is bounded by
   Cauchy–Schwarz, head(i, j) ≤ ‖q_i,head‖ · ‖x_j,head‖, and is ≥ 0 because TF-IDF is non-negative.
 
@@ -77,7 +77,7 @@ class BlockedTopK:
         tail = items[self.order]
         tail.data[self.is_head[tail.indices]] = 0.0
         tail.eliminate_zeros()
-        self.postings = tail.T.tocsr()  # term → (internal item, value)
+        self.tail_columns = tail.tocsc()  # per term: its posting list (internal item, value)
 
     def top_k(
         self, queries: sp.csr_matrix, k: int, excluded: tuple[np.ndarray, np.ndarray] | None = None
@@ -98,23 +98,19 @@ class BlockedTopK:
         return self._select(rows, columns, scores, queries.shape[0], k)
 
     def _tail_scores(self, queries: sp.csr_matrix) -> np.ndarray:
-        """Exact tail-term scores, B × n_padded; padding columns are -inf."""
-        n_queries = queries.shape[0]
-        entry_rows = np.repeat(np.arange(n_queries, dtype=np.int64), np.diff(queries.indptr))
-        keep = ~self.is_head[queries.indices]
-        terms, values, entry_rows = queries.indices[keep], queries.data[keep], entry_rows[keep]
-        starts = self.postings.indptr[terms]
-        lengths = self.postings.indptr[terms + 1] - starts
-        positions = ragged_ranges(starts, lengths)
-        flat = np.repeat(entry_rows * self.n_padded, lengths)
-        flat += self.postings.indices[positions]
-        weights = np.repeat(values, lengths)
-        weights *= self.postings.data[positions]
-        scores = np.bincount(flat, weights=weights, minlength=n_queries * self.n_padded).astype(
-            np.float64, copy=False
-        )
-        scores = scores.reshape(n_queries, self.n_padded)
+        """Exact tail-term scores, B × n_padded; padding columns are -inf.
+
+        One query at a time: the columns of its terms times its term weights, a scatter-add of
+        their posting lists that scipy runs in C into n floats, small enough to stay in cache (a
+        whole block's accumulator would not).
+        """
+        scores = np.empty((queries.shape[0], self.n_padded))
         scores[:, self.n_items :] = -np.inf
+        for row in range(queries.shape[0]):  # the queries of one block
+            start, stop = queries.indptr[row], queries.indptr[row + 1]
+            terms, weights = queries.indices[start:stop], queries.data[start:stop]
+            tail = ~self.is_head[terms]
+            scores[row, : self.n_items] = self.tail_columns[:, terms[tail]] @ weights[tail]
         return scores
 
     def _candidates(

@@ -14,7 +14,7 @@ from talentfed.domain import posts
 from talentfed.domain.members import MemberError, ProfileChanges, update_profile
 from talentfed.domain.posts import Draft, PostError
 from talentfed.federation.remote_actors import ActorUnavailable
-from talentfed.federation.runtime import PostUnavailable
+from talentfed.federation.remote_posts import PostUnavailable
 from talentfed.storage.models import Actor, Object
 
 

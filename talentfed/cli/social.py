@@ -15,7 +15,7 @@ from talentfed.cli.context import CommandError, open_engine
 from talentfed.cli.output import print_json, print_table
 from talentfed.config import Config, load_config
 from talentfed.domain import follows
-from talentfed.domain.members import MemberError, find_member
+from talentfed.domain.members import find_local_actor
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import session_factory
@@ -101,10 +101,10 @@ def run_in_session(args: argparse.Namespace, body: Callable[[Session], Awaitable
 
 
 async def member_actor(session: Session, username: str) -> Actor:
-    try:
-        actor, _ = await find_member(session.db, username)
-    except MemberError as exc:
-        raise CommandError(str(exc)) from None
+    """A local actor by username: a member, or the institution itself."""
+    actor = await find_local_actor(session.db, username)
+    if actor is None:
+        raise CommandError(f"username: no member called {username!r}")
     return actor
 
 

@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, parse_actor
+from talentfed.federation.ingest import IngestError, UnsupportedObject, read_post, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
@@ -172,8 +173,10 @@ async def on_undo(context: Context, activity: dict) -> str:
 @handles("Update")
 async def on_update(context: Context, activity: dict) -> str:
     obj = _embedded(activity.get("object"))
-    if obj is None or not set(types_of(obj)) & ACTOR_TYPES:
-        return "update of an object; not handled yet"
+    if obj is None:
+        return "update without an embedded object; ignored"
+    if not set(types_of(obj)) & ACTOR_TYPES:
+        return await _store_post(context, obj, "post updated")
     if obj.get("id") != context.sender.uri:
         raise Invalid("an actor can only update itself")
     try:
@@ -197,3 +200,94 @@ async def on_delete(context: Context, activity: dict) -> str:
         .values(deleted_at=utcnow(), content=None, name=None, summary=None)
     )
     return "object deleted" if result.rowcount else "delete of nothing we know; ignored"
+
+
+# --- posts and interactions --------------------------------------------------------------
+
+
+async def _store_post(context: Context, obj: dict, done: str) -> str:
+    """Create/Update of a post: stored (sanitised) with its talentfed fields, if its author sent it."""
+    try:
+        incoming = read_post(obj)
+    except UnsupportedObject as exc:
+        return f"not a post ({exc}); stored the activity only"
+    except IngestError as exc:
+        raise Invalid(str(exc)) from None
+    if incoming.attributed_to != context.sender.uri:
+        raise Invalid("the post is not attributed to the activity's actor")
+    try:
+        post = await store_post(context.session, incoming, context.sender)
+    except IngestError as exc:
+        raise Invalid(str(exc)) from None
+    await _record_thread_edges(context, post, incoming.mentions)
+    return done
+
+
+async def _record_thread_edges(context: Context, post: Object, mentions: tuple[str, ...]) -> None:
+    """Replies and mentions are edges of the observed graph (and answers to our questions)."""
+    session, sender = context.session, context.sender
+    if post.in_reply_to_uri:
+        parent = await session.scalar(select(Object).where(Object.uri == post.in_reply_to_uri))
+        if parent is not None and not await _has_edge(session, "reply", sender.id, object_id=post.id):
+            session.add(
+                Interaction(
+                    kind="reply", actor_id=sender.id, object_id=post.id, target_actor_id=parent.author_id
+                )
+            )
+    for actor_uri in mentions:
+        target = await session.scalar(select(Actor.id).where(Actor.uri == actor_uri))
+        if target is not None and not await _has_edge(
+            session, "mention", sender.id, object_id=post.id, target_actor_id=target
+        ):
+            session.add(
+                Interaction(kind="mention", actor_id=sender.id, object_id=post.id, target_actor_id=target)
+            )
+
+
+async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: int) -> bool:
+    query = select(Interaction.id).where(Interaction.kind == kind, Interaction.actor_id == actor_id)
+    for column, value in where.items():
+        query = query.where(getattr(Interaction, column) == value)
+    return await session.scalar(query.limit(1)) is not None
+
+
+@handles("Create")
+async def on_create(context: Context, activity: dict) -> str:
+    obj = _embedded(activity.get("object"))
+    if obj is not None:
+        return await _store_post(context, obj, "post stored")
+    post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
+    if post is None:
+        return "create of an object we could not fetch; stored the activity only"
+    await _record_thread_edges(context, post, tuple((post.extra or {}).get("mentions", [])))
+    return "post stored"
+
+
+async def _interaction(context: Context, activity: dict, kind: str) -> str:
+    """A like or an announce of a post we know: one edge per actor and post."""
+    session, sender = context.session, context.sender
+    post = await session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
+    if post is None or post.deleted_at is not None:
+        return f"{kind} of a post we do not know; stored the activity only"
+    if await _has_edge(session, kind, sender.id, object_id=post.id):
+        return f"{kind} already counted"
+    session.add(
+        Interaction(
+            kind=kind,
+            actor_id=sender.id,
+            object_id=post.id,
+            target_actor_id=post.author_id,
+            activity_uri=activity["id"],
+        )
+    )
+    return f"{kind} recorded"
+
+
+@handles("Like")
+async def on_like(context: Context, activity: dict) -> str:
+    return await _interaction(context, activity, "like")
+
+
+@handles("Announce")
+async def on_announce(context: Context, activity: dict) -> str:
+    return await _interaction(context, activity, "announce")

@@ -26,6 +26,7 @@ from talentfed.federation import handlers
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
+from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.models import Activity, Actor
@@ -55,11 +56,16 @@ def _host(url: str | None) -> str:
 
 class Inbox:
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], config: Config, actors: RemoteActors
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        config: Config,
+        actors: RemoteActors,
+        posts: RemotePosts | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
         self.actors = actors
+        self.posts = posts
 
     async def receive(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, recipient: str | None
@@ -152,11 +158,24 @@ class Inbox:
 
     # -- effect --------------------------------------------------------------------------
 
+    async def _prefetch(self, activity: dict) -> None:
+        """Fetch a post an Announce or Create names only by id, before the transaction opens
+        (no network call ever runs while we hold the database's write lock)."""
+        if self.posts is None or not set(types_of(activity)) & {"Announce", "Create"}:
+            return
+        obj = activity.get("object")
+        if isinstance(obj, str):
+            try:
+                await self.posts.get(obj)
+            except PostUnavailable as exc:
+                logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
+
     async def _apply(self, activity: dict, actor_uri: str, recipient: str | None) -> InboxResult:
         try:
             sender = await self.actors.get(actor_uri)
         except ActorUnavailable as exc:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
+        await self._prefetch(activity)
         try:
             async with self.sessions() as session, session.begin():
                 if await session.scalar(select(Activity.id).where(Activity.uri == activity["id"])):

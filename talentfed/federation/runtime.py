@@ -10,25 +10,20 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.federation.delivery import Deliverer, DeliveryPolicy, DeliveryQueue, DeliveryWorker
-from talentfed.federation.fetcher import Fetcher, FetcherConfig, FetchError, Signer
+from talentfed.federation.fetcher import Fetcher, FetcherConfig, Signer
 from talentfed.federation.inbox import Inbox
-from talentfed.federation.ingest import IngestError, read_post, store_post
 from talentfed.federation.remote_actors import REFRESH_AFTER, ActorUnavailable, RemoteActors
+from talentfed.federation.remote_posts import RemotePosts
 from talentfed.federation.signatures import sign_request
 from talentfed.storage.models import Actor, Follow, Object, utcnow
 
 logger = logging.getLogger("talentfed.federation")
-
-
-class PostUnavailable(Exception):
-    """A remote post could not be fetched or read; the text says why."""
 
 
 def fetcher_config(config: Config) -> FetcherConfig:
@@ -51,6 +46,7 @@ class Federation:
     actors: RemoteActors
     inbox: Inbox
     queue: DeliveryQueue
+    posts: RemotePosts
     _workers: list[asyncio.Task] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
@@ -61,38 +57,22 @@ class Federation:
         signer = await _institution_signer(sessions, config)
         fetcher = Fetcher(fetcher_config(config), sign=signer)
         actors = RemoteActors(sessions, fetcher, config)
+        posts = RemotePosts(sessions, fetcher, actors)
         return cls(
             config=config,
             sessions=sessions,
             fetcher=fetcher,
             actors=actors,
-            inbox=Inbox(sessions, config, actors),
+            inbox=Inbox(sessions, config, actors, posts),
+            posts=posts,
             queue=DeliveryQueue(
                 sessions, policy or DeliveryPolicy(base_delay=config.federation.retry_initial_delay)
             ),
         )
 
     async def fetch_post(self, url: str) -> Object:
-        """A remote post by its URL: fetched from its server (with its author), stored, returned."""
-        try:
-            document = await self.fetcher.fetch_json(url, allow_refetch=True)
-            incoming = read_post(document)
-        except (FetchError, IngestError) as exc:
-            raise PostUnavailable(str(exc)) from None
-        if (
-            not incoming.attributed_to
-            or urlsplit(incoming.attributed_to).netloc != urlsplit(incoming.uri).netloc
-        ):
-            raise PostUnavailable("the post's author is not on the post's server")
-        try:
-            author = await self.actors.get(incoming.attributed_to)
-        except ActorUnavailable as exc:
-            raise PostUnavailable(f"its author: {exc}") from None
-        async with self.sessions() as session, session.begin():
-            try:
-                return await store_post(session, incoming, await session.merge(author))
-            except IngestError as exc:
-                raise PostUnavailable(str(exc)) from None
+        """A remote post by its URL, fetched and stored (see federation/remote_posts.py)."""
+        return await self.posts.fetch(url)
 
     def new_worker(self) -> DeliveryWorker:
         return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue))
