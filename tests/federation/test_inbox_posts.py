@@ -1,0 +1,98 @@
+"""Posts arriving in the inbox: a plain Mastodon reply becomes an answer; likes are votes."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from talentfed.config import Config
+from talentfed.domain import posts
+from talentfed.domain.members import find_local_actor
+from talentfed.domain.posts import Draft
+from talentfed.storage.models import Interaction, Object
+from tests.federation.test_inbox import Node, open_node
+from tests.federation.test_remote_actors import RemoteServer, RemoteUser
+from tests.fixtures_path import fixture
+
+
+@pytest.fixture
+async def node(config: Config, engine: AsyncEngine) -> AsyncIterator[Node]:
+    async with open_node(config, engine) as opened:
+        yield opened
+
+
+@pytest.fixture
+async def remote() -> AsyncIterator[RemoteServer]:
+    async with RemoteServer() as server:
+        yield server
+
+
+async def _question(node: Node) -> Object:
+    async with node.sessions() as session, session.begin():
+        bob = await find_local_actor(session, "bob")
+        return await posts.publish(session, node.config, bob, Draft(kind="question", title="Q?", body="Why?"))
+
+
+def _mastodon_reply(felix: RemoteUser, question: Object, bob_uri: str) -> dict:
+    """The Mastodon fixture reply, moved onto our test servers: same shape, other ids."""
+    text = fixture("objects", "mastodon-create_note.json").read_text()
+    text = text.replace("https://mastodon.madrid/users/felix", felix.uri)
+    text = text.replace("https://mamot.fr/users/retiolus/statuses/107224244380204526", question.uri)
+    text = text.replace("https://mamot.fr/users/retiolus", bob_uri)
+    return json.loads(text)
+
+
+async def test_a_mastodon_reply_becomes_an_answer(node: Node, remote: RemoteServer) -> None:
+    felix = remote.add_user("felix")
+    question = await _question(node)
+    activity = _mastodon_reply(felix, question, node.actor_uri("bob"))
+    response = await node.post("/inbox", activity, felix)
+    assert response.status_code == 202, response.text
+    async with node.sessions() as session:
+        answer = await session.scalar(select(Object).where(Object.uri == activity["object"]["id"]))
+        assert answer is not None and answer.kind == "answer" and answer.in_reply_to_uri == question.uri
+        assert "thinkpad" in answer.content and answer.language == "en"
+        ranked = await posts.answers_to(session, await session.get(Object, question.id))
+        assert [a.uri for a, _ in ranked] == [answer.uri]
+        edges = {(i.kind, i.target_actor_id) for i in await session.scalars(select(Interaction))}
+        bob = await find_local_actor(session, "bob")
+        assert ("reply", bob.id) in edges and ("mention", bob.id) in edges
+
+
+async def test_likes_are_votes_and_counted_once(node: Node, remote: RemoteServer) -> None:
+    question = await _question(node)
+    for name in ("ann", "ben"):
+        liker = remote.add_user(name)
+        for attempt in range(2):  # a repeated like (new id) counts once
+            like = {
+                "@context": "https://www.w3.org/ns/activitystreams",
+                "type": "Like",
+                "id": remote.activity_id(f"like-{name}-{attempt}"),
+                "actor": liker.uri,
+                "object": question.uri,
+            }
+            assert (await node.post("/inbox", like, liker)).status_code == 202
+    assert await node.count(Interaction, Interaction.kind == "like") == 2
+    undo = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "type": "Undo",
+        "id": remote.activity_id("undo"),
+        "actor": remote.users["ann"].uri,
+        "object": remote.activity_id("like-ann-0"),
+    }
+    assert (await node.post("/inbox", undo, remote.users["ann"])).status_code == 202
+    assert await node.count(Interaction, Interaction.kind == "like") == 1
+
+
+async def test_a_create_by_someone_else_is_refused(node: Node, remote: RemoteServer) -> None:
+    felix, mallory = remote.add_user("felix"), remote.add_user("mallory")
+    question = await _question(node)
+    activity = _mastodon_reply(felix, question, node.actor_uri("bob"))
+    activity["actor"] = mallory.uri  # same host, so the origin check passes; attribution does not
+    response = await node.post("/inbox", activity, mallory)
+    assert response.status_code == 400 and "attributed" in response.text
+    assert await node.count(Object, Object.uri == activity["object"]["id"]) == 0
