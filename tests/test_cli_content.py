@@ -58,6 +58,9 @@ def test_publish_answer_accept_close_delete(tmp_path: Path, db_url: str) -> None
     projects = json.loads(run_cli("posts", "alan", "--kind", "project", "--json", cwd=tmp_path).stdout)
     assert [p["status"] for p in projects] == ["closed"]
 
+    assert run_cli("pin", "grace", question_url, cwd=tmp_path).returncode == 0
+    assert "pinned" in run_cli("pin", "grace", question_url, cwd=tmp_path).stdout
+    assert run_cli("pin", "ada", question_url, cwd=tmp_path).returncode == 1  # not ada's post
     assert run_cli("delete", "grace", question_url, cwd=tmp_path).returncode == 0
     remaining = json.loads(run_cli("posts", "grace", "--json", cwd=tmp_path).stdout)
     assert question_url not in [p["url"] for p in remaining]

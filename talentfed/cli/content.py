@@ -104,6 +104,14 @@ def register(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("url", metavar="URL")
     delete.set_defaults(handler=cmd_delete)
 
+    for verb in ("pin", "unpin"):
+        pin = commands.add_parser(
+            verb, help=f"{verb} a post on the member's profile (the featured collection)"
+        )
+        pin.add_argument("user", metavar="USER")
+        pin.add_argument("url", metavar="URL")
+        pin.set_defaults(handler=cmd_pin, pinned=verb == "pin")
+
     listing = commands.add_parser("posts", help="list a member's posts")
     listing.add_argument("user", metavar="USER")
     listing.add_argument("--kind", choices=("article", "question", "answer", "project", "note"))
@@ -297,6 +305,19 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     run_in_session(args, body)
     print(f"deleted {args.url}")
+    return 0
+
+
+def cmd_pin(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> None:
+        member = await member_actor(session, args.user)
+        try:
+            await posts.set_pinned(session.db, member, await _own_post(session, args.url), args.pinned)
+        except PostError as exc:
+            raise CommandError(str(exc)) from None
+
+    run_in_session(args, body)
+    print(f"{'pinned' if args.pinned else 'unpinned'} {args.url}")
     return 0
 
 
