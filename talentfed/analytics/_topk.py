@@ -79,8 +79,17 @@ class BlockedTopK:
         tail.eliminate_zeros()
         self.tail_columns = tail.tocsc()  # per term: its posting list (internal item, value)
 
+    def workspace(self, n_queries: int) -> np.ndarray:
+        """Scratch space for `top_k` on up to n_queries rows; reusing it across blocks saves the
+        operating system from handing out (and zeroing) fresh pages for every block."""
+        return np.empty((n_queries, self.n_padded))
+
     def top_k(
-        self, queries: sp.csr_matrix, k: int, excluded: tuple[np.ndarray, np.ndarray] | None = None
+        self,
+        queries: sp.csr_matrix,
+        k: int,
+        excluded: tuple[np.ndarray, np.ndarray] | None = None,
+        workspace: np.ndarray | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """Top-k items for each query row: (original item indices, scores), -1 / 0 where fewer.
 
@@ -90,21 +99,22 @@ class BlockedTopK:
         queries = sp.csr_matrix(queries, dtype=np.float64)
         if self.n_items == 0:
             return np.full((queries.shape[0], k), -1, dtype=np.int64), np.zeros((queries.shape[0], k))
-        tail = self._tail_scores(queries)
+        if workspace is None or workspace.shape[0] < queries.shape[0]:
+            workspace = self.workspace(queries.shape[0])
+        tail = self._tail_scores(queries, workspace[: queries.shape[0]])
         if excluded is not None and excluded[0].size:
             tail[excluded[0], self.position[excluded[1]]] = -np.inf
         query_head = queries[:, self.head_columns].toarray()
         rows, columns, scores = self._candidates(tail, query_head, k)
         return self._select(rows, columns, scores, queries.shape[0], k)
 
-    def _tail_scores(self, queries: sp.csr_matrix) -> np.ndarray:
+    def _tail_scores(self, queries: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:
         """Exact tail-term scores, B × n_padded; padding columns are -inf.
 
         One query at a time: the columns of its terms times its term weights, a scatter-add of
         their posting lists that scipy runs in C into n floats, small enough to stay in cache (a
         whole block's accumulator would not).
         """
-        scores = np.empty((queries.shape[0], self.n_padded))
         scores[:, self.n_items :] = -np.inf
         for row in range(queries.shape[0]):  # the queries of one block
             start, stop = queries.indptr[row], queries.indptr[row + 1]

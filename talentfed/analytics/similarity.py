@@ -240,11 +240,12 @@ def _blocked_search(
     """Top-k per query, block by block; `chosen[j]` is the full-index item of kernel item j."""
     exclusions = [_GroupExclusion(q, None if i is None else np.asarray(i)[chosen]) for q, i in rules]
     indices, scores = [np.full((0, k), -1, dtype=np.int64)], [np.zeros((0, k))]
+    workspace = kernel.workspace(min(block_size, query_rows.shape[0]))
     for start in range(0, query_rows.shape[0], block_size):
         stop = min(start + block_size, query_rows.shape[0])
         pairs = [exclusion.pairs(start, stop) for exclusion in exclusions]
         excluded = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
-        block_indices, block_scores = kernel.top_k(query_rows[start:stop], k, excluded)
+        block_indices, block_scores = kernel.top_k(query_rows[start:stop], k, excluded, workspace)
         indices.append(block_indices)
         scores.append(block_scores)
     return TopK(np.vstack(indices), np.vstack(scores))

@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import dataclasses
 import signal
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
@@ -16,6 +18,7 @@ from talentfed.cli.output import print_json, print_table
 from talentfed.config import Config, load_config
 from talentfed.domain import follows
 from talentfed.domain.members import find_local_actor
+from talentfed.federation.crawler import Crawler, CrawlPolicy, CrawlProgress
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import session_factory
@@ -61,6 +64,17 @@ def register(commands: argparse._SubParsersAction) -> None:
         command.add_argument("user", metavar="USER")
         command.add_argument("target", metavar="HANDLE")
         command.set_defaults(handler=cmd_requests_answer, accept=verb == "accept")
+
+    crawl = commands.add_parser(
+        "crawl",
+        help="widen the observed graph: read followers/following of the actors around our members",
+        description="Crawl the followers/following collections of remote actors our members are "
+        "connected to, fetching newly seen actors up to DEPTH hops. Resumes where it stopped.",
+    )
+    crawl.add_argument("--depth", type=int, default=1, help="hops beyond our members' contacts (default 1)")
+    crawl.add_argument("--max-actors", type=int, default=5000, help="new actors to fetch at most")
+    crawl.add_argument("--json", action="store_true", help="print the totals as JSON")
+    crawl.set_defaults(handler=cmd_crawl)
 
     worker = commands.add_parser(
         "worker",
@@ -241,4 +255,45 @@ def cmd_worker(args: argparse.Namespace) -> int:
             await engine.dispose()
 
     asyncio.run(main())
+    return 0
+
+
+def _progress_line(progress: CrawlProgress) -> None:
+    """One line, rewritten in place on a terminal: the crawl's progress bar."""
+    done, total = progress.crawled, max(progress.queued, 1)
+    filled = int(30 * min(done / total, 1.0))
+    line = (
+        f"\r[{'#' * filled}{'.' * (30 - filled)}] {done}/{progress.queued} actors crawled, "
+        f"{progress.new_actors} new actors, {progress.new_edges} new edges"
+    )
+    sys.stderr.write(line if sys.stderr.isatty() else line.lstrip("\r") + "\n")
+    sys.stderr.flush()
+
+
+def cmd_crawl(args: argparse.Namespace) -> int:
+    if args.depth < 0 or args.max_actors < 0:
+        raise CommandError("--depth and --max-actors: expected 0 or more")
+
+    async def body(session: Session) -> dict:
+        policy = CrawlPolicy(depth=args.depth, max_actors=args.max_actors)
+        crawler = Crawler(
+            session.federation.sessions,
+            session.federation.fetcher,
+            session.federation.actors,
+            session.config,
+            policy,
+            on_progress=None if args.json else _progress_line,
+        )
+        progress = await crawler.run()
+        return dataclasses.asdict(progress)
+
+    totals = run_in_session(args, body)
+    if args.json:
+        print_json(totals)
+    else:
+        sys.stderr.write("\n")
+        print(
+            f"crawled {totals['crawled']} actors: {totals['new_actors']} new actors, "
+            f"{totals['new_edges']} new edges, {totals['hidden']} hidden collections"
+        )
     return 0

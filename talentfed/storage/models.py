@@ -115,6 +115,8 @@ class Actor(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the crawler last read this actor's followers/following (the crawl resumes from it).
+    crawled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

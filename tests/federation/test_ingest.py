@@ -32,6 +32,8 @@ from talentfed.federation.ingest import (
     store_post,
     visibility_of,
 )
+from talentfed.federation.post_documents import PostContext, post_document
+from talentfed.federation.uris import LocalURIs
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, Object, utcnow
 from tests.fixtures_path import FIXTURES, fixture
@@ -801,6 +803,55 @@ def test_talentfed_terms_of_an_embedded_object_use_the_activity_context() -> Non
     }
     [note] = carried_objects(create)
     assert read_post(note).kind == "answer"
+
+
+def test_what_a_talentfed_node_publishes_reads_back_in_full() -> None:
+    """Writer (post_documents) and reader agree: a project call keeps every structured field."""
+    author = Actor(
+        uri="https://a.example/users/ada",
+        type="Person",
+        username="ada",
+        domain="a.example",
+        inbox_url="https://a.example/users/ada/inbox",
+        followers_url="https://a.example/users/ada/followers",
+    )
+    institution = Actor(
+        uri="https://a.example/users/institution",
+        type="Organization",
+        username="institution",
+        domain="a.example",
+        inbox_url="https://a.example/inbox",
+    )
+    local = Object(
+        uri="https://a.example/objects/1",
+        type="Note",
+        kind="project",
+        name="Build a thing",
+        content="<p>body</p>",
+        language="en",
+        visibility="public",
+        tags=["rust"],
+        skills=["machine learning", "rust"],
+        status="open",
+        deadline=at(2030, 1, 31),
+        extra={"teamSize": 3, "contact": "ada@a.example"},
+        published=at(2025, 1, 1),
+        sensitive=False,
+    )
+    context = PostContext(author=author, uris=LocalURIs("https://a.example"), institution=institution)
+    post = read_post(post_document(local, context))
+    assert (post.kind, post.name, post.language, post.visibility) == (
+        "project",
+        "Build a thing",
+        "en",
+        "public",
+    )
+    assert (post.skills, post.status, post.deadline) == (
+        ("machine learning", "rust"),
+        "open",
+        at(2030, 1, 31),
+    )
+    assert (post.team_size, post.contact, post.institution) == (3, "ada@a.example", institution.uri)
 
 
 def test_garbage_talentfed_values_are_dropped() -> None:

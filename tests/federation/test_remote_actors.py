@@ -63,6 +63,7 @@ class RemoteUser:
     shared_inbox: bool = True
     manually_approves: bool = False
     gone: bool = False  # the account was deleted: its document answers 410
+    extra: dict[str, Any] = field(default_factory=dict)  # more properties for its actor document
     private_pem: str = ""
     public_pem: str = ""
 
@@ -101,6 +102,7 @@ class RemoteUser:
         }
         if self.shared_inbox:
             document["endpoints"] = {"sharedInbox": self.server.shared_inbox}
+        document.update(self.extra)
         document.update(changes)
         return document
 
