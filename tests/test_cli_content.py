@@ -113,6 +113,8 @@ def test_user_set_edits_the_profile(tmp_path: Path, fresh_database) -> None:
         "false",
         "--field",
         "ORCID=https://orcid.org/0000",
+        "--avatar-url",
+        "https://cdn.example/g.png",
         "--json",
         cwd=tmp_path,
     )
@@ -120,5 +122,8 @@ def test_user_set_edits_the_profile(tmp_path: Path, fresh_database) -> None:
     profile = json.loads(result.stdout)
     assert profile["headline"] == "Postdoc" and profile["indexable"] is False
     assert profile["skills"] == ["nlp", "speech synthesis"]
+    assert profile["avatar"] == "https://cdn.example/g.png"
+    bad_avatar = run_cli("user", "set", "grace", "--avatar-url", "javascript:alert(1)", cwd=tmp_path)
+    assert bad_avatar.returncode == 1 and "avatar: expected an http(s) URL" in bad_avatar.stderr
     bad = run_cli("user", "set", "grace", "--indexable", "maybe", cwd=tmp_path)
     assert bad.returncode == 2 and "expected true or false" in bad.stderr

@@ -1,23 +1,26 @@
-"""Exact top-k by dot product over non-negative unit rows, in blocks, pruned where it is safe.
+"""Exact top-k by dot product over non-negative unit rows, in blocks, without the n × n matrix.
 
-Why not a plain sparse product: on profile data almost every pair shares some common word, so
-`Q @ X.T` is nearly dense (10^10 pairs at 100k profiles) and most of its cost comes from the few
-terms that appear in a large share of the items (the work per term grows with df²). So the
-columns are split in two:
+On profile data almost every pair of rows shares some common word, so `Q @ X.T` is nearly dense
+(10^10 pairs at 100k profiles) and the work is in producing scores and picking the best of them,
+not in skipping zeros. What this does instead, per block of queries:
 
-- tail terms (df ≤ max(head_df_fraction · n, head_min_df)): scored exactly by scattering each
-  query term's posting list into a dense accumulator of n floats (in C, by scipy);
-- head terms (the common ones): not scattered. Their contribution to a pair is bounded by
-  Cauchy–Schwarz, head(i, j) ≤ ‖q_i,head‖ · ‖x_j,head‖, and is ≥ 0 because TF-IDF is non-negative.
+1. Tail scores, one query at a time: the posting lists of its terms (the columns of the item
+   matrix) times its term weights, a scatter-add that scipy runs in C into n floats; an
+   accumulator that small stays in cache, a whole block's would not.
+2. The terms in more than max(head_df_fraction · n, head_min_df) items ("head" terms, the common
+   ones) are left out of step 1: their contribution to a pair is bounded by Cauchy–Schwarz,
+   head(i, j) ≤ ‖q_i,head‖ · ‖x_j,head‖, and is ≥ 0 because TF-IDF is non-negative.
+3. Items are stored sorted by head norm and cut into chunks of `chunk` items. Per query: the best
+   item of each of the 2k chunks with the highest tail maxima is scored exactly; their k-th best
+   score θ is a lower bound of the k-th best overall. A chunk whose tail maximum plus its largest
+   head bound is below θ cannot hold a top-k item and is skipped whole; in the others, items whose
+   own bound reaches θ get their exact score (tail + head part from a small dense matrix).
+   A query whose bounds prune too little (say, a profile made only of common words) is scored
+   exactly in full instead.
 
-Then, per query: the tail score alone is a lower bound of the exact score, so the k-th largest
-tail score (taken over chunk maxima, a cheap lower bound of it) is a threshold θ no top-k item
-can fall below; an item can only reach θ if tail + bound ≥ θ. Items are sorted by head norm so
-that a chunk of 128 neighbouring items has a tight bound, and whole chunks are skipped at once.
-Survivors (usually a few dozen) get their exact head part from a small dense matrix. A query
-whose bound prunes nothing (say, a profile made only of common words) is scored exactly with a
-dense product instead. The result is exact, not approximate: the same top-k as brute force.
-With negative entries the bounds do not hold and every term is treated as a tail term.
+The result is exact, the same top-k as brute force (ties broken by the smaller index), and the
+memory is the item matrix plus one block × n scratch array. With negative entries the bounds do
+not hold and every term is treated as a tail term.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-CHUNK = 128
+CHUNK = 128  # items per bound
 SLACK = 1e-9  # rounding allowance in the bound comparisons (scores are O(1))
 DENSE_FALLBACK_SHARE = 0.25  # a query keeping more than this share of items is scored densely
 
@@ -50,7 +53,7 @@ class BlockedTopK:
         self,
         items: sp.csr_matrix,
         *,
-        head_df_fraction: float = 1 / 16,
+        head_df_fraction: float = 1 / 10,
         head_min_df: int = 256,
         chunk: int = CHUNK,
     ) -> None:

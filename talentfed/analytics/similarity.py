@@ -21,7 +21,7 @@ import scipy.sparse as sp
 from talentfed.analytics._topk import BlockedTopK, ragged_ranges
 from talentfed.analytics.features import SKILL_PREFIX, l2_normalize_rows
 
-DEFAULT_BLOCK_SIZE = 16  # queries per block: the accumulator is block × items × 8 bytes
+DEFAULT_BLOCK_SIZE = 32  # queries per block: the scratch array is block × items × 8 bytes
 
 
 Vector = np.ndarray | Sequence[float] | sp.spmatrix
@@ -95,7 +95,7 @@ class SimilarityIndex:
         *,
         vocabulary: Sequence[str] | None = None,
         is_skill: np.ndarray | None = None,
-        head_df_fraction: float = 1 / 16,
+        head_df_fraction: float = 1 / 10,
         head_min_df: int = 256,
         chunk: int = 128,
     ) -> None:

@@ -104,6 +104,19 @@ def register(commands: argparse._SubParsersAction) -> None:
     delete.add_argument("url", metavar="URL")
     delete.set_defaults(handler=cmd_delete)
 
+    for verb, text in (
+        ("like", "like (vote for) a post from anywhere"),
+        ("boost", "announce a post to your followers"),
+        ("unlike", "take a like back"),
+        ("unboost", "take a boost back"),
+    ):
+        react = commands.add_parser(verb, help=text, description=text[0].upper() + text[1:] + ".")
+        react.add_argument("user", metavar="USER")
+        react.add_argument("url", metavar="URL")
+        react.set_defaults(
+            handler=cmd_react, kind="like" if "like" in verb else "announce", undo=verb.startswith("un")
+        )
+
     for verb in ("pin", "unpin"):
         pin = commands.add_parser(
             verb, help=f"{verb} a post on the member's profile (the featured collection)"
@@ -125,6 +138,7 @@ def add_profile_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--headline")
     parser.add_argument("--bio-file", help="the bio, a Markdown file")
     parser.add_argument("--department")
+    parser.add_argument("--avatar-url", help="an https URL of the profile picture")
     parser.add_argument("--skills", type=_csv, help="comma-separated skills (replaces the list)")
     parser.add_argument("--field", type=_field, action="append", help="NAME=VALUE profile field (repeatable)")
     for flag in ("open-to-collaboration", "discoverable", "indexable", "manual-approval"):
@@ -153,6 +167,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
         headline=args.headline,
         bio=_read_body(args.bio_file) if args.bio_file else None,
         department=args.department,
+        icon_url=args.avatar_url,
         skills=args.skills,
         fields=tuple(args.field) if args.field else None,
         open_to_collaboration=args.open_to_collaboration,
@@ -174,6 +189,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
             "open_to_collaboration": actor.open_to_collaboration,
             "discoverable": actor.discoverable,
             "indexable": actor.indexable,
+            "avatar": actor.icon_url,
         }
 
     record = run_in_session(args, body)
@@ -305,6 +321,23 @@ def cmd_delete(args: argparse.Namespace) -> int:
 
     run_in_session(args, body)
     print(f"deleted {args.url}")
+    return 0
+
+
+def cmd_react(args: argparse.Namespace) -> int:
+    async def body(session: Session) -> None:
+        member = await member_actor(session, args.user)
+        post = await _known_post(session, args.url)
+        try:
+            if args.undo:
+                await posts.unreact(session.db, session.config, member, post, args.kind)
+            else:
+                await posts.react(session.db, session.config, member, post, args.kind)
+        except PostError as exc:
+            raise CommandError(str(exc)) from None
+
+    run_in_session(args, body)
+    print(f"{args.verb}: {args.url}")
     return 0
 
 

@@ -148,6 +148,7 @@ class ProfileChanges:
     headline: str | None = None
     bio: str | None = None
     department: str | None = None
+    icon_url: str | None = None  # "" removes the picture
     skills: tuple[str, ...] | None = None
     fields: tuple[tuple[str, str], ...] | None = None
     open_to_collaboration: bool | None = None
@@ -171,6 +172,10 @@ def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
         actor.summary = render_markdown(changes.bio) if changes.bio.strip() else None
     if changes.department is not None:
         actor.department = changes.department.strip() or None
+    if changes.icon_url is not None:
+        if changes.icon_url and not changes.icon_url.startswith(("https://", "http://")):
+            raise MemberError(f"avatar: expected an http(s) URL, got {changes.icon_url!r}")
+        actor.icon_url = changes.icon_url or None
     if changes.skills is not None:
         actor.skills = normalize_skills(list(changes.skills))
     if changes.fields is not None:

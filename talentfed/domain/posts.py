@@ -386,3 +386,58 @@ async def answers_to(session: AsyncSession, question: Object) -> list[tuple[Obje
     answers = [(answer, count) for answer, count in rows]
     answers.sort(key=lambda pair: (pair[0].uri != question.accepted_answer_uri, -pair[1]))
     return answers
+
+
+# --- likes and boosts by our members ------------------------------------------------------
+
+
+async def react(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> Interaction:
+    """Like (a vote, for an answer) or announce (boost) a post from anywhere; sent to its author."""
+    if kind not in ("like", "announce"):
+        raise PostError("kind", "expected like or announce")
+    if post.deleted_at is not None:
+        raise PostError("post", "the post was deleted")
+    existing = await session.scalar(
+        select(Interaction).where(
+            Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
+        )
+    )
+    if existing is not None:
+        return existing
+    author = await session.get(Actor, post.author_id)
+    verb = "Like" if kind == "like" else "Announce"
+    fields: dict = (
+        {"to": [author.uri]} if kind == "like" else {"to": [PUBLIC], "cc": [author.uri, actor.followers_url]}
+    )
+    document = activities.build(config, verb, actor, post.uri, **fields)
+    edge = Interaction(
+        kind=kind,
+        actor_id=actor.id,
+        object_id=post.id,
+        target_actor_id=post.author_id,
+        activity_uri=document["id"],
+    )
+    session.add(edge)
+    await session.flush()
+    recipients = [author] + (await outbox.follower_recipients(session, actor) if kind == "announce" else [])
+    await outbox.send(session, config, actor, document, recipients)
+    return edge
+
+
+async def unreact(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> None:
+    """Take a like or a boost back: Undo with the original activity embedded."""
+    edge = await session.scalar(
+        select(Interaction).where(
+            Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
+        )
+    )
+    if edge is None:
+        raise PostError("post", f"there is no {kind} of this post to undo")
+    verb = "Like" if kind == "like" else "Announce"
+    original = {"id": edge.activity_uri, "type": verb, "actor": actor.uri, "object": post.uri}
+    await session.delete(edge)
+    await session.flush()
+    author = await session.get(Actor, post.author_id)
+    document = activities.build(config, "Undo", actor, original, to=[author.uri])
+    recipients = [author] + (await outbox.follower_recipients(session, actor) if kind == "announce" else [])
+    await outbox.send(session, config, actor, document, recipients)

@@ -139,9 +139,10 @@ def test_incremental_updates_equal_a_full_recompute(
         expected = naive_influence(size, seen)
         assert graph.n == size
         assert graph.influence == pytest.approx(expected, abs=1e-12)
-        # Vertices not reported as changed kept their value.
+        # Vertices not reported as changed kept their value (up to rounding: a merge of the side
+        # list recomputes every sum from scratch).
         untouched = np.setdiff1d(np.arange(before_n), changed)
-        assert np.array_equal(graph.influence[untouched], before_influence[untouched])
+        assert graph.influence[untouched] == pytest.approx(before_influence[untouched], abs=1e-12)
         low, high = graph.edges()
         assert np.array_equal(
             graph.degree, np.bincount(low, minlength=size) + np.bincount(high, minlength=size)

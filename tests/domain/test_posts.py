@@ -217,3 +217,43 @@ async def test_answers_accepted_first_then_by_votes(
     await posts.accept_answer(session, config, ada, question, third)
     ranked = [(answer.uri, votes) for answer, votes in await posts.answers_to(session, question)]
     assert ranked == [(third.uri, 0), (second.uri, 2), (first.uri, 0)]
+
+
+async def test_likes_and_boosts_of_remote_posts(session: AsyncSession, config: Config, world: dict) -> None:
+    from talentfed.storage.models import Interaction, Object
+
+    remote = world["r3"]
+    answer = Object(
+        uri="https://other.example/objects/a1",
+        type="Note",
+        kind="answer",
+        author_id=remote.id,
+        content="<p>hi</p>",
+        skills=[],
+        tags=[],
+        extra={},
+    )
+    session.add(answer)
+    await session.flush()
+    ada = world["ada"]
+    like = await posts.react(session, config, ada, answer, "like")
+    again = await posts.react(session, config, ada, answer, "like")
+    assert again.id == like.id  # one like per member and post
+    sent, inboxes = (await _queued(session, "Like"))[-1]
+    assert sent["object"] == answer.uri and sent["to"] == [remote.uri]
+    assert inboxes == ["https://other.example/users/r3/inbox"]
+
+    await posts.react(session, config, ada, answer, "announce")
+    boost, boost_inboxes = (await _queued(session, "Announce"))[-1]
+    assert boost["to"] == ["https://www.w3.org/ns/activitystreams#Public"]
+    assert "https://far.example/inbox" in boost_inboxes  # ada's followers see the boost
+
+    await posts.unreact(session, config, ada, answer, "like")
+    undo = (await _queued(session, "Undo"))[-1][0]
+    assert undo["object"] == {"id": like.activity_uri, "type": "Like", "actor": ada.uri, "object": answer.uri}
+    remaining = await session.scalars(
+        select(Interaction.kind).where(Interaction.actor_id == ada.id, Interaction.object_id == answer.id)
+    )
+    assert list(remaining) == ["announce"]
+    with pytest.raises(PostError, match="no like"):
+        await posts.unreact(session, config, ada, answer, "like")
