@@ -17,6 +17,7 @@ from sqlalchemy import (
     BigInteger,
     Boolean,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -276,3 +277,43 @@ class DomainBlock(Base):
     domain: Mapped[str] = mapped_column(NAME, unique=True)
     reason: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AnalyticsRun(Base):
+    """One recomputation of similarity and influence over the observed graph."""
+
+    __tablename__ = "analytics_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    actors: Mapped[int] = mapped_column(Integer, default=0)
+    edges: Mapped[int] = mapped_column(Integer, default=0)
+    projects: Mapped[int] = mapped_column(Integer, default=0)
+    seconds: Mapped[float] = mapped_column(Float, default=0.0)
+
+
+class ActorScore(Base):
+    """An actor's influence and PageRank in the latest run."""
+
+    __tablename__ = "actor_scores"
+
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True)
+    influence: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    pagerank: Mapped[float] = mapped_column(Float, default=0.0)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Recommendation(Base):
+    """For a local member: similar people elsewhere, or open project calls that fit, with why."""
+
+    __tablename__ = "recommendations"
+    __table_args__ = (Index(None, "actor_id", "kind", "rank"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))  # person | project
+    rank: Mapped[int] = mapped_column(Integer)
+    target_uri: Mapped[str] = mapped_column(URI)
+    score: Mapped[float] = mapped_column(Float)
+    shared: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
