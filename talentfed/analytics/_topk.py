@@ -20,7 +20,7 @@ not in skipping zeros. What this does instead, per block of queries:
 
 The result is exact, the same top-k as brute force (ties broken by the smaller index), and the
 memory is the item matrix plus one block × n scratch array. With negative entries the bounds do
-not hold and every term is treated as a tail term.
+not hold: negative items make every term a tail term, a negative query is scored in full.
 """
 
 from __future__ import annotations
@@ -108,7 +108,10 @@ class BlockedTopK:
         if excluded is not None and excluded[0].size:
             tail[excluded[0], self.position[excluded[1]]] = -np.inf
         query_head = queries[:, self.head_columns].toarray()
-        rows, columns, scores = self._candidates(tail, query_head, k)
+        if (query_head < 0).any():  # the bounds need non-negative weights: score in full
+            rows, columns, scores = self._dense_candidates(tail, np.arange(queries.shape[0]), query_head, k)
+        else:
+            rows, columns, scores = self._candidates(tail, query_head, k)
         return self._select(rows, columns, scores, queries.shape[0], k)
 
     def _tail_scores(self, queries: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 
@@ -13,7 +14,8 @@ from starlette.routing import Route
 from talentfed.config import Config
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.web import activitypub, api, inbox, objects, wellknown
+from talentfed.web import activitypub, api, discover, inbox, objects, wellknown
+from talentfed.web.discover import AnalyticsJob
 from talentfed.web.health import healthz
 from talentfed.web.request_log import RequestLogMiddleware
 
@@ -30,11 +32,17 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
         app.state.engine = engine or create_engine(config.database.url, pool_size=config.database.pool_size)
         app.state.sessions = session_factory(app.state.engine)
         app.state.federation = await Federation.open(config, app.state.sessions)
+        app.state.analytics = AnalyticsJob(app.state.sessions, config)
+        stop_analytics = asyncio.Event()
+        background = []
         if run_workers:
             app.state.federation.start_workers(config.federation.delivery_workers)
+            background.append(asyncio.create_task(app.state.analytics.run(stop_analytics)))
         try:
             yield
         finally:
+            stop_analytics.set()
+            await asyncio.gather(*background, return_exceptions=True)
             await app.state.federation.close()
             if owned:
                 await app.state.engine.dispose()
@@ -47,6 +55,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *activitypub.routes,
             *objects.routes,
             *api.routes,
+            *discover.routes,
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         lifespan=lifespan,

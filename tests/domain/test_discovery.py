@@ -36,6 +36,11 @@ def _remote(name: str, skills: list[str], *, visible: bool = True, summary: str 
 
 @pytest.fixture
 async def world(session: AsyncSession, config: Config) -> dict[str, Actor]:
+    return await build_world(session, config)
+
+
+async def build_world(session: AsyncSession, config: Config) -> dict[str, Actor]:
+    """Two members here; on lab.example kim (similar to ada), lee, and hidden (opted out)."""
     ada = await add_member(
         session,
         config,
