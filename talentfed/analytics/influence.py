@@ -36,10 +36,33 @@ def undirected_edges(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     a→b and b→a (a mutual follow), or the same follow seen twice, become one edge.
     """
     src, dst = _as_ids(src), _as_ids(dst)
+    n = int(max(np.max(src, initial=-1), np.max(dst, initial=-1))) + 1
+    return edge_list(upper_adjacency(src, dst, n))
+
+
+def upper_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> sp.csr_matrix:
+    """The undirected graph as an upper-triangular 0/1 CSR matrix: entry (low, high) per edge.
+
+    scipy's conversion to CSR sorts by row with a counting sort and merges repeated entries
+    (a mutual follow, a follow seen twice) row by row, all in C: cheaper than sorting 64-bit edge
+    keys, which is what deduplicating an edge list otherwise takes.
+    """
+    src, dst = _as_ids(src), _as_ids(dst)
     if src.shape != dst.shape:
         raise ValueError("src and dst differ in length")
-    keys = sorted_unique(_keys(np.minimum(src, dst), np.maximum(src, dst))[src != dst])
-    return keys >> _KEY_SHIFT, keys & np.int64(0xFFFFFFFF)
+    if src.size and max(src.max(), dst.max()) >= n:
+        raise ValueError(f"vertex id {int(max(src.max(), dst.max()))} is not below n = {n}")
+    distinct = src != dst
+    low, high = np.minimum(src, dst)[distinct], np.maximum(src, dst)[distinct]
+    upper = sp.csr_matrix((np.ones(low.size), (low, high)), shape=(n, n))
+    upper.data[:] = 1.0  # merged entries hold their multiplicity
+    return upper
+
+
+def edge_list(upper: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """(low, high) arrays of an upper adjacency, sorted."""
+    low = np.repeat(np.arange(upper.shape[0], dtype=np.int64), np.diff(upper.indptr))
+    return low, upper.indices.astype(np.int64)
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
@@ -86,6 +109,13 @@ def influence_from_edges(low: np.ndarray, high: np.ndarray, n: int) -> np.ndarra
     return _divide(sums, degree)
 
 
+def influence_from_upper(upper: sp.csr_matrix) -> np.ndarray:
+    """I from an upper adjacency U (A = U + Uᵀ): d = row counts + column counts, A·w = U·w + Uᵀ·w."""
+    degree = np.diff(upper.indptr) + np.bincount(upper.indices, minlength=upper.shape[0])
+    weight = _inverse_root(degree)
+    return _divide(upper @ weight + upper.T @ weight, degree)
+
+
 def neighbour_sums(low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
     """Degrees d and S = A · d^(-1/2), from the edge list.
 
@@ -128,10 +158,10 @@ def influence(src: np.ndarray, dst: np.ndarray, n: int, *, subset: np.ndarray | 
     sub-graph, e.g. the actors who carry a skill: only edges between two members count, for
     neighbourhoods and for degrees alike. Vertices outside the subset get 0; rank members only.
     """
-    low, high = undirected_edges(src, dst)
-    _check_ids(low, high, n)
-    if subset is not None:
-        low, high = induced(low, high, member_mask(subset, n))
+    upper = upper_adjacency(src, dst, n)
+    if subset is None:
+        return influence_from_upper(upper)
+    low, high = induced(*edge_list(upper), member_mask(subset, n))
     return influence_from_edges(low, high, n)
 
 
@@ -166,8 +196,7 @@ class InfluenceGraph:
     """
 
     def __init__(self, src: np.ndarray, dst: np.ndarray, n: int, *, compact_fraction: float = 0.25) -> None:
-        low, high = undirected_edges(src, dst)
-        _check_ids(low, high, n)
+        low, high = edge_list(upper_adjacency(src, dst, n))
         self.n = n
         self.compact_fraction = compact_fraction
         self._rebuild(low, high)
@@ -187,9 +216,9 @@ class InfluenceGraph:
     def edges(self) -> tuple[np.ndarray, np.ndarray]:
         """All undirected edges (low, high), sorted: what a full recompute would start from."""
         upper = sp.triu(self._base, k=1).tocoo()
-        keys = _keys(upper.row.astype(np.int64), upper.col.astype(np.int64))
-        keys = sorted_unique(np.concatenate([keys, self._extra_keys]))
-        return keys >> _KEY_SHIFT, keys & np.int64(0xFFFFFFFF)
+        low = np.concatenate([upper.row, self._extra_keys >> _KEY_SHIFT])
+        high = np.concatenate([upper.col, self._extra_keys & np.int64(0xFFFFFFFF)])
+        return edge_list(upper_adjacency(low, high, self.n))
 
     def add_edges(self, src: np.ndarray, dst: np.ndarray) -> np.ndarray:
         """Add follows (new vertex ids grow the graph); returns the vertices whose I was updated.

@@ -30,8 +30,8 @@ from urllib.parse import urlsplit
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talentfed.federation import jsonld
 from talentfed.federation.context import POST_KINDS, TALENTFED_NAMESPACE
+from talentfed.federation.talentfed_terms import expanded_node, first_string, values
 from talentfed.federation.vocab import as_list, bool_of, id_of, ids_of, is_public, types_of, url_of
 from talentfed.storage.models import Actor, Object, utcnow
 from talentfed.text import normalize_skills, plain_text_to_html, render_markdown, sanitize_html
@@ -382,41 +382,14 @@ def _attachments(doc: dict[str, Any]) -> tuple[dict[str, str | None], ...]:
 # --- talentfed's terms, through JSON-LD expansion ------------------------------------------
 
 
-def _expanded_node(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document's top node, expanded; {} when it cannot be expanded (then no tf fields)."""
-    try:
-        nodes = jsonld.expand(doc)
-    except (jsonld.InvalidJsonLd, TypeError, ValueError, RecursionError):
-        return {}
-    nodes = [n for n in nodes if isinstance(n, dict)]
-    return next((n for n in nodes if n.get("@id") == doc.get("id")), nodes[0] if nodes else {})
-
-
-def _values(node: dict[str, Any], term: str) -> list[Any]:
-    """The plain values of `tf:term`: literals' @value, references' @id, lists flattened."""
-    values: list[Any] = []
-    for item in as_list(node.get(_TF + term)):
-        if isinstance(item, dict) and "@list" in item:
-            values.extend(_values({_TF + term: item["@list"]}, term))
-        elif isinstance(item, dict) and "@value" in item:
-            values.append(item["@value"])
-        elif isinstance(item, dict) and "@id" in item:
-            values.append(item["@id"])
-    return values
-
-
-def _first_string(node: dict[str, Any], term: str) -> str | None:
-    return next((v for v in _values(node, term) if isinstance(v, str) and v.strip()), None)
-
-
 def _post_kind(node: dict[str, Any]) -> str | None:
-    value = _first_string(node, "postKind")
+    value = first_string(node, "postKind")
     # A sender whose context types the term as @vocab sends our namespace's IRI.
     return value.removeprefix(_TF) if value else None
 
 
 def _team_size(node: dict[str, Any]) -> int | None:
-    for value in _values(node, "teamSize"):
+    for value in values(node, "teamSize"):
         if isinstance(value, bool):
             continue
         if isinstance(value, float) and math.isfinite(value) and value.is_integer():
@@ -429,20 +402,20 @@ def _team_size(node: dict[str, Any]) -> int | None:
 
 
 def _talentfed_fields(doc: dict[str, Any]) -> dict[str, Any]:
-    node = _expanded_node(doc)
+    node = expanded_node(doc)
     if not node:
         return {"post_kind": None}
-    status = (_first_string(node, "projectStatus") or "").strip().lower()
-    deadline = next(filter(None, (_datetime(v) for v in _values(node, "deadline"))), None)
+    status = (first_string(node, "projectStatus") or "").strip().lower()
+    deadline = next(filter(None, (_datetime(v) for v in values(node, "deadline"))), None)
     return {
         "post_kind": _post_kind(node),
-        "skills": tuple(normalize_skills([v for v in _values(node, "skills") if isinstance(v, str)])),
+        "skills": tuple(normalize_skills([v for v in values(node, "skills") if isinstance(v, str)])),
         "status": status if status in PROJECT_STATUSES else None,
         "deadline": deadline,
-        "accepted_answer": _http_iri(_first_string(node, "acceptedAnswer")),
+        "accepted_answer": _http_iri(first_string(node, "acceptedAnswer")),
         "team_size": _team_size(node),
-        "contact": _clean_text(_first_string(node, "contact")),
-        "institution": _http_iri(_first_string(node, "institution")),
+        "contact": _clean_text(first_string(node, "contact")),
+        "institution": _http_iri(first_string(node, "institution")),
     }
 
 

@@ -20,6 +20,7 @@ from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, p
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import KeyResolutionError
+from talentfed.federation.talentfed_terms import profile_terms
 from talentfed.federation.vocab import id_of, public_keys
 from talentfed.storage.models import Actor, utcnow
 from talentfed.text import sanitize_html
@@ -196,7 +197,11 @@ async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
     actor.indexable = remote.indexable
     actor.published = remote.published
     actor.fields = [{"name": f.name, "value": sanitize_html(f.value)} for f in remote.fields]
-    actor.skills = actor.skills or []
+    terms = profile_terms(dict(remote.raw))  # talentfed's own fields, when the actor is one of ours
+    actor.skills = list(terms.skills)
+    actor.headline = terms.headline
+    actor.department = terms.department
+    actor.open_to_collaboration = terms.open_to_collaboration
     actor.document = dict(remote.raw)
     actor.fetched_at = utcnow()
     await session.flush()
