@@ -164,7 +164,7 @@ class DeliveryQueue:
                     key_id=key_id,
                     private_key_pem=private_key_pem,
                 )
-                for job, document, key_id, private_key_pem in rows.tuples()
+                for job, document, key_id, private_key_pem in rows
             ]
 
     async def finish(self, job: ClaimedJob, worker_id: str, outcome: Outcome, *, delay: float = 0.0) -> None:
