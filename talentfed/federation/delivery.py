@@ -190,11 +190,13 @@ class DeliveryQueue:
             values["state"] = "dead"
             gave_up = outcome.kind == "retry"
         async with self.sessions() as session, session.begin():
-            await session.execute(
+            result = await session.execute(
                 update(DeliveryJob)
                 .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
                 .values(**values)
             )
+            if not result.rowcount:
+                return  # our lease was taken over: the job, and what it says of the host, is not ours
             if outcome.kind == "done":
                 await _mark_host(session, job.host, reachable=True)
             elif gave_up:

@@ -158,6 +158,10 @@ class Inbox:
 
     # -- effect --------------------------------------------------------------------------
 
+    async def _already_stored(self, activity_id: str) -> bool:
+        async with self.sessions() as session:
+            return await session.scalar(select(Activity.id).where(Activity.uri == activity_id)) is not None
+
     async def _prefetch(self, activity: dict) -> None:
         """Fetch a post an Announce or Create names only by id, before the transaction opens
         (no network call ever runs while we hold the database's write lock)."""
@@ -196,8 +200,11 @@ class Inbox:
                 context = handlers.Context(session, self.config, sender, recipient, self.actors)
                 reason = await handlers.dispatch(context, activity)
         except IntegrityError:
-            # The same activity arrived twice at once; the other request stored it.
-            return InboxResult(202, "duplicate activity; already received")
+            if await self._already_stored(activity["id"]):
+                # The same activity arrived twice at once; the other request stored it.
+                return InboxResult(202, "duplicate activity; already received")
+            logger.warning("could not apply %s: it conflicts with stored data", activity["id"], exc_info=True)
+            return InboxResult(202, "accepted, but it conflicts with what we have; not applied")
         except handlers.Invalid as exc:
             raise Rejected(400, str(exc)) from None
         logger.info("received %s from %s: %s", activity["id"], actor_uri, reason)
