@@ -14,7 +14,7 @@ from talentfed.federation.crawler import Crawler, CrawlPolicy
 from talentfed.federation.runtime import federation as open_federation
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, DomainBlock, Follow
-from tests.federation.test_remote_actors import RemoteServer, RemoteUser
+from tests.federation.remote_server import RemoteServer, RemoteUser
 
 AS = "https://www.w3.org/ns/activitystreams"
 

@@ -27,7 +27,7 @@ from talentfed.federation.runtime import Federation
 from talentfed.federation.signatures import verify_request
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, DeliveryJob, Instance, utcnow
-from tests.federation.test_remote_actors import Received, RemoteServer
+from tests.federation.remote_server import Received, RemoteServer
 
 # --- the rules, as functions ------------------------------------------------------------------
 

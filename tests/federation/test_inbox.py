@@ -28,7 +28,7 @@ from talentfed.federation.signatures import generate_rsa_keypair, verify_request
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Activity, Actor, DeliveryJob, DomainBlock, Follow, Interaction, Object
 from talentfed.web.app import create_app
-from tests.federation.test_remote_actors import RemoteServer, RemoteUser
+from tests.federation.remote_server import RemoteServer, RemoteUser
 
 AS = "https://www.w3.org/ns/activitystreams"
 

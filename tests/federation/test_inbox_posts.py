@@ -14,8 +14,8 @@ from talentfed.domain import posts
 from talentfed.domain.members import find_local_actor
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Interaction, Object
+from tests.federation.remote_server import RemoteServer, RemoteUser
 from tests.federation.test_inbox import Node, open_node
-from tests.federation.test_remote_actors import RemoteServer, RemoteUser
 from tests.fixtures_path import fixture
 
 
