@@ -14,7 +14,7 @@ from starlette.routing import Route
 from talentfed.config import Config
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.web import activitypub, api, discover, inbox, objects, wellknown
+from talentfed.web import activitypub, api, discover, feeds, inbox, objects, wellknown
 from talentfed.web.discover import AnalyticsJob
 from talentfed.web.health import healthz
 from talentfed.web.request_log import RequestLogMiddleware
@@ -56,6 +56,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *objects.routes,
             *api.routes,
             *discover.routes,
+            *feeds.routes,
         ],
         middleware=[Middleware(RequestLogMiddleware)],
         lifespan=lifespan,
