@@ -28,7 +28,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-CHUNK = 128  # items per bound
+CHUNK = 256  # items per bound
 SLACK = 1e-9  # rounding allowance in the bound comparisons (scores are O(1))
 DENSE_FALLBACK_SHARE = 0.25  # a query keeping more than this share of items is scored densely
 
@@ -80,6 +80,7 @@ class BlockedTopK:
         tail = items[self.order]
         tail.data[self.is_head[tail.indices]] = 0.0
         tail.eliminate_zeros()
+        tail.resize((self.n_padded, self.n_terms))  # padding items: empty rows
         self.tail_columns = tail.tocsc()  # per term: its posting list (internal item, value)
 
     def workspace(self, n_queries: int) -> np.ndarray:
@@ -104,38 +105,43 @@ class BlockedTopK:
             return np.full((queries.shape[0], k), -1, dtype=np.int64), np.zeros((queries.shape[0], k))
         if workspace is None or workspace.shape[0] < queries.shape[0]:
             workspace = self.workspace(queries.shape[0])
-        tail = self._tail_scores(queries, workspace[: queries.shape[0]])
+        tail, chunk_max = self._tail_scores(queries, workspace[: queries.shape[0]])
         if excluded is not None and excluded[0].size:
-            tail[excluded[0], self.position[excluded[1]]] = -np.inf
+            rows, items = excluded[0], self.position[excluded[1]]
+            tail[rows, items] = -np.inf
+            touched = np.zeros(chunk_max.shape, dtype=bool)
+            touched[rows, items // self.chunk] = True
+            rows, chunks = np.nonzero(touched)
+            chunk_max[rows, chunks] = tail.reshape(tail.shape[0], -1, self.chunk)[rows, chunks].max(axis=1)
         query_head = queries[:, self.head_columns].toarray()
         if (query_head < 0).any():  # the bounds need non-negative weights: score in full
             rows, columns, scores = self._dense_candidates(tail, np.arange(queries.shape[0]), query_head, k)
         else:
-            rows, columns, scores = self._candidates(tail, query_head, k)
+            rows, columns, scores = self._candidates(tail, chunk_max, query_head, k)
         return self._select(rows, columns, scores, queries.shape[0], k)
 
-    def _tail_scores(self, queries: sp.csr_matrix, scores: np.ndarray) -> np.ndarray:
-        """Exact tail-term scores, B × n_padded; padding columns are -inf.
+    def _tail_scores(self, queries: sp.csr_matrix, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact tail-term scores (B × n_padded, padding -inf) and their maximum per chunk.
 
         One query at a time: the columns of its terms times its term weights, a scatter-add of
         their posting lists that scipy runs in C into n floats, small enough to stay in cache (a
-        whole block's accumulator would not).
+        whole block's accumulator would not); its chunk maxima are taken while it is still there.
         """
-        scores[:, self.n_items :] = -np.inf
+        chunk_max = np.empty((queries.shape[0], self.n_padded // self.chunk))
         for row in range(queries.shape[0]):  # the queries of one block
             start, stop = queries.indptr[row], queries.indptr[row + 1]
             terms, weights = queries.indices[start:stop], queries.data[start:stop]
             tail = ~self.is_head[terms]
-            scores[row, : self.n_items] = self.tail_columns[:, terms[tail]] @ weights[tail]
-        return scores
+            scores[row] = self.tail_columns[:, terms[tail]] @ weights[tail]
+            scores[row, self.n_items :] = -np.inf
+            np.max(scores[row].reshape(-1, self.chunk), axis=1, out=chunk_max[row])
+        return scores, chunk_max
 
     def _candidates(
-        self, tail: np.ndarray, query_head: np.ndarray, k: int
+        self, tail: np.ndarray, chunk_max: np.ndarray, query_head: np.ndarray, k: int
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(query row, internal item, exact score) for every item that may be in its row's top-k."""
-        n_queries = tail.shape[0]
         query_head_norm = np.linalg.norm(query_head, axis=1)
-        chunk_max = tail.reshape(n_queries, -1, self.chunk).max(axis=2)
         threshold = self._threshold(tail, chunk_max, query_head, k)
         bound = chunk_max + query_head_norm[:, None] * self.chunk_head_norm[None, :]
         live = (bound >= threshold[:, None] - SLACK) & (bound > 0)

@@ -36,12 +36,17 @@ def undirected_edges(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.n
     a→b and b→a (a mutual follow), or the same follow seen twice, become one edge.
     """
     src, dst = _as_ids(src), _as_ids(dst)
+    if src.shape != dst.shape:
+        raise ValueError("src and dst differ in length")
     n = int(max(np.max(src, initial=-1), np.max(dst, initial=-1))) + 1
+    if 4 * src.size < n:  # a few edges among many vertices (an update): sort their keys
+        keys = sorted_unique(_keys(np.minimum(src, dst), np.maximum(src, dst))[src != dst])
+        return keys >> _KEY_SHIFT, keys & np.int64(0xFFFFFFFF)
     return edge_list(upper_adjacency(src, dst, n))
 
 
 def upper_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> sp.csr_matrix:
-    """The undirected graph as an upper-triangular 0/1 CSR matrix: entry (low, high) per edge.
+    """The undirected graph as an upper-triangular boolean CSR matrix: entry (low, high) per edge.
 
     scipy's conversion to CSR sorts by row with a counting sort and merges repeated entries
     (a mutual follow, a follow seen twice) row by row, all in C: cheaper than sorting 64-bit edge
@@ -53,10 +58,10 @@ def upper_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> sp.csr_matrix:
     if src.size and max(src.max(), dst.max()) >= n:
         raise ValueError(f"vertex id {int(max(src.max(), dst.max()))} is not below n = {n}")
     distinct = src != dst
-    low, high = np.minimum(src, dst)[distinct], np.maximum(src, dst)[distinct]
-    upper = sp.csr_matrix((np.ones(low.size), (low, high)), shape=(n, n))
-    upper.data[:] = 1.0  # merged entries hold their multiplicity
-    return upper
+    low = np.minimum(src, dst)[distinct].astype(np.int32)  # ids < 2**31; halves what is sorted
+    high = np.maximum(src, dst)[distinct].astype(np.int32)
+    # Boolean entries: merging repeated ones is a logical or, so every entry stays exactly True.
+    return sp.csr_matrix((np.ones(low.size, dtype=bool), (low, high)), shape=(n, n))
 
 
 def edge_list(upper: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
@@ -66,7 +71,8 @@ def edge_list(upper: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
 
 
 def sorted_unique(values: np.ndarray) -> np.ndarray:
-    """np.unique for integer arrays, by sort and neighbour comparison (much faster on 10^7)."""
+    """np.unique for integer arrays, by sort and neighbour comparison (np.unique is far slower on
+    large integer arrays in numpy 2.4)."""
     values = np.sort(values)
     if values.size == 0:
         return values
@@ -181,11 +187,6 @@ def induced(low: np.ndarray, high: np.ndarray, mask: np.ndarray) -> tuple[np.nda
     """Only the edges with both ends in the subset."""
     keep = mask[low] & mask[high]
     return low[keep], high[keep]
-
-
-def _check_ids(low: np.ndarray, high: np.ndarray, n: int) -> None:
-    if high.size and high.max() >= n:
-        raise ValueError(f"vertex id {int(high.max())} is not below n = {n}")
 
 
 class InfluenceGraph:

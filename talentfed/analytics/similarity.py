@@ -97,7 +97,7 @@ class SimilarityIndex:
         is_skill: np.ndarray | None = None,
         head_df_fraction: float = 1 / 10,
         head_min_df: int = 256,
-        chunk: int = 128,
+        chunk: int = 256,
     ) -> None:
         self.items = l2_normalize_rows(sp.csr_matrix(items))
         self.vocabulary = tuple(vocabulary) if vocabulary is not None else None
@@ -126,9 +126,12 @@ class SimilarityIndex:
         `allowed`: if given, only these item indices are candidates (e.g. open project calls).
         """
         query_row = self._as_rows(query)
-        if allowed is not None:
-            return self._search_allowed(query_row, k, exclude, allowed, explain_limit)
-        excluded = np.unique(np.asarray(exclude, dtype=np.int64))
+        banned = np.zeros(self.n_items, dtype=bool)
+        if allowed is not None:  # one query: masking the others is cheaper than a smaller index
+            banned[:] = True
+            banned[np.asarray(allowed, dtype=np.int64)] = False
+        banned[np.asarray(exclude, dtype=np.int64)] = True
+        excluded = np.flatnonzero(banned)
         found = self._kernel.top_k(query_row, k, (np.zeros_like(excluded), excluded))
         return self._matches(query_row, TopK(*found), explain_limit)
 
@@ -212,21 +215,6 @@ class SimilarityIndex:
             **self._tuning,
         )
         return sub, chosen
-
-    def _search_allowed(
-        self,
-        query_row: sp.csr_matrix,
-        k: int,
-        exclude: Sequence[int] | np.ndarray,
-        allowed: Sequence[int] | np.ndarray,
-        explain_limit: int,
-    ) -> list[Match]:
-        sub, chosen = self._subindex(allowed)
-        excluded = np.flatnonzero(np.isin(chosen, np.asarray(exclude, dtype=np.int64)))
-        return [
-            Match(int(chosen[match.index]), match.score, match.shared)
-            for match in sub.search(query_row, k, exclude=excluded, explain_limit=explain_limit)
-        ]
 
 
 def _blocked_search(

@@ -34,7 +34,7 @@ def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict:
         "version": version,
         "software": software,
         "protocols": ["activitypub"],
-        "services": {"inbound": [], "outbound": []},
+        "services": {"inbound": [], "outbound": ["atom1.0", "rss2.0"]},  # our feeds
         "openRegistrations": False,
         "usage": {
             "users": {

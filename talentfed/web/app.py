@@ -17,6 +17,7 @@ from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import activitypub, api, discover, feeds, inbox, objects, wellknown
 from talentfed.web.discover import AnalyticsJob
 from talentfed.web.health import healthz
+from talentfed.web.pages import authorize_interaction
 from talentfed.web.request_log import RequestLogMiddleware
 
 
@@ -50,6 +51,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
     app = Starlette(
         routes=[
             Route("/healthz", healthz),
+            Route("/authorize_interaction", authorize_interaction),
             *wellknown.routes,
             *inbox.routes,
             *activitypub.routes,

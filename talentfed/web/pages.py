@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from talentfed.storage.models import Actor
@@ -37,3 +38,22 @@ def actor_page(actor: Actor) -> HTMLResponse:
     if skills:
         parts.append(f"<p>Skills: {skills}</p>")
     return page(actor.display_name or actor.username, "".join(parts), alternate=actor.uri)
+
+
+async def authorize_interaction(request: Request) -> HTMLResponse:
+    """Where other servers send our members to follow someone (our WebFinger `subscribe` template).
+
+    Signing in to follow from the browser comes with member accounts; until then the page names
+    the command an admin runs.
+    """
+    uri = request.query_params.get("uri", "").strip()
+    if not uri:
+        return page("Follow", "<h1>Follow</h1><p>No account was given (uri=…).</p>", status_code=400)
+    shown = escape(uri.removeprefix("acct:"))
+    body = (
+        f"<h1>Follow {shown}</h1>"
+        "<p>Following from the browser needs a member account on this server, which is not "
+        "available yet. An administrator can follow on your behalf:</p>"
+        f"<pre>talentfed follow YOUR_USERNAME {shown}</pre>"
+    )
+    return page(f"Follow {uri}", body)

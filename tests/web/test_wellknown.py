@@ -92,3 +92,15 @@ async def test_nodeinfo_documents_follow_the_schema(demo_client: httpx.AsyncClie
         assert document["metadata"]["nodeName"]
         assert document["openRegistrations"] is False
     assert (await demo_client.get("/nodeinfo/1.0")).status_code == 404
+
+
+async def test_the_subscribe_template_answers(demo_client: httpx.AsyncClient) -> None:
+    jrd = (
+        await demo_client.get("/.well-known/webfinger", params={"resource": "acct:ada@127.0.0.1:8000"})
+    ).json()
+    template = next(link["template"] for link in jrd["links"] if link["rel"].endswith("subscribe"))
+    url = template.replace("{uri}", "acct:someone@mastodon.example").removeprefix("http://127.0.0.1:8000")
+    page = await demo_client.get(url)
+    assert page.status_code == 200 and "someone@mastodon.example" in page.text
+    assert "<script" not in (await demo_client.get("/authorize_interaction?uri=<script>x</script>")).text
+    assert (await demo_client.get("/authorize_interaction")).status_code == 400
