@@ -171,8 +171,40 @@ def cpu_model() -> str:
     return platform.processor() or "unknown"
 
 
+def memory_total() -> str:
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                return f"{int(line.split()[1]) / 1024 / 1024:.0f} GiB RAM"
+    return "RAM unknown"
+
+
+def load_line() -> str:
+    """Other work on the machine skews every figure (see docs/benchmarks.md): say how much there was."""
+    one, five, _ = os.getloadavg()
+    return f"load average {one:.2f} (1 min), {five:.2f} (5 min)"
+
+
+def code_version() -> str:
+    """The commit measured, and whether the working tree differed from it (read-only git calls)."""
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True, timeout=10
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--untracked-files=no", "--", "talentfed"],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return f"{head or 'unknown'}{' + uncommitted changes in talentfed/' if dirty else ''}"
+
+
 def machine_line() -> str:
     return (
-        f"machine: {os.cpu_count()} cores, {cpu_model()}, Python {platform.python_version()}, "
-        f"{platform.system()} {platform.release()}"
+        f"machine: {os.cpu_count()} cores, {cpu_model()}, {memory_total()}, "
+        f"Python {platform.python_version()}, {platform.system()} {platform.release()}; code {code_version()}"
     )

@@ -37,7 +37,7 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
-from _common import BenchError, ServedNode, machine_line, percentile, stopped_on_exit, verdict
+from _common import BenchError, ServedNode, load_line, machine_line, percentile, stopped_on_exit, verdict
 
 TARGET_PER_SECOND = 500.0
 PHASE_BUDGET = 150.0  # seconds; a phase stops by itself after this, finished or not
@@ -259,15 +259,26 @@ async def create_senders(node: ServedNode, count: int) -> list[SenderKey]:
         await engine.dispose()
 
 
-def stored_counts(db_path: Path, prefix: str) -> tuple[int, int]:
-    """(rows, distinct ids) of received activities whose id starts with `prefix`."""
+@dataclass(frozen=True)
+class Stored:
+    rows: int  # received activities with a measured id
+    distinct: int  # distinct ids among them
+    posts: int  # their Notes, stored as posts by the Create handler
+
+
+def stored_counts(db_path: Path, prefix: str) -> Stored:
+    """What the receiver's database holds of the measured activities (read after it stopped)."""
+    post_prefix = prefix.replace("/activities/", "/objects/")
     # sqlite3's own context manager commits but never closes; closing() does.
     with contextlib.closing(sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)) as db:
-        row = db.execute(
+        rows, distinct = db.execute(
             "SELECT count(*), count(DISTINCT uri) FROM activities WHERE local = 0 AND uri LIKE ? || '%'",
             (prefix,),
         ).fetchone()
-    return row[0], row[1]
+        (posts,) = db.execute(
+            "SELECT count(*) FROM objects WHERE uri LIKE ? || '%'", (post_prefix,)
+        ).fetchone()
+    return Stored(rows, distinct, posts)
 
 
 def print_profile(path: Path, limit: int = 25) -> None:
@@ -300,50 +311,61 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
         sender.start()
         receiver.start(wrapper=wrapper)
         phases = run_client(plan)
-    rows, distinct = stored_counts(receiver.db_path, plan.id_prefix)
-    report(args, phases, rows, distinct)
+    stored = stored_counts(receiver.db_path, plan.id_prefix)
+    report(args, phases, stored)
     if args.profile:
         print_profile(args.profile)
-    return check(args, phases, rows, distinct)
+    return check(phases, stored)
 
 
-def report(args: argparse.Namespace, phases: list[PhaseResult], rows: int, distinct: int) -> None:
+def report(args: argparse.Namespace, phases: list[PhaseResult], stored: Stored) -> None:
     warm, baseline, health, signed = phases
     print(
         f"== inbox throughput: {args.count} signed Create(Note) activities from {args.senders} remote actors"
     )
     print(machine_line())
+    print(f"at the start: {args.load_at_start}")
     print(
         f"client: separate process, httpx, {args.concurrency} keep-alive connections; server: talentfed serve"
     )
     print(f"pre-signing {args.count} activities in the client: {signed.presign_seconds:.2f} s (not measured)")
     for phase in (warm, baseline, health, signed):
         print(phase.line())
-    print(f"stored in the receiver's database: {rows} rows, {distinct} distinct ids (expected {args.count})")
+    print(
+        f"stored in the receiver's database: {stored.rows} activities, {stored.distinct} distinct ids, "
+        f"{stored.posts} posts (expected {args.count} each)"
+    )
     if baseline.rate and signed.rate:
         ratio = signed.rate / baseline.rate
         p50_ratio = percentile(signed.latencies, 50) / percentile(baseline.latencies, 50)
         print(
             f"ratio vs baseline (unsigned POST -> 401): throughput x{ratio:.2f} "
-            f"(verify+store costs {1 / signed.rate * 1000 - 1 / baseline.rate * 1000:.2f} ms of server "
-            f"time per activity), p50 latency x{p50_ratio:.2f}"
+            f"(verify+store adds {1 / signed.rate * 1000 - 1 / baseline.rate * 1000:.2f} ms per activity "
+            f"to the node's time per request), p50 latency x{p50_ratio:.2f}"
         )
-    met = signed.rate >= TARGET_PER_SECOND and len(signed.latencies) == args.count
+    print(f"at the end: {load_line()}")
+    complete = len(signed.latencies) == args.count
+    if not complete:
+        print(f"only {len(signed.latencies)} of {args.count} activities were sent within {PHASE_BUDGET:g} s")
+    met = signed.rate >= TARGET_PER_SECOND and complete
     print(f"verified-and-stored: {signed.rate:.1f}/s, target >= {TARGET_PER_SECOND:g}/s: {verdict(met)}")
 
 
-def check(args: argparse.Namespace, phases: list[PhaseResult], rows: int, distinct: int) -> int:
-    """A wrong answer or a lost/duplicated activity means the benchmark did not run properly."""
+def check(phases: list[PhaseResult], stored: Stored) -> int:
+    """A wrong answer or a lost/duplicated activity means the benchmark did not run properly.
+
+    Slowness is not a failure: an unfinished phase is reported as a missed target above.
+    """
     warm, baseline, _, signed = phases
     problems = []
     for phase, expected in ((warm, 202), (baseline, 401), (signed, 202)):
         if set(phase.statuses) - {expected} or phase.examples:
             problems.append(f"{phase.name}: unexpected answers, e.g. {phase.examples[:3]}")
     answered = signed.statuses.get(202, 0)
-    if rows != answered or distinct != answered:
-        problems.append(f"{answered} activities were accepted but {rows} rows / {distinct} ids were stored")
-    if answered < args.count:
-        problems.append(f"only {answered} of {args.count} activities were sent within {PHASE_BUDGET:g} s")
+    if stored.rows != answered or stored.distinct != answered:
+        problems.append(
+            f"{answered} activities were accepted but {stored.rows} rows / {stored.distinct} ids were stored"
+        )
     for problem in problems:
         print(f"FAILED: {problem}", file=sys.stderr)
     return 1 if problems else 0
@@ -363,6 +385,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    args.load_at_start = load_line()
     tmp = Path(tempfile.mkdtemp(prefix="talentfed-bench-inbox-"))
     try:
         return run(args, tmp)
