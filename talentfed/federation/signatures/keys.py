@@ -7,6 +7,7 @@ those so a key resolver can return whatever it found.
 
 from __future__ import annotations
 
+import functools
 from typing import TypeAlias
 
 from cryptography.hazmat.primitives import serialization
@@ -33,6 +34,13 @@ def load_public_key(key: PublicKeyLike) -> PublicKey:
     if isinstance(key, _PUBLIC_TYPES):
         return key
     text = key.decode("ascii", "replace") if isinstance(key, bytes) else str(key)
+    return _parse_public(text)
+
+
+# Parsing a key is far dearer than using it (an RSA private key is validated on load: ~40 ms),
+# and the same few keys sign and verify again and again: parse each text once.
+@functools.lru_cache(maxsize=4096)
+def _parse_public(text: str) -> PublicKey:
     if text.startswith("z"):
         return decode_multikey_ed25519(text)
     try:
@@ -48,7 +56,11 @@ def load_private_key(key: PrivateKey | str | bytes) -> PrivateKey:
     """A private key from a key object or unencrypted PEM (PKCS#8 or PKCS#1)."""
     if isinstance(key, _PRIVATE_TYPES):
         return key
-    data = key.encode("ascii") if isinstance(key, str) else key
+    return _parse_private(key.encode("ascii") if isinstance(key, str) else key)
+
+
+@functools.lru_cache(maxsize=1024)
+def _parse_private(data: bytes) -> PrivateKey:
     loaded = serialization.load_pem_private_key(data.strip(), password=None)
     if not isinstance(loaded, _PRIVATE_TYPES):
         raise ValueError(f"unsupported private key type {type(loaded).__name__}")
