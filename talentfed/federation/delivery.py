@@ -112,6 +112,7 @@ class DeliveryQueue:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy) -> None:
         self.sessions = sessions
         self.policy = policy
+        self._reachable: set[str] = set()
 
     async def claim(self, worker_id: str, limit: int, skip_hosts: set[str]) -> list[ClaimedJob]:
         """Lease up to `limit` due jobs, at most per_host_limit per host, none of `skip_hosts`."""
@@ -197,10 +198,12 @@ class DeliveryQueue:
             )
             if not result.rowcount:
                 return  # our lease was taken over: the job, and what it says of the host, is not ours
-            if outcome.kind == "done":
+            if outcome.kind == "done" and job.host not in self._reachable:
                 await _mark_host(session, job.host, reachable=True)
+                self._reachable.add(job.host)  # no write per POST to a host already known to answer
             elif gave_up:
                 await _mark_host(session, job.host, reachable=False)
+                self._reachable.discard(job.host)
 
     async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
         """Put a claimed job back untried (its host's circuit is open)."""

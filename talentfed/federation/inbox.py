@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
@@ -35,6 +36,7 @@ logger = logging.getLogger("talentfed.inbox")
 
 # Activities whose object must live on the actor's own host.
 ORIGIN_CHECKED = frozenset({"Create", "Update", "Delete"})
+BLOCKS_TTL = 5.0  # seconds a read of the domain blocks is reused
 
 
 @dataclass(frozen=True)
@@ -66,6 +68,7 @@ class Inbox:
         self.config = config
         self.actors = actors
         self.posts = posts
+        self._blocks: tuple[float, frozenset[str]] | None = None
 
     async def receive(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, recipient: str | None
@@ -75,9 +78,9 @@ class Inbox:
             activity = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
             await self._refuse_blocked(actor_uri)
-            activity = await self._authenticate(method, url, headers, body, activity, actor_uri)
+            activity, signer = await self._authenticate(method, url, headers, body, activity, actor_uri)
             self._check_origin(activity, actor_uri)
-            return await self._apply(activity, actor_uri, recipient)
+            return await self._apply(activity, actor_uri, recipient, signer)
         except Rejected as exc:
             logger.info("inbox refused %s: %s %s", url, exc.status, exc.reason)
             return InboxResult(exc.status, exc.reason)
@@ -101,9 +104,16 @@ class Inbox:
             raise Rejected(400, "activity has no actor")
         return activity
 
+    async def _blocked(self) -> frozenset[str]:
+        """Blocked domains, re-read at most every few seconds (every POST asks, twice)."""
+        now = time.monotonic()
+        if self._blocks is None or now - self._blocks[0] > BLOCKS_TTL:
+            async with self.sessions() as session:
+                self._blocks = (now, await blocked_domains(session, self.config))
+        return self._blocks[1]
+
     async def _refuse_blocked(self, actor_uri: str | None) -> None:
-        async with self.sessions() as session:
-            blocked = await blocked_domains(session, self.config)
+        blocked = await self._blocked()
         if actor_uri and is_blocked(actor_uri, blocked):
             raise Rejected(403, "the actor's domain is blocked here")
 
@@ -124,8 +134,8 @@ class Inbox:
             raise Rejected(401, f"no known actor owns the key {signed.key_id}")
         await self._refuse_blocked(signer.uri)
         if signer.uri == actor_uri:
-            return activity
-        return await self._refetch_forwarded(activity, actor_uri, signer)
+            return activity, signer
+        return await self._refetch_forwarded(activity, actor_uri, signer), signer
 
     async def _refetch_forwarded(self, activity: dict, actor_uri: str, signer: Actor) -> dict:
         """Signed by someone else (forwarded): trust only the copy its origin serves."""
@@ -174,17 +184,17 @@ class Inbox:
             except PostUnavailable as exc:
                 logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
 
-    async def _apply(self, activity: dict, actor_uri: str, recipient: str | None) -> InboxResult:
+    async def _apply(
+        self, activity: dict, actor_uri: str, recipient: str | None, signer: Actor
+    ) -> InboxResult:
         try:
-            sender = await self.actors.get(actor_uri)
+            sender = signer if signer.uri == actor_uri else await self.actors.get(actor_uri)
         except ActorUnavailable as exc:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
         try:
             async with self.sessions() as session, session.begin():
-                if await session.scalar(select(Activity.id).where(Activity.uri == activity["id"])):
-                    logger.info("duplicate %s ignored", activity["id"])
-                    return InboxResult(202, "duplicate activity; already received")
+                # A repeated id fails the unique index at flush, before any effect: see below.
                 session.add(
                     Activity(
                         uri=activity["id"],
@@ -201,7 +211,7 @@ class Inbox:
                 reason = await handlers.dispatch(context, activity)
         except IntegrityError:
             if await self._already_stored(activity["id"]):
-                # The same activity arrived twice at once; the other request stored it.
+                logger.info("duplicate %s ignored", activity["id"])
                 return InboxResult(202, "duplicate activity; already received")
             logger.warning("could not apply %s: it conflicts with stored data", activity["id"], exc_info=True)
             return InboxResult(202, "accepted, but it conflicts with what we have; not applied")
