@@ -257,3 +257,30 @@ async def test_likes_and_boosts_of_remote_posts(session: AsyncSession, config: C
     assert list(remaining) == ["announce"]
     with pytest.raises(PostError, match="no like"):
         await posts.unreact(session, config, ada, answer, "like")
+
+
+async def test_profile_edits_federate_as_update_person(
+    session: AsyncSession, config: Config, world: dict
+) -> None:
+    from talentfed.domain.members import ProfileChanges, update_profile
+
+    ada = world["ada"]
+    await update_profile(
+        session,
+        config,
+        ada,
+        ProfileChanges(
+            headline="Lead engineer",
+            skills=("#MachineLearning",),
+            fields=(("ORCID", "https://orcid.org/0000-0001"),),
+        ),
+    )
+    update, inboxes = (await _queued(session, "Update"))[-1]
+    person = update["object"]
+    assert person["type"] == "Person" and person["id"] == ada.uri
+    assert person["headline"] == "Lead engineer" and person["skills"] == ["machine learning"]
+    assert (
+        person["attachment"][0]["name"] == "ORCID"
+        and 'href="https://orcid.org/0000-0001"' in person["attachment"][0]["value"]
+    )
+    assert inboxes == ["https://far.example/inbox", "https://other.example/users/r3/inbox"]
