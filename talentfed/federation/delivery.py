@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
+from talentfed.storage.db import write_lock
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
@@ -131,7 +132,7 @@ class DeliveryQueue:
             ranked = ranked.where(DeliveryJob.host.not_in(skip_hosts))
         ranked = ranked.subquery()
         candidates = select(ranked.c.id).where(ranked.c.rank <= self.policy.per_host_limit).limit(limit)
-        async with self.sessions() as session, session.begin():
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
             # Lock the rows we will take; rows another worker is taking are skipped (PostgreSQL).
             # SQLite has one writer at a time, and the re-check of `due` below does the rest.
             locked = (
@@ -190,7 +191,7 @@ class DeliveryQueue:
         else:
             values["state"] = "dead"
             gave_up = outcome.kind == "retry"
-        async with self.sessions() as session, session.begin():
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
             result = await session.execute(
                 update(DeliveryJob)
                 .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
@@ -207,7 +208,7 @@ class DeliveryQueue:
 
     async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
         """Put a claimed job back untried (its host's circuit is open)."""
-        async with self.sessions() as session, session.begin():
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
             await session.execute(
                 update(DeliveryJob)
                 .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
@@ -216,7 +217,7 @@ class DeliveryQueue:
 
     async def pause_host(self, host: str, until: datetime) -> None:
         """Defer every queued job of `host`, so other workers also leave it alone for now."""
-        async with self.sessions() as session, session.begin():
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
             await session.execute(
                 update(DeliveryJob)
                 .where(
@@ -232,7 +233,7 @@ class DeliveryQueue:
             return await session.scalar(select(Instance.signature_scheme).where(Instance.host == host))
 
     async def remember_scheme(self, host: str, scheme: str) -> None:
-        async with self.sessions() as session, session.begin():
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
             instance = await _instance(session, host)
             instance.signature_scheme = scheme
 

@@ -30,6 +30,7 @@ from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
 from talentfed.federation.vocab import id_of, types_of
+from talentfed.storage.db import write_lock
 from talentfed.storage.models import Activity, Actor
 
 logger = logging.getLogger("talentfed.inbox")
@@ -193,7 +194,7 @@ class Inbox:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
         try:
-            async with self.sessions() as session, session.begin():
+            async with write_lock(self.sessions), self.sessions() as session, session.begin():
                 # A repeated id fails the unique index at flush, before any effect: see below.
                 session.add(
                     Activity(

@@ -7,6 +7,7 @@ the writer and both backends keep the same integrity rules.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from typing import Any
 
@@ -90,3 +91,23 @@ def _first_line(exc: BaseException) -> str:
     if text_.startswith("(") and ") " in text_:
         text_ = text_.split(") ", 1)[1]
     return text_
+
+
+_write_locks: dict[tuple[str, int], asyncio.Lock] = {}
+
+
+def write_lock(sessions: async_sessionmaker[AsyncSession]) -> contextlib.AbstractAsyncContextManager:
+    """Serialise this process's write transactions on SQLite (a no-op on PostgreSQL).
+
+    SQLite has one writer at a time; a second writer would wait in SQLite's busy handler, which
+    sleeps in steps of up to 100 ms. Waiting on an asyncio lock instead hands the database over
+    as soon as it is free.
+    """
+    engine = sessions.kw.get("bind")
+    if engine is None or engine.dialect.name != "sqlite":
+        return contextlib.nullcontext()
+    key = (str(engine.url), id(asyncio.get_running_loop()))
+    lock = _write_locks.get(key)
+    if lock is None:
+        lock = _write_locks[key] = asyncio.Lock()
+    return lock
