@@ -9,7 +9,7 @@ DEV_DOMAIN ?= 127.0.0.1:8000
 help:
 	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
 	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
-	@echo "make bench - run the benchmarks in bench/"
+	@echo "make bench - run the benchmarks in bench/ (minutes; figures go to docs/benchmarks.md)"
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -23,7 +23,7 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test]'
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed
 
 run: $(VENV)/.installed
@@ -41,6 +41,7 @@ test: lint
 
 bench: $(VENV)/.installed-test
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
+	$(BIN)/python bench/analytics.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
