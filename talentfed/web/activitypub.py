@@ -28,6 +28,11 @@ async def _local_actor(session: AsyncSession, username: str) -> Actor | None:
     return await session.scalar(select(Actor).where(Actor.local.is_(True), Actor.username == username))
 
 
+async def _actor_in_path(request: Request) -> Actor | None:
+    async with request.app.state.sessions() as session:
+        return await _local_actor(session, request.path_params["username"])
+
+
 def _not_found(request: Request, what: str) -> Response:
     if wants_activity_json(request):
         return JSONResponse({"error": f"{what} not found"}, status_code=404)
@@ -100,8 +105,7 @@ def _follow_collection(direction: str) -> Callable[[Request], Awaitable[Response
     async def endpoint(request: Request) -> Response:
         uris = _uris(request)
         username = request.path_params["username"]
-        async with request.app.state.sessions() as session:
-            actor = await _local_actor(session, username)
+        actor = await _actor_in_path(request)
         if actor is None:
             return _not_found(request, "account")
         own, other = (
@@ -121,8 +125,7 @@ def _follow_collection(direction: str) -> Callable[[Request], Awaitable[Response
 async def outbox_endpoint(request: Request) -> Response:
     uris = _uris(request)
     username = request.path_params["username"]
-    async with request.app.state.sessions() as session:
-        actor = await _local_actor(session, username)
+    actor = await _actor_in_path(request)
     if actor is None:
         return _not_found(request, "account")
     deleted = select(Object.uri).where(Object.deleted_at.is_not(None))
@@ -140,8 +143,7 @@ async def outbox_endpoint(request: Request) -> Response:
 async def featured_endpoint(request: Request) -> Response:
     uris = _uris(request)
     username = request.path_params["username"]
-    async with request.app.state.sessions() as session:
-        actor = await _local_actor(session, username)
+    actor = await _actor_in_path(request)
     if actor is None:
         return _not_found(request, "account")
     authorization = await authorize_request(request)

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,12 +14,6 @@ from talentfed.storage.models import Actor, DomainBlock, Follow
 from tests.federation.remote_server import RemoteServer, RemoteUser
 
 AS = "https://www.w3.org/ns/activitystreams"
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteServer]:
-    async with RemoteServer() as server:
-        yield server
 
 
 def _collection(server: RemoteServer, path: str, members: list[str], *, page_size: int = 2) -> None:

@@ -118,12 +118,6 @@ async def federation(config: Config, sessions: async_sessionmaker) -> AsyncItera
 
 
 @pytest.fixture
-async def remote() -> AsyncIterator[RemoteServer]:
-    async with RemoteServer() as server:
-        yield server
-
-
-@pytest.fixture
 async def bob(config: Config, sessions: async_sessionmaker) -> Actor:
     from talentfed.domain.members import NewMember, add_member
 

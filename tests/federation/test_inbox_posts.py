@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 
-import pytest
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from talentfed.config import Config
 from talentfed.domain import posts
 from talentfed.domain.members import find_local_actor
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Interaction, Object
+from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
-from tests.federation.test_inbox import Node, open_node
 from tests.fixtures_path import fixture
-
-
-@pytest.fixture
-async def node(config: Config, engine: AsyncEngine) -> AsyncIterator[Node]:
-    async with open_node(config, engine) as opened:
-        yield opened
-
-
-@pytest.fixture
-async def remote() -> AsyncIterator[RemoteServer]:
-    async with RemoteServer() as server:
-        yield server
 
 
 async def _question(node: Node) -> Object:

@@ -21,12 +21,6 @@ from tests.federation.remote_server import AS_JSON, RemoteServer
 
 
 @pytest.fixture
-async def remote() -> AsyncIterator[RemoteServer]:
-    async with RemoteServer() as server:
-        yield server
-
-
-@pytest.fixture
 def sessions(engine: AsyncEngine) -> async_sessionmaker:
     return session_factory(engine)
 

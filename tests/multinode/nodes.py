@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -9,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -146,3 +147,24 @@ def private_key_of(node: Node, username: str) -> tuple[str, str]:
         u=username,
     )
     return rows[0]
+
+
+def three_nodes(directory: Path, fresh_database: Callable[[str], str]) -> tuple[Node, Node, Node]:
+    """Nodes a and c on SQLite, b on PostgreSQL, not started yet (add members first)."""
+    return (
+        Node("a", directory / "a", fresh_database("sqlite")),
+        Node("b", directory / "b", fresh_database("postgresql")),
+        Node("c", directory / "c", fresh_database("sqlite")),
+    )
+
+
+@contextlib.contextmanager
+def running(nodes: tuple[Node, ...]) -> Iterator[tuple[Node, ...]]:
+    """Start the nodes; stop them all afterwards, whatever happened."""
+    try:
+        for node in nodes:
+            node.start()
+        yield nodes
+    finally:
+        for node in nodes:
+            node.stop()

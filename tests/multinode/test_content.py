@@ -9,26 +9,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.multinode.nodes import Node, query, wait_until
+from tests.multinode.nodes import Node, query, running, three_nodes, wait_until
 
 pytestmark = pytest.mark.multinode
 
 
 @pytest.fixture
 def nodes(tmp_path: Path, fresh_database) -> Iterator[tuple[Node, Node, Node]]:
-    a = Node("a", tmp_path / "a", fresh_database("sqlite"))
-    b = Node("b", tmp_path / "b", fresh_database("postgresql"))
-    c = Node("c", tmp_path / "c", fresh_database("sqlite"))
+    a, b, c = three_nodes(tmp_path, fresh_database)
     a.cli_ok("user", "add", "ada", "--display-name", "Ada", "--skills", "Speech Recognition")
     b.cli_ok("user", "add", "bob", "--display-name", "Bob")
     c.cli_ok("user", "add", "dave", "--display-name", "Dave")
-    try:
-        for node in (a, b, c):
-            node.start()
+    with running((a, b, c)):
         yield a, b, c
-    finally:
-        for node in (a, b, c):
-            node.stop()
 
 
 def _object(node: Node, uri: str) -> dict | None:

@@ -8,29 +8,22 @@ from pathlib import Path
 
 import pytest
 
-from tests.multinode.nodes import Node, wait_until
+from tests.multinode.nodes import Node, running, three_nodes, wait_until
 
 pytestmark = pytest.mark.multinode
 
 
 @pytest.fixture
 def nodes(tmp_path: Path, fresh_database) -> Iterator[tuple[Node, Node, Node]]:
-    a = Node("a", tmp_path / "a", fresh_database("sqlite"))
-    b = Node("b", tmp_path / "b", fresh_database("postgresql"))
-    c = Node("c", tmp_path / "c", fresh_database("sqlite"))
+    a, b, c = three_nodes(tmp_path, fresh_database)
     a.cli_ok("user", "add", "ada", "--display-name", "Ada", "--skills", "Speech Recognition,Python")
     a.cli_ok("user", "add", "amir", "--display-name", "Amir", "--skills", "Speech Recognition")
     b.cli_ok("user", "add", "bob", "--display-name", "Bob", "--skills", "#SpeechRecognition,Kaldi")
     c.cli_ok("user", "add", "carl", "--display-name", "Carl", "--skills", "Speech Recognition,Python")
     c.cli_ok("user", "set", "carl", "--indexable", "false")
     c.cli_ok("user", "add", "dave", "--display-name", "Dave", "--skills", "Gardening")
-    try:
-        for node in (a, b, c):
-            node.start()
+    with running((a, b, c)):
         yield a, b, c
-    finally:
-        for node in (a, b, c):
-            node.stop()
 
 
 def test_recommendations_after_federation_and_crawl(nodes: tuple[Node, Node, Node], tmp_path: Path) -> None:

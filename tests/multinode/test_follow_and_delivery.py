@@ -13,27 +13,20 @@ import httpx
 import pytest
 
 from talentfed.federation.signatures import generate_rsa_keypair, sign_request
-from tests.multinode.nodes import Node, private_key_of, query, wait_until
+from tests.multinode.nodes import Node, private_key_of, query, running, three_nodes, wait_until
 
 pytestmark = pytest.mark.multinode
 
 
 @pytest.fixture
 def nodes(tmp_path: Path, fresh_database) -> Iterator[tuple[Node, Node, Node]]:
-    a = Node("a", tmp_path / "a", fresh_database("sqlite"))
-    b = Node("b", tmp_path / "b", fresh_database("postgresql"))
-    c = Node("c", tmp_path / "c", fresh_database("sqlite"))
+    a, b, c = three_nodes(tmp_path, fresh_database)
     a.cli_ok("user", "add", "alice", "--display-name", "Alice", "--skills", "NLP")
     b.cli_ok("user", "add", "bob", "--display-name", "Bob")
     b.cli_ok("user", "add", "carol", "--display-name", "Carol", "--manual-approval")
     c.cli_ok("user", "add", "dave", "--display-name", "Dave")
-    try:
-        for node in (a, b, c):
-            node.start()
+    with running((a, b, c)):
         yield a, b, c
-    finally:
-        for node in (a, b, c):
-            node.stop()
 
 
 def _state(node: Node, command: str, user: str, other: str) -> str | None:
