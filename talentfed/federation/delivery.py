@@ -35,11 +35,14 @@ from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utc
 logger = logging.getLogger("talentfed.delivery")
 
 SCHEMES = ("cavage", "rfc9421")
+FLUSH_BATCH = 64  # successful deliveries recorded in one transaction
 
 
 @dataclass(frozen=True)
 class DeliveryPolicy:
-    concurrency: int = 64  # POSTs in flight per worker
+    # POSTs in flight per worker: enough that hosts that never answer (each holding a slot until
+    # its timeout) leave most slots to the live ones. Two workers stay within the fetcher's pool.
+    concurrency: int = 160
     per_host_limit: int = 2  # POSTs in flight per host per worker
     lease: timedelta = timedelta(minutes=5)
     base_delay: float = 30.0  # seconds before the first retry
@@ -206,6 +209,29 @@ class DeliveryQueue:
                 await _mark_host(session, job.host, reachable=False)
                 self._reachable.discard(job.host)
 
+    async def finish_delivered(self, done: list[tuple[ClaimedJob, int | None]], worker_id: str) -> None:
+        """Record many successful deliveries in one transaction (the common case, batched)."""
+        if not done:
+            return
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
+            for status in {status for _, status in done}:
+                ids = [job.id for job, job_status in done if job_status == status]
+                await session.execute(
+                    update(DeliveryJob)
+                    .where(DeliveryJob.id.in_(ids), DeliveryJob.claimed_by == worker_id)
+                    .values(
+                        state="done",
+                        attempts=DeliveryJob.attempts + 1,
+                        last_status=status,
+                        last_error=None,
+                        lease_until=None,
+                        claimed_by=None,
+                    )
+                )
+            for host in {job.host for job, _ in done} - self._reachable:
+                await _mark_host(session, host, reachable=True)
+                self._reachable.add(host)
+
     async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
         """Put a claimed job back untried (its host's circuit is open)."""
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
@@ -319,6 +345,9 @@ class DeliveryWorker:
     _in_flight: dict[str, int] = field(default_factory=dict)
     _paused: dict[str, datetime] = field(default_factory=dict)
     _tasks: set[asyncio.Task] = field(default_factory=set)
+    # Successful deliveries not yet written: recorded together, at most FLUSH_EVERY later. A crash
+    # in between only means those jobs are delivered again when their lease expires.
+    _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)
 
     @property
     def policy(self) -> DeliveryPolicy:
@@ -329,6 +358,7 @@ class DeliveryWorker:
         logger.info("delivery worker %s started", self.worker_id)
         try:
             while not stop.is_set():
+                await self._flush()
                 claimed = await self._claim_batch()
                 if not claimed:
                     with contextlib.suppress(TimeoutError):
@@ -341,13 +371,16 @@ class DeliveryWorker:
         finally:
             if self._tasks:
                 await asyncio.wait(self._tasks)
+            await self._flush()
             logger.info("delivery worker %s stopped", self.worker_id)
 
     async def run_until_idle(self) -> None:
         """Deliver everything that is due now (tests and the CLI use this)."""
         while True:
+            await self._flush()
             claimed = await self._claim_batch()
             if not claimed and not self._tasks:
+                await self._flush()
                 return
             for job in claimed:
                 self._start(job)
@@ -367,6 +400,13 @@ class DeliveryWorker:
             logger.exception("claiming delivery jobs failed")
             return []
 
+    async def _flush(self) -> None:
+        done, self._delivered = self._delivered, []
+        try:
+            await self.queue.finish_delivered(done, self.worker_id)
+        except Exception:  # the leases expire and the jobs are tried again: nothing is lost
+            logger.exception("recording %d deliveries failed", len(done))
+
     def _start(self, job: ClaimedJob) -> None:
         self._in_flight[job.host] = self._in_flight.get(job.host, 0) + 1
         task = asyncio.create_task(self._attempt(job))
@@ -385,6 +425,12 @@ class DeliveryWorker:
                 until = utcnow() + timedelta(seconds=delay)
                 self._paused[job.host] = until
                 await self.queue.pause_host(job.host, until)
+            if outcome.kind == "done":
+                self._delivered.append((job, outcome.status))
+                if len(self._delivered) >= FLUSH_BATCH:
+                    await self._flush()
+                logger.debug("delivery %d to %s: done %s", job.id, job.inbox_url, outcome.status)
+                return
             await self.queue.finish(job, self.worker_id, outcome, delay=delay)
             logger.info(
                 "delivery %d to %s: %s %s",

@@ -62,6 +62,7 @@ __all__ = [
 
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
+MAX_CONNECTIONS = 512
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 # sign(method, url, headers, body) -> headers to add (Signature, Digest, ...).
@@ -226,7 +227,9 @@ class _GuardedTransport(httpx.AsyncHTTPTransport):
     """
 
     def __init__(self, backend: httpcore.AsyncNetworkBackend, *, verify: ssl.SSLContext | bool) -> None:
-        limits = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+        # Room for every delivery in flight (workers × concurrency) plus fetches: a request that
+        # waits for a pooled connection would time out and count against a healthy host.
+        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=128)
         super().__init__(verify=verify, trust_env=False, limits=limits)
         self._pool = httpcore.AsyncConnectionPool(
             ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
