@@ -107,8 +107,8 @@ def parse_handle(handle: str) -> ResourceQuery:
     return ResourceQuery(username=username.lower(), domain=domain.lower())
 
 
-async def lookup(fetcher: Fetcher, query: ResourceQuery, *, https: bool = True) -> str:
-    """Ask the handle's server for the actor id (the `self` link of an ActivityPub type)."""
+async def _jrd(fetcher: Fetcher, query: ResourceQuery, https: bool) -> dict:
+    """The JRD the handle's server publishes for it; WebFingerError when there is none."""
     scheme = "https" if https else "http"
     resource = f"acct:{query.username}@{query.domain}"
     url = f"{scheme}://{query.domain}/.well-known/webfinger?resource={resource}"
@@ -119,12 +119,35 @@ async def lookup(fetcher: Fetcher, query: ResourceQuery, *, https: bool = True) 
         document = json.loads(response.body)
     except ValueError:
         raise WebFingerError(f"WebFinger for {resource} did not answer JSON") from None
-    links = document.get("links") if isinstance(document, dict) else None
-    for link in links if isinstance(links, list) else []:
-        if not isinstance(link, dict) or link.get("rel") != "self":
-            continue
+    if not isinstance(document, dict):
+        raise WebFingerError(f"WebFinger for {resource} did not answer a JRD")
+    return document
+
+
+def _links(document: dict) -> list[dict]:
+    links = document.get("links")
+    return [link for link in links if isinstance(link, dict)] if isinstance(links, list) else []
+
+
+async def lookup(fetcher: Fetcher, query: ResourceQuery, *, https: bool = True) -> str:
+    """Ask the handle's server for the actor id (the `self` link of an ActivityPub type)."""
+    for link in _links(await _jrd(fetcher, query, https)):
         media_type = str(link.get("type", "")).split(";", 1)[0].strip()
         href = link.get("href")
-        if media_type in (ACTIVITY_JSON, "application/ld+json") and isinstance(href, str):
+        if (
+            link.get("rel") == "self"
+            and media_type in (ACTIVITY_JSON, "application/ld+json")
+            and isinstance(href, str)
+        ):
             return href
-    raise WebFingerError(f"WebFinger for {resource} names no ActivityPub actor")
+    raise WebFingerError(f"WebFinger for acct:{query.username}@{query.domain} names no ActivityPub actor")
+
+
+async def subscribe_template(fetcher: Fetcher, query: ResourceQuery, *, https: bool = True) -> str:
+    """The handle's server's remote-follow template (OStatus subscribe), with its `{uri}` slot."""
+    for link in _links(await _jrd(fetcher, query, https)):
+        template = link.get("template")
+        usable = isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://"))
+        if link.get("rel") == SUBSCRIBE_REL and usable:
+            return template
+    raise WebFingerError(f"{query.domain} does not offer remote follows for {query.username}")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from urllib.parse import parse_qs, quote
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,9 +11,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from talentfed.federation import collections
+from talentfed.federation import collections, webfinger
 from talentfed.federation.authorized_fetch import FetchAuthorization, authorize_fetch
 from talentfed.federation.context import TALENTFED_CONTEXT
+from talentfed.federation.fetcher import FetchError
 from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Follow, Object
@@ -168,6 +170,32 @@ async def context_document(request: Request) -> Response:
     return JSONResponse(TALENTFED_CONTEXT, media_type="application/ld+json")
 
 
+MAX_FORM_BYTES = 4096
+
+
+async def remote_follow(request: Request) -> Response:
+    """A visitor typed their handle: send them to their own server's follow page for this actor."""
+    actor = await _actor_in_path(request)
+    if actor is None:
+        return _not_found(request, "account")
+    body = await request.body()
+    handle = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).get("handle", [""])[0].strip()
+    if len(body) > MAX_FORM_BYTES:
+        return actor_page(actor, follow_value=handle[:200], follow_error="The form was too large.")
+    try:
+        query = webfinger.parse_handle(handle)
+        template = await webfinger.subscribe_template(
+            request.app.state.federation.fetcher,
+            query,
+            https=not request.app.state.config.federation.dev_mode,
+        )
+    except webfinger.MalformedResource:
+        return actor_page(actor, follow_value=handle, follow_error="Type your handle like @you@your.server.")
+    except (webfinger.WebFingerError, FetchError) as exc:
+        return actor_page(actor, follow_value=handle, follow_error=f"Your server could not be asked: {exc}")
+    return RedirectResponse(template.replace("{uri}", quote(actor.uri, safe="")), status_code=303)
+
+
 routes = [
     Route("/users/{username}", actor_endpoint),
     Route("/@{username}", profile_page),
@@ -176,4 +204,5 @@ routes = [
     Route("/users/{username}/outbox", outbox_endpoint),
     Route("/users/{username}/collections/featured", featured_endpoint),
     Route("/ns/v1", context_document),
+    Route("/users/{username}/remote_follow", remote_follow, methods=["POST"]),
 ]

@@ -25,7 +25,7 @@ def page(title: str, body_html: str, *, alternate: str | None = None, status_cod
     return HTMLResponse(html, status_code=status_code, headers={"Vary": "Accept"})
 
 
-def actor_page(actor: Actor) -> HTMLResponse:
+def actor_page(actor: Actor, *, follow_value: str = "", follow_error: str = "") -> HTMLResponse:
     skills = ", ".join(escape(skill) for skill in actor.skills or [])
     parts = [
         f"<h1>{escape(actor.display_name or actor.username)}</h1>",
@@ -37,7 +37,9 @@ def actor_page(actor: Actor) -> HTMLResponse:
         parts.append(f"<div>{actor.summary}</div>")  # already sanitised when stored
     if skills:
         parts.append(f"<p>Skills: {skills}</p>")
-    return page(actor.display_name or actor.username, "".join(parts), alternate=actor.uri)
+    parts.append(remote_follow_form(actor, value=follow_value, error=follow_error))
+    status = 400 if follow_error else 200
+    return page(actor.display_name or actor.username, "".join(parts), alternate=actor.uri, status_code=status)
 
 
 async def authorize_interaction(request: Request) -> HTMLResponse:
@@ -57,3 +59,16 @@ async def authorize_interaction(request: Request) -> HTMLResponse:
         f"<pre>talentfed follow YOUR_USERNAME {shown}</pre>"
     )
     return page(f"Follow {uri}", body)
+
+
+def remote_follow_form(actor: Actor, *, value: str = "", error: str = "") -> str:
+    """The box where a visitor from another server types their handle to follow `actor`."""
+    message = f'<p id="remote-follow-error" role="alert">{escape(error)}</p>' if error else ""
+    described = ' aria-describedby="remote-follow-error"' if error else ""
+    return (
+        f'<form method="post" action="/users/{escape(actor.username)}/remote_follow">'
+        '<label for="remote-follow-handle">Follow from your own server (Mastodon and others)</label> '
+        f'<input id="remote-follow-handle" name="handle" placeholder="@you@your.server" '
+        f'value="{escape(value)}" required{described}> '
+        f'<button type="submit">Follow</button>{message}</form>'
+    )

@@ -232,7 +232,13 @@ class RemoteServer:
         user = next((u for u in self.users.values() if u.preferred_username == name), None)
         if user is None or domain != self.netloc:
             return Response(status_code=404)
-        links = [{"rel": "self", "type": AS_JSON, "href": user.uri}]
+        links = [
+            {"rel": "self", "type": AS_JSON, "href": user.uri},
+            {
+                "rel": "http://ostatus.org/schema/1.0/subscribe",
+                "template": f"{self.base}/authorize_interaction?uri={{uri}}",
+            },
+        ]
         return JSONResponse({"subject": resource, "links": links}, media_type="application/jrd+json")
 
     async def _document(self, request: Request) -> Response:
