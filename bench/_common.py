@@ -6,15 +6,18 @@ and `make bench` only runs `bench/bench_*.py`, so this module is never run on it
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import platform
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -208,3 +211,21 @@ def machine_line() -> str:
         f"machine: {os.cpu_count()} cores, {cpu_model()}, {memory_total()}, "
         f"Python {platform.python_version()}, {platform.system()} {platform.release()}; code {code_version()}"
     )
+
+
+def run_in_temp_dir(
+    prefix: str, args: argparse.Namespace, run: Callable[[argparse.Namespace, Path], int]
+) -> int:
+    """Run a benchmark in a fresh temporary directory; report a BenchError as one line, exit 1."""
+    args.load_at_start = load_line()
+    tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    try:
+        return run(args, tmp)
+    except BenchError as exc:
+        print(f"FAILED: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        if args.keep:
+            print(f"kept {tmp}")
+        else:
+            shutil.rmtree(tmp, ignore_errors=True)

@@ -21,7 +21,7 @@ Reported: time until every live inbox has received the Create, POSTs received pe
 second, and the ratio measured/baseline (dead hosts must not slow the live ones).
 Target: <= 20 s with the dead hosts present. Each run stops by itself at --deadline.
 
-    .venv/bin/python bench/bench_fanout.py [--deadline 60] [--experiment-key-cache]
+    .venv/bin/python bench/bench_fanout.py [--deadline 60]
 """
 
 from __future__ import annotations
@@ -37,10 +37,8 @@ import resource
 import shutil
 import socket
 import sys
-import tempfile
 import time
 from collections import Counter
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
@@ -54,6 +52,7 @@ from _common import (
     machine_line,
     percentile,
     run_cli,
+    run_in_temp_dir,
     sqlite_url,
     verdict,
     write_config,
@@ -545,19 +544,6 @@ def log_to_file(path: Path) -> None:
     logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
-def patch_key_cache() -> Callable[[], None]:
-    """EXPERIMENT, off by default: what caching parsed private keys (the proposed fix) would give."""
-    from talentfed.federation.signatures import signer
-
-    original = signer.load_private_key
-    signer.load_private_key = functools.lru_cache(maxsize=256)(original)  # type: ignore[assignment]
-
-    def undo() -> None:
-        signer.load_private_key = original
-
-    return undo
-
-
 def report(args: argparse.Namespace, plan: HostPlan, baseline: RunResult, measured: RunResult) -> None:
     print(
         f"== fan-out: one Create to {plan.hosts * plan.followers_per_host} followers on {plan.hosts} hosts "
@@ -565,8 +551,6 @@ def report(args: argparse.Namespace, plan: HostPlan, baseline: RunResult, measur
     )
     print(machine_line())
     print(f"at the start: {args.load_at_start}; at the end: {load_line()}")
-    if args.experiment_key_cache:
-        print("EXPERIMENT: private keys cached in-process (--experiment-key-cache); not the shipped code")
     print(
         "workers: talentfed Federation.start_workers in-process, the node's default delivery settings; "
         f"deadline {args.deadline:g} s per run"
@@ -598,19 +582,10 @@ def check(results: list[RunResult]) -> int:
 
 def run(args: argparse.Namespace, tmp: Path) -> int:
     log_to_file(tmp / "delivery.log")
-    undo = patch_key_cache() if args.experiment_key_cache else None
-    try:
-        plan = HostPlan.make(args.hosts, args.followers_per_host, args.dead_fraction)
-        template = make_template(tmp)
-        baseline = asyncio.run(
-            run_once("baseline: live hosts only", tmp, template, plan, False, args.deadline)
-        )
-        measured = asyncio.run(
-            run_once("measured: with dead hosts", tmp, template, plan, True, args.deadline)
-        )
-    finally:
-        if undo:
-            undo()
+    plan = HostPlan.make(args.hosts, args.followers_per_host, args.dead_fraction)
+    template = make_template(tmp)
+    baseline = asyncio.run(run_once("baseline: live hosts only", tmp, template, plan, False, args.deadline))
+    measured = asyncio.run(run_once("measured: with dead hosts", tmp, template, plan, True, args.deadline))
     report(args, plan, baseline, measured)
     return check([baseline, measured])
 
@@ -623,30 +598,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--followers-per-host", type=int, default=10)
     parser.add_argument("--dead-fraction", type=float, default=0.05)
     parser.add_argument("--deadline", type=float, default=60.0, help="seconds per run before it stops itself")
-    parser.add_argument(
-        "--experiment-key-cache",
-        action="store_true",
-        help="cache parsed private keys in-process, to measure the proposed fix (not the shipped code)",
-    )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (logs, databases)")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
-    args.load_at_start = load_line()
-    tmp = Path(tempfile.mkdtemp(prefix="talentfed-bench-fanout-"))
     try:
-        return run(args, tmp)
-    except BenchError as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
+        return run_in_temp_dir("talentfed-bench-fanout-", args, run)
     finally:
         logging.shutdown()
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
 
 
 if __name__ == "__main__":

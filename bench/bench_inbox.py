@@ -25,10 +25,8 @@ import asyncio
 import contextlib
 import json
 import multiprocessing
-import shutil
 import sqlite3
 import sys
-import tempfile
 import time
 import uuid
 from collections import Counter
@@ -37,7 +35,16 @@ from multiprocessing.connection import Connection
 from pathlib import Path
 
 import httpx
-from _common import BenchError, ServedNode, load_line, machine_line, percentile, stopped_on_exit, verdict
+from _common import (
+    BenchError,
+    ServedNode,
+    load_line,
+    machine_line,
+    percentile,
+    run_in_temp_dir,
+    stopped_on_exit,
+    verdict,
+)
 
 TARGET_PER_SECOND = 500.0
 PHASE_BUDGET = 150.0  # seconds; a phase stops by itself after this, finished or not
@@ -384,19 +391,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = parse_args(argv)
-    args.load_at_start = load_line()
-    tmp = Path(tempfile.mkdtemp(prefix="talentfed-bench-inbox-"))
-    try:
-        return run(args, tmp)
-    except BenchError as exc:
-        print(f"FAILED: {exc}", file=sys.stderr)
-        return 1
-    finally:
-        if args.keep:
-            print(f"kept {tmp}")
-        else:
-            shutil.rmtree(tmp, ignore_errors=True)
+    return run_in_temp_dir("talentfed-bench-inbox-", parse_args(argv), run)
 
 
 if __name__ == "__main__":
