@@ -184,6 +184,7 @@ async def on_update(context: Context, activity: dict) -> str:
     except InvalidDocument as exc:
         raise Invalid(f"updated actor: {exc}") from None
     await store_actor(context.session, remote)
+    context.actors.forget(remote.id)
     return "actor updated"
 
 
@@ -193,6 +194,7 @@ async def on_delete(context: Context, activity: dict) -> str:
     object_id = id_of(activity.get("object"))
     if object_id == sender.uri:
         await session.delete(sender)  # follows, posts and interactions cascade
+        context.actors.forget(sender.uri)
         return "actor deleted"
     result = await session.execute(
         update(Object)
@@ -226,6 +228,10 @@ async def _store_post(context: Context, obj: dict, done: str) -> str:
 async def _record_thread_edges(context: Context, post: Object, mentions: tuple[str, ...]) -> None:
     """Replies and mentions are edges of the observed graph (and answers to our questions)."""
     session, sender = context.session, context.sender
+    if not (post.in_reply_to_uri or mentions):
+        return
+    if post.id is None:
+        await session.flush()  # the edges name the post by its id
     if post.in_reply_to_uri:
         parent = await session.scalar(select(Object).where(Object.uri == post.in_reply_to_uri))
         if parent is not None and not await _has_edge(session, "reply", sender.id, object_id=post.id):

@@ -7,6 +7,9 @@
 4. the origin check: what a Create/Update/Delete touches lives on its actor's host (403);
 5. once per activity id: a duplicate is answered 202 and stored once;
 6. the activity's effect (`federation/handlers.py`); an unknown type is stored and logged.
+
+Steps 5 and 6 run in a transaction shared with the other activities arriving at the same time
+(`storage/group_commit.py`): under load that is what lets one SQLite writer keep up.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -26,11 +29,12 @@ from talentfed.config import Config
 from talentfed.federation import handlers
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import FetchError
+from talentfed.federation.ingest import note_absent_posts
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
 from talentfed.federation.vocab import id_of, types_of
-from talentfed.storage.db import write_lock
+from talentfed.storage.group_commit import GroupCommit
 from talentfed.storage.models import Activity, Actor
 
 logger = logging.getLogger("talentfed.inbox")
@@ -70,6 +74,11 @@ class Inbox:
         self.actors = actors
         self.posts = posts
         self._blocks: tuple[float, frozenset[str]] | None = None
+        # Activities from concurrent POSTs are stored and applied in shared transactions.
+        self.writes = GroupCommit(sessions, prepare=_look_up_posts)
+
+    async def close(self) -> None:
+        await self.writes.close()
 
     async def receive(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, recipient: str | None
@@ -193,23 +202,26 @@ class Inbox:
         except ActorUnavailable as exc:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
-        try:
-            async with write_lock(self.sessions), self.sessions() as session, session.begin():
-                # A repeated id fails the unique index at flush, before any effect: see below.
-                session.add(
-                    Activity(
-                        uri=activity["id"],
-                        type=types_of(activity)[0],
-                        actor_uri=actor_uri,
-                        object_uri=id_of(activity.get("object")),
-                        local=False,
-                        document=activity,
-                    )
+
+        async def store_and_apply(session: AsyncSession) -> str:
+            # A repeated id fails the unique index when the session flushes, and the whole
+            # transaction rolls back, effects included: see the IntegrityError below.
+            session.add(
+                Activity(
+                    uri=activity["id"],
+                    type=types_of(activity)[0],
+                    actor_uri=actor_uri,
+                    object_uri=id_of(activity.get("object")),
+                    local=False,
+                    document=activity,
                 )
-                await session.flush()
-                sender = await session.merge(sender, load=False)
-                context = handlers.Context(session, self.config, sender, recipient, self.actors)
-                reason = await handlers.dispatch(context, activity)
+            )
+            attached = await _attach(session, sender)
+            context = handlers.Context(session, self.config, attached, recipient, self.actors)
+            return await handlers.dispatch(context, activity)
+
+        try:
+            reason = await self.writes.run(store_and_apply, hint=_created_post_uri(activity))
         except IntegrityError:
             if await self._already_stored(activity["id"]):
                 logger.info("duplicate %s ignored", activity["id"])
@@ -218,8 +230,32 @@ class Inbox:
             return InboxResult(202, "accepted, but it conflicts with what we have; not applied")
         except handlers.Invalid as exc:
             raise Rejected(400, str(exc)) from None
-        logger.info("received %s from %s: %s", activity["id"], actor_uri, reason)
+        # The access log has a line for every POST already; this one is for debugging.
+        logger.debug("received %s from %s: %s", activity["id"], actor_uri, reason)
         return InboxResult(202, reason)
+
+
+def _created_post_uri(activity: dict) -> str | None:
+    """The id of the post a Create carries: a batch looks these up in one query."""
+    obj = activity.get("object")
+    if "Create" in types_of(activity) and isinstance(obj, dict) and isinstance(obj.get("id"), str):
+        return obj["id"]
+    return None
+
+
+async def _look_up_posts(session: AsyncSession, uris: list[str]) -> None:
+    await note_absent_posts(session, uris)
+
+
+async def _attach(session: AsyncSession, actor: Actor) -> Actor:
+    """`actor` (a detached copy, maybe cached) in `session`, without a query.
+
+    Earlier units of the same batch may have loaded or changed this actor already: their copy
+    wins, so a stale cached copy never overwrites their changes.
+    """
+    key = inspect(actor).identity_key
+    present = session.identity_map.get(key) if key is not None else None
+    return present if present is not None else await session.merge(actor, load=False)
 
 
 def _is_self_delete(activity: dict, actor_uri: str) -> bool:

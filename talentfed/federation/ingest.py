@@ -42,6 +42,7 @@ __all__ = [
     "IngestError",
     "UnsupportedObject",
     "carried_objects",
+    "note_absent_posts",
     "read_post",
     "store_post",
     "visibility_of",
@@ -83,6 +84,7 @@ STRUCTURED_KINDS = frozenset({"question", "project", "poll", "event"})
 # What `extra` holds for a remote post (the same names local posts use).
 EXTRA_KEYS = ("teamSize", "contact", "institution", "attachments", "mentions")
 
+ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
 MAX_IRI = 2048  # the URI columns' length
 MAX_TYPE = 32  # the `type` column's length
 MAX_TEAM_SIZE = 1000
@@ -573,7 +575,8 @@ def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
 
 
 async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -> Object:
-    """Insert or update the stored copy of a remote post (flushed, not committed).
+    """Insert or update the stored copy of a remote post (added, not flushed: a new row has
+    its id after the session's next flush).
 
     `author` is the resolved actor of `post.attributed_to` (it must match when the
     document names one, and live on the post's host). An update must come from the
@@ -581,7 +584,8 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
     the stored one is ignored. Deleted and local objects are never overwritten.
     Raises `IngestError`.
     """
-    existing = await session.scalar(select(Object).where(Object.uri == post.uri))
+    known_absent = post.uri in session.info.get(ABSENT_POSTS, ())
+    existing = None if known_absent else await _stored_post(session, post.uri)
     _check_author(post, author, existing)
     kind = await _stored_kind(session, post)
     if existing is None:
@@ -593,10 +597,27 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
         row = existing
         row.updated = post.updated or utcnow()
     _fill(row, post, author, kind)
-    await session.flush()
     if kind == "question":
         await _promote_answers(session, post.uri)
     return row
+
+
+async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:
+    """Look up at once which of `uris` are not stored, so `store_post` need not ask for each
+    (a group commit stores many posts in one transaction)."""
+    stored = set(await session.scalars(select(Object.uri).where(Object.uri.in_(uris)))) if uris else set()
+    session.info[ABSENT_POSTS] = {uri for uri in uris if uri not in stored}
+
+
+async def _stored_post(session: AsyncSession, uri: str) -> Object | None:
+    # Without autoflush: rows other writes of this transaction added are not needed to answer
+    # "is this uri stored?" (a second insert of one uri fails the unique index at flush, and a
+    # group commit then reruns the writes one by one), and not flushing here lets one flush
+    # insert the posts of a whole batch.
+    with session.no_autoflush:
+        # The id alone first: a new post (the usual case) needs no row loaded.
+        stored_id = await session.scalar(select(Object.id).where(Object.uri == uri))
+        return await session.get(Object, stored_id) if stored_id is not None else None
 
 
 def _older_than_stored(post: IncomingPost, existing: Object) -> bool:

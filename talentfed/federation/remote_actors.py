@@ -8,6 +8,7 @@ of the actors we know, and otherwise fetched — either the actor document itsel
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
@@ -27,6 +28,12 @@ from talentfed.text import sanitize_html
 
 logger = logging.getLogger("talentfed.actors")
 REFRESH_AFTER = timedelta(days=1)
+# Every signed POST asks who owns its key. The answer is kept in memory this long: what
+# changes an actor in this process forgets it at once; another process (a second
+# `talentfed serve` on the same database) sees the change within this time, and a rotated
+# key is refetched at once because the old one fails to verify.
+KEY_OWNER_TTL = 300.0  # seconds
+KEY_OWNER_ENTRIES = 10_000
 
 
 class ActorUnavailable(Exception):
@@ -38,6 +45,7 @@ class RemoteActors:
         self.sessions = sessions
         self.fetcher = fetcher
         self.config = config
+        self._key_owners: dict[str, tuple[float, Actor]] = {}
 
     # -- lookups -----------------------------------------------------------------
 
@@ -62,7 +70,9 @@ class RemoteActors:
         except (FetchError, InvalidDocument) as exc:
             raise ActorUnavailable(f"{uri}: {exc}") from None
         async with self.sessions() as session, session.begin():
-            return await store_actor(session, remote)
+            actor = await store_actor(session, remote)
+        self.forget(uri)
+        return actor
 
     async def by_handle(self, handle: str) -> Actor:
         """`@user@domain` (or `user@domain`) via WebFinger, then the actor document."""
@@ -116,12 +126,28 @@ class RemoteActors:
 
     async def owner_of_key(self, key_id: str) -> Actor | None:
         """The stored actor that lists `key_id`: by its main key, or by the actor document
-        the key id is a fragment of (an actor's second key, e.g. an Ed25519 one)."""
+        the key id is a fragment of (an actor's second key, e.g. an Ed25519 one).
+
+        The actor is a detached copy, possibly from the in-memory cache (see KEY_OWNER_TTL).
+        """
+        cached = self._key_owners.get(key_id)
+        if cached is not None and time.monotonic() - cached[0] < KEY_OWNER_TTL:
+            return cached[1]
         async with self.sessions() as session:
             actor = await session.scalar(select(Actor).where(Actor.public_key_id == key_id))
             if actor is None:
                 actor = await session.scalar(select(Actor).where(Actor.uri == _without_fragment(key_id)))
-        return actor if actor is not None and _key_of(actor, key_id) else None
+        if actor is None or not _key_of(actor, key_id):
+            return None
+        if len(self._key_owners) >= KEY_OWNER_ENTRIES:
+            del self._key_owners[next(iter(self._key_owners))]  # the oldest entry
+        self._key_owners[key_id] = (time.monotonic(), actor)
+        return actor
+
+    def forget(self, actor_uri: str) -> None:
+        """Drop the cached key owner `actor_uri` (it was updated, refetched or deleted)."""
+        for key_id in [k for k, (_, actor) in self._key_owners.items() if actor.uri == actor_uri]:
+            del self._key_owners[key_id]
 
     async def _known_key(self, key_id: str) -> str | None:
         owner = await self.owner_of_key(key_id)

@@ -101,6 +101,7 @@ class Federation:
         self._stop.set()
         if self._workers:
             await asyncio.gather(*self._workers, return_exceptions=True)
+        await self.inbox.close()
         await self.fetcher.aclose()
 
 

@@ -10,19 +10,80 @@ from dataclasses import dataclass
 from typing import Any
 
 from talentfed.federation import jsonld
-from talentfed.federation.context import TALENTFED_NAMESPACE
+from talentfed.federation.context import TALENTFED_CONTEXT_IRI, TALENTFED_NAMESPACE
 from talentfed.federation.vocab import as_list
 from talentfed.text import normalize_skills
 
 
 def expanded_node(doc: dict[str, Any]) -> dict[str, Any]:
-    """The document's top node, expanded; {} when it cannot be expanded."""
+    """The document's top node, expanded, for reading our terms; {} when it cannot be
+    expanded, or when no key of it can expand to one of our terms (most posts from
+    Mastodon: this saves the expansion, a large part of the time it takes to read one)."""
+    if not may_use_our_terms(doc):
+        return {}
     try:
         nodes = jsonld.expand(doc)
     except (jsonld.InvalidJsonLd, TypeError, ValueError, RecursionError):
         return {}
     nodes = [n for n in nodes if isinstance(n, dict)]
     return next((n for n in nodes if n.get("@id") == doc.get("id")), nodes[0] if nodes else {})
+
+
+def may_use_our_terms(value: Any) -> bool:
+    """False only when no key of `value` can expand into TALENTFED_NAMESPACE.
+
+    A key expands to an IRI through a context: our context document, a term or prefix
+    definition, or @vocab, or it is an absolute IRI itself. Bundled contexts other than ours
+    define none of our terms, and unknown remote ones are never loaded. So it suffices to
+    look for our context IRI, for definitions that our namespace could start with or that
+    start with it, and for absolute keys in it. Anything unusual (a relative IRI) answers True.
+    """
+    if isinstance(value, list):
+        return any(may_use_our_terms(item) for item in value)
+    if not isinstance(value, dict):
+        return False
+    for key, item in value.items():
+        if key == "@context":
+            if _context_may_define_ours(item):
+                return True
+        elif _iri_may_be_ours(key) or may_use_our_terms(item):
+            return True
+    return False
+
+
+def _context_may_define_ours(context: Any) -> bool:
+    if isinstance(context, list):
+        return any(_context_may_define_ours(item) for item in context)
+    if isinstance(context, str):
+        return context == TALENTFED_CONTEXT_IRI
+    if not isinstance(context, dict):
+        return False
+    for term, definition in context.items():
+        if isinstance(definition, str) and _iri_may_be_ours(definition, defined=True):
+            return True
+        if isinstance(definition, dict):
+            if _iri_may_be_ours(str(definition.get("@id", "")), defined=True):
+                return True
+            if _context_may_define_ours(definition.get("@context")):  # a scoped context
+                return True
+        if _iri_may_be_ours(term):
+            return True
+    return False
+
+
+def _iri_may_be_ours(iri: str, *, defined: bool = False) -> bool:
+    """`defined`: the target of a definition, which may also be a prefix of our namespace.
+
+    A compact IRI (`toot:Emoji`) resolves through its prefix, whose own definition is
+    checked where it is made (inline) or is one of the bundled contexts (not ours).
+    """
+    if iri.startswith(TALENTFED_NAMESPACE):
+        return True
+    if not defined or not iri or iri.startswith("@"):
+        return False
+    if iri.startswith(("https://", "http://")):
+        return TALENTFED_NAMESPACE.startswith(iri)
+    return ":" not in iri  # relative to @base or @vocab: we cannot tell cheaply
 
 
 def values(node: dict[str, Any], term: str) -> list[Any]:

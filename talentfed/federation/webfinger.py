@@ -147,7 +147,9 @@ async def subscribe_template(fetcher: Fetcher, query: ResourceQuery, *, https: b
     """The handle's server's remote-follow template (OStatus subscribe), with its `{uri}` slot."""
     for link in _links(await _jrd(fetcher, query, https)):
         template = link.get("template")
-        usable = isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://"))
+        usable = (
+            isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://"))
+        )
         if link.get("rel") == SUBSCRIBE_REL and usable:
             return template
     raise WebFingerError(f"{query.domain} does not offer remote follows for {query.username}")

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from talentfed.domain import posts
 from talentfed.domain.members import find_local_actor
 from talentfed.domain.posts import Draft
-from talentfed.storage.models import Interaction, Object
+from talentfed.storage.models import Activity, Interaction, Object
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
 from tests.fixtures_path import fixture
@@ -80,3 +81,47 @@ async def test_a_create_by_someone_else_is_refused(node: Node, remote: RemoteSer
     response = await node.post("/inbox", activity, mallory)
     assert response.status_code == 400 and "attributed" in response.text
     assert await node.count(Object, Object.uri == activity["object"]["id"]) == 0
+
+
+async def test_activities_arriving_together_are_applied_as_one_by_one(
+    node: Node, remote: RemoteServer
+) -> None:
+    """Concurrent POSTs share transactions (group commit); the outcome is the same as if they
+    had come one after another: a repeated activity is stored once, a reply still becomes an
+    answer with its edges, every other post is stored."""
+    felix, ann = remote.add_user("felix"), remote.add_user("ann")
+    question = await _question(node)
+    reply = _mastodon_reply(felix, question, node.actor_uri("bob"))
+    notes = [
+        {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": remote.activity_id(f"create-{i}"),
+            "type": "Create",
+            "actor": ann.uri,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            "object": {
+                "id": f"{remote.base}/notes/{i}",
+                "type": "Note",
+                "attributedTo": ann.uri,
+                "content": f"<p>note {i}</p>",
+                "to": ["https://www.w3.org/ns/activitystreams#Public"],
+            },
+        }
+        for i in range(6)
+    ]
+    await node.post("/inbox", notes[0], ann)  # ann's key is fetched once, before the burst
+    batches_before = node.federation.inbox.writes.batches
+    sent = [(reply, felix), *[(note, ann) for note in notes[1:]], *[(notes[1], ann)] * 3]
+    responses = await asyncio.gather(*(node.post("/inbox", activity, signer) for activity, signer in sent))
+
+    assert all(r.status_code == 202 for r in responses), [r.text for r in responses]
+    reasons = [r.json()["reason"] for r in responses]
+    assert reasons.count("post stored") == 6 and reasons.count("duplicate activity; already received") == 3
+    assert node.federation.inbox.writes.batches - batches_before < len(sent)
+    async with node.sessions() as session:
+        stored = {o.uri: o for o in await session.scalars(select(Object).where(Object.local.is_(False)))}
+        assert set(stored) == {n["object"]["id"] for n in notes} | {reply["object"]["id"]}
+        assert stored[reply["object"]["id"]].kind == "answer"
+        edges = {(i.kind, i.object_id) for i in await session.scalars(select(Interaction))}
+        assert ("reply", stored[reply["object"]["id"]].id) in edges
+        assert await session.scalar(select(func.count()).select_from(Activity)) == 8

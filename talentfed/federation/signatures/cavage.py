@@ -107,7 +107,10 @@ def _parse_params(value: str) -> dict[str, str]:
         if name in params:
             raise MalformedSignatureError(f"signature parameter {name!r} appears twice")
         quoted = match.group(2)
-        params[name] = re.sub(r"\\(.)", r"\1", quoted) if quoted is not None else match.group(3)
+        if quoted is None:
+            params[name] = match.group(3)
+        else:
+            params[name] = re.sub(r"\\(.)", r"\1", quoted) if "\\" in quoted else quoted
         position = match.end()
     return params
 

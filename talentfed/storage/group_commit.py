@@ -1,0 +1,174 @@
+"""Group commit: units of database work from many concurrent requests share transactions.
+
+Under load, most of an inbox write's time is not SQL but the fixed cost of a transaction:
+taking the (SQLite) write lock, BEGIN, COMMIT, and the round trips to the driver's thread
+while the event loop is busy with other requests. `GroupCommit.run(unit)` queues `unit`;
+one drainer task takes everything queued and runs the units one after another in a single
+transaction, then answers each caller. While it works, new units queue up for the next batch,
+so the batch grows with the load by itself and stays at one unit when the node is idle.
+
+Semantics a caller can rely on: a unit's effects are committed exactly once, either with its
+batch or alone. If any unit of a batch raises, the batch is rolled back and every unit of it
+runs again alone, in its own transaction, so one bad unit never costs the others their work,
+and the caller gets its own unit's result or exception. A unit may therefore run twice (the
+first time rolled back): it must not have effects outside the session it is given that
+cannot be repeated.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
+
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from talentfed.storage.db import session_factory, write_lock
+from talentfed.storage.inline_sqlite import inline_engine
+
+logger = logging.getLogger("talentfed.storage")
+
+T = TypeVar("T")
+Unit = Callable[[AsyncSession], Awaitable[T]]
+# Called once per shared transaction, before its units, with the hints they were queued with:
+# what many units would each look up can be looked up once (see Inbox).
+Prepare = Callable[[AsyncSession, list[Any]], Awaitable[None]]
+
+MAX_BATCH = 64  # units per transaction; bounds the work lost to one bad unit
+
+
+@dataclass
+class _Queued(Generic[T]):
+    unit: Unit[T]
+    answer: asyncio.Future[T]
+    hint: Any = None
+
+
+class GroupCommit:
+    """Runs units of work in shared transactions; see the module's text for the guarantees."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        max_batch: int = MAX_BATCH,
+        parallel: int | None = None,
+        prepare: Prepare | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.prepare = prepare
+        self.max_batch = max_batch
+        # SQLite has one writer: more drainers would only queue on its lock. PostgreSQL runs
+        # a few batches side by side.
+        engine = sessions.kw.get("bind")
+        sqlite = engine is not None and engine.dialect.name == "sqlite"
+        self.parallel = parallel or (1 if sqlite else 4)
+        # On an SQLite file, batches run on the event loop's thread (see storage/inline_sqlite.py);
+        # a unit that runs alone, after a failed batch, uses the ordinary threaded engine.
+        file_backed = sqlite and engine.url.database not in (None, "", ":memory:")
+        self._inline_url = engine.url.render_as_string(hide_password=False) if file_backed else None
+        self._inline: AsyncEngine | None = None
+        self._queue: list[_Queued[Any]] = []
+        self._drainers: set[asyncio.Task[None]] = set()
+        self.batches = 0  # committed batches, for the tests and the logs
+        self.fallbacks = 0  # batches rolled back and rerun unit by unit
+
+    async def run(self, unit: Unit[T], *, hint: Any = None) -> T:
+        """Run `unit(session)` in a transaction shared with other queued units; its result.
+
+        `hint` is passed to `prepare` with the other hints of the batch.
+        """
+        answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._queue.append(_Queued(unit, answer, hint))
+        if len(self._drainers) < self.parallel:
+            self._drainers.add(asyncio.create_task(self._drain()))
+        # The caller may give up (client gone); the unit still runs, its answer is dropped.
+        return await asyncio.shield(answer)
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue[: self.max_batch], self._queue[self.max_batch :]
+                try:
+                    await self._run_batch(batch)
+                except BaseException as exc:  # never leave a caller waiting forever
+                    for queued in batch:
+                        _fail(queued.answer, exc)
+                    if not isinstance(exc, Exception):
+                        raise
+        finally:
+            # Synchronously after the last look at the queue: a unit queued from now on
+            # sees one drainer fewer and starts its own.
+            self._drainers.discard(asyncio.current_task())  # type: ignore[arg-type]
+
+    async def _run_batch(self, batch: list[_Queued[Any]]) -> None:
+        try:
+            results = await self._together(batch)
+        except Exception as exc:
+            if not self._worth_rerunning(batch, exc):
+                _fail(batch[0].answer, exc)
+                return
+            self.fallbacks += 1
+            logger.debug("a batch of %d was rolled back (%s); running its units alone", len(batch), exc)
+        else:
+            self.batches += 1
+            for queued, result in zip(batch, results, strict=True):
+                _answer(queued.answer, result)
+            return
+        for queued in batch:
+            try:
+                result = await self._alone(queued.unit)
+            except Exception as exc:
+                _fail(queued.answer, exc)
+            else:
+                _answer(queued.answer, result)
+
+    def _worth_rerunning(self, batch: list[_Queued[Any]], exc: Exception) -> bool:
+        """A lone unit's own error is its answer, unless the inline connection could not get
+        SQLite's lock (another process writes): then the threaded engine waits for it."""
+        return len(batch) > 1 or (self._inline_url is not None and isinstance(exc, OperationalError))
+
+    async def _together(self, batch: list[_Queued[Any]]) -> list[Any]:
+        async with write_lock(self.sessions), self._batch_sessions()() as session, session.begin():
+            if self.prepare is not None:
+                await self.prepare(session, [queued.hint for queued in batch if queued.hint is not None])
+            return [await queued.unit(session) for queued in batch]
+
+    def _batch_sessions(self) -> async_sessionmaker[AsyncSession]:
+        if self._inline_url is None:
+            return self.sessions
+        if self._inline is None:
+            self._inline = inline_engine(self._inline_url)
+            self._inline_sessions = session_factory(self._inline)
+        return self._inline_sessions
+
+    async def _alone(self, unit: Unit[T]) -> T:
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
+            result = await unit(session)
+        self.batches += 1
+        return result
+
+    async def close(self) -> None:
+        """Let every queued unit run, then close the inline connection."""
+        while self._drainers:
+            await asyncio.gather(*list(self._drainers), return_exceptions=True)
+        if self._inline is not None:
+            await self._inline.dispose()
+            self._inline = None
+
+
+def _answer(future: asyncio.Future[T], result: T) -> None:
+    if not future.done():
+        future.set_result(result)
+
+
+def _fail(future: asyncio.Future[Any], exc: BaseException) -> None:
+    if not future.done():
+        future.set_exception(exc)
+        # Retrieved by the caller normally; if the caller is gone, don't log "never retrieved".
+        with contextlib.suppress(BaseException):
+            future.exception()
