@@ -21,7 +21,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import inspect, select
+from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -35,13 +35,14 @@ from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.group_commit import GroupCommit
-from talentfed.storage.models import Activity, Actor
+from talentfed.storage.models import Activity, Actor, utcnow
 
 logger = logging.getLogger("talentfed.inbox")
 
 # Activities whose object must live on the actor's own host.
 ORIGIN_CHECKED = frozenset({"Create", "Update", "Delete"})
 BLOCKS_TTL = 5.0  # seconds a read of the domain blocks is reused
+STORED_ACTIVITIES = "talentfed.stored_activities"  # session.info: ids a batch has inserted
 
 
 @dataclass(frozen=True)
@@ -75,7 +76,7 @@ class Inbox:
         self.posts = posts
         self._blocks: tuple[float, frozenset[str]] | None = None
         # Activities from concurrent POSTs are stored and applied in shared transactions.
-        self.writes = GroupCommit(sessions, prepare=_look_up_posts)
+        self.writes = GroupCommit(sessions, prepare=_prepare_batch)
 
     async def close(self) -> None:
         await self.writes.close()
@@ -203,25 +204,28 @@ class Inbox:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
 
+        row = {
+            "uri": activity["id"],
+            "type": types_of(activity)[0],
+            "actor_uri": actor_uri,
+            "object_uri": id_of(activity.get("object")),
+            "local": False,
+            "document": activity,
+            "created_at": utcnow(),
+        }
+
         async def store_and_apply(session: AsyncSession) -> str:
-            # A repeated id fails the unique index when the session flushes, and the whole
-            # transaction rolls back, effects included: see the IntegrityError below.
-            session.add(
-                Activity(
-                    uri=activity["id"],
-                    type=types_of(activity)[0],
-                    actor_uri=actor_uri,
-                    object_uri=id_of(activity.get("object")),
-                    local=False,
-                    document=activity,
-                )
-            )
+            # A repeated id fails the unique index when the session flushes (or when the batch
+            # inserted its activities, see _prepare_batch), and the whole transaction rolls
+            # back, effects included: see the IntegrityError below.
+            if row["uri"] not in session.info.get(STORED_ACTIVITIES, ()):
+                session.add(Activity(**row))
             attached = await _attach(session, sender)
             context = handlers.Context(session, self.config, attached, recipient, self.actors)
             return await handlers.dispatch(context, activity)
 
         try:
-            reason = await self.writes.run(store_and_apply, hint=_created_post_uri(activity))
+            reason = await self.writes.run(store_and_apply, hint=(row, _created_post_uri(activity)))
         except IntegrityError:
             if await self._already_stored(activity["id"]):
                 logger.info("duplicate %s ignored", activity["id"])
@@ -243,8 +247,13 @@ def _created_post_uri(activity: dict) -> str | None:
     return None
 
 
-async def _look_up_posts(session: AsyncSession, uris: list[str]) -> None:
-    await note_absent_posts(session, uris)
+async def _prepare_batch(session: AsyncSession, hints: list[tuple[dict, str | None]]) -> None:
+    """What every activity of a batch needs, done once: its row in `activities` (one
+    multi-row INSERT instead of an ORM object each) and the lookup of the posts it creates."""
+    rows = [row for row, _ in hints]
+    await session.execute(insert(Activity), rows)
+    session.info[STORED_ACTIVITIES] = {row["uri"] for row in rows}
+    await note_absent_posts(session, [uri for _, uri in hints if uri])
 
 
 async def _attach(session: AsyncSession, actor: Actor) -> Actor:

@@ -80,7 +80,7 @@ class Actor(Base):
     __table_args__ = (UniqueConstraint("domain", "username"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uri: Mapped[str] = mapped_column(URI, unique=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True, insert_sentinel=True)
     type: Mapped[str] = mapped_column(String(32))
     username: Mapped[str] = mapped_column(NAME)
     domain: Mapped[str] = mapped_column(NAME, index=True)
@@ -150,7 +150,7 @@ class Object(Base):
     __table_args__ = (Index(None, "author_id", "published"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uri: Mapped[str] = mapped_column(URI, unique=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True, insert_sentinel=True)
     type: Mapped[str] = mapped_column(String(32))  # the ActivityStreams type
     kind: Mapped[str] = mapped_column(String(16), index=True)  # article|question|answer|project|note
     author_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
@@ -188,7 +188,7 @@ class Activity(Base):
     __tablename__ = "activities"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    uri: Mapped[str] = mapped_column(URI, unique=True)
+    uri: Mapped[str] = mapped_column(URI, unique=True, insert_sentinel=True)
     type: Mapped[str] = mapped_column(String(32))
     actor_uri: Mapped[str] = mapped_column(URI, index=True)
     object_uri: Mapped[str | None] = mapped_column(URI, index=True)

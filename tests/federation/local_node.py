@@ -90,5 +90,3 @@ async def open_node(config: Config, engine: AsyncEngine) -> AsyncIterator[Node]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
             yield Node(config, app, client, sessions)
-
-
