@@ -12,7 +12,9 @@ n × n matrix and most of the work.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -162,6 +164,7 @@ class SimilarityIndex:
         item_groups: np.ndarray | None = None,
         allowed: Sequence[int] | np.ndarray | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
+        workers: int | None = None,
     ) -> TopK:
         """Top-k items for every query row, computed block by block (memory stays small).
 
@@ -170,6 +173,7 @@ class SimilarityIndex:
         ids; negative means none), an item in the query's own group is never returned.
         `allowed` restricts the candidates as in `search`. Explanations are not computed here (a
         person reads a handful of them, not millions): call `explain` for the pairs shown.
+        `workers` threads share the blocks (default: `default_workers()`).
         """
         same = queries is None
         query_rows = self.items if same else self._as_rows(queries)
@@ -181,7 +185,8 @@ class SimilarityIndex:
         rules = [(query_groups, item_groups)]
         if exclude_self:
             rules.append((np.arange(self.n_items), np.arange(self.n_items)))
-        found = _blocked_search(sub._kernel, query_rows, k, rules, chosen, block_size)
+        workers = default_workers() if workers is None else workers
+        found = _blocked_search(sub._kernel, query_rows, k, rules, chosen, block_size, workers)
         indices = np.full(found.indices.shape, -1, dtype=np.int64)
         hit = found.indices >= 0
         indices[hit] = chosen[found.indices[hit]]
@@ -224,19 +229,40 @@ def _blocked_search(
     rules: list[tuple[np.ndarray | None, np.ndarray | None]],
     chosen: np.ndarray,
     block_size: int,
+    workers: int = 1,
 ) -> TopK:
-    """Top-k per query, block by block; `chosen[j]` is the full-index item of kernel item j."""
+    """Top-k per query, block by block; `chosen[j]` is the full-index item of kernel item j.
+
+    With `workers` > 1, threads take the blocks in turn, each with its own scratch array: most
+    of a block's time is in numpy and scipy calls that release the GIL.
+    """
     exclusions = [_GroupExclusion(q, None if i is None else np.asarray(i)[chosen]) for q, i in rules]
-    indices, scores = [np.full((0, k), -1, dtype=np.int64)], [np.zeros((0, k))]
-    workspace = kernel.workspace(min(block_size, query_rows.shape[0]))
-    for start in range(0, query_rows.shape[0], block_size):
-        stop = min(start + block_size, query_rows.shape[0])
-        pairs = [exclusion.pairs(start, stop) for exclusion in exclusions]
-        excluded = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
-        block_indices, block_scores = kernel.top_k(query_rows[start:stop], k, excluded, workspace)
-        indices.append(block_indices)
-        scores.append(block_scores)
-    return TopK(np.vstack(indices), np.vstack(scores))
+    starts = list(range(0, query_rows.shape[0], block_size))
+    results: list[tuple[np.ndarray, np.ndarray]] = [(np.full((0, k), -1, dtype=np.int64), np.zeros((0, k)))]
+    results += [results[0]] * len(starts)
+
+    def run(first_block: int, step: int) -> None:
+        workspace = kernel.workspace(min(block_size, query_rows.shape[0]))
+        for block in range(first_block, len(starts), step):
+            start = starts[block]
+            stop = min(start + block_size, query_rows.shape[0])
+            pairs = [exclusion.pairs(start, stop) for exclusion in exclusions]
+            excluded = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
+            results[block + 1] = kernel.top_k(query_rows[start:stop], k, excluded, workspace)
+
+    workers = max(1, min(workers, len(starts)))
+    if workers == 1:
+        run(0, 1)
+    else:
+        with ThreadPoolExecutor(workers, thread_name_prefix="topk") as pool:
+            for done in [pool.submit(run, first, workers) for first in range(workers)]:
+                done.result()
+    return TopK(np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results]))
+
+
+def default_workers() -> int:
+    """Threads for a whole-index search: the cores there are, up to four."""
+    return max(1, min(os.cpu_count() or 1, 4))
 
 
 class _GroupExclusion:

@@ -87,14 +87,23 @@ index_options = st.sampled_from(
     integers=st.booleans(),
     k=st.integers(1, 12),
     block_size=st.integers(1, 20),
+    workers=st.integers(1, 4),
     options=index_options,
 )
 def test_top_k_for_all_rows_equals_brute_force(
-    seed: int, n: int, terms: int, density: float, integers: bool, k: int, block_size: int, options: dict
+    seed: int,
+    n: int,
+    terms: int,
+    density: float,
+    integers: bool,
+    k: int,
+    block_size: int,
+    workers: int,
+    options: dict,
 ) -> None:
     matrix = random_matrix(seed, n, terms, density, integers)
     index = SimilarityIndex(matrix, **options)
-    found = index.search_all(k=k, block_size=block_size)
+    found = index.search_all(k=k, block_size=block_size, workers=workers)
     dense = matrix.toarray()
     truth = brute_force(dense, dense, {(i, i) for i in range(n)})
     assert_is_top_k(found.indices, found.scores, truth, k)
