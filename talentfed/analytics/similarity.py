@@ -238,8 +238,8 @@ def _blocked_search(
     """
     exclusions = [_GroupExclusion(q, None if i is None else np.asarray(i)[chosen]) for q, i in rules]
     starts = list(range(0, query_rows.shape[0], block_size))
-    results: list[tuple[np.ndarray, np.ndarray]] = [(np.full((0, k), -1, dtype=np.int64), np.zeros((0, k)))]
-    results += [results[0]] * len(starts)
+    empty = (np.full((0, k), -1, dtype=np.int64), np.zeros((0, k)))  # what no queries give
+    results = [empty] * len(starts)  # one per block, filled by whichever thread runs it
 
     def run(first_block: int, step: int) -> None:
         workspace = kernel.workspace(min(block_size, query_rows.shape[0]))
@@ -248,7 +248,7 @@ def _blocked_search(
             stop = min(start + block_size, query_rows.shape[0])
             pairs = [exclusion.pairs(start, stop) for exclusion in exclusions]
             excluded = (np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]))
-            results[block + 1] = kernel.top_k(query_rows[start:stop], k, excluded, workspace)
+            results[block] = kernel.top_k(query_rows[start:stop], k, excluded, workspace)
 
     workers = max(1, min(workers, len(starts)))
     if workers == 1:
@@ -257,7 +257,8 @@ def _blocked_search(
         with ThreadPoolExecutor(workers, thread_name_prefix="topk") as pool:
             for done in [pool.submit(run, first, workers) for first in range(workers)]:
                 done.result()
-    return TopK(np.vstack([r[0] for r in results]), np.vstack([r[1] for r in results]))
+    indices, scores = zip(empty, *results, strict=False)
+    return TopK(np.vstack(indices), np.vstack(scores))
 
 
 def default_workers() -> int:

@@ -11,8 +11,8 @@ from talentfed.cli.context import CommandError
 from talentfed.cli.output import print_json, print_table
 from talentfed.cli.social import Session, member_actor, run_in_session
 from talentfed.domain import posts
-from talentfed.domain.members import MemberError, ProfileChanges, update_profile
-from talentfed.domain.posts import Draft, PostError
+from talentfed.domain.members import ProfileChanges, update_profile
+from talentfed.domain.posts import Draft
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.remote_posts import PostUnavailable
 from talentfed.storage.models import Actor, Object
@@ -178,10 +178,7 @@ def cmd_user_set(args: argparse.Namespace) -> int:
 
     async def body(session: Session) -> dict:
         member = await member_actor(session, args.user)
-        try:
-            actor = await update_profile(session.db, session.config, member, changes)
-        except MemberError as exc:
-            raise CommandError(str(exc)) from None
+        actor = await update_profile(session.db, session.config, member, changes)
         return {
             "handle": f"@{actor.handle}",
             "headline": actor.headline,
@@ -215,10 +212,7 @@ async def _mentions(session: Session, markdown: str) -> dict[str, Actor]:
 async def _publish(session: Session, user: str, draft: Draft) -> dict:
     member = await member_actor(session, user)
     mentions = await _mentions(session, draft.body)
-    try:
-        post = await posts.publish(session.db, session.config, member, draft, mentions=mentions)
-    except PostError as exc:
-        raise CommandError(str(exc)) from None
+    post = await posts.publish(session.db, session.config, member, draft, mentions=mentions)
     return post_record(post)
 
 
@@ -278,10 +272,7 @@ def cmd_accept(args: argparse.Namespace) -> int:
         question = await posts.find_object(session.db, answer.in_reply_to_uri or "")
         if question is None:
             raise CommandError(f"{args.answer}: not an answer to a question of this node")
-        try:
-            await posts.accept_answer(session.db, session.config, member, question, answer)
-        except PostError as exc:
-            raise CommandError(str(exc)) from None
+        await posts.accept_answer(session.db, session.config, member, question, answer)
         return question.uri
 
     print(f"accepted {args.answer} as the answer to {run_in_session(args, body)}")
@@ -294,10 +285,7 @@ def cmd_project(args: argparse.Namespace) -> int:
     async def body(session: Session) -> None:
         member = await member_actor(session, args.user)
         project = await _own_post(session, args.project)
-        try:
-            await posts.set_project_status(session.db, session.config, member, project, status)
-        except PostError as exc:
-            raise CommandError(str(exc)) from None
+        await posts.set_project_status(session.db, session.config, member, project, status)
 
     run_in_session(args, body)
     print(f"{args.project}: {status}")
@@ -314,10 +302,7 @@ async def _own_post(session: Session, url: str) -> Object:
 def cmd_delete(args: argparse.Namespace) -> int:
     async def body(session: Session) -> None:
         member = await member_actor(session, args.user)
-        try:
-            await posts.delete(session.db, session.config, member, await _own_post(session, args.url))
-        except PostError as exc:
-            raise CommandError(str(exc)) from None
+        await posts.delete(session.db, session.config, member, await _own_post(session, args.url))
 
     run_in_session(args, body)
     print(f"deleted {args.url}")
@@ -328,13 +313,10 @@ def cmd_react(args: argparse.Namespace) -> int:
     async def body(session: Session) -> None:
         member = await member_actor(session, args.user)
         post = await _known_post(session, args.url)
-        try:
-            if args.undo:
-                await posts.unreact(session.db, session.config, member, post, args.kind)
-            else:
-                await posts.react(session.db, session.config, member, post, args.kind)
-        except PostError as exc:
-            raise CommandError(str(exc)) from None
+        if args.undo:
+            await posts.unreact(session.db, session.config, member, post, args.kind)
+        else:
+            await posts.react(session.db, session.config, member, post, args.kind)
 
     run_in_session(args, body)
     print(f"{args.verb}: {args.url}")
@@ -344,10 +326,7 @@ def cmd_react(args: argparse.Namespace) -> int:
 def cmd_pin(args: argparse.Namespace) -> int:
     async def body(session: Session) -> None:
         member = await member_actor(session, args.user)
-        try:
-            await posts.set_pinned(session.db, member, await _own_post(session, args.url), args.pinned)
-        except PostError as exc:
-            raise CommandError(str(exc)) from None
+        await posts.set_pinned(session.db, member, await _own_post(session, args.url), args.pinned)
 
     run_in_session(args, body)
     print(f"{'pinned' if args.pinned else 'unpinned'} {args.url}")

@@ -12,6 +12,8 @@ from talentfed import __version__
 from talentfed.cli import content, discover, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
+from talentfed.domain.members import MemberError
+from talentfed.domain.posts import PostError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,7 +49,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"talentfed: configuration error: {exc}", file=sys.stderr)
         return 2
-    except CommandError as exc:
+    except (CommandError, MemberError, PostError) as exc:  # the domain's refusals read as one line
         print(f"talentfed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -6,11 +6,10 @@ import argparse
 import asyncio
 
 from talentfed.cli.content import add_profile_arguments
-from talentfed.cli.context import CommandError, transaction
+from talentfed.cli.context import transaction
 from talentfed.cli.output import print_json, print_table
 from talentfed.config import load_config
 from talentfed.domain.members import (
-    MemberError,
     NewMember,
     add_member,
     find_member,
@@ -88,10 +87,7 @@ def cmd_user_add(args: argparse.Namespace) -> int:
 
     async def run() -> dict:
         async with transaction(config) as session:
-            try:
-                await add_member(session, config, new)
-            except MemberError as exc:
-                raise CommandError(str(exc)) from None
+            await add_member(session, config, new)
             actor, user = await find_member(session, new.username)
             return _member_record(actor, user)
 
@@ -124,10 +120,7 @@ def cmd_user_token(args: argparse.Namespace) -> int:
 
     async def run() -> str:
         async with transaction(config) as session:
-            try:
-                return await issue_api_token(session, args.name)
-            except MemberError as exc:
-                raise CommandError(str(exc)) from None
+            return await issue_api_token(session, args.name)
 
     print(asyncio.run(run()))
     return 0

@@ -93,6 +93,12 @@ def _first_line(exc: BaseException) -> str:
     return text_
 
 
+def sqlite_engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
+    """The engine behind `sessions` if it is SQLite (one writer at a time), else None."""
+    engine = sessions.kw.get("bind")
+    return engine if engine is not None and engine.dialect.name == "sqlite" else None
+
+
 _write_locks: dict[tuple[str, int], asyncio.Lock] = {}
 
 
@@ -103,8 +109,8 @@ def write_lock(sessions: async_sessionmaker[AsyncSession]) -> contextlib.Abstrac
     sleeps in steps of up to 100 ms. Waiting on an asyncio lock instead hands the database over
     as soon as it is free.
     """
-    engine = sessions.kw.get("bind")
-    if engine is None or engine.dialect.name != "sqlite":
+    engine = sqlite_engine_of(sessions)
+    if engine is None:
         return contextlib.nullcontext()
     key = (str(engine.url), id(asyncio.get_running_loop()))
     lock = _write_locks.get(key)

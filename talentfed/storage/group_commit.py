@@ -27,7 +27,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from talentfed.storage.db import session_factory, write_lock
+from talentfed.storage.db import session_factory, sqlite_engine_of, write_lock
 from talentfed.storage.inline_sqlite import inline_engine
 
 logger = logging.getLogger("talentfed.storage")
@@ -64,14 +64,14 @@ class GroupCommit:
         self.max_batch = max_batch
         # SQLite has one writer: more drainers would only queue on its lock. PostgreSQL runs
         # a few batches side by side.
-        engine = sessions.kw.get("bind")
-        sqlite = engine is not None and engine.dialect.name == "sqlite"
+        sqlite = sqlite_engine_of(sessions)
         self.parallel = parallel or (1 if sqlite else 4)
         # On an SQLite file, batches run on the event loop's thread (see storage/inline_sqlite.py);
         # a unit that runs alone, after a failed batch, uses the ordinary threaded engine.
-        file_backed = sqlite and engine.url.database not in (None, "", ":memory:")
-        self._inline_url = engine.url.render_as_string(hide_password=False) if file_backed else None
-        self._inline: AsyncEngine | None = None
+        file_backed = sqlite is not None and sqlite.url.database not in (None, "", ":memory:")
+        self._inline_url = sqlite.url.render_as_string(hide_password=False) if file_backed else None
+        self._inline: AsyncEngine | None = None  # opened with the first batch
+        self._inline_sessions: async_sessionmaker[AsyncSession] | None = None
         self._queue: list[_Queued[Any]] = []
         self._drainers: set[asyncio.Task[None]] = set()
         self.batches = 0  # committed batches, for the tests and the logs
@@ -141,7 +141,7 @@ class GroupCommit:
     def _batch_sessions(self) -> async_sessionmaker[AsyncSession]:
         if self._inline_url is None:
             return self.sessions
-        if self._inline is None:
+        if self._inline_sessions is None:
             self._inline = inline_engine(self._inline_url)
             self._inline_sessions = session_factory(self._inline)
         return self._inline_sessions
@@ -158,7 +158,7 @@ class GroupCommit:
             await asyncio.gather(*list(self._drainers), return_exceptions=True)
         if self._inline is not None:
             await self._inline.dispose()
-            self._inline = None
+            self._inline, self._inline_sessions = None, None
 
 
 def _answer(future: asyncio.Future[T], result: T) -> None:
