@@ -1,16 +1,28 @@
 """Where the shared fixtures live: ``shared/fixtures`` beside the repository checkout.
 
+`TALENTFED_FIXTURES` names another directory; a checkout cloned elsewhere (CI's fresh
+clone in a temporary directory) falls back to the workplace copy at /work/shared/fixtures.
+
 Tests call `fixture()` rather than joining paths themselves, so a missing
 directory fails the test with a message instead of an obscure file error.
 """
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
 
-FIXTURES: Path = (Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures").resolve()
+_CANDIDATES = [
+    os.environ.get("TALENTFED_FIXTURES", ""),
+    str(Path(__file__).resolve().parents[1] / ".." / "shared" / "fixtures"),
+    "/work/shared/fixtures",
+]
+FIXTURES: Path = next(
+    (Path(c).resolve() for c in _CANDIDATES if c and Path(c).is_dir()),
+    Path(_CANDIDATES[1]).resolve(),
+)
 
 
 def fixture(*parts: str) -> Path:
@@ -19,7 +31,7 @@ def fixture(*parts: str) -> Path:
     if not FIXTURES.is_dir():
         pytest.fail(
             f"shared fixtures directory not found at {FIXTURES}: it must sit beside the "
-            "repository checkout (../shared/fixtures)",
+            "repository checkout (../shared/fixtures), or TALENTFED_FIXTURES must name it",
             pytrace=False,
         )
     if not path.exists():
