@@ -81,12 +81,25 @@ class AnalyticsConfig:
 
 
 @dataclass(frozen=True)
+class WebConfig:
+    # Signs session cookies. Empty: a random secret per start (everyone signs in again
+    # after a restart); `talentfed init` writes one.
+    session_secret: str = ""
+    session_days: int = 14
+    open_registrations: bool = False
+    sign_in_attempts: int = 5  # failed sign-ins per address and per account ...
+    sign_in_window_minutes: int = 15  # ... within this window, then 429
+    invitation_days: int = 7
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    web: WebConfig = field(default_factory=WebConfig)
     source: str = "<defaults>"
 
     @property
@@ -100,6 +113,7 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "federation": FederationConfig,
     "analytics": AnalyticsConfig,
+    "web": WebConfig,
 }
 
 
@@ -185,6 +199,12 @@ def _check_database_url(value: str) -> str:
     return url.render_as_string(hide_password=False)
 
 
+def _check_secret(value: str) -> str:
+    if value and len(value) < 32:
+        raise ValueError("a random string of at least 32 characters (or empty), got a shorter one")
+    return value
+
+
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(_check_domain(d) for d in value)
 
@@ -205,6 +225,11 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "retry_initial_delay"): _check_positive,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
+    ("web", "session_secret"): _check_secret,
+    ("web", "session_days"): _check_positive,
+    ("web", "sign_in_attempts"): _check_positive,
+    ("web", "sign_in_window_minutes"): _check_positive,
+    ("web", "invitation_days"): _check_positive,
 }
 
 

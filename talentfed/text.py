@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from html import escape
+from html import escape, unescape
 
 import nh3
 from markdown_it import MarkdownIt
@@ -99,6 +99,18 @@ def sanitize_html(html: str) -> str:
     obfuscated schemes are caught as well.
     """
     return _cleaner.clean(html)
+
+
+_text_only = nh3.Cleaner(tags=set(), clean_content_tags=DROPPED_WITH_CONTENT, attributes={})
+
+
+def html_to_excerpt(html: str | None, limit: int = 200) -> str:
+    """Sanitised HTML as one line of plain text, cut at a word near `limit` characters."""
+    text = " ".join(unescape(_text_only.clean(re.sub(r"<(br|/p|/li|/h\d)\b", " <\\1", html or ""))).split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(" ", 1)[0]
+    return (cut or text[:limit]) + "…"
 
 
 def plain_text_to_html(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import secrets
 import signal
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
@@ -14,7 +15,7 @@ import uvicorn
 
 from talentfed.cli.context import CommandError, open_engine, transaction
 from talentfed.config import Config, load_config, render_config
-from talentfed.domain.demo import ensure_demo
+from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
 from talentfed.storage import migrate
 from talentfed.web.app import create_app
@@ -67,6 +68,7 @@ def cmd_init(args: argparse.Namespace) -> int:
         ("node", "domain"): args.domain,
         ("node", "base_url"): args.base_url or f"{scheme}://{args.domain}",
         ("federation", "dev_mode"): bool(args.dev_mode),
+        ("web", "session_secret"): secrets.token_urlsafe(48),
     }
     if args.name:
         values[("node", "name")] = args.name
@@ -118,6 +120,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     created = asyncio.run(run())
     print(f"demo institution ready ({created['members']} members and {created['posts']} posts created)")
+    print(f"sign in as ada (an admin), grace or alan with the password {DEMO_PASSWORD!r}")
     return 0
 
 

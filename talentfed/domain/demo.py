@@ -6,12 +6,14 @@ their fixed ids before anything is created.
 
 from __future__ import annotations
 
+import functools
 from datetime import timedelta
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.domain.members import NewMember, add_member, ensure_institution, find_local_actor
+from talentfed.domain.accounts import hash_password
+from talentfed.domain.members import NewMember, add_member, ensure_institution, find_local_actor, find_member
 from talentfed.domain.posts import Draft, find_object, publish
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, utcnow
@@ -47,8 +49,22 @@ DEMO_MEMBERS = (
 )
 
 
+# Demo members sign in with this password (a demo is for trying the node, never for real people).
+DEMO_PASSWORD = "talentfed-demo"
+
+
+@functools.cache
+def _demo_password_hash() -> str:
+    return hash_password(DEMO_PASSWORD)  # argon2 is slow on purpose: hash once per process
+
+
 async def _member(session: AsyncSession, config: Config, new: NewMember) -> Actor:
-    return await find_local_actor(session, new.username) or await add_member(session, config, new)
+    actor = await find_local_actor(session, new.username)
+    if actor is None:
+        actor = await add_member(session, config, new)
+        _, user = await find_member(session, new.username)
+        user.password_hash = _demo_password_hash()
+    return actor
 
 
 async def ensure_demo(session: AsyncSession, config: Config) -> dict[str, int]:

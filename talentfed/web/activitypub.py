@@ -18,8 +18,8 @@ from talentfed.federation.fetcher import FetchError
 from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Follow, Object
+from talentfed.web import pages
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
-from talentfed.web.pages import actor_page, page
 
 
 def _uris(request: Request) -> LocalURIs:
@@ -35,10 +35,10 @@ async def _actor_in_path(request: Request) -> Actor | None:
         return await _local_actor(session, request.path_params["username"])
 
 
-def _not_found(request: Request, what: str) -> Response:
+async def _not_found(request: Request, what: str) -> Response:
     if wants_activity_json(request):
         return JSONResponse({"error": f"{what} not found"}, status_code=404)
-    return page("Not found", f"<h1>Not found</h1><p>{what} not found.</p>", status_code=404)
+    return await pages.message(request, "Not found", f"{what.capitalize()} not found.", status_code=404)
 
 
 async def authorize_request(request: Request) -> FetchAuthorization:
@@ -60,9 +60,9 @@ async def actor_endpoint(request: Request) -> Response:
     async with request.app.state.sessions() as session:
         actor = await _local_actor(session, request.path_params["username"])
         if actor is None:
-            return _not_found(request, "account")
+            return await _not_found(request, "account")
         if not wants_activity_json(request):
-            return actor_page(actor)
+            return await pages.profile(request, actor)
         institution = await _local_actor(session, config.node.institution_username)
     document = actor_document(actor, _uris(request), institution=institution)
     if actor.username != config.node.institution_username:
@@ -81,7 +81,7 @@ async def profile_page(request: Request) -> Response:
         return RedirectResponse(_uris(request).actor(username), status_code=302)
     async with request.app.state.sessions() as session:
         actor = await _local_actor(session, username)
-    return actor_page(actor) if actor else _not_found(request, "account")
+    return await pages.profile(request, actor) if actor else await _not_found(request, "account")
 
 
 async def _paged(request: Request, collection_id: str, count_query: Select, items_query: Select) -> Response:
@@ -109,7 +109,7 @@ def _follow_collection(direction: str) -> Callable[[Request], Awaitable[Response
         username = request.path_params["username"]
         actor = await _actor_in_path(request)
         if actor is None:
-            return _not_found(request, "account")
+            return await _not_found(request, "account")
         own, other = (
             (Follow.followed_id, Follow.follower_id)
             if direction == "followers"
@@ -129,7 +129,7 @@ async def outbox_endpoint(request: Request) -> Response:
     username = request.path_params["username"]
     actor = await _actor_in_path(request)
     if actor is None:
-        return _not_found(request, "account")
+        return await _not_found(request, "account")
     deleted = select(Object.uri).where(Object.deleted_at.is_not(None))
     public = (
         (Activity.local.is_(True))
@@ -147,7 +147,7 @@ async def featured_endpoint(request: Request) -> Response:
     username = request.path_params["username"]
     actor = await _actor_in_path(request)
     if actor is None:
-        return _not_found(request, "account")
+        return await _not_found(request, "account")
     authorization = await authorize_request(request)
     if not authorization.allowed:
         return refused(authorization)
@@ -177,11 +177,12 @@ async def remote_follow(request: Request) -> Response:
     """A visitor typed their handle: send them to their own server's follow page for this actor."""
     actor = await _actor_in_path(request)
     if actor is None:
-        return _not_found(request, "account")
+        return await _not_found(request, "account")
     body = await request.body()
     handle = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).get("handle", [""])[0].strip()
     if len(body) > MAX_FORM_BYTES:
-        return actor_page(actor, follow_value=handle[:200], follow_error="The form was too large.")
+        error = "The form was too large."
+        return await pages.profile(request, actor, follow_value=handle[:200], follow_error=error)
     try:
         query = webfinger.parse_handle(handle)
         template = await webfinger.subscribe_template(
@@ -190,9 +191,11 @@ async def remote_follow(request: Request) -> Response:
             https=not request.app.state.config.federation.dev_mode,
         )
     except webfinger.MalformedResource:
-        return actor_page(actor, follow_value=handle, follow_error="Type your handle like @you@your.server.")
+        error = "Type your handle like @you@your.server."
+        return await pages.profile(request, actor, follow_value=handle, follow_error=error)
     except (webfinger.WebFingerError, FetchError) as exc:
-        return actor_page(actor, follow_value=handle, follow_error=f"Your server could not be asked: {exc}")
+        error = f"Your server could not be asked: {exc}"
+        return await pages.profile(request, actor, follow_value=handle, follow_error=error)
     return RedirectResponse(template.replace("{uri}", quote(actor.uri, safe="")), status_code=303)
 
 

@@ -146,13 +146,14 @@ async def _own_post(request: Request, session: AsyncSession) -> Object:
     return post
 
 
-async def _mentions(request: Request, session: AsyncSession, markdown: str) -> dict[str, Actor]:
+async def resolve_mentions(request: Request, session: AsyncSession, markdown: str) -> dict[str, Actor]:
+    """The actors of the @user@domain handles in a text, looked up (WebFinger) where unknown."""
     found = {}
     for handle in posts.mention_handles(markdown):
         try:
             actor = await request.app.state.federation.actors.by_handle(handle)
         except ActorUnavailable as exc:
-            raise ApiError(422, f"cannot resolve {handle}: {exc}", "body") from None
+            raise PostError("body", f"cannot find {handle}: {exc}") from None
         found[handle] = await session.merge(actor)
     return found
 
@@ -193,7 +194,7 @@ async def create_post(request: Request) -> Response:
     draft = _draft(data)
     async with request.app.state.sessions() as session, session.begin():
         author = await _author(request, session)
-        mentions = await _mentions(request, session, draft.body)
+        mentions = await resolve_mentions(request, session, draft.body)
         post = await posts.publish(session, request.app.state.config, author, draft, mentions=mentions)
         return JSONResponse(post_json(post, author), status_code=201, headers={"Location": post.uri})
 
@@ -218,7 +219,7 @@ async def edit_post(request: Request) -> Response:
             "contact": (post.extra or {}).get("contact"),
         }
         draft = _draft({**current, **data}, kind=post.kind)
-        mentions = await _mentions(request, session, draft.body)
+        mentions = await resolve_mentions(request, session, draft.body)
         await posts.edit(session, request.app.state.config, author, post, draft, mentions=mentions)
         return JSONResponse(post_json(post, author))
 

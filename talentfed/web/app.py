@@ -4,21 +4,53 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
+import secrets
 from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
-from starlette.routing import Route
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 
 from talentfed.config import Config
 from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.web import activitypub, api, discover, feeds, inbox, objects, wellknown
+from talentfed.web import (
+    accounts,
+    activitypub,
+    api,
+    authoring,
+    discover,
+    feeds,
+    inbox,
+    objects,
+    pages,
+    social,
+    wellknown,
+)
 from talentfed.web.discover import AnalyticsJob
 from talentfed.web.health import healthz
-from talentfed.web.pages import authorize_interaction
 from talentfed.web.request_log import RequestLogMiddleware
+from talentfed.web.sessions import FormRefused, SessionMiddleware
+from talentfed.web.templating import STATIC
+
+logger = logging.getLogger(__name__)
+
+
+async def _form_refused(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, FormRefused)
+    return await pages.message(request, "Not sent", exc.message, status_code=exc.status)
+
+
+def _session_secret(config: Config) -> str:
+    if config.web.session_secret:
+        return config.web.session_secret
+    logger.warning("[web] session_secret is empty: sign-ins last until the node restarts")
+    return secrets.token_urlsafe(48)
 
 
 def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers: bool = True) -> Starlette:
@@ -50,8 +82,13 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
 
     app = Starlette(
         routes=[
+            Route("/", pages.home),
             Route("/healthz", healthz),
-            Route("/authorize_interaction", authorize_interaction),
+            Route("/authorize_interaction", pages.authorize_interaction),
+            Mount("/static", StaticFiles(directory=STATIC), name="static"),
+            *accounts.routes,
+            *authoring.routes,
+            *social.routes,
             *wellknown.routes,
             *inbox.routes,
             *activitypub.routes,
@@ -60,7 +97,16 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *discover.routes,
             *feeds.routes,
         ],
-        middleware=[Middleware(RequestLogMiddleware)],
+        middleware=[
+            Middleware(RequestLogMiddleware),
+            Middleware(
+                SessionMiddleware,
+                secret=_session_secret(config),
+                max_age_seconds=config.web.session_days * 86400,
+                https_only=config.node.base_url.startswith("https://"),
+            ),
+        ],
+        exception_handlers={FormRefused: _form_refused},
         lifespan=lifespan,
     )
     app.state.config = config

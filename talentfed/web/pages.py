@@ -1,74 +1,199 @@
-"""Plain HTML pages for browsers (a placeholder until the web-interface templates exist)."""
+"""Public HTML pages: the institution's home, a member's profile, a post, simple messages.
+
+The same URLs answer ActivityPub clients with JSON (web/activitypub.py, web/objects.py);
+these functions are what a browser gets.
+"""
 
 from __future__ import annotations
 
-from html import escape
+from urllib.parse import quote
 
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
-from talentfed.storage.models import Actor
+from talentfed.config import Config
+from talentfed.domain.federation_status import delivery_status
+from talentfed.domain.neighbourhood import load_neighbourhood
+from talentfed.domain.posts import answers_to, find_object
+from talentfed.storage.models import Actor, Follow, Object
+from talentfed.text import html_to_excerpt, normalize_skill
+from talentfed.web.neighbourhood_svg import render_neighbourhood
+from talentfed.web.social import follow_page
+from talentfed.web.templating import render, viewer
+
+POST_KINDS = (
+    ("project", "Project calls"),
+    ("article", "Articles"),
+    ("question", "Questions"),
+    ("answer", "Answers"),
+)
+PER_SECTION = 10
 
 
-def page(title: str, body_html: str, *, alternate: str | None = None, status_code: int = 200) -> HTMLResponse:
-    link = (
-        f'<link rel="alternate" type="application/activity+json" href="{escape(alternate)}">'
-        if alternate
-        else ""
+async def message(request: Request, title: str, text: str, *, status_code: int = 200) -> HTMLResponse:
+    """A page that only says something: not found, gone, an error, a confirmation."""
+    return await render(request, "message.html", {"title": title, "text": text}, status_code=status_code)
+
+
+def post_url(item: Object) -> str:
+    """Where a browser reads a post here: its own page if local, else the observed copy."""
+    return (item.url or item.uri) if item.local else f"/observed?uri={quote(item.uri, safe='')}"
+
+
+def public_posts(*kinds: str):
+    """Visible, public posts of the given kinds (all kinds when none are named)."""
+    query = select(Object).where(Object.deleted_at.is_(None), Object.visibility == "public")
+    return query.where(Object.kind.in_(kinds)) if kinds else query
+
+
+async def _latest_local(session: AsyncSession, kind: str, limit: int = 6) -> list[tuple[Object, Actor]]:
+    query = (
+        public_posts(kind)
+        .add_columns(Actor)
+        .join(Actor, Actor.id == Object.author_id)
+        .where(Object.local.is_(True))
+        .order_by(Object.published.desc())
+        .limit(limit)
     )
-    html = (
-        '<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-        '<meta name="viewport" content="width=device-width, initial-scale=1">'
-        f"<title>{escape(title)}</title>{link}</head>"
-        f"<body><main>{body_html}</main></body></html>\n"
+    if kind == "project":
+        query = query.where(Object.status == "open")
+    return [(post, author) for post, author in await session.execute(query)]
+
+
+async def home(request: Request) -> HTMLResponse:
+    """The institution: about, members (filtered by skill), latest posts, a follow button."""
+    config = request.app.state.config
+    skill = normalize_skill(request.query_params.get("skill", ""))[:100]
+    async with request.app.state.sessions() as session:
+        institution = await session.scalar(
+            select(Actor).where(Actor.local.is_(True), Actor.username == config.node.institution_username)
+        )
+        members = list(
+            await session.scalars(
+                select(Actor)
+                .where(Actor.local.is_(True), Actor.type == "Person", Actor.discoverable.is_(True))
+                .order_by(Actor.display_name, Actor.username)
+            )
+        )
+        latest = {kind: await _latest_local(session, kind) for kind in ("project", "article", "question")}
+    all_skills = sorted({s for member in members for s in member.skills or []})
+    if skill:
+        members = [member for member in members if skill in (member.skills or [])]
+    context = {
+        "institution": institution,
+        "members": members,
+        "skill": skill,
+        "all_skills": all_skills,
+        "latest": latest,
+        "alternate": institution.uri if institution else None,
+        "og": {
+            "title": config.node.name,
+            "url": config.node.base_url + "/",
+            "description": config.node.summary,
+        },
+    }
+    return await render(request, "home.html", context)
+
+
+async def _counts(session: AsyncSession, actor: Actor) -> dict[str, int]:
+    accepted = Follow.state == "accepted"
+    followers = await session.scalar(select(func.count()).where(Follow.followed_id == actor.id, accepted))
+    following = await session.scalar(select(func.count()).where(Follow.follower_id == actor.id, accepted))
+    posts = await session.scalar(
+        select(func.count()).select_from(public_posts().where(Object.author_id == actor.id).subquery())
     )
-    return HTMLResponse(html, status_code=status_code, headers={"Vary": "Accept"})
+    return {"followers": followers or 0, "following": following or 0, "posts": posts or 0}
 
 
-def actor_page(actor: Actor, *, follow_value: str = "", follow_error: str = "") -> HTMLResponse:
-    skills = ", ".join(escape(skill) for skill in actor.skills or [])
-    parts = [
-        f"<h1>{escape(actor.display_name or actor.username)}</h1>",
-        f"<p>@{escape(actor.handle)}</p>",
-    ]
-    if actor.headline:
-        parts.append(f"<p>{escape(actor.headline)}</p>")
-    if actor.summary:
-        parts.append(f"<div>{actor.summary}</div>")  # already sanitised when stored
-    if skills:
-        parts.append(f"<p>Skills: {skills}</p>")
-    parts.append(remote_follow_form(actor, value=follow_value, error=follow_error))
-    status = 400 if follow_error else 200
-    return page(actor.display_name or actor.username, "".join(parts), alternate=actor.uri, status_code=status)
+async def profile(
+    request: Request, actor: Actor, *, follow_value: str = "", follow_error: str = ""
+) -> HTMLResponse:
+    """A member's (or the institution's) profile, with the remote-follow box."""
+    config = request.app.state.config
+    me = await viewer(request)
+    async with request.app.state.sessions() as session:
+        counts = await _counts(session, actor)
+        sections = []
+        for kind, heading in POST_KINDS:
+            query = public_posts(kind).where(Object.author_id == actor.id)
+            posts = list(await session.scalars(query.order_by(Object.published.desc()).limit(PER_SECTION)))
+            if posts:
+                sections.append((heading, posts))
+        my_follow = None
+        if me is not None and me.actor.id != actor.id:
+            my_follow = await session.scalar(
+                select(Follow).where(Follow.follower_id == me.actor.id, Follow.followed_id == actor.id)
+            )
+        picture = await _neighbourhood_svg(session, config, actor)
+    context = {
+        "actor": actor,
+        "counts": counts,
+        "sections": sections,
+        "my_follow": my_follow,
+        "neighbourhood": picture,
+        "follow_value": follow_value,
+        "follow_error": follow_error,
+        "alternate": actor.uri,
+        "creator": f"@{actor.handle}",
+        "og": {
+            "type": "profile",
+            "title": f"{actor.display_name or actor.username} (@{actor.handle})",
+            "url": actor.url or actor.uri,
+            "description": actor.headline or html_to_excerpt(actor.summary),
+            "image": actor.icon_url,
+        },
+    }
+    return await render(request, "profile.html", context, status_code=400 if follow_error else 200)
+
+
+async def _neighbourhood_svg(session: AsyncSession, config: Config, actor: Actor) -> str | None:
+    """The picture of an actor's connections, unless the actor opted out of being discovered."""
+    if not (actor.discoverable and actor.indexable):
+        return None
+    return render_neighbourhood(await load_neighbourhood(session, config, actor))
+
+
+async def post(request: Request, item: Object, author: Actor, *, errors=None, values=None) -> HTMLResponse:
+    """An article, a question with its answers, or a project call with the replies of interest."""
+    me = await viewer(request)
+    async with request.app.state.sessions() as session:
+        replies = await answers_to(session, item) if item.kind in ("question", "project") else []
+        reply_authors = {
+            a.id: a
+            for a in await session.scalars(
+                select(Actor).where(Actor.id.in_({r.author_id for r, _ in replies}))
+            )
+        }
+        parent = await find_object(session, item.in_reply_to_uri) if item.in_reply_to_uri else None
+        status = None
+        if me is not None and me.actor.id == author.id and item.local:
+            status = await delivery_status(session, item)
+    context = {
+        "post": item,
+        "author": author,
+        "replies": [(reply, votes, reply_authors.get(reply.author_id)) for reply, votes in replies],
+        "parent": parent,
+        "is_owner": me is not None and me.actor.id == author.id,
+        "delivery": status,
+        "errors": errors or {},
+        "values": values or {},
+        "alternate": item.uri,
+        "creator": f"@{author.handle}",
+        "og": {
+            "type": "article",
+            "title": item.name or f"A post by {author.display_name or author.username}",
+            "url": item.url or item.uri,
+            "description": item.summary or html_to_excerpt(item.content),
+        },
+    }
+    return await render(request, "post.html", context, status_code=400 if errors else 200)
 
 
 async def authorize_interaction(request: Request) -> HTMLResponse:
-    """Where other servers send our members to follow someone (our WebFinger `subscribe` template).
-
-    Signing in to follow from the browser comes with member accounts; until then the page names
-    the command an admin runs.
-    """
+    """Where other servers send our members to follow someone (our WebFinger `subscribe` template)."""
     uri = request.query_params.get("uri", "").strip()
     if not uri:
-        return page("Follow", "<h1>Follow</h1><p>No account was given (uri=…).</p>", status_code=400)
-    shown = escape(uri.removeprefix("acct:"))
-    body = (
-        f"<h1>Follow {shown}</h1>"
-        "<p>Following from the browser needs a member account on this server, which is not "
-        "available yet. An administrator can follow on your behalf:</p>"
-        f"<pre>talentfed follow YOUR_USERNAME {shown}</pre>"
-    )
-    return page(f"Follow {uri}", body)
-
-
-def remote_follow_form(actor: Actor, *, value: str = "", error: str = "") -> str:
-    """The box where a visitor from another server types their handle to follow `actor`."""
-    message = f'<p id="remote-follow-error" role="alert">{escape(error)}</p>' if error else ""
-    described = ' aria-describedby="remote-follow-error"' if error else ""
-    return (
-        f'<form method="post" action="/users/{escape(actor.username)}/remote_follow">'
-        '<label for="remote-follow-handle">Follow from your own server (Mastodon and others)</label> '
-        f'<input id="remote-follow-handle" name="handle" placeholder="@you@your.server" '
-        f'value="{escape(value)}" required{described}> '
-        f'<button type="submit">Follow</button>{message}</form>'
-    )
+        return await message(request, "Follow", "No account was given (uri=…).", status_code=400)
+    return await follow_page(request, uri.removeprefix("acct:"))
