@@ -127,7 +127,7 @@ _HOSTNAME = re.compile(
 _USERNAME = re.compile(r"^[a-z0-9_]{1,30}$")
 
 
-def _check_domain(value: str) -> str:
+def check_domain(value: str) -> str:
     value = value.strip().lower()
     host, _, port = value.partition(":")
     if port and not (port.isdigit() and 0 < int(port) < 65536):
@@ -206,11 +206,11 @@ def _check_secret(value: str) -> str:
 
 
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
-    return tuple(_check_domain(d) for d in value)
+    return tuple(check_domain(d) for d in value)
 
 
 CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
-    ("node", "domain"): _check_domain,
+    ("node", "domain"): check_domain,
     ("node", "base_url"): _check_http_url,
     ("node", "institution_username"): _check_username,
     ("server", "port"): _check_port,

@@ -21,6 +21,7 @@ from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
     accounts,
+    admin,
     activitypub,
     api,
     authoring,
@@ -87,6 +88,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             Route("/authorize_interaction", pages.authorize_interaction),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *accounts.routes,
+            *admin.routes,
             *authoring.routes,
             *social.routes,
             *wellknown.routes,

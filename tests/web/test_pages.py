@@ -320,3 +320,45 @@ async def test_profile_settings_explain_a_bad_link_and_save_good_ones(demo_clien
     assert (
         "Grace L." in profile and 'href="https://orcid.org/1"' in profile and "#speech recognition" in profile
     )
+
+
+async def test_only_an_admin_opens_the_admin_page(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "grace")
+    assert (await demo_client.get("/admin")).status_code == 403
+    refused = await form_post(demo_client, "/", "/admin/blocks", {"domain": "spam.example"})
+    assert refused.status_code == 403
+
+
+async def test_admin_invites_blocks_disables_and_edits_the_institution(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "ada")
+    invited = await form_post(demo_client, "/admin", "/admin/invitations", {"note": "Noor", "role": "member"})
+    link = re.search(r'id="new-invitation" readonly value="([^"]+)"', invited.text)
+    assert invited.status_code == 200 and link and "/join?invitation=" in link.group(1)
+    bad_role = await form_post(demo_client, "/admin", "/admin/invitations", {"role": "owner"})
+    assert bad_role.status_code == 400 and "expected one of member, admin" in field_error(bad_role.text, "role")
+
+    bad = await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "not a domain!", "reason": "x"})
+    assert bad.status_code == 400 and field_error(bad.text, "domain").startswith("expected a domain name")
+    assert 'value="not a domain!"' in bad.text
+    own = await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "127.0.0.1:8000"})
+    assert field_error(own.text, "domain") == "this is the node's own domain"
+    blocked = await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "https://Spam.Example/"})
+    assert blocked.status_code == 303
+    page = (await demo_client.get("/admin")).text
+    assert "<strong>spam.example</strong>" in page and "spam.example is blocked." in page
+    await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "spam.example", "action": "unblock"})
+    assert "<strong>spam.example</strong>" not in (await demo_client.get("/admin")).text
+
+    page = (await demo_client.get("/admin")).text
+    alan_id = re.search(r'name="user" value="(\d+)">\s*<input type="hidden" name="disabled"', page)
+    assert alan_id
+    await form_post(demo_client, "/admin", "/admin/members", {"user": alan_id.group(1), "disabled": "on"})
+    renamed = await form_post(
+        demo_client, "/admin", "/admin/institution", {"display_name": "Demo Institute", "bio": "We research."}
+    )
+    assert renamed.status_code == 303
+    institution = (await demo_client.get("/users/institution")).text
+    assert "Demo Institute" in institution and "We research." in institution
+    await form_post(demo_client, "/", "/sign-out", {})
+    assert (await sign_in(demo_client, "alan")).status_code == 401  # members are listed by name: alan first
+    assert (await sign_in(demo_client, "grace")).status_code == 303

@@ -1,0 +1,132 @@
+"""The admin's page: members, invitations, the institution's profile, domain blocks."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+from starlette.routing import Route
+
+from talentfed.domain import invitations, moderation
+from talentfed.domain.accounts import AccountError
+from talentfed.domain.members import (
+    MemberError,
+    ProfileChanges,
+    find_local_actor,
+    list_members,
+    update_profile,
+)
+from talentfed.storage.models import User
+from talentfed.web.accounts import admins_only
+from talentfed.web.sessions import read_form
+from talentfed.web.templating import Viewer, render
+
+
+async def _admin_page(request: Request, *, errors=None, values=None, new_link: str = "") -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        context = {
+            "members": await list_members(session),
+            "invitations": await invitations.pending_invitations(session),
+            "blocks": await moderation.list_blocks(session, config),
+            "institution": await find_local_actor(session, config.node.institution_username),
+            "errors": errors or {},
+            "values": values or {},
+            "new_link": new_link,
+        }
+    return await render(request, "admin.html", context, status_code=400 if errors else 200)
+
+
+@admins_only
+async def admin_page(request: Request, me: Viewer) -> Response:
+    return await _admin_page(request)
+
+
+@admins_only
+async def invite(request: Request, me: Viewer) -> Response:
+    form = await read_form(request)
+    role, note = str(form.get("role", "member")), str(form.get("note", ""))[:300]
+    try:
+        async with request.app.state.sessions.begin() as session:
+            token = await invitations.create_invitation(
+                session, request.app.state.config, created_by=me.actor, role=role, note=note
+            )
+    except AccountError as exc:
+        return await _admin_page(request, errors={exc.field: exc.message}, values={"note": note})
+    link = f"{request.app.state.config.node.base_url}/join?invitation={token}"
+    return await _admin_page(request, new_link=link)
+
+
+@admins_only
+async def revoke(request: Request, me: Viewer) -> Response:
+    form = await read_form(request)
+    invitation_id = str(form.get("invitation", ""))
+    if invitation_id.isdigit():
+        async with request.app.state.sessions.begin() as session:
+            await invitations.revoke_invitation(session, int(invitation_id))
+    request.session["flash"] = "Invitation revoked."
+    return RedirectResponse("/admin", status_code=303)
+
+
+@admins_only
+async def member_state(request: Request, me: Viewer) -> Response:
+    """Disable or re-enable a member's sign-in (their profile and posts stay)."""
+    form = await read_form(request)
+    user_id = str(form.get("user", ""))
+    async with request.app.state.sessions.begin() as session:
+        user = await session.get(User, int(user_id)) if user_id.isdigit() else None
+        if user is None or user.id == me.user.id:
+            return await _admin_page(request, errors={"members": "You cannot change that account here."})
+        user.disabled = form.get("disabled") == "on"
+    request.session["flash"] = f"{user.username} can {'no longer' if user.disabled else 'again'} sign in."
+    return RedirectResponse("/admin", status_code=303)
+
+
+@admins_only
+async def institution_profile(request: Request, me: Viewer) -> Response:
+    form = await read_form(request)
+    values = {name: str(form.get(name, ""))[:20_000] for name in ("display_name", "bio", "icon_url")}
+    config = request.app.state.config
+    try:
+        async with request.app.state.sessions.begin() as session:
+            institution = await find_local_actor(session, config.node.institution_username)
+            changes = ProfileChanges(
+                display_name=values["display_name"], bio=values["bio"], icon_url=values["icon_url"].strip()
+            )
+            await update_profile(session, config, institution, changes)
+    except MemberError as exc:
+        field, _, text = str(exc).partition(": ")
+        name = {"display name": "display_name", "avatar": "icon_url"}.get(field, "display_name")
+        return await _admin_page(request, errors={name: text}, values=values)
+    request.session["flash"] = "The institution's profile is saved; followers' servers get the update."
+    return RedirectResponse("/admin", status_code=303)
+
+
+@admins_only
+async def blocks(request: Request, me: Viewer) -> Response:
+    form = await read_form(request)
+    domain, reason = str(form.get("domain", ""))[:300], str(form.get("reason", ""))[:500]
+    config = request.app.state.config
+    try:
+        async with request.app.state.sessions.begin() as session:
+            if form.get("action") == "unblock":
+                await moderation.unblock_domain(session, config, domain)
+                flash = f"{domain} is no longer blocked."
+            else:
+                domain = await moderation.block_domain(session, config, domain, reason)
+                flash = f"{domain} is blocked."
+    except moderation.ModerationError as exc:
+        return await _admin_page(
+            request, errors={exc.field: exc.message}, values={"domain": domain, "reason": reason}
+        )
+    request.session["flash"] = flash
+    return RedirectResponse("/admin", status_code=303)
+
+
+routes = [
+    Route("/admin", admin_page),
+    Route("/admin/invitations", invite, methods=["POST"]),
+    Route("/admin/invitations/revoke", revoke, methods=["POST"]),
+    Route("/admin/members", member_state, methods=["POST"]),
+    Route("/admin/institution", institution_profile, methods=["POST"]),
+    Route("/admin/blocks", blocks, methods=["POST"]),
+]
