@@ -25,7 +25,9 @@ def write_config(directory: Path, db_url: str, **overrides: object) -> Path:
     return path
 
 
-def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120):
+def run_cli(
+    *args: str, cwd: Path, env: dict[str, str] | None = None, timeout: float = 120, stdin: str | None = None
+):
     """Run `python -m talentfed ARGS` in a separate process, as an admin would."""
     import os
     import subprocess
@@ -37,5 +39,6 @@ def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None, timeout: f
         capture_output=True,
         text=True,
         timeout=timeout,
+        input=stdin,
         env={**os.environ, **(env or {})},
     )

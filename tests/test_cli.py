@@ -71,6 +71,15 @@ def test_members_demo_and_listing_on_each_backend(tmp_path: Path, db_url: str) -
     table = run_cli("user", "list", cwd=tmp_path, env=env).stdout
     assert "@grace@127.0.0.1:8000" in table and "machine learning" in table
 
+    short = run_cli("user", "password", "dora", cwd=tmp_path, env=env, stdin="short\n")
+    assert short.returncode == 1 and "password: at least 10 characters" in short.stderr
+    unknown = run_cli("user", "password", "nobody", cwd=tmp_path, env=env, stdin="long enough pw\n")
+    assert unknown.returncode == 1 and "no member called 'nobody'" in unknown.stderr
+    good = run_cli("user", "password", "dora", cwd=tmp_path, env=env, stdin="long enough pw\n")
+    assert good.returncode == 0 and "password set for dora" in good.stdout
+    invite = run_cli("user", "invite", "--note", "Noor", cwd=tmp_path, env=env)
+    assert invite.returncode == 0 and invite.stdout.startswith("http://127.0.0.1:8000/join?invitation=")
+
 
 def test_commands_refuse_an_unmigrated_database(tmp_path: Path) -> None:
     write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")

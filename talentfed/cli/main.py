@@ -12,6 +12,7 @@ from talentfed import __version__
 from talentfed.cli import content, discover, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
+from talentfed.domain.accounts import AccountError
 from talentfed.domain.members import MemberError
 from talentfed.domain.posts import PostError
 
@@ -49,7 +50,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"talentfed: configuration error: {exc}", file=sys.stderr)
         return 2
-    except (CommandError, MemberError, PostError) as exc:  # the domain's refusals read as one line
+    # the domain's refusals read as one line
+    except (CommandError, MemberError, PostError, AccountError) as exc:
         print(f"talentfed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import sys
 
 from talentfed.cli.content import add_profile_arguments
-from talentfed.cli.context import transaction
+from talentfed.cli.context import CommandError, transaction
 from talentfed.cli.output import print_json, print_table
 from talentfed.config import load_config
+from talentfed.domain.accounts import set_password
+from talentfed.domain.invitations import create_invitation
 from talentfed.domain.members import (
     NewMember,
     add_member,
@@ -53,6 +57,23 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     token.add_argument("name", metavar="NAME")
     token.set_defaults(handler=cmd_user_token)
+
+    password = actions.add_parser(
+        "password",
+        help="set a member's password for the web interface",
+        description="Set a member's password (read from standard input, or asked for on a terminal).",
+    )
+    password.add_argument("name", metavar="NAME")
+    password.set_defaults(handler=cmd_user_password)
+
+    invite = actions.add_parser(
+        "invite",
+        help="print a single-use invitation link for a new member",
+        description="Print a link with which one new member chooses a name and password.",
+    )
+    invite.add_argument("--admin", action="store_true", help="the new member becomes an admin")
+    invite.add_argument("--note", default="", help="whom it is for (shown to admins)")
+    invite.set_defaults(handler=cmd_user_invite)
 
     listing = actions.add_parser("list", help="list members", description="List the node's members.")
     listing.add_argument("--json", action="store_true", help="print one JSON document")
@@ -123,4 +144,41 @@ def cmd_user_token(args: argparse.Namespace) -> int:
             return await issue_api_token(session, args.name)
 
     print(asyncio.run(run()))
+    return 0
+
+
+def _read_password() -> str:
+    if sys.stdin.isatty():
+        first = getpass.getpass("new password: ")
+        if getpass.getpass("again: ") != first:
+            raise CommandError("the two passwords differ")
+        return first
+    return sys.stdin.readline().rstrip("\n")
+
+
+def cmd_user_password(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    password = _read_password()
+
+    async def run() -> None:
+        async with transaction(config) as session:
+            _, user = await find_member(session, args.name)
+            await set_password(session, user, password)
+
+    asyncio.run(run())
+    print(f"password set for {args.name}; other sign-ins of this member have ended")
+    return 0
+
+
+def cmd_user_invite(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+
+    async def run() -> str:
+        async with transaction(config) as session:
+            role = "admin" if args.admin else "member"
+            return await create_invitation(session, config, created_by=None, role=role, note=args.note)
+
+    token = asyncio.run(run())
+    print(f"{config.node.base_url}/join?invitation={token}")
+    print(f"(works once, for {config.web.invitation_days} days)", file=sys.stderr)
     return 0
