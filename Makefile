@@ -37,6 +37,8 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check talentfed tests bench
 
 test: lint
+	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium is missing: the browser tests (tests/browser) skip here" \
+	  "and fail in CI (CI=true). Install Debian's Chromium as root: apt-get install chromium" >&2
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-test
