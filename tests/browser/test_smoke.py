@@ -12,18 +12,10 @@ from tests.multinode.nodes import Node
 
 pytestmark = pytest.mark.browser
 
-# KNOWN DEFECT: templates (macros.html, follows.html, notifications.html, write_choose.html,
-# settings_profile.html) put style="…" attributes on elements, which the pages' own
-# Content-Security-Policy (style-src 'self') blocks, so Chromium logs a console error for each.
-# Fix: move them into classes in talentfed.css, then delete this allowance and the xfail below.
-INLINE_STYLE_BLOCKED = r"Applying inline style violates the following Content Security Policy directive"
-
-
 @pytest.mark.parametrize("path", ["/users/ada", "/@ada"], ids=["users", "at"])
 def test_profile_page_remote_follow_rejects_a_malformed_handle(
     page: Page, console_watch: ConsoleWatch, node_a: Node, path: str
 ) -> None:
-    console_watch.allow(INLINE_STYLE_BLOCKED)  # see above
     response = page.goto(node_a.base_url + path)
     assert response is not None and response.status == 200
     expect(page.get_by_role("heading", level=1)).to_contain_text("Ada Okafor")
@@ -50,13 +42,8 @@ def test_profile_page_remote_follow_rejects_a_malformed_handle(
     assert described_by and alert.get_attribute("id") in described_by.split()
 
 
-@pytest.mark.xfail(
-    raises=pytest.fail.Exception,  # the console check's failure, not any other
-    strict=True,
-    reason="templates use style= attributes that the CSP (style-src 'self') blocks; once fixed, "
-    "drop this mark and INLINE_STYLE_BLOCKED",
-)
 def test_profile_page_has_no_console_errors(page: Page, node_a: Node) -> None:
+    """The page fixture fails the test on any console error (an inline style the CSP blocks...)."""
     response = page.goto(node_a.base_url + "/users/ada")
     assert response is not None and response.status == 200
 
