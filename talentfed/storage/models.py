@@ -16,6 +16,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    CheckConstraint,
     DateTime,
     Float,
     ForeignKey,
@@ -335,3 +336,22 @@ class Recommendation(Base):
     score: Mapped[float] = mapped_column(Float)
     shared: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SearchDocument(Base):
+    """The plain text of one searchable person or post, as the full-text index reads it.
+
+    Written only by the database's own triggers on `actors` and `objects` (migration 0006),
+    never by Python code; `talentfed.storage.search` says what is indexed and how.
+    """
+
+    __tablename__ = "search_documents"
+    __table_args__ = (CheckConstraint("(actor_id IS NULL) <> (object_id IS NULL)", name="one_source"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), unique=True)
+    title: Mapped[str] = mapped_column(Text, default="")  # a person's name and username; a post's title
+    skills: Mapped[str] = mapped_column(Text, default="")  # skills (and a post's tags), comma-separated
+    lead: Mapped[str] = mapped_column(Text, default="")  # a person's headline and department; a summary
+    body: Mapped[str] = mapped_column(Text, default="")  # a person's bio; a post's text
