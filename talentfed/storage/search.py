@@ -63,6 +63,12 @@ PERSON_TYPE = "Person"
 # the GIN index (PostgreSQL). They are indexes, not models; the migration test leaves them out.
 INDEX_PREFIX = "search_fts"
 
+
+def is_model_object(name: str | None, _type: str, _parents: dict) -> bool:
+    """For Alembic's comparison: the full-text index's tables and GIN index are not models."""
+    return not (name or "").startswith(INDEX_PREFIX)
+
+
 # Hiragana and Katakana, CJK Extension A, CJK Unified Ideographs, Hangul, CJK Compatibility.
 CJK_RANGES = ((0x3040, 0x30FF), (0x3400, 0x4DBF), (0x4E00, 0x9FFF), (0xAC00, 0xD7AF), (0xF900, 0xFAFF))
 _CJK_CLASS = "".join(f"{chr(low)}-{chr(high)}" for low, high in CJK_RANGES)

@@ -116,6 +116,8 @@ def _follow_collection(direction: str) -> Callable[[Request], Awaitable[Response
             else (Follow.follower_id, Follow.followed_id)
         )
         accepted = (own == actor.id) & (Follow.state == "accepted")
+        if not wants_activity_json(request):
+            return await pages.follow_list(request, actor, direction, other, accepted)
         count = select(func.count()).select_from(Follow).where(accepted)
         items = select(Actor.uri).join(Follow, other == Actor.id).where(accepted).order_by(Follow.id.desc())
         collection_id = uris.followers(username) if direction == "followers" else uris.following(username)
@@ -130,6 +132,8 @@ async def outbox_endpoint(request: Request) -> Response:
     actor = await _actor_in_path(request)
     if actor is None:
         return await _not_found(request, "account")
+    if not wants_activity_json(request):  # a person reads the posts on the profile
+        return RedirectResponse(actor.url or actor.uri, status_code=303)
     deleted = select(Object.uri).where(Object.deleted_at.is_not(None))
     public = (
         (Activity.local.is_(True))
@@ -148,6 +152,8 @@ async def featured_endpoint(request: Request) -> Response:
     actor = await _actor_in_path(request)
     if actor is None:
         return await _not_found(request, "account")
+    if not wants_activity_json(request):
+        return RedirectResponse(actor.url or actor.uri, status_code=303)
     authorization = await authorize_request(request)
     if not authorization.allowed:
         return refused(authorization)

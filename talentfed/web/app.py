@@ -21,11 +21,12 @@ from talentfed.federation.runtime import Federation
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
     accounts,
-    admin,
     activitypub,
+    admin,
     api,
     authoring,
     discover,
+    discovery_page,
     feeds,
     inbox,
     objects,
@@ -91,6 +92,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *admin.routes,
             *authoring.routes,
             *social.routes,
+            *discovery_page.routes,
             *wellknown.routes,
             *inbox.routes,
             *activitypub.routes,

@@ -49,6 +49,8 @@ async def replies_endpoint(request: Request) -> Response:
     post = await _local_post(request)
     if post is None or post.deleted_at is not None:
         return await _missing(request, "post not found", 404)
+    if not wants_activity_json(request):  # the answers are on the question's page
+        return RedirectResponse(post.url or post.uri, status_code=303)
     authorization = await authorize_request(request)
     if not authorization.allowed:
         return refused(authorization)

@@ -148,6 +148,28 @@ async def profile(
     return await render(request, "profile.html", context, status_code=400 if follow_error else 200)
 
 
+FOLLOW_LIST_LIMIT = 200
+
+
+async def follow_list(request: Request, actor: Actor, direction: str, other, accepted) -> HTMLResponse:
+    """Followers or following of a local actor, for a browser (servers get the collection)."""
+    async with request.app.state.sessions() as session:
+        total = await session.scalar(select(func.count()).select_from(Follow).where(accepted))
+        people = list(
+            await session.scalars(
+                select(Actor)
+                .join(Follow, other == Actor.id)
+                .where(accepted)
+                .order_by(Follow.id.desc())
+                .limit(FOLLOW_LIST_LIMIT)
+            )
+        )
+    heading = "Followers" if direction == "followers" else "Following"
+    context = {"actor": actor, "people": people, "total": total or 0, "heading": heading}
+    alternate = request.app.state.config.node.base_url + request.url.path
+    return await render(request, "follow_list.html", context | {"alternate": alternate})
+
+
 async def _neighbourhood_svg(session: AsyncSession, config: Config, actor: Actor) -> str | None:
     """The picture of an actor's connections, unless the actor opted out of being discovered."""
     if not (actor.discoverable and actor.indexable):

@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse
 from talentfed.domain.accounts import get_user
 from talentfed.domain.notifications import unread_count
 from talentfed.storage.models import Actor, User
+from talentfed.text import html_to_excerpt
 from talentfed.web.sessions import CSRF_FIELD, csrf_token, password_fingerprint
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -50,6 +51,7 @@ environment = jinja2.Environment(
 )
 environment.filters["date"] = _date
 environment.filters["iso"] = lambda value: value.isoformat() if value else ""
+environment.filters["excerpt"] = html_to_excerpt
 
 
 @dataclass(frozen=True)

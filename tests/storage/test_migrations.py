@@ -11,12 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talentfed.storage import migrate
 from talentfed.storage.db import create_engine
 from talentfed.storage.models import Base
-from talentfed.storage.search import INDEX_PREFIX
-
-
-def _not_search_index(name: str | None, _type: str, _parents: dict) -> bool:
-    """The full-text index's tables (FTS5) and GIN index are backend-specific, not models."""
-    return not (name or "").startswith(INDEX_PREFIX)
+from talentfed.storage.search import is_model_object
 
 
 async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
@@ -24,7 +19,7 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
         diff = await connection.run_sync(
             lambda sync: compare_metadata(
                 MigrationContext.configure(
-                    sync, opts={"compare_type": True, "include_name": _not_search_index}
+                    sync, opts={"compare_type": True, "include_name": is_model_object}
                 ),
                 Base.metadata,
             )

@@ -329,13 +329,17 @@ async def test_only_an_admin_opens_the_admin_page(demo_client: httpx.AsyncClient
     assert refused.status_code == 403
 
 
-async def test_admin_invites_blocks_disables_and_edits_the_institution(demo_client: httpx.AsyncClient) -> None:
+async def test_admin_invites_blocks_disables_and_edits_the_institution(
+    demo_client: httpx.AsyncClient,
+) -> None:
     await sign_in(demo_client, "ada")
     invited = await form_post(demo_client, "/admin", "/admin/invitations", {"note": "Noor", "role": "member"})
     link = re.search(r'id="new-invitation" readonly value="([^"]+)"', invited.text)
     assert invited.status_code == 200 and link and "/join?invitation=" in link.group(1)
     bad_role = await form_post(demo_client, "/admin", "/admin/invitations", {"role": "owner"})
-    assert bad_role.status_code == 400 and "expected one of member, admin" in field_error(bad_role.text, "role")
+    assert bad_role.status_code == 400 and "expected one of member, admin" in field_error(
+        bad_role.text, "role"
+    )
 
     bad = await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "not a domain!", "reason": "x"})
     assert bad.status_code == 400 and field_error(bad.text, "domain").startswith("expected a domain name")
@@ -362,3 +366,59 @@ async def test_admin_invites_blocks_disables_and_edits_the_institution(demo_clie
     await form_post(demo_client, "/", "/sign-out", {})
     assert (await sign_in(demo_client, "alan")).status_code == 401  # members are listed by name: alan first
     assert (await sign_in(demo_client, "grace")).status_code == 303
+
+
+async def test_discover_searches_the_full_text_index_with_filters(demo_client: httpx.AsyncClient) -> None:
+    found = await demo_client.get("/discover", params={"q": "swahili corpus"})
+    assert found.status_code == 200
+    results = found.text[found.text.index('id="results-heading"') :]
+    assert "Collaborators wanted: speech corpus for Swahili" in results
+    assert "result-project" in results and "status-open" in results
+    people = (await demo_client.get("/discover", params={"kind": "people", "skill": "Rust"})).text
+    results = people[people.index('id="results-heading"') :]
+    assert "Alan Mwangi" in results and "Grace Lindqvist" not in results
+    nothing = (await demo_client.get("/discover", params={"q": "xylophone"})).text
+    assert "Nothing found for “xylophone”" in nothing
+    hostile = await demo_client.get("/discover", params={"q": '"foo OR ( NEAR*'})
+    assert hostile.status_code == 200
+
+
+async def test_discover_explains_a_bad_filter_next_to_it(demo_client: httpx.AsyncClient) -> None:
+    bad = await demo_client.get("/discover", params={"deadline_after": "soon", "q": "corpus"})
+    assert bad.status_code == 400
+    assert field_error(bad.text, "deadline_after") == "expected a date such as 2027-03-31"
+    assert 'value="corpus"' in bad.text and 'value="soon"' in bad.text
+    long = await demo_client.get("/discover", params={"q": "x" * 201})
+    assert long.status_code == 400 and field_error(long.text, "q") == "at most 200 characters"
+    kind = await demo_client.get("/discover", params={"kind": "robots"})
+    assert kind.status_code == 400 and field_error(kind.text, "kind").startswith("expected one of")
+
+
+async def test_discover_shows_a_signed_in_member_recommendations_and_influence(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    anonymous = (await demo_client.get("/discover")).text
+    assert 'id="for-you"' not in anonymous and 'id="influence-heading"' in anonymous
+    await sign_in(demo_client, "grace")
+    page = (await demo_client.get("/discover")).text
+    assert 'id="for-you"' in page and "Open project calls that fit you" in page
+    by_skill = (await demo_client.get("/discover", params={"skill": "Machine Learning"})).text
+    assert "Whose voice carries in #machine learning" in by_skill
+
+
+async def test_collections_read_as_pages_in_a_browser(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "grace")
+    await form_post(
+        demo_client, "/users/ada", "/follows", {"handle": "ada@127.0.0.1:8000", "action": "follow"}
+    )
+    followers = await demo_client.get("/users/ada/followers")
+    assert followers.status_code == 200 and followers.headers["content-type"].startswith("text/html")
+    assert "Followers of" in followers.text and "Grace Lindqvist" in followers.text
+    assert f'type="application/activity+json" href="{BASE}/users/ada/followers"' in followers.text
+    as_json = await demo_client.get("/users/ada/followers", headers={"Accept": "application/activity+json"})
+    assert as_json.json()["totalItems"] == 1
+    for path, target in (("/users/ada/outbox", f"{BASE}/@ada"), ("/objects/demo-question/replies", None)):
+        response = await demo_client.get(path)
+        assert response.status_code == 303, path
+        if target:
+            assert response.headers["location"] in (target, f"{BASE}/users/ada"), response.headers["location"]

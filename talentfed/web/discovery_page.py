@@ -1,0 +1,99 @@
+"""/discover: search everything this node has observed; recommendations and influence.
+
+The search runs on the database's full-text index (domain/search.py). Recommendations and the
+influence ranking come from the analytics snapshot (domain/discovery.py), which the background
+job refreshes; the page says when it was computed.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from urllib.parse import quote, urlencode
+
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from talentfed.domain import discovery
+from talentfed.domain.search import KINDS, SearchError, SearchQuery, search
+from talentfed.text import normalize_skill
+from talentfed.web.templating import Viewer, render, viewer
+
+PAGE_SIZE = 20
+RECOMMENDED = 5
+RANKED = 10
+FIELDS = ("q", "kind", "skill", "institution", "status", "deadline_after")
+
+
+def _query(values: dict[str, str], offset: int) -> SearchQuery:
+    deadline = None
+    if values["deadline_after"]:
+        try:
+            deadline = date.fromisoformat(values["deadline_after"])
+        except ValueError:
+            raise SearchError("deadline_after", "expected a date such as 2027-03-31") from None
+    return SearchQuery(
+        text=values["q"],
+        kind=values["kind"] or "all",
+        skill=values["skill"] or None,
+        institution=values["institution"] or None,
+        status=values["status"] or None,
+        deadline_after=deadline,
+        limit=PAGE_SIZE,
+        offset=offset,
+    )
+
+
+def link_for(request: Request, uri: str) -> str:
+    """A link a browser can follow here: our own pages, or the observed copy of a remote post."""
+    base = request.app.state.config.node.base_url
+    return uri if uri.startswith(base + "/") else f"/observed?uri={quote(uri, safe='')}"
+
+
+async def _recommendations(request: Request, me: Viewer) -> dict:
+    observed = await request.app.state.analytics.observed()
+    row = observed.row_of.get(me.actor.id)
+    if row is None:
+        return {"people": [], "projects": [], "computed_at": observed.computed_at}
+    return {
+        "people": discovery.similar_people(observed, row, RECOMMENDED, other_institutions=True),
+        "projects": discovery.matching_projects(observed, [row], RECOMMENDED),
+        "computed_at": observed.computed_at,
+    }
+
+
+async def discover_page(request: Request) -> Response:
+    values = {name: request.query_params.get(name, "").strip()[:300] for name in FIELDS}
+    offset_text = request.query_params.get("offset", "0")
+    offset = int(offset_text) if offset_text.isdigit() else 0
+    errors: dict[str, str] = {}
+    page = None
+    try:
+        query = _query(values, min(offset, 10_000))
+        async with request.app.state.sessions() as session:
+            page = await search(session, request.app.state.config, query)
+    except SearchError as exc:
+        errors[{"text": "q"}.get(exc.field, exc.field)] = exc.message
+    me = await viewer(request)
+    observed = await request.app.state.analytics.observed()
+    skill = normalize_skill(values["skill"]) if values["skill"] else None
+    context = {
+        "values": values,
+        "errors": errors,
+        "page": page,
+        "kinds": KINDS,
+        "next_link": (
+            "/discover?" + urlencode({**values, "offset": page.next_offset})
+            if page is not None and page.next_offset is not None
+            else None
+        ),
+        "recommended": await _recommendations(request, me) if me else None,
+        "ranking": [r for r in discovery.ranking(observed, skill=skill)[:RANKED] if r.influence > 0],
+        "ranking_skill": skill,
+        "computed_at": observed.computed_at,
+        "link_for": lambda uri: link_for(request, uri),
+    }
+    return await render(request, "discover.html", context, status_code=400 if errors else 200)
+
+
+routes = [Route("/discover", discover_page)]
