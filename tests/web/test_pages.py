@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from datetime import date, timedelta
 from html import unescape
@@ -422,3 +423,88 @@ async def test_collections_read_as_pages_in_a_browser(demo_client: httpx.AsyncCl
         assert response.status_code == 303, path
         if target:
             assert response.headers["location"] in (target, f"{BASE}/users/ada"), response.headers["location"]
+
+
+async def test_a_follow_request_is_approved_in_the_browser(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "grace")
+    asked = await form_post(demo_client, "/follows", "/follows", {"handle": "@alan@127.0.0.1:8000"})
+    assert asked.status_code == 303
+    assert "<td>pending</td>" in (await demo_client.get("/follows")).text
+    unknown = await form_post(demo_client, "/follows", "/follows", {"handle": "not a handle"})
+    assert unknown.status_code == 400 and field_error(unknown.text, "handle")
+    assert 'value="not a handle"' in unknown.text
+    await form_post(demo_client, "/", "/sign-out", {})
+
+    await sign_in(demo_client, "alan")
+    page = (await demo_client.get("/follows")).text
+    assert "Follow requests (1)" in page
+    follower = re.search(r'name="follower" value="(\d+)"', page)
+    assert follower
+    approved = await form_post(
+        demo_client, "/follows", "/follows/requests", {"follower": follower.group(1), "answer": "accept"}
+    )
+    assert approved.status_code == 303
+    page = (await demo_client.get("/follows")).text
+    assert "Follow requests (0)" in page and "Followers (1)" in page
+    notifications = (await demo_client.get("/notifications")).text
+    assert "Grace Lindqvist" in notifications and "followed you" in notifications
+
+
+async def test_edit_and_delete_my_post(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "ada")
+    edit_url = f"/write/edit?uri={BASE}/objects/demo-article"
+    form = await demo_client.get(edit_url)
+    assert (
+        form.status_code == 200 and 'value="Speech recognition for languages with little data"' in form.text
+    )
+    fields = {
+        "title": "Speech recognition with little data",
+        "summary": "",
+        "body": "We trained on *ten* hours.",
+        "tags": "SpeechRecognition",
+        "visibility": "public",
+    }
+    preview = await form_post(demo_client, edit_url, edit_url, {**fields, "action": "preview"})
+    assert preview.status_code == 200 and "<em>ten</em>" in preview.text
+    saved = await form_post(demo_client, edit_url, edit_url, {**fields, "action": "publish"})
+    assert saved.status_code == 303
+    page = (await demo_client.get("/objects/demo-article")).text
+    assert "Speech recognition with little data" in page and "edited" in page
+    gone = await form_post(
+        demo_client, "/objects/demo-article", "/posts/delete", {"uri": f"{BASE}/objects/demo-article"}
+    )
+    assert gone.status_code == 303
+    assert (await demo_client.get("/objects/demo-article")).status_code == 410
+
+
+async def test_other_servers_send_a_signed_in_member_to_a_follow_confirmation(
+    demo_client: httpx.AsyncClient,
+) -> None:
+    anonymous = await demo_client.get("/authorize_interaction", params={"uri": "acct:alan@127.0.0.1:8000"})
+    assert anonymous.status_code == 200 and "/sign-in?next=" in anonymous.text
+    await sign_in(demo_client, "grace")
+    page = await demo_client.get("/authorize_interaction", params={"uri": "acct:alan@127.0.0.1:8000"})
+    assert page.status_code == 200 and "Follow Alan Mwangi?" in page.text
+    confirmed = await form_post(
+        demo_client,
+        "/authorize_interaction?uri=acct:alan@127.0.0.1:8000",
+        "/follows",
+        {"handle": f"{BASE}/users/alan", "action": "follow"},
+    )
+    assert confirmed.status_code == 303
+
+
+async def test_open_registration_lets_anyone_join(demo_client: httpx.AsyncClient, config: Config) -> None:
+    demo_client._transport.app.state.config = dataclasses.replace(  # type: ignore[attr-defined]
+        config, web=dataclasses.replace(config.web, open_registrations=True)
+    )
+    fields = {
+        "username": "sam",
+        "display_name": "Sam Ode",
+        "password": "a long enough password",
+        "password_again": "a long enough password",
+    }
+    taken = await form_post(demo_client, "/join", "/join", {**fields, "username": "ada"})
+    assert taken.status_code == 400 and "already exists" in field_error(taken.text, "username")
+    joined = await form_post(demo_client, "/join", "/join", fields)
+    assert joined.status_code == 303 and joined.headers["location"] == "/users/sam"
