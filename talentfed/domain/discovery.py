@@ -379,8 +379,19 @@ def skill_members(observed: Observed, skill: str) -> np.ndarray:
     return mask
 
 
-def ranking(observed: Observed, *, skill: str | None = None, measure: str = "influence") -> list[Ranked]:
+def ranking(
+    observed: Observed,
+    *,
+    skill: str | None = None,
+    measure: str = "influence",
+    current_influence: np.ndarray | None = None,
+) -> list[Ranked]:
+    """Visible people by influence or PageRank. `current_influence` (per actor row, possibly
+    longer) replaces the snapshot's whole-graph influence when new follows have been applied
+    since (`live_influence`); a skill's sub-graph is always the snapshot's."""
     inf, rank = scores(observed, skill)
+    if current_influence is not None and skill is None:
+        inf = current_influence[: observed.n]
     order = np.argsort(-(inf if measure == "influence" else rank), kind="stable")
     members = skill_members(observed, skill) if skill else np.ones(observed.n, dtype=bool)
     return [

@@ -13,6 +13,7 @@ import logging
 from collections.abc import Sequence
 from datetime import timedelta
 
+import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -20,6 +21,7 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain import discovery
+from talentfed.domain.live_influence import LiveInfluence
 from talentfed.storage.models import utcnow
 from talentfed.web.api import PREFIX, ApiError, api
 
@@ -38,6 +40,7 @@ class AnalyticsJob:
         self.config = config
         self.check_every = check_every
         self.snapshot: discovery.Observed | None = None
+        self.live: LiveInfluence | None = None  # the snapshot's follow graph, with follows since
         self._lock = asyncio.Lock()
 
     async def observed(self) -> discovery.Observed:
@@ -53,24 +56,40 @@ class AnalyticsJob:
                 run = await discovery.run_analytics(session, self.config)
             async with self.sessions() as session:
                 self.snapshot = await discovery.load_observed(session, self.config)
+            self.live = LiveInfluence.from_snapshot(self.snapshot)
         logger.info("analytics recomputed: %d actors, %d edges in %.2f s", run.actors, run.edges, run.seconds)
 
-    async def due(self) -> bool:
+    async def catch_up(self) -> int:
+        """Apply the follows accepted since the snapshot to influence, without a full run."""
+        assert self.live is not None
+        async with self._lock, self.sessions() as session, session.begin():
+            changed = await self.live.catch_up(session)
+        logger.info("influence brought up to date: %d actors changed", changed)
+        return changed
+
+    def current_influence(self) -> np.ndarray | None:
+        return self.live.graph.influence if self.live is not None else None
+
+    async def due(self) -> str | None:
+        """ "full" on the schedule (or with no run yet), "new edges" after enough of them, else None."""
         async with self.sessions() as session:
             last = await discovery.latest_run(session)
-            if last is None:
-                return True
+            if last is None or self.live is None:
+                return "full"
             interval = timedelta(minutes=self.config.analytics.interval_minutes)
             if utcnow() - last.computed_at >= interval:
-                return True
-            fresh = await discovery.new_edges_since(session, last.computed_at)
-            return fresh >= self.config.analytics.recompute_after_edges
+                return "full"
+            fresh = await discovery.new_edges_since(session, max(last.computed_at, self.live.since))
+            return "new edges" if fresh >= self.config.analytics.recompute_after_edges else None
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
-                if await self.due():
+                reason = await self.due()
+                if reason == "full":
                     await self.run_once()
+                elif reason == "new edges":
+                    await self.catch_up()
             except Exception:  # a failed run is logged and tried again at the next check
                 logger.exception("analytics run failed")
             with contextlib.suppress(TimeoutError):
@@ -147,7 +166,12 @@ async def influence(request: Request) -> Response:
     if measure not in ("influence", "pagerank"):
         raise ApiError(422, "expected influence or pagerank", "measure")
     observed = await request.app.state.analytics.observed()
-    ranked = discovery.ranking(observed, skill=request.query_params.get("skill") or None, measure=measure)
+    ranked = discovery.ranking(
+        observed,
+        skill=request.query_params.get("skill") or None,
+        measure=measure,
+        current_influence=request.app.state.analytics.current_influence(),
+    )
     start = (page - 1) * PAGE_SIZE
     return _answer(observed, page, ranked[start : start + PAGE_SIZE + 1])
 

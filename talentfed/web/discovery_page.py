@@ -88,7 +88,13 @@ async def discover_page(request: Request) -> Response:
             else None
         ),
         "recommended": await _recommendations(request, me) if me else None,
-        "ranking": [r for r in discovery.ranking(observed, skill=skill)[:RANKED] if r.influence > 0],
+        "ranking": [
+            r
+            for r in discovery.ranking(
+                observed, skill=skill, current_influence=request.app.state.analytics.current_influence()
+            )[:RANKED]
+            if r.influence > 0
+        ],
         "ranking_skill": skill,
         "computed_at": observed.computed_at,
         "link_for": lambda uri: link_for(request, uri),

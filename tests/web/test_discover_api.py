@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 
 import httpx
 import pytest
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from talentfed.config import Config
 from talentfed.storage.db import session_factory
+from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
 from talentfed.web.app import create_app
 from tests.domain.test_discovery import HIDDEN, build_world
 
@@ -78,7 +81,63 @@ async def test_the_job_runs_when_due(config: Config, engine: AsyncEngine, discov
     from talentfed.web.discover import AnalyticsJob
 
     job = AnalyticsJob(session_factory(engine), config)
-    assert await job.due()  # never computed
+    assert await job.due() == "full"  # never computed
     await job.run_once()
-    assert not await job.due()
+    assert await job.due() is None
     assert job.snapshot is not None and job.snapshot.n >= 5
+
+
+async def test_new_follows_update_influence_without_a_full_run(
+    config: Config, engine: AsyncEngine, discovery_world: dict
+) -> None:
+    from talentfed.domain.discovery import run_analytics
+    from talentfed.web.discover import AnalyticsJob
+
+    eager = dataclasses.replace(
+        config, analytics=dataclasses.replace(config.analytics, recompute_after_edges=1)
+    )
+    sessions = session_factory(engine)
+    job = AnalyticsJob(sessions, eager)
+    await job.run_once()
+    async with sessions() as session, session.begin():
+        actors = list(await session.scalars(select(Actor).order_by(Actor.id)))
+        newcomer = Actor(
+            uri="https://far.example/users/new",
+            type="Person",
+            username="new",
+            domain="far.example",
+            inbox_url="https://far.example/inbox",
+        )
+        session.add(newcomer)
+        await session.flush()
+        session.add_all(
+            [
+                Follow(
+                    follower_id=newcomer.id, followed_id=actors[0].id, state="accepted", accepted_at=utcnow()
+                ),
+                Follow(
+                    follower_id=actors[1].id,
+                    followed_id=actors[-1].id,
+                    state="accepted",
+                    accepted_at=utcnow(),
+                ),
+            ]
+        )
+    runs_before = await _count(sessions, AnalyticsRun)
+    assert await job.due() == "new edges"
+    changed = await job.catch_up()
+    assert changed > 0 and await job.due() is None
+    assert await _count(sessions, AnalyticsRun) == runs_before  # no full run happened
+    async with sessions() as session:
+        live = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
+    async with sessions() as session, session.begin():
+        await run_analytics(session, config)  # the reference: everything from scratch
+    async with sessions() as session:
+        full = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
+    assert set(full) <= set(live) and newcomer.id in live
+    assert all(abs(live[actor_id] - value) < 1e-12 for actor_id, value in full.items())
+
+
+async def _count(sessions, model) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))
