@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse
 
 from talentfed.config import Config
 from talentfed.domain.federation_status import delivery_status
-from talentfed.domain.neighbourhood import load_neighbourhood
+from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
@@ -126,13 +126,14 @@ async def profile(
             my_follow = await session.scalar(
                 select(Follow).where(Follow.follower_id == me.actor.id, Follow.followed_id == actor.id)
             )
-        picture = await _neighbourhood_svg(session, config, actor)
+        around = await _neighbourhood(session, config, actor)
     context = {
         "actor": actor,
         "counts": counts,
         "sections": sections,
         "my_follow": my_follow,
-        "neighbourhood": picture,
+        "neighbourhood": render_neighbourhood(around) if around else None,
+        "neighbours": around.neighbours if around else (),
         "follow_value": follow_value,
         "follow_error": follow_error,
         "alternate": actor.uri,
@@ -170,11 +171,11 @@ async def follow_list(request: Request, actor: Actor, direction: str, other, acc
     return await render(request, "follow_list.html", context | {"alternate": alternate})
 
 
-async def _neighbourhood_svg(session: AsyncSession, config: Config, actor: Actor) -> str | None:
-    """The picture of an actor's connections, unless the actor opted out of being discovered."""
+async def _neighbourhood(session: AsyncSession, config: Config, actor: Actor) -> Neighbourhood | None:
+    """An actor's connections, unless the actor opted out of being discovered."""
     if not (actor.discoverable and actor.indexable):
         return None
-    return render_neighbourhood(await load_neighbourhood(session, config, actor))
+    return await load_neighbourhood(session, config, actor)
 
 
 async def post(request: Request, item: Object, author: Actor, *, errors=None, values=None) -> HTMLResponse:

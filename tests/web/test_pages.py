@@ -87,6 +87,8 @@ async def test_profile_and_post_pages_carry_alternate_creator_and_opengraph(
     assert f'href="{BASE}/users/ada"' in profile
     assert '<meta property="og:title" content="Ada Okafor (@ada@127.0.0.1:8000)">' in profile
     assert "#speech recognition" in profile and "Neighbourhood" in profile
+    connections = profile[profile.index("The same as a list") :]
+    assert "Grace Lindqvist" in connections and "1 interaction" in connections  # grace's answered question
     question = (await demo_client.get("/objects/demo-question")).text
     assert '<meta property="og:type" content="article">' in question
     assert '<meta name="fediverse:creator" content="@grace@127.0.0.1:8000">' in question
