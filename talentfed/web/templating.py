@@ -54,6 +54,19 @@ environment.filters["iso"] = lambda value: value.isoformat() if value else ""
 environment.filters["excerpt"] = html_to_excerpt
 
 
+class _LazyToken:
+    """The CSRF token, made only when a page prints it: a page without a form sets no cookie."""
+
+    def __init__(self, request: Request) -> None:
+        self.request = request
+
+    def __str__(self) -> str:
+        return csrf_token(self.request)
+
+    def __html__(self) -> str:
+        return str(self)  # URL-safe base64: nothing to escape
+
+
 @dataclass(frozen=True)
 class Viewer:
     """The signed-in member looking at a page."""
@@ -104,7 +117,7 @@ async def render(
         "node": config.node,
         "viewer": me,
         "csrf_field": CSRF_FIELD,
-        "csrf_token": csrf_token(request),
+        "csrf_token": _LazyToken(request),
         "alternate": None,
         "creator": None,
         "og": None,

@@ -510,3 +510,10 @@ async def test_open_registration_lets_anyone_join(demo_client: httpx.AsyncClient
     assert taken.status_code == 400 and "already exists" in field_error(taken.text, "username")
     joined = await form_post(demo_client, "/join", "/join", fields)
     assert joined.status_code == 303 and joined.headers["location"] == "/users/sam"
+
+
+async def test_a_page_without_a_form_sets_no_cookie(demo_client: httpx.AsyncClient) -> None:
+    article = await demo_client.get("/objects/demo-article")
+    assert article.status_code == 200 and "set-cookie" not in article.headers
+    sign_in_page = await demo_client.get("/sign-in")
+    assert "talentfed_session=" in sign_in_page.headers["set-cookie"]  # its form needs the token
