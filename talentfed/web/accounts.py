@@ -188,7 +188,8 @@ async def join_page(request: Request) -> Response:
             field, _, text = str(exc).partition(": ")
             errors[field.replace(" ", "_") if text else "username"] = text or str(exc)
     if errors:
-        values.pop("password"), values.pop("password_again")
+        for secret in ("password", "password_again"):  # a password is never sent back in a page
+            values.pop(secret)
         context = {"token": token, "invitation": invitation, "errors": errors, "values": values}
         return await render(request, "join.html", context, status_code=400)
     sign_in(request, user.id, user.password_hash)
