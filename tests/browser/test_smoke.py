@@ -12,6 +12,7 @@ from tests.multinode.nodes import Node
 
 pytestmark = pytest.mark.browser
 
+
 @pytest.mark.parametrize("path", ["/users/ada", "/@ada"], ids=["users", "at"])
 def test_profile_page_remote_follow_rejects_a_malformed_handle(
     page: Page, console_watch: ConsoleWatch, node_a: Node, path: str
