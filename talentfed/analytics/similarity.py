@@ -171,7 +171,7 @@ class SimilarityIndex:
         allowed: Sequence[int] | np.ndarray | None = None,
         block_size: int = DEFAULT_BLOCK_SIZE,
         workers: int | None = None,
-        processes: bool | None = None,
+        processes: bool = False,
     ) -> TopK:
         """Top-k items for every query row, computed block by block (memory stays small).
 
@@ -180,8 +180,11 @@ class SimilarityIndex:
         ids; negative means none), an item in the query's own group is never returned.
         `allowed` restricts the candidates as in `search`. Explanations are not computed here (a
         person reads a handful of them, not millions): call `explain` for the pairs shown.
-        `workers` share the blocks (default: `default_workers()`): forked processes where
-        `can_fork()` (the default there, `processes=False` asks for threads), else threads.
+        `workers` share the blocks (default: `default_workers()`), as threads; `processes=True`
+        forks processes instead where `can_fork()` (faster: part of each block holds the GIL).
+        Opt-in, because forking a process that runs other threads (a server's database
+        connections, its event loop) copies them in an unknown state: batch jobs and the
+        benchmark ask for it, a web request should not.
         """
         same = queries is None
         query_rows = self.items if same else self._as_rows(queries)
@@ -194,7 +197,7 @@ class SimilarityIndex:
         if exclude_self:
             rules.append((np.arange(self.n_items), np.arange(self.n_items)))
         workers = default_workers() if workers is None else workers
-        processes = can_fork() if processes is None else processes and can_fork()
+        processes = processes and can_fork()
         found = _blocked_search(sub._kernel, query_rows, k, rules, chosen, block_size, workers, processes)
         indices = np.full(found.indices.shape, -1, dtype=np.int64)
         hit = found.indices >= 0
