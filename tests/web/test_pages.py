@@ -517,3 +517,14 @@ async def test_a_page_without_a_form_sets_no_cookie(demo_client: httpx.AsyncClie
     assert article.status_code == 200 and "set-cookie" not in article.headers
     sign_in_page = await demo_client.get("/sign-in")
     assert "talentfed_session=" in sign_in_page.headers["set-cookie"]  # its form needs the token
+
+
+async def test_a_signed_in_member_follows_the_institution_from_the_home_page(demo_client: httpx.AsyncClient):
+    await sign_in(demo_client, "grace")
+    home = (await demo_client.get("/")).text
+    assert "Follow this institution" in home and 'action="/users/institution/remote_follow"' not in home
+    followed = await form_post(
+        demo_client, "/", "/follows", {"handle": f"{BASE}/users/institution", "back": "/"}
+    )
+    assert followed.status_code == 303 and followed.headers["location"] == "/"
+    assert "You follow @institution@127.0.0.1:8000." in (await demo_client.get("/")).text
