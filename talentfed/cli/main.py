@@ -12,9 +12,8 @@ from talentfed import __version__
 from talentfed.cli import content, discover, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
-from talentfed.domain.accounts import AccountError
+from talentfed.domain.errors import FieldError
 from talentfed.domain.members import MemberError
-from talentfed.domain.posts import PostError
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -51,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"talentfed: configuration error: {exc}", file=sys.stderr)
         return 2
     # the domain's refusals read as one line
-    except (CommandError, MemberError, PostError, AccountError) as exc:
+    except (CommandError, MemberError, FieldError) as exc:
         print(f"talentfed: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

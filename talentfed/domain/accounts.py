@@ -13,6 +13,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.domain.errors import FieldError
 from talentfed.storage.models import Actor, User
 
 MIN_PASSWORD = 10
@@ -23,13 +24,8 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
 
 
-class AccountError(ValueError):
-    """An account change refused; `field` names the form field it concerns."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+class AccountError(FieldError):
+    """An account change refused (a password too short, an unknown role)."""
 
 
 def check_password(password: str) -> None:

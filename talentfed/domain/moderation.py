@@ -13,14 +13,12 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config, check_domain
+from talentfed.domain.errors import FieldError
 from talentfed.storage.models import DomainBlock
 
 
-class ModerationError(ValueError):
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+class ModerationError(FieldError):
+    """A moderation action refused (a malformed domain, our own domain)."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.domain.errors import FieldError
 from talentfed.federation import activities, outbox
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
@@ -36,13 +37,8 @@ MENTION = re.compile(
 )
 
 
-class PostError(ValueError):
-    """A post cannot be published or changed as asked; the text starts with the field's name."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+class PostError(FieldError):
+    """A post cannot be published or changed as asked."""
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.discovery import PERSON_TYPES
+from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import PROJECT_STATUSES
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage import search as index
@@ -49,13 +50,8 @@ MAX_DOMAIN = 255
 TITLE_CHARS = 100
 
 
-class SearchError(ValueError):
-    """A search cannot run as asked; the text starts with the field's name."""
-
-    def __init__(self, field_name: str, message: str) -> None:
-        super().__init__(f"{field_name}: {message}")
-        self.field = field_name
-        self.message = message
+class SearchError(FieldError):
+    """A search cannot run as asked."""
 
 
 @dataclass(frozen=True)
