@@ -18,25 +18,10 @@ from talentfed.domain.federation_status import (
 from talentfed.domain.members import NewMember, add_member, ensure_institution
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow, Object
+from tests.support import remote_actor
 
 LATER = datetime(2030, 1, 1, tzinfo=UTC)
 HOSTS = ("a.example", "b.example", "c.example", "d.example")
-
-
-def _remote(name: str, host: str, *, shared: bool = True) -> Actor:
-    uri = f"https://{host}/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain=host,
-        local=False,
-        inbox_url=uri + "/inbox",
-        shared_inbox_url=f"https://{host}/inbox" if shared else None,
-        followers_url=uri + "/followers",
-        skills=[],
-        fields=[],
-    )
 
 
 @pytest.fixture
@@ -44,8 +29,8 @@ async def ada(session: AsyncSession, config: Config) -> Actor:
     """ada has a follower on each of four servers; on d.example, two without a shared inbox."""
     await ensure_institution(session, config)
     ada = await add_member(session, config, NewMember("ada", "Ada"))
-    followers = [_remote(f"f{i}", host) for i, host in enumerate(HOSTS[:3])]
-    followers += [_remote("d1", "d.example", shared=False), _remote("d2", "d.example", shared=False)]
+    followers = [remote_actor(f"f{i}", host) for i, host in enumerate(HOSTS[:3])]
+    followers += [remote_actor(name, "d.example", shared=False) for name in ("d1", "d2")]
     session.add_all(followers)
     await session.flush()
     session.add_all(Follow(follower_id=f.id, followed_id=ada.id, state="accepted") for f in followers)
@@ -145,7 +130,7 @@ async def test_delete_and_the_institutions_announce_count(
     institution = await session.scalar(
         select(Actor).where(Actor.local.is_(True), Actor.username == config.node.institution_username)
     )
-    e = _remote("e", "e.example")
+    e = remote_actor("e", "e.example")
     session.add(e)
     await session.flush()
     session.add(Follow(follower_id=e.id, followed_id=institution.id, state="accepted"))
@@ -168,7 +153,7 @@ async def test_other_posts_and_other_members_boosts_do_not_count(
     session: AsyncSession, config: Config, ada: Actor
 ) -> None:
     grace = await add_member(session, config, NewMember("grace", "Grace"))
-    g = _remote("g", "g.example")
+    g = remote_actor("g", "g.example")
     session.add(g)
     await session.flush()
     session.add(Follow(follower_id=g.id, followed_id=grace.id, state="accepted"))

@@ -23,26 +23,13 @@ from talentfed.domain.posts import Draft
 from talentfed.federation import handlers
 from talentfed.federation.remote_actors import RemoteActors
 from talentfed.storage.models import Actor, DomainBlock, Follow, Interaction, Object, utcnow
+from tests.support import remote_actor
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
 
 def _remote(name: str, host: str) -> Actor:
-    uri = f"https://{host}/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain=host,
-        local=False,
-        display_name=name.title(),
-        url=f"https://{host}/@{name}",
-        inbox_url=uri + "/inbox",
-        shared_inbox_url=f"https://{host}/inbox",
-        followers_url=uri + "/followers",
-        skills=[],
-        fields=[],
-    )
+    return remote_actor(name, host, display_name=name.title(), url=f"https://{host}/@{name}")
 
 
 def _remote_post(

@@ -14,22 +14,7 @@ from talentfed.domain.demo import ensure_demo
 from talentfed.domain.members import find_local_actor
 from talentfed.domain.posts import Draft, PostError
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow, utcnow
-
-
-def _remote(name: str, host: str, *, shared: bool = True) -> Actor:
-    uri = f"https://{host}/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain=host,
-        local=False,
-        inbox_url=uri + "/inbox",
-        shared_inbox_url=f"https://{host}/inbox" if shared else None,
-        skills=[],
-        fields=[],
-        followers_url=uri + "/followers",
-    )
+from tests.support import remote_actor
 
 
 @pytest.fixture
@@ -39,9 +24,9 @@ async def world(session: AsyncSession, config: Config) -> dict[str, Actor]:
     ada = await find_local_actor(session, "ada")
     institution = await find_local_actor(session, config.node.institution_username)
     remotes = [
-        _remote("r1", "far.example"),
-        _remote("r2", "far.example"),
-        _remote("r3", "other.example", shared=False),
+        remote_actor("r1", "far.example"),
+        remote_actor("r2", "far.example"),
+        remote_actor("r3", "other.example", shared=False),
     ]
     session.add_all(remotes)
     await session.flush()
