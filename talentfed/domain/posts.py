@@ -145,20 +145,26 @@ async def publish(
     post.context_uri = (parent.context_uri or parent.uri) if parent else None
     session.add(post)
     await session.flush()
-    if parent is not None:
-        session.add(
-            Interaction(
-                kind="reply",
-                actor_id=author.id,
-                object_id=parent.id,
-                target_actor_id=parent.author_id,
-                activity_uri=None,
-            )
-        )
+    session.add_all(_thread_edges(author, post, parent, mentions or {}))
     await _federate(session, config, author, post, "Create", mentions or {}, parent)
     if post.kind == "project":
         await _announce_by_institution(session, config, post)
     return post
+
+
+def _thread_edges(author: Actor, post: Object, parent: Object | None, mentions: dict[str, Actor]) -> list:
+    """A reply and its mentions as edges of the observed graph, shaped as the inbox records
+    them for other servers' posts: the new post is the object, the other actor the target."""
+    edges = [
+        Interaction(kind="mention", actor_id=author.id, object_id=post.id, target_actor_id=actor.id)
+        for actor in {actor.id: actor for actor in mentions.values()}.values()
+        if actor.id != author.id
+    ]
+    if parent is not None:
+        edges.append(
+            Interaction(kind="reply", actor_id=author.id, object_id=post.id, target_actor_id=parent.author_id)
+        )
+    return edges
 
 
 async def edit(

@@ -269,3 +269,42 @@ async def test_profile_edits_federate_as_update_person(
         and 'href="https://orcid.org/0000-0001"' in person["attachment"][0]["value"]
     )
     assert inboxes == ["https://far.example/inbox", "https://other.example/users/r3/inbox"]
+
+
+async def test_replies_and_mentions_are_edges_shaped_like_the_inbox_records_them(
+    session: AsyncSession, config: Config, world: dict[str, Actor]
+) -> None:
+    from talentfed.domain.notifications import notifications_for
+    from talentfed.storage.models import Interaction, Object
+
+    grace = await find_local_actor(session, "grace")
+    question = await session.scalar(select(Object).where(Object.kind == "question"))
+    draft = Draft(kind="answer", body="@grace@127.0.0.1:8000 see @r1", in_reply_to=question.uri)
+    mentions = {"grace@127.0.0.1:8000": grace, "r1@a.example": world["r1"]}
+    answer = await posts.publish(session, config, world["ada"], draft, mentions=mentions)
+    edges = {
+        (kind, object_id, target)
+        for kind, object_id, target in await session.execute(
+            select(Interaction.kind, Interaction.object_id, Interaction.target_actor_id).where(
+                Interaction.actor_id == world["ada"].id, Interaction.object_id == answer.id
+            )
+        )
+    }
+    assert edges == {
+        ("reply", answer.id, question.author_id),
+        ("mention", answer.id, grace.id),
+        ("mention", answer.id, world["r1"].id),
+    }
+    told = await notifications_for(session, grace, config=config)
+    assert [n.kind for n in told if n.post and n.post.uri == question.uri][:1] == ["answer"]
+    assert not [
+        n for n in told if n.kind == "mention" and n.post and n.post.uri == answer.uri
+    ]  # one is enough
+
+    alan = await find_local_actor(session, "alan")
+    article = Draft(kind="article", title="Thanks", body="Thanks @alan@127.0.0.1:8000")
+    thanked = await posts.publish(
+        session, config, world["ada"], article, mentions={"alan@127.0.0.1:8000": alan}
+    )
+    mentioned = [n for n in await notifications_for(session, alan, config=config) if n.kind == "mention"]
+    assert [(n.who.handle, n.post.uri) for n in mentioned] == [("ada@127.0.0.1:8000", thanked.uri)]
