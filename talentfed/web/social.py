@@ -3,6 +3,8 @@ other servers send our members to, and the notifications page."""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Literal
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -111,14 +113,46 @@ async def follow_page(request: Request, handle_or_url: str) -> Response:
     return await render(request, "follow_confirm.html", {"target": target_actor})
 
 
+NOTIFICATIONS_PER_PAGE = 50
+
+
 @members_only
 async def notifications_page(request: Request, me: Viewer) -> Response:
+    """Newest first; `?before=` (a notification's time) pages back. Opening the first page marks
+    everything as seen."""
+    before = _moment(request.query_params.get("before", ""))
+    if before is False:
+        text = "The page address is not valid (before= must be a date and time)."
+        return await render(
+            request, "message.html", {"title": "Notifications", "text": text}, status_code=400
+        )
+    config = request.app.state.config
     async with request.app.state.sessions.begin() as session:
         user = await session.get(User, me.user.id)
         seen_at = user.notifications_seen_at
-        items = await notifications_for(session, me.actor, config=request.app.state.config, limit=50)
-        user.notifications_seen_at = utcnow()
-    return await render(request, "notifications.html", {"items": items, "seen_at": seen_at, "unread": 0})
+        items = await notifications_for(
+            session, me.actor, config=config, limit=NOTIFICATIONS_PER_PAGE, before=before or None
+        )
+        if before is None:
+            user.notifications_seen_at = utcnow()
+    older = (
+        f"/notifications?before={quote(items[-1].at.isoformat(), safe='')}"
+        if len(items) == NOTIFICATIONS_PER_PAGE
+        else None
+    )
+    context = {"items": items, "seen_at": seen_at, "unread": 0, "older": older}
+    return await render(request, "notifications.html", context)
+
+
+def _moment(text: str) -> datetime | Literal[False] | None:
+    """None when absent, the moment when valid, False when malformed."""
+    if not text:
+        return None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return False
+    return moment if moment.tzinfo is not None else False
 
 
 routes = [

@@ -528,3 +528,13 @@ async def test_a_signed_in_member_follows_the_institution_from_the_home_page(dem
     )
     assert followed.status_code == 303 and followed.headers["location"] == "/"
     assert "You follow @institution@127.0.0.1:8000." in (await demo_client.get("/")).text
+
+
+async def test_notifications_page_back_and_refuse_a_bad_cursor(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "grace")
+    bad = await demo_client.get("/notifications", params={"before": "yesterday"})
+    assert bad.status_code == 400 and "before= must be a date and time" in bad.text
+    first = (await demo_client.get("/notifications")).text
+    assert "Ada Okafor" in first and "answered" in first  # the demo answer to grace's question
+    earlier = await demo_client.get("/notifications", params={"before": "2000-01-01T00:00:00+00:00"})
+    assert earlier.status_code == 200 and "Nothing yet" in earlier.text
