@@ -14,7 +14,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from talentfed.config import Config
-from talentfed.domain.federation_status import delivery_status
+from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
 from talentfed.storage.models import Actor, Follow, Object
@@ -121,6 +121,10 @@ async def profile(
             posts = list(await session.scalars(query.order_by(Object.published.desc()).limit(PER_SECTION)))
             if posts:
                 sections.append((heading, posts))
+        # The author sees how each post went out; nobody else needs to.
+        delivery = {}
+        if me is not None and me.actor.id == actor.id:
+            delivery = await delivery_status_many(session, [p for _, posts in sections for p in posts])
         my_follow = None
         if me is not None and me.actor.id != actor.id:
             my_follow = await session.scalar(
@@ -131,6 +135,7 @@ async def profile(
         "actor": actor,
         "counts": counts,
         "sections": sections,
+        "delivery": delivery,
         "my_follow": my_follow,
         "neighbourhood": render_neighbourhood(around) if around else None,
         "neighbours": around.neighbours if around else (),

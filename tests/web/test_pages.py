@@ -538,3 +538,11 @@ async def test_notifications_page_back_and_refuse_a_bad_cursor(demo_client: http
     assert "Ada Okafor" in first and "answered" in first  # the demo answer to grace's question
     earlier = await demo_client.get("/notifications", params={"before": "2000-01-01T00:00:00+00:00"})
     assert earlier.status_code == 200 and "Nothing yet" in earlier.text
+
+
+async def test_my_profile_shows_how_each_of_my_posts_went_out(demo_client: httpx.AsyncClient) -> None:
+    assert "Delivered to" not in (await demo_client.get("/users/ada")).text  # only the author sees it
+    await sign_in(demo_client, "ada")
+    own = (await demo_client.get("/users/ada")).text
+    assert own.count('class="meta delivery"') == 3  # her project call, article and answer
+    assert "Not sent to other servers" in own  # the demo has no followers elsewhere
