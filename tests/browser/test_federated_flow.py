@@ -76,6 +76,7 @@ def test_project_call_found_on_another_node_and_question_answered_across_nodes(
     page.get_by_role("button", name="Publish").click()
     expect(page.get_by_role("heading", level=1)).to_have_text(title)
     expect(page.get_by_role("status")).to_have_text("Published.")
+    project_url = page.url
 
     # On B, the call shows up in the discovery search once it has been delivered.
     search = f"{b.base_url}/discover?q=kiswahili+radio"
@@ -87,6 +88,10 @@ def test_project_call_found_on_another_node_and_question_answered_across_nodes(
     results.first.get_by_role("link", name=title).click()
     expect(remote.get_by_role("heading", level=1)).to_have_text(title)
     expect(remote.get_by_text(f"seen from {a.domain}")).to_be_visible()
+    # Ada sees on her call that it reached one server (B), and nothing is failing.
+    reload_until(page, project_url, "Delivered to 1 server", what="A to record the delivery to B")
+    expect(page.locator("#federation-status")).not_to_contain_text("failing")
+    shot(page, "a-project-federation-status")
 
     # On A, Ada asks a question; on B, Grace finds it and answers it.
     page.goto(f"{a.base_url}/write/question")
