@@ -6,6 +6,7 @@ older parameters is replaced on the next sign-in.
 
 from __future__ import annotations
 
+import functools
 import secrets
 
 from argon2 import PasswordHasher
@@ -20,8 +21,13 @@ MIN_PASSWORD = 10
 MAX_PASSWORD = 1024
 
 _hasher = PasswordHasher()
-# Verified when the account does not exist, so a wrong name costs as long as a wrong password.
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verified when the account does not exist, so a wrong name costs as long as a wrong
+    password. Made on first use: hashing is slow on purpose, and most commands never sign in."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 class AccountError(FieldError):
@@ -54,7 +60,7 @@ async def authenticate(session: AsyncSession, username: str, password: str) -> t
     found = await _user_named(session, username.strip().lower().lstrip("@"))
     stored = found[1].password_hash if found else None
     try:
-        _hasher.verify(stored or _DUMMY_HASH, password)
+        _hasher.verify(stored or _dummy_hash(), password)
     except (VerificationError, InvalidHashError):
         return None
     if found is None or stored is None or found[1].disabled:
