@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -144,8 +145,17 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     )
 
 
+def is_visible(actor: Any, blocked: frozenset[str]) -> bool:
+    """The privacy rule of every ranking, recommendation, picture and search result: the actor
+    opted in to both discoverable and indexable (a missing value is false, as in Mastodon) and
+    is not on a blocked domain (by its id or its domain). domain/search.py says it in SQL."""
+    if not (actor.discoverable and actor.indexable):
+        return False
+    return not (is_blocked(actor.uri, blocked) or is_blocked(actor.domain, blocked))
+
+
 def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
-    visible = bool(actor.discoverable and actor.indexable) and not is_blocked(actor.uri, blocked)
+    visible = is_visible(actor, blocked)
     return ActorInfo(
         actor.id,
         actor.uri,

@@ -23,7 +23,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.domain.discovery import is_visible
+from talentfed.federation.blocks import blocked_domains
 from talentfed.storage.models import Actor, Follow, Interaction
 
 DEFAULT_LIMIT = 24
@@ -94,13 +95,6 @@ def profile_url(actor: Any) -> str:
 
 def _name(actor: Any) -> str:
     return (actor.display_name or "").strip() or actor.username
-
-
-def _visible(actor: Any, blocked: frozenset[str]) -> bool:
-    """Discovery's rule (`discovery._info`): opted in to both, and not on a blocked domain."""
-    if not (actor.discoverable and actor.indexable):
-        return False
-    return not (is_blocked(actor.uri, blocked) or is_blocked(actor.domain, blocked))
 
 
 def _chunks(ids: Iterable[int]) -> Iterable[list[int]]:
@@ -176,7 +170,7 @@ async def load_neighbourhood(
             ).where(Actor.id.in_(chunk))
         )
         for row in rows:
-            if not _visible(row, blocked):
+            if not is_visible(row, blocked):
                 continue
             visible.append(
                 Neighbour(
