@@ -1,16 +1,19 @@
-"""GET /objects/{id}: a post as ActivityStreams JSON or HTML; 410 Gone once deleted."""
+"""GET /objects/{id}: a post as ActivityStreams JSON or HTML; 410 Gone once deleted.
+GET /activities/{id}: one of our public activities, so that its id can be dereferenced."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from talentfed.domain.posts import answers_to, find_object, post_context
 from talentfed.federation import collections
+from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import post_document, tombstone
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Actor, Object
+from talentfed.storage.models import Activity, Actor, Object
 from talentfed.web import pages
 from talentfed.web.activitypub import authorize_request, refused
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -68,6 +71,36 @@ async def _missing(request: Request, reason: str, status: int) -> Response:
     return await pages.message(request, "Not found", reason.capitalize() + ".", status_code=status)
 
 
+def _is_public(document: dict) -> bool:
+    audience = []
+    for key in ("to", "cc"):
+        value = document.get(key) or []
+        audience += value if isinstance(value, list) else [value]
+    return PUBLIC in audience
+
+
+async def activity_endpoint(request: Request) -> Response:
+    """A public activity we sent (Create, Update, Announce…) as JSON; a browser goes to its post.
+
+    Activities addressed to someone in particular (Follow, Accept, Like…) are not for anyone
+    else to read: 404, as Mastodon answers.
+    """
+    uri = LocalURIs(request.app.state.config.node.base_url).activity(request.path_params["activity_id"])
+    async with request.app.state.sessions() as session:
+        activity = await session.scalar(select(Activity).where(Activity.uri == uri, Activity.local.is_(True)))
+        post = await find_object(session, activity.object_uri) if activity and activity.object_uri else None
+    if activity is None or not _is_public(activity.document):
+        return await _missing(request, "activity not found", 404)
+    if post is not None and post.deleted_at is not None and activity.type != "Delete":
+        return await _missing(request, "the post of this activity was deleted", 410)
+    if not wants_activity_json(request):
+        return RedirectResponse(pages.post_url(post) if post else "/", status_code=303)
+    authorization = await authorize_request(request)
+    if not authorization.allowed:
+        return refused(authorization)
+    return ActivityJSONResponse(activity.document)
+
+
 async def observed_post(request: Request) -> Response:
     """/observed?uri=…: a post this node has seen from another server, to read and answer here."""
     uri = request.query_params.get("uri", "")
@@ -86,5 +119,6 @@ async def observed_post(request: Request) -> Response:
 routes = [
     Route("/objects/{object_id}", object_endpoint),
     Route("/objects/{object_id}/replies", replies_endpoint),
+    Route("/activities/{activity_id}", activity_endpoint),
     Route("/observed", observed_post),
 ]

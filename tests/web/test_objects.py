@@ -78,3 +78,41 @@ async def test_followers_only_post_is_not_public(
 async def test_unknown_object_is_404(demo_client: httpx.AsyncClient) -> None:
     assert (await demo_client.get("/objects/nope", headers=AS_JSON)).status_code == 404
     assert (await demo_client.get("/objects/nope")).status_code == 404
+
+
+async def test_public_activities_can_be_dereferenced_by_their_id(
+    demo_client: httpx.AsyncClient, config: Config, engine: AsyncEngine
+) -> None:
+    from sqlalchemy import select
+
+    from talentfed.storage.models import Activity
+
+    async with session_factory(engine)() as session, session.begin():
+        create = await session.scalar(
+            select(Activity).where(
+                Activity.type == "Create", Activity.object_uri == f"{BASE}/objects/demo-project"
+            )
+        )
+        grace = await find_local_actor(session, "grace")
+        ada = await find_local_actor(session, "ada")
+        private = Activity(
+            uri=f"{BASE}/activities/private",
+            type="Like",
+            actor_uri=ada.uri,
+            local=True,
+            object_uri=f"{BASE}/objects/demo-question",
+            document={"id": f"{BASE}/activities/private", "type": "Like", "to": [grace.uri]},
+        )
+        session.add(private)
+    path = create.uri.removeprefix(BASE)
+    document = (await demo_client.get(path, headers=AS_JSON)).json()
+    assert document["id"] == create.uri and document["type"] == "Create"
+    assert document["object"]["id"] == f"{BASE}/objects/demo-project"
+    browser = await demo_client.get(path)
+    assert browser.status_code == 303 and browser.headers["location"] == f"{BASE}/objects/demo-project"
+    assert (await demo_client.get("/activities/private", headers=AS_JSON)).status_code == 404
+    assert (await demo_client.get("/activities/nothing-here", headers=AS_JSON)).status_code == 404
+    async with session_factory(engine)() as session, session.begin():
+        project = await posts.find_object(session, f"{BASE}/objects/demo-project")
+        await posts.delete(session, config, await find_local_actor(session, "ada"), project)
+    assert (await demo_client.get(path, headers=AS_JSON)).status_code == 410
