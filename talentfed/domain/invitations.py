@@ -66,11 +66,14 @@ async def pending_invitations(session: AsyncSession) -> list[Invitation]:
     return list(await session.scalars(query))
 
 
-async def revoke_invitation(session: AsyncSession, invitation_id: int) -> None:
+async def revoke_invitation(session: AsyncSession, invitation_id: int) -> bool:
+    """Withdraw an unused invitation; False when there is none to withdraw."""
     invitation = await session.get(Invitation, invitation_id)
-    if invitation is not None and invitation.used_at is None:
-        await session.delete(invitation)
-        await session.flush()
+    if invitation is None or invitation.used_at is not None:
+        return False
+    await session.delete(invitation)
+    await session.flush()
+    return True
 
 
 async def join(

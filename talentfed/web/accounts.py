@@ -26,6 +26,8 @@ class SignInThrottle:
     restart forgets nothing that matters (the window is minutes long).
     """
 
+    SWEEP_ABOVE = 10_000  # keys kept before expired ones are swept out
+
     def __init__(self, attempts: int, window_seconds: float) -> None:
         self.attempts = attempts
         self.window = window_seconds
@@ -53,7 +55,13 @@ class SignInThrottle:
     def failed(self, keys: list[str]) -> None:
         now = time.monotonic()
         for key in keys:
-            self._failures[key].append(now)
+            failures = self._failures[key]
+            failures.append(now)
+            while len(failures) > self.attempts:  # more than the limit tells nothing new
+                failures.popleft()
+        if len(self._failures) > self.SWEEP_ABOVE:  # many names or addresses: forget the expired
+            for key in list(self._failures):
+                self._recent(key, now)
 
     def succeeded(self, keys: list[str]) -> None:
         for key in keys:
@@ -68,10 +76,10 @@ def throttle(request: Request) -> SignInThrottle:
     return state.sign_in_throttle
 
 
-def safe_next(target: str | None) -> str:
+def safe_next(target: str | None, default: str = "/") -> str:
     """Only a path on this site: never an open redirect to another one."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
-        return "/"
+        return default
     return target
 
 

@@ -17,7 +17,7 @@ from talentfed.domain.members import (
 )
 from talentfed.storage.models import User
 from talentfed.web.accounts import admins_only
-from talentfed.web.sessions import read_form
+from talentfed.web.sessions import form_id, read_form
 from talentfed.web.templating import Viewer, render
 
 
@@ -59,10 +59,13 @@ async def invite(request: Request, me: Viewer) -> Response:
 @admins_only
 async def revoke(request: Request, me: Viewer) -> Response:
     form = await read_form(request)
-    invitation_id = str(form.get("invitation", ""))
-    if invitation_id.isdigit():
-        async with request.app.state.sessions.begin() as session:
-            await invitations.revoke_invitation(session, int(invitation_id))
+    invitation_id = form_id(form, "invitation")
+    async with request.app.state.sessions.begin() as session:
+        revoked = invitation_id is not None and await invitations.revoke_invitation(session, invitation_id)
+    if not revoked:
+        return await _admin_page(
+            request, errors={"invitations": "That invitation is used or no longer exists."}
+        )
     request.session["flash"] = "Invitation revoked."
     return RedirectResponse("/admin", status_code=303)
 
@@ -71,9 +74,9 @@ async def revoke(request: Request, me: Viewer) -> Response:
 async def member_state(request: Request, me: Viewer) -> Response:
     """Disable or re-enable a member's sign-in (their profile and posts stay)."""
     form = await read_form(request)
-    user_id = str(form.get("user", ""))
+    user_id = form_id(form, "user")
     async with request.app.state.sessions.begin() as session:
-        user = await session.get(User, int(user_id)) if user_id.isdigit() else None
+        user = await session.get(User, user_id) if user_id else None
         if user is None or user.id == me.user.id:
             return await _admin_page(request, errors={"members": "You cannot change that account here."})
         user.disabled = form.get("disabled") == "on"

@@ -119,6 +119,18 @@ async def read_form(request: Request) -> FormData:
     return form
 
 
+MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer: a larger number would fail in the database
+
+
+def form_id(form: FormData, name: str) -> int | None:
+    """A row id sent in a hidden field, or None when it is missing or cannot be one."""
+    value = form.get(name)
+    if not isinstance(value, str) or not value.isdigit() or len(value) > 10:
+        return None
+    number = int(value)
+    return number if 0 < number <= MAX_ROW_ID else None
+
+
 def sign_in(request: Request, user_id: int, password_hash: str | None) -> None:
     """Start a signed-in session; a fresh CSRF token, so one seen before sign-in is worthless."""
     request.session.clear()

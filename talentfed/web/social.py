@@ -15,8 +15,8 @@ from talentfed.domain import follows
 from talentfed.domain.notifications import notifications_for
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.storage.models import Actor, User, utcnow
-from talentfed.web.accounts import members_only
-from talentfed.web.sessions import read_form
+from talentfed.web.accounts import members_only, safe_next
+from talentfed.web.sessions import form_id, read_form
 from talentfed.web.templating import Viewer, render, viewer
 
 
@@ -60,17 +60,16 @@ async def follows_page(request: Request, me: Viewer) -> Response:
         message = str(exc) or "that account could not be found"
         return await _follows_page(request, me, errors={"handle": message}, values={"handle": handle})
     request.session["flash"] = flash
-    back = str(form.get("back", ""))
-    return RedirectResponse(back if back.startswith("/") and not back.startswith("//") else "/follows", 303)
+    return RedirectResponse(safe_next(str(form.get("back", "")), default="/follows"), status_code=303)
 
 
 @members_only
 async def follow_request(request: Request, me: Viewer) -> Response:
     """Approve or refuse one pending follow request."""
     form = await read_form(request)
-    follower_id = str(form.get("follower", ""))
+    follower_id = form_id(form, "follower")
     async with request.app.state.sessions.begin() as session:
-        follower = await session.get(Actor, int(follower_id)) if follower_id.isdigit() else None
+        follower = await session.get(Actor, follower_id) if follower_id else None
         if follower is None:
             return await _follows_page(request, me, errors={"requests": "That request no longer exists."})
         try:

@@ -546,3 +546,43 @@ async def test_my_profile_shows_how_each_of_my_posts_went_out(demo_client: httpx
     own = (await demo_client.get("/users/ada")).text
     assert own.count('class="meta delivery"') == 3  # her project call, article and answer
     assert "Not sent to other servers" in own  # the demo has no followers elsewhere
+
+
+@pytest.mark.parametrize(
+    ("url", "field", "signed_in_as"),
+    [
+        ("/admin/members", "user", "ada"),
+        ("/admin/invitations/revoke", "invitation", "ada"),
+        ("/follows/requests", "follower", "alan"),
+    ],
+)
+@pytest.mark.parametrize("value", ["99999999999999999999", "-1", "x", ""])
+async def test_a_bad_row_id_in_a_form_is_refused_with_a_reason(
+    demo_client: httpx.AsyncClient, url: str, field: str, signed_in_as: str, value: str
+) -> None:
+    await sign_in(demo_client, signed_in_as)
+    refused = await form_post(demo_client, "/", url, {field: value, "answer": "accept"})
+    assert refused.status_code == 400
+    assert re.search(r'class="field-error" id="(members|invitations|requests)-error">[^<]+<', refused.text)
+
+
+async def test_back_after_a_follow_never_leaves_the_site(demo_client: httpx.AsyncClient) -> None:
+    await sign_in(demo_client, "grace")
+    for back in ("//evil.example/", "/\\evil.example", "https://evil.example/"):
+        followed = await form_post(
+            demo_client, "/", "/follows", {"handle": f"{BASE}/users/alan", "back": back}
+        )
+        assert followed.headers["location"] == "/follows", back
+
+
+def test_the_sign_in_throttle_forgets_expired_failures() -> None:
+    from talentfed.web.accounts import SignInThrottle
+
+    throttle = SignInThrottle(attempts=2, window_seconds=0.0)  # every failure expires at once
+    throttle.SWEEP_ABOVE = 10
+    for n in range(50):
+        throttle.failed([f"account:guess{n}"])
+    assert len(throttle._failures) <= 11
+    limited = SignInThrottle(attempts=2, window_seconds=600)
+    limited.failed(["address:1"] * 5)
+    assert len(limited._failures["address:1"]) == 2 and limited.wait_seconds(["address:1"]) > 0
