@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 
 from talentfed.config import Config
-from talentfed.federation.context import ACTIVITY_CONTEXT
+from talentfed.federation.context import PUBLISHED_CONTEXT, published
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor
 
@@ -16,14 +16,14 @@ def new_activity_id(config: Config) -> str:
 
 def build(config: Config, activity_type: str, actor: Actor, obj: object, **fields: object) -> dict:
     document = {
-        "@context": ACTIVITY_CONTEXT,
+        "@context": PUBLISHED_CONTEXT,
         "id": fields.pop("id", None) or new_activity_id(config),
         "type": activity_type,
         "actor": actor.uri,
         "object": obj,
     }
     document.update(fields)
-    return document
+    return published(document)  # an embedded object's own @context goes
 
 
 def follow_object(follow_id: str, follower_uri: str, target_uri: str) -> dict:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from talentfed.federation.context import ACTIVITY_CONTEXT
+from talentfed.federation.context import PUBLISHED_CONTEXT
 
 PAGE_SIZE = 20
 
@@ -12,7 +12,7 @@ PAGE_SIZE = 20
 def ordered_collection(collection_id: str, total: int) -> dict:
     """The collection itself: its size and a link to its first page (no items inline)."""
     document: dict[str, Any] = {
-        "@context": ACTIVITY_CONTEXT,
+        "@context": PUBLISHED_CONTEXT,
         "id": collection_id,
         "type": "OrderedCollection",
         "totalItems": total,
@@ -25,7 +25,7 @@ def ordered_collection(collection_id: str, total: int) -> dict:
 
 def collection_page(collection_id: str, page: int, total: int, items: list[Any]) -> dict:
     document: dict[str, Any] = {
-        "@context": ACTIVITY_CONTEXT,
+        "@context": PUBLISHED_CONTEXT,
         "id": f"{collection_id}?page={page}",
         "type": "OrderedCollectionPage",
         "partOf": collection_id,

@@ -1,48 +1,63 @@
-"""JSON-LD contexts of the documents we publish, including talentfed's own vocabulary.
+"""The JSON-LD `@context` of every document we publish, and talentfed's own terms.
 
-talentfed's terms live under one namespace and are published as a context document at a
-stable IRI (bundled in the package and served by every node at /ns/v1). A receiving node
-reads them through JSON-LD expansion, so it understands them whatever prefix a sender uses.
+Strict JSON-LD processors (Fedify and anything built on jsonld.js or pyld with a network
+loader) load every context IRI a document names and throw the whole document away when one
+cannot be loaded. So a published document names only contexts that every processor ships
+(ActivityStreams, security v1) and defines everything else inline, as Mastodon does with its
+`toot:` terms. talentfed's terms keep their IRIs under `TALENTFED_NAMESPACE`; that namespace
+is an identifier, never fetched.
+
+Older talentfed nodes named `LEGACY_CONTEXT_IRI`, which never resolved. We still read such
+documents: `jsonld.py` serves the same definitions for that IRI from memory.
 """
 
 from __future__ import annotations
+
+import copy
+from typing import Any
 
 ACTIVITYSTREAMS = "https://www.w3.org/ns/activitystreams"
 SECURITY_V1 = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
-TALENTFED_CONTEXT_IRI = "https://w3id.org/talentfed/v1"
 TALENTFED_NAMESPACE = "https://w3id.org/talentfed#"
+# Named by documents of talentfed nodes before the context was inlined; never published again.
+LEGACY_CONTEXT_IRI = "https://w3id.org/talentfed/v1"
 
-# The context document served at TALENTFED_CONTEXT_IRI.
-TALENTFED_CONTEXT: dict = {
-    "@context": {
-        "tf": TALENTFED_NAMESPACE,
-        "xsd": "http://www.w3.org/2001/XMLSchema#",
-        "headline": "tf:headline",
-        "department": "tf:department",
-        "affiliation": {"@id": "tf:affiliation", "@type": "@id"},
-        "skills": {"@id": "tf:skills", "@container": "@set"},
-        "openToCollaboration": {"@id": "tf:openToCollaboration", "@type": "xsd:boolean"},
-        # Posts: which talentfed kind an object is (article, question, answer, projectCall).
-        "postKind": "tf:postKind",
-        # Q&A: the answer the asker accepted.
-        "acceptedAnswer": {"@id": "tf:acceptedAnswer", "@type": "@id"},
-        # Project calls.
-        "deadline": {"@id": "tf:deadline", "@type": "xsd:dateTime"},
-        "projectStatus": "tf:projectStatus",
-        "teamSize": {"@id": "tf:teamSize", "@type": "xsd:integer"},
-        "contact": "tf:contact",
-        "institution": {"@id": "tf:institution", "@type": "@id"},
-    }
+_XSD = "http://www.w3.org/2001/XMLSchema#"
+
+# talentfed's vocabulary: every term once, with the IRI and value type receivers expand it to.
+TALENTFED_TERMS: dict[str, Any] = {
+    # Actors.
+    "headline": "tf:headline",
+    "department": "tf:department",
+    "affiliation": {"@id": "tf:affiliation", "@type": "@id"},
+    "skills": {"@id": "tf:skills", "@container": "@set"},
+    "openToCollaboration": {"@id": "tf:openToCollaboration", "@type": "xsd:boolean"},
+    # Posts: which talentfed kind an object is (article, question, answer, projectCall).
+    "postKind": "tf:postKind",
+    # Q&A: the answer the asker accepted.
+    "acceptedAnswer": {"@id": "tf:acceptedAnswer", "@type": "@id"},
+    # Project calls.
+    "deadline": {"@id": "tf:deadline", "@type": "xsd:dateTime"},
+    "projectStatus": "tf:projectStatus",
+    "teamSize": {"@id": "tf:teamSize", "@type": "xsd:integer"},
+    "contact": "tf:contact",
+    "institution": {"@id": "tf:institution", "@type": "@id"},
 }
 
-# Values of postKind, and the kind each maps to in our storage.
+# Values of postKind, and the kind each names in our storage.
 POST_KINDS = {"article": "article", "question": "question", "answer": "answer", "projectCall": "project"}
 
-# Terms Mastodon reads on actors, declared inline the way Mastodon itself does.
-_MASTODON_TERMS: dict = {
+# The context document for the legacy IRI and for GET /ns/v1 (kept for older nodes).
+TALENTFED_CONTEXT: dict[str, Any] = {"@context": {"tf": TALENTFED_NAMESPACE, "xsd": _XSD, **TALENTFED_TERMS}}
+
+# Terms that Mastodon reads but that the ActivityStreams context does not define; the IRIs
+# are Mastodon's own (including its `http://schema.org#`), so that Mastodon matches them.
+_MASTODON_TERMS: dict[str, Any] = {
     "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+    "sensitive": "as:sensitive",
+    "Hashtag": "as:Hashtag",
     "toot": "http://joinmastodon.org/ns#",
     "featured": {"@id": "toot:featured", "@type": "@id"},
     "featuredTags": {"@id": "toot:featuredTags", "@type": "@id"},
@@ -53,5 +68,30 @@ _MASTODON_TERMS: dict = {
     "value": "schema:value",
 }
 
-ACTOR_CONTEXT: list = [ACTIVITYSTREAMS, SECURITY_V1, TALENTFED_CONTEXT_IRI, _MASTODON_TERMS]
-ACTIVITY_CONTEXT: list = [ACTIVITYSTREAMS]
+# The one context of every document we publish: two IRIs that every JSON-LD processor in the
+# fediverse ships, and the rest inline.
+PUBLISHED_CONTEXT: list[Any] = [
+    ACTIVITYSTREAMS,
+    SECURITY_V1,
+    {**_MASTODON_TERMS, "tf": TALENTFED_NAMESPACE, "xsd": _XSD, **TALENTFED_TERMS},
+]
+
+
+def published(document: dict[str, Any]) -> dict[str, Any]:
+    """`document` as it leaves the node: our one context on top and none inside.
+
+    Every document we serve or deliver passes through here, so documents stored before the
+    context was inlined (they name the legacy IRI, on the activity or on its embedded object)
+    go out in the current form too. Embedded objects need no context of their own: all of
+    them are ours and use only terms of PUBLISHED_CONTEXT.
+    """
+    body = {key: _without_context(value) for key, value in document.items() if key != "@context"}
+    return {"@context": copy.deepcopy(PUBLISHED_CONTEXT), **body}
+
+
+def _without_context(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_without_context(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _without_context(item) for key, item in value.items() if key != "@context"}
+    return value

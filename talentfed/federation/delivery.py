@@ -27,6 +27,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
 from talentfed.storage.db import write_lock
@@ -165,7 +166,7 @@ class DeliveryQueue:
                     host=job.host,
                     attempts=job.attempts,
                     created_at=job.created_at,
-                    body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
+                    body=json.dumps(published(document), ensure_ascii=False, separators=(",", ":")).encode(),
                     key_id=key_id,
                     private_key_pem=private_key_pem,
                 )

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, parse_actor
-from talentfed.federation.ingest import IngestError, UnsupportedObject, read_post, store_post
+from talentfed.federation.ingest import IngestError, UnsupportedObject, carried_objects, read_post, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
@@ -68,6 +68,13 @@ async def _local_actor(session: AsyncSession, uri: str | None) -> Actor | None:
 
 def _embedded(value: object) -> dict | None:
     return value if isinstance(value, dict) else None
+
+
+def _carried(activity: dict) -> dict | None:
+    """The object a Create or Update embeds, with the activity's @context handed down: senders
+    (talentfed among them) define their terms once, on the activity."""
+    objects = carried_objects(activity)
+    return objects[0] if objects else None
 
 
 # --- follows ---------------------------------------------------------------------------
@@ -172,7 +179,7 @@ async def on_undo(context: Context, activity: dict) -> str:
 
 @handles("Update")
 async def on_update(context: Context, activity: dict) -> str:
-    obj = _embedded(activity.get("object"))
+    obj = _carried(activity)
     if obj is None:
         return "update without an embedded object; ignored"
     if not set(types_of(obj)) & ACTOR_TYPES:
@@ -259,7 +266,7 @@ async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: in
 
 @handles("Create")
 async def on_create(context: Context, activity: dict) -> str:
-    obj = _embedded(activity.get("object"))
+    obj = _carried(activity)
     if obj is not None:
         return await _store_post(context, obj, "post stored")
     post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))

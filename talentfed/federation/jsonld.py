@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 from pyld import jsonld as pyld_jsonld
 from pyld.context_resolver import ContextResolver
 
-from talentfed.federation.context import TALENTFED_CONTEXT, TALENTFED_CONTEXT_IRI
+from talentfed.federation.context import LEGACY_CONTEXT_IRI, TALENTFED_CONTEXT
 
 __all__ = [
     "AS_CONTEXT",
@@ -250,5 +250,5 @@ def compact(doc: dict[str, Any] | list[Any], context: Any) -> dict[str, Any]:
         raise InvalidJsonLd(f"cannot compact document: {exc}") from exc
 
 
-# talentfed's own vocabulary is bundled like every other context.
-register_context(TALENTFED_CONTEXT_IRI, TALENTFED_CONTEXT)
+# Documents of older talentfed nodes name this IRI (it never resolved); we read them as before.
+register_context(LEGACY_CONTEXT_IRI, TALENTFED_CONTEXT)

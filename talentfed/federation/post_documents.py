@@ -17,21 +17,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
 
-from talentfed.federation.context import ACTIVITYSTREAMS, PUBLIC, TALENTFED_CONTEXT_IRI
+from talentfed.federation.context import POST_KINDS, PUBLIC, PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
 
-POST_CONTEXT: list = [
-    ACTIVITYSTREAMS,
-    TALENTFED_CONTEXT_IRI,
-    {"Hashtag": "as:Hashtag", "sensitive": "as:sensitive"},
-]
-KIND_TO_POST_KIND = {
-    "article": "article",
-    "question": "question",
-    "answer": "answer",
-    "project": "projectCall",
-}
+KIND_TO_POST_KIND = {kind: post_kind for post_kind, kind in POST_KINDS.items()}
 EXCERPT_CHARS = 500
 
 
@@ -78,7 +68,7 @@ def post_document(post: Object, context: PostContext) -> dict:
     uris = context.uris
     tags = list(dict.fromkeys([*post.tags, *post.skills]))
     document: dict = {
-        "@context": POST_CONTEXT,
+        "@context": PUBLISHED_CONTEXT,
         "id": post.uri,
         "type": post.type,
         "attributedTo": context.author.uri,
@@ -115,7 +105,7 @@ def post_document(post: Object, context: PostContext) -> dict:
 
 
 def tombstone(post: Object) -> dict:
-    document = {"@context": ACTIVITYSTREAMS, "id": post.uri, "type": "Tombstone", "formerType": post.type}
+    document = {"@context": PUBLISHED_CONTEXT, "id": post.uri, "type": "Tombstone", "formerType": post.type}
     if post.deleted_at:
         document["deleted"] = timestamp(post.deleted_at)
     return document
@@ -173,7 +163,7 @@ def _project_fields(post: Object, context: PostContext) -> dict:
 def _article_summary(post: Object) -> str:
     """Mastodon shows only this (and a link) for an Article: an HTML excerpt."""
     if post.summary:
-        return f"<p>{escape(post.summary)}</p>"
+        return post.summary  # stored as HTML already (the author's text, escaped)
     text = re.sub(r"<[^>]+>", " ", post.content or "")
     text = re.sub(r"\s+", " ", text).strip()
     if len(text) > EXCERPT_CHARS:

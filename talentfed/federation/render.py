@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from html import escape
 
-from talentfed.federation.context import ACTOR_CONTEXT
+from talentfed.federation.context import PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor
 
@@ -14,7 +14,7 @@ def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None =
     """A local member (Person) or the institution (Organization) as Mastodon reads actors."""
     username = actor.username
     document: dict = {
-        "@context": ACTOR_CONTEXT,
+        "@context": PUBLISHED_CONTEXT,
         "id": actor.uri,
         "type": actor.type,
         "preferredUsername": username,

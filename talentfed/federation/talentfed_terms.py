@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from talentfed.federation import jsonld
-from talentfed.federation.context import TALENTFED_CONTEXT_IRI, TALENTFED_NAMESPACE
+from talentfed.federation.context import LEGACY_CONTEXT_IRI, TALENTFED_NAMESPACE
 from talentfed.federation.vocab import as_list
 from talentfed.text import normalize_skills
 
@@ -55,7 +55,7 @@ def _context_may_define_ours(context: Any) -> bool:
     if isinstance(context, list):
         return any(_context_may_define_ours(item) for item in context)
     if isinstance(context, str):
-        return context == TALENTFED_CONTEXT_IRI
+        return context == LEGACY_CONTEXT_IRI
     if not isinstance(context, dict):
         return False
     for term, definition in context.items():

@@ -173,6 +173,7 @@ async def featured_endpoint(request: Request) -> Response:
 
 
 async def context_document(request: Request) -> Response:
+    """talentfed's terms as a context document, for older nodes that still name one."""
     return JSONResponse(TALENTFED_CONTEXT, media_type="application/ld+json")
 
 

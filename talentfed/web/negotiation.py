@@ -8,6 +8,8 @@ from typing import Any
 from starlette.requests import Request
 from starlette.responses import Response
 
+from talentfed.federation.context import published
+
 ACTIVITY_JSON = "application/activity+json"
 LD_JSON = "application/ld+json"
 
@@ -23,6 +25,8 @@ def wants_activity_json(request: Request) -> bool:
 
 
 class ActivityJSONResponse(Response):
+    """One of our ActivityStreams documents, in the form we publish (`context.published`)."""
+
     media_type = f"{ACTIVITY_JSON}; charset=utf-8"
 
     def __init__(self, content: Any, status_code: int = 200, headers: dict[str, str] | None = None) -> None:
@@ -30,4 +34,4 @@ class ActivityJSONResponse(Response):
         super().__init__(content, status_code=status_code, headers=headers)
 
     def render(self, content: Any) -> bytes:
-        return json.dumps(content, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        return json.dumps(published(content), ensure_ascii=False, separators=(",", ":")).encode("utf-8")

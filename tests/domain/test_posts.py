@@ -134,7 +134,6 @@ async def test_edit_delete_accept_and_status_are_federated(
     await posts.delete(session, config, ada, question)
     delete, inboxes = (await _queued(session, "Delete"))[-1]
     assert delete["object"] == {
-        "@context": "https://www.w3.org/ns/activitystreams",
         "id": question.uri,
         "type": "Tombstone",
         "formerType": "Note",

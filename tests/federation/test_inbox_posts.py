@@ -125,3 +125,40 @@ async def test_activities_arriving_together_are_applied_as_one_by_one(
         edges = {(i.kind, i.object_id) for i in await session.scalars(select(Interaction))}
         assert ("reply", stored[reply["object"]["id"]].id) in edges
         assert await session.scalar(select(func.count()).select_from(Activity)) == 8
+
+
+async def test_talentfed_terms_defined_only_on_the_activity_reach_its_object(
+    node: Node, remote: RemoteServer
+) -> None:
+    """How talentfed itself sends: one @context on the Create or Update, none on the object."""
+    from talentfed.federation.context import PUBLISHED_CONTEXT
+
+    nia = remote.add_user("nia")
+    call = {
+        "id": remote.activity_id("call"),
+        "type": "Note",
+        "attributedTo": nia.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "content": "<p>Project call: robots</p>",
+        "postKind": "projectCall",
+        "skills": ["robotics"],
+        "projectStatus": "open",
+        "deadline": "2099-01-01T00:00:00Z",
+    }
+    create = {"@context": PUBLISHED_CONTEXT, "id": remote.activity_id("create"), "type": "Create"}
+    create |= {"actor": nia.uri, "object": call}
+    assert (await node.post("/inbox", create, nia)).status_code == 202
+    moved = nia.document(skills=["robotics", "control"], headline="Roboticist")
+    moved.pop("@context")
+    update = {"@context": PUBLISHED_CONTEXT, "id": remote.activity_id("update"), "type": "Update"}
+    update |= {"actor": nia.uri, "object": moved}
+    assert (await node.post("/inbox", update, nia)).status_code == 202
+    async with node.sessions() as session:
+        stored = await session.scalar(select(Object).where(Object.uri == call["id"]))
+        assert stored is not None and (stored.kind, stored.skills, stored.status) == (
+            "project",
+            ["robotics"],
+            "open",
+        )
+    actor = await node.actor(nia.uri)
+    assert actor is not None and (actor.skills, actor.headline) == (["robotics", "control"], "Roboticist")

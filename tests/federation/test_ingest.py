@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from talentfed.federation.context import TALENTFED_CONTEXT_IRI
+from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.ingest import (
     IncomingPost,
     IngestError,
@@ -725,7 +725,7 @@ def _project(context: Any, **terms: Any) -> dict[str, Any]:
 
 def test_talentfed_terms_with_our_own_context() -> None:
     document = _project(
-        [AS, TALENTFED_CONTEXT_IRI],
+        [AS, LEGACY_CONTEXT_IRI],
         postKind="projectCall",
         skills=["#MachineLearning", "Rust"],
         projectStatus="open",
@@ -794,7 +794,7 @@ def test_same_names_in_another_namespace_are_not_ours() -> None:
 
 def test_talentfed_terms_of_an_embedded_object_use_the_activity_context() -> None:
     create = {
-        "@context": [AS, TALENTFED_CONTEXT_IRI],
+        "@context": [AS, LEGACY_CONTEXT_IRI],
         "type": "Create",
         "actor": "https://uni.example/users/ada",
         "object": {
@@ -856,7 +856,7 @@ def test_what_a_talentfed_node_publishes_reads_back_in_full() -> None:
 
 def test_garbage_talentfed_values_are_dropped() -> None:
     document = _project(
-        [AS, TALENTFED_CONTEXT_IRI],
+        [AS, LEGACY_CONTEXT_IRI],
         postKind="something-else",
         projectStatus="maybe",
         deadline="soon",
@@ -1059,7 +1059,7 @@ async def test_a_mastodon_reply_to_a_stored_question_is_an_answer(
         followers="https://mastodon.madrid/users/felix/followers",
     )
     question = _note(
-        **{"@context": [AS, TALENTFED_CONTEXT_IRI]},
+        **{"@context": [AS, LEGACY_CONTEXT_IRI]},
         id=reply.in_reply_to,
         attributedTo=asker.uri,
         postKind="question",
