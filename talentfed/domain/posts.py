@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.errors import FieldError
+from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
@@ -372,8 +373,11 @@ async def posts_of(session: AsyncSession, author: Actor, *, kind: str | None = N
     return list(await session.scalars(query.order_by(Object.published.desc(), Object.id.desc())))
 
 
-async def answers_to(session: AsyncSession, question: Object) -> list[tuple[Object, int]]:
-    """Answers to a question with their likes (votes): the accepted one first, then by votes."""
+async def answers_to(
+    session: AsyncSession, question: Object, viewer: Viewer = ANONYMOUS
+) -> list[tuple[Object, int]]:
+    """The answers `viewer` may read, with their likes (votes): the accepted one first, then
+    by votes. A reply addressed to particular people stays theirs (domain/visibility.py)."""
     votes = (
         select(func.count())
         .where(Interaction.object_id == Object.id, Interaction.kind == "like")
@@ -382,7 +386,7 @@ async def answers_to(session: AsyncSession, question: Object) -> list[tuple[Obje
     )
     rows = await session.execute(
         select(Object, votes.label("votes"))
-        .where(Object.in_reply_to_uri == question.uri, Object.deleted_at.is_(None))
+        .where(Object.in_reply_to_uri == question.uri, Object.deleted_at.is_(None), readable_by(viewer))
         .order_by(Object.published)
     )
     answers = [(answer, count) for answer, count in rows]

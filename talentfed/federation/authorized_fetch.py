@@ -22,9 +22,10 @@ from talentfed.federation.signatures import SignatureError, verify_request
 
 @dataclass(frozen=True)
 class FetchAuthorization:
-    signer: str | None  # the verified signer's actor id, if signed
+    signer: str | None  # the verified signer's actor id (URI), if validly signed
     status: int = 200  # 200 allowed; 401 or 403 refused
     reason: str = ""
+    signer_row: int | None = None  # the signer's row in `actors`
 
     @property
     def allowed(self) -> bool:
@@ -40,20 +41,27 @@ def _is_signed(headers: Mapping[str, str]) -> bool:
 async def authorize_fetch(
     federation: Federation, method: str, url: str, headers: Mapping[str, str]
 ) -> FetchAuthorization:
-    """Who signed this GET, and may they read? Always allowed when authorized fetch is off."""
-    if not federation.config.federation.authorized_fetch:
-        return FetchAuthorization(signer=None)
+    """Who signed this GET, and may they read?
+
+    A valid signature names the signer in either mode, so that an approved follower can read
+    followers-only posts (`domain/visibility.py`). Without authorized fetch an unsigned or
+    badly signed GET is simply anonymous; with it, it is refused.
+    """
+    strict = federation.config.federation.authorized_fetch
     if not _is_signed(headers):
-        return FetchAuthorization(None, 401, "this server requires signed fetches (authorized fetch)")
+        if strict:
+            return FetchAuthorization(None, 401, "this server requires signed fetches (authorized fetch)")
+        return FetchAuthorization(signer=None)
     try:
         signed = await verify_request(method, url, headers, None, resolve_key=federation.actors.resolve_key)
     except SignatureError as exc:
-        return FetchAuthorization(None, 401, exc.reason)
+        return FetchAuthorization(None, 401, exc.reason) if strict else FetchAuthorization(None)
     signer = await federation.actors.owner_of_key(signed.key_id)
     if signer is None:
-        return FetchAuthorization(None, 401, f"no known actor owns the key {signed.key_id}")
+        reason = f"no known actor owns the key {signed.key_id}"
+        return FetchAuthorization(None, 401, reason) if strict else FetchAuthorization(None)
     async with federation.sessions() as session:
         blocked = await blocked_domains(session, federation.config)
     if is_blocked(signer.uri, blocked):
         return FetchAuthorization(signer.uri, 403, "the signer's domain is blocked here")
-    return FetchAuthorization(signer.uri)
+    return FetchAuthorization(signer.uri, signer_row=signer.id)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import collections, webfinger
 from talentfed.federation.authorized_fetch import FetchAuthorization, authorize_fetch
 from talentfed.federation.context import TALENTFED_CONTEXT
@@ -45,6 +46,11 @@ async def authorize_request(request: Request) -> FetchAuthorization:
     return await authorize_fetch(
         request.app.state.federation, request.method, str(request.url), request.headers
     )
+
+
+def fetch_viewer(authorization: FetchAuthorization) -> Viewer:
+    """Who reads, for the visibility rule: the actor that signed the GET, else anyone."""
+    return Viewer(actor_id=authorization.signer_row) if authorization.signer_row else ANONYMOUS
 
 
 def refused(authorization: FetchAuthorization) -> Response:
@@ -84,8 +90,14 @@ async def profile_page(request: Request) -> Response:
     return await pages.profile(request, actor) if actor else await _not_found(request, "account")
 
 
-async def _paged(request: Request, collection_id: str, count_query: Select, items_query: Select) -> Response:
-    authorization = await authorize_request(request)
+async def _paged(
+    request: Request,
+    collection_id: str,
+    count_query: Select,
+    items_query: Select,
+    authorization: FetchAuthorization | None = None,
+) -> Response:
+    authorization = authorization or await authorize_request(request)
     if not authorization.allowed:
         return refused(authorization)
     try:
@@ -134,16 +146,23 @@ async def outbox_endpoint(request: Request) -> Response:
         return await _not_found(request, "account")
     if not wants_activity_json(request):  # a person reads the posts on the profile
         return RedirectResponse(actor.url or actor.uri, status_code=303)
-    deleted = select(Object.uri).where(Object.deleted_at.is_not(None))
-    public = (
+    authorization = await authorize_request(request)
+    if not authorization.allowed:
+        return refused(authorization)
+    readable = (
+        select(Object.uri)
+        .where(Object.deleted_at.is_(None), readable_by(fetch_viewer(authorization)))
+        .scalar_subquery()
+    )
+    shown = (
         (Activity.local.is_(True))
         & (Activity.actor_uri == actor.uri)
         & (Activity.type.in_(("Create", "Announce")))
-        & (Activity.object_uri.not_in(deleted))
+        & (Activity.object_uri.in_(readable))
     )
-    count = select(func.count()).select_from(Activity).where(public)
-    items = select(Activity.document).where(public).order_by(Activity.id.desc())
-    return await _paged(request, uris.outbox(username), count, items)
+    count = select(func.count()).select_from(Activity).where(shown)
+    items = select(Activity.document).where(shown).order_by(Activity.id.desc())
+    return await _paged(request, uris.outbox(username), count, items, authorization)
 
 
 async def featured_endpoint(request: Request) -> Response:

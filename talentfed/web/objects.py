@@ -15,7 +15,7 @@ from talentfed.federation.post_documents import post_document, tombstone
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Object
 from talentfed.web import pages
-from talentfed.web.activitypub import authorize_request, refused
+from talentfed.web.activitypub import authorize_request, fetch_viewer, refused
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
 
 
@@ -58,7 +58,7 @@ async def replies_endpoint(request: Request) -> Response:
     if not authorization.allowed:
         return refused(authorization)
     async with request.app.state.sessions() as session:
-        answers = await answers_to(session, post)
+        answers = await answers_to(session, post, fetch_viewer(authorization))
     collection_id = f"{post.uri}/replies"
     document = collections.ordered_collection(collection_id, len(answers))
     document["orderedItems"] = [answer.uri for answer, _ in answers]

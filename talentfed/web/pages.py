@@ -17,6 +17,7 @@ from talentfed.config import Config
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
+from talentfed.domain.visibility import ANONYMOUS, Viewer
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
 from talentfed.web.neighbourhood_svg import render_neighbourhood
@@ -187,7 +188,8 @@ async def post(request: Request, item: Object, author: Actor, *, errors=None, va
     """An article, a question with its answers, or a project call with the replies of interest."""
     me = await viewer(request)
     async with request.app.state.sessions() as session:
-        replies = await answers_to(session, item) if item.kind in ("question", "project") else []
+        reader = Viewer(actor_id=me.actor.id) if me is not None else ANONYMOUS
+        replies = await answers_to(session, item, reader) if item.kind in ("question", "project") else []
         reply_authors = {
             a.id: a
             for a in await session.scalars(

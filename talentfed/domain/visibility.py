@@ -1,0 +1,73 @@
+"""Who may see a post: the one home of the audience rule, as SQL and for a post at hand.
+
+A post's audience (`Object.visibility`) is decided when it is written or received:
+- `public`: anyone may read it, and public pages list it (home, feeds, search, Discover);
+- `unlisted`: anyone may read it and the author's outbox lists it, public pages do not;
+- `followers`: the author, the author's *approved* followers, and the actors it mentions;
+- `direct`: the author and the actors it mentions.
+A viewer is anonymous, a member signed in here, or a remote actor that signed its fetch; a
+viewer on a blocked domain reads nothing. Every reader that lists or shows posts filters
+with `readable_by` (or `listed` for public pages), so the rule is written once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.storage.models import Follow, Interaction, Object
+
+OPEN = ("public", "unlisted")  # readable by anyone
+LISTED = ("public",)  # shown on public pages
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """Who is reading: `actor_id` of a member signed in or of a remote actor that signed its
+    request, None for anyone else; `blocked` when the actor's domain is blocked here."""
+
+    actor_id: int | None = None
+    blocked: bool = False
+
+
+ANONYMOUS = Viewer()
+
+
+def readable_by(viewer: Viewer) -> ColumnElement[bool]:
+    """A condition on `Object`: `viewer` may read the post."""
+    if viewer.blocked:
+        return false()
+    anyone = Object.visibility.in_(OPEN)
+    if viewer.actor_id is None:
+        return anyone
+    approved_follower = exists().where(
+        Follow.follower_id == viewer.actor_id,
+        Follow.followed_id == Object.author_id,
+        Follow.state == "accepted",
+    )
+    mentioned = exists().where(
+        Interaction.kind == "mention",
+        Interaction.object_id == Object.id,
+        Interaction.target_actor_id == viewer.actor_id,
+    )
+    return or_(
+        anyone,
+        Object.author_id == viewer.actor_id,
+        and_(Object.visibility == "followers", approved_follower),
+        mentioned,
+    )
+
+
+def listed() -> ColumnElement[bool]:
+    """A condition on `Object`: the post belongs on public pages and public listings."""
+    return Object.visibility.in_(LISTED)
+
+
+async def may_read(session: AsyncSession, viewer: Viewer, post: Object) -> bool:
+    """`readable_by` for one post (the same SQL, so the rule stays in one place)."""
+    if post.visibility in OPEN and not viewer.blocked:
+        return True
+    found = await session.scalar(select(Object.id).where(Object.id == post.id, readable_by(viewer)))
+    return found is not None

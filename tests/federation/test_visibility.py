@@ -1,0 +1,142 @@
+"""Followers-only and direct posts reach only their audience (domain/visibility.py), whoever asks.
+
+carol approves followers by hand. fran is her approved follower, pia's request is pending, nora
+follows nobody, and nick answers carol's public question with a reply addressed to carol alone.
+Every reader is asked as an anonymous client and, with signed GETs, as each of them.
+"""
+
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from talentfed.domain import follows, posts
+from talentfed.domain.members import find_local_actor
+from talentfed.federation.signatures import sign_request
+from talentfed.storage.models import Object
+from tests.federation.local_node import Node
+from tests.federation.remote_server import RemoteServer, RemoteUser
+
+AS_JSON = "application/activity+json"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+async def _get(node: Node, path: str, reader: RemoteUser | None) -> httpx.Response:
+    headers = {"Accept": AS_JSON}
+    if reader is not None:
+        url = node.config.node.base_url + path
+        headers |= sign_request(
+            "GET", url, headers, None, key_id=reader.key_id, private_key_pem=reader.private_pem
+        )
+    return await node.client.get(path, headers=headers)
+
+
+async def _follow(node: Node, remote: RemoteServer, user: RemoteUser, username: str) -> None:
+    follow = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.activity_id(f"follow-{user.slug}"),
+        "type": "Follow",
+        "actor": user.uri,
+        "object": node.actor_uri(username),
+    }
+    response = await node.post(f"/users/{username}/inbox", follow, user)
+    assert response.status_code == 202, response.text
+
+
+@pytest.fixture
+async def world(node: Node, remote: RemoteServer) -> dict:
+    fran, pia, nora, nick = (remote.add_user(name) for name in ("fran", "pia", "nora", "nick"))
+    await _follow(node, remote, fran, "carol")
+    await _follow(node, remote, pia, "carol")
+    async with node.sessions() as session, session.begin():
+        carol = await find_local_actor(session, "carol")
+        fran_actor = await node.federation.actors.fetch(fran.uri)
+        await follows.answer_request(session, node.config, carol, fran_actor, accept=True)
+        private = await posts.publish(
+            session,
+            node.config,
+            carol,
+            posts.Draft(
+                kind="article", title="Lab budget", body="For followers only.", visibility="followers"
+            ),
+        )
+        question = await posts.publish(
+            session, node.config, carol, posts.Draft(kind="question", title="Which GPU?", body="Any advice?")
+        )
+    reply = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.activity_id("reply-create"),
+        "type": "Create",
+        "actor": nick.uri,
+        "to": [node.actor_uri("carol")],
+        "object": {
+            "id": remote.activity_id("reply"),
+            "type": "Note",
+            "attributedTo": nick.uri,
+            "inReplyTo": question.uri,
+            "to": [node.actor_uri("carol")],
+            "content": "<p>Between us: our lab has spare A100s.</p>",
+            "tag": [{"type": "Mention", "href": node.actor_uri("carol"), "name": "@carol"}],
+        },
+    }
+    assert (await node.post("/inbox", reply, nick)).status_code == 202
+    async with node.sessions() as session:
+        stored = await posts.find_object(session, reply["object"]["id"])
+        assert stored is not None and stored.visibility == "direct"
+    return {"private": private, "question": question, "reply": stored, "users": (fran, pia, nora, nick)}
+
+
+def _path(post: Object) -> str:
+    return "/" + post.uri.split("://", 1)[1].split("/", 1)[1]
+
+
+async def test_followers_only_posts_are_in_the_outbox_only_for_approved_followers(
+    node: Node, world: dict
+) -> None:
+    fran, pia, nora, _ = world["users"]
+    private = world["private"].uri
+
+    async def outbox_objects(reader: RemoteUser | None) -> list[str]:
+        response = await _get(node, "/users/carol/outbox?page=1", reader)
+        assert response.status_code == 200
+        return [item["object"]["id"] for item in response.json()["orderedItems"]]
+
+    assert world["question"].uri in await outbox_objects(None)
+    for outsider in (None, pia, nora):
+        assert private not in await outbox_objects(outsider), outsider
+    assert private in await outbox_objects(fran)
+    forged = {"Accept": AS_JSON} | sign_request(
+        "GET",
+        node.config.node.base_url + "/users/carol/outbox?page=1",
+        {"Accept": AS_JSON},
+        None,
+        key_id=fran.key_id,
+        private_key_pem=pia.private_pem,
+    )
+    response = await node.client.get("/users/carol/outbox?page=1", headers=forged)
+    assert response.status_code == 200, "without authorized fetch a bad signature reads as anonymous"
+    assert private not in [item["object"]["id"] for item in response.json()["orderedItems"]]
+    outline = (await _get(node, "/users/carol/outbox", None)).json()
+    assert outline["totalItems"] == 1, "the count does not reveal hidden posts either"
+
+
+async def test_a_reply_addressed_to_one_member_is_not_shown_to_anyone_else(node: Node, world: dict) -> None:
+    fran, pia, nora, nick = world["users"]
+    replies_path = _path(world["question"]) + "/replies"
+    for outsider in (None, fran, pia, nora):
+        response = await _get(node, replies_path, outsider)
+        assert response.status_code == 200
+        assert world["reply"].uri not in response.json().get("orderedItems", []), outsider
+        assert response.json()["totalItems"] == 0
+    to_its_author = (await _get(node, replies_path, nick)).json()
+    assert to_its_author["orderedItems"] == [world["reply"].uri]
+    page = await node.client.get(_path(world["question"]), headers={"Accept": "text/html"})
+    assert page.status_code == 200 and "Which GPU?" in page.text
+    assert "spare A100s" not in page.text
+
+
+async def test_the_followers_only_post_itself_stays_hidden_from_anonymous_readers(
+    node: Node, world: dict
+) -> None:
+    response = await _get(node, _path(world["private"]), None)
+    assert response.status_code == 404
