@@ -4,6 +4,8 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV_DOMAIN ?= 127.0.0.1:8000
 
+PEER   := tests/interop/fedify_peer
+
 .PHONY: run test lint bench clean help
 
 help:
@@ -26,6 +28,18 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed
 
+# The interop tests' Fedify peer: its npm packages, and the Node.js 22 it runs on, as pinned by
+# its package-lock.json; reinstalled whenever that changes. (npm warns that Fedify wants node >= 22
+# when npm itself runs on an older node: expected, the peer runs on the pinned one.) Without npm
+# the interop tests skip here and fail in CI.
+$(PEER)/node_modules/.package-lock.json: $(PEER)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  cd $(PEER) && npm ci --no-audit --no-fund && touch node_modules/.package-lock.json; \
+	else \
+	  echo "note: npm is missing: the interop tests (tests/interop) skip here and fail in CI (CI=true)." \
+	    "Install Node.js and npm as root: apt-get install nodejs npm" >&2; \
+	fi
+
 run: $(VENV)/.installed
 	@test -f config.toml || $(BIN)/talentfed init --dev-mode --domain $(DEV_DOMAIN) \
 	  --base-url http://$(DEV_DOMAIN) --name "Demo Institute of Technology"
@@ -36,7 +50,7 @@ run: $(VENV)/.installed
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check talentfed tests bench
 
-test: lint
+test: lint $(PEER)/node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium is missing: the browser tests (tests/browser) skip here" \
 	  "and fail in CI (CI=true). Install Debian's Chromium as root: apt-get install chromium" >&2
 	$(BIN)/pytest
@@ -46,4 +60,4 @@ bench: $(VENV)/.installed-test
 	$(BIN)/python bench/analytics.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(PEER)/node_modules

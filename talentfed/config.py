@@ -53,6 +53,9 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8000
     forwarded_allow_ips: str = "127.0.0.1"
+    # Serve https directly (PEM files); both or neither. Behind a proxy that terminates TLS: neither.
+    tls_certificate: str = ""
+    tls_private_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -321,6 +324,7 @@ def load_config(
             raise ConfigError(source, f"[{name}]", f"unknown section (expected one of {', '.join(SECTIONS)})")
     config = Config(**sections, source=source)
     config = _resolve_sqlite_path(config, config_path.parent)
+    config = _resolve_tls_paths(config, config_path.parent)
     _check_consistency(config)
     return config
 
@@ -381,7 +385,23 @@ def _resolve_sqlite_path(config: Config, base_dir: Path) -> Config:
     return dataclasses.replace(config, database=dataclasses.replace(config.database, url=resolved))
 
 
+def _resolve_tls_paths(config: Config, base_dir: Path) -> Config:
+    """Like the SQLite path, relative certificate and key paths are relative to the config file."""
+    server = config.server
+    paths = {"tls_certificate": server.tls_certificate, "tls_private_key": server.tls_private_key}
+    resolved = {key: str((base_dir / path).resolve()) for key, path in paths.items() if path}
+    return dataclasses.replace(config, server=dataclasses.replace(server, **resolved)) if resolved else config
+
+
 def _check_consistency(config: Config) -> None:
+    server = config.server
+    if bool(server.tls_certificate) != bool(server.tls_private_key):
+        missing = "tls_private_key" if server.tls_certificate else "tls_certificate"
+        raise ConfigError(
+            config.source,
+            f"[server] {missing}",
+            "expected a PEM file path: tls_certificate and tls_private_key are set together, or neither",
+        )
     base = urlsplit(config.node.base_url)
     if base.scheme == "http" and not config.federation.dev_mode:
         raise ConfigError(

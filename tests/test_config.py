@@ -92,6 +92,16 @@ def test_http_base_url_refused_outside_dev_mode(tmp_path: Path) -> None:
         load_config(path, environ={})
 
 
+def test_tls_files_come_in_pairs_relative_to_the_config_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "sqlite+aiosqlite:///x.db", **{"server.tls_certificate": "tls/cert.pem"})
+    with pytest.raises(ConfigError, match=r"\[server\] tls_private_key: expected a PEM file path"):
+        load_config(path, environ={})
+    config = load_config(path, environ={"TALENTFED_SERVER_TLS_PRIVATE_KEY": "/etc/keys/key.pem"})
+    assert config.server.tls_certificate == str(tmp_path / "tls" / "cert.pem")
+    assert config.server.tls_private_key == "/etc/keys/key.pem"
+    assert load_config(EXAMPLE, environ={}).server.tls_certificate == ""
+
+
 def test_missing_file_and_broken_toml(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match=r"no such file .*talentfed init"):
         load_config(tmp_path / "nope.toml", environ={})

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.support import run_cli, write_config
+from tests.support import run_cli, self_signed_certificate, write_config
 
 
 def _free_port() -> int:
@@ -56,3 +56,23 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None
     assert f"{request_id} GET /healthz 200" in stderr
     assert "Application shutdown complete" in stderr
     assert "Traceback" not in stderr
+
+
+def test_serve_names_a_tls_file_it_cannot_use(tmp_path: Path) -> None:
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    first, _ = self_signed_certificate(tmp_path / "one", "127.0.0.1")
+    _, other_key = self_signed_certificate(tmp_path / "two", "127.0.0.1")
+    db = f"sqlite+aiosqlite:///{tmp_path / 'x.db'}"
+    cases = {
+        "missing": {"server.tls_certificate": "no/cert.pem", "server.tls_private_key": "no/key.pem"},
+        "mismatched": {"server.tls_certificate": str(first), "server.tls_private_key": str(other_key)},
+    }
+    for name, settings in cases.items():
+        directory = tmp_path / name
+        directory.mkdir()
+        write_config(directory, db, **settings)
+        result = run_cli("serve", cwd=directory, timeout=60)
+        assert result.returncode == 2, (name, result.stderr)
+        [line] = result.stderr.strip().splitlines()
+        assert "[server] tls_certificate: cannot use" in line and "Traceback" not in result.stderr, line

@@ -7,6 +7,7 @@ import asyncio
 import logging
 import secrets
 import signal
+import ssl
 from logging.handlers import QueueHandler, QueueListener
 from pathlib import Path
 from queue import SimpleQueue
@@ -14,7 +15,7 @@ from queue import SimpleQueue
 import uvicorn
 
 from talentfed.cli.context import CommandError, open_engine, transaction
-from talentfed.config import Config, load_config, render_config
+from talentfed.config import Config, ConfigError, load_config, render_config
 from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
 from talentfed.storage import migrate
@@ -124,17 +125,35 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_tls_files(config: Config) -> None:
+    """Load the certificate and key once, so that a wrong path or pair is one line, not a traceback."""
+    certificate, key = config.server.tls_certificate, config.server.tls_private_key
+    if not certificate:
+        return
+    try:
+        ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(certificate, key)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.strerror or getattr(exc, "reason", None) or str(exc)
+        raise ConfigError(
+            config.source, "[server] tls_certificate", f"cannot use {certificate} with {key}: {reason}"
+        ) from None
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    _check_tls_files(config)
     asyncio.run(_check_ready(config))
     host = args.host or config.server.host
     port = args.port or config.server.port
-    logging.getLogger("talentfed").info("serving %s on http://%s:%d", config.node.base_url, host, port)
+    scheme = "https" if config.server.tls_certificate else "http"
+    logging.getLogger("talentfed").info("serving %s on %s://%s:%d", config.node.base_url, scheme, host, port)
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(config),
             host=host,
             port=port,
+            ssl_certfile=config.server.tls_certificate or None,
+            ssl_keyfile=config.server.tls_private_key or None,
             proxy_headers=True,
             forwarded_allow_ips=config.server.forwarded_allow_ips,
             access_log=False,  # RequestLogMiddleware writes one line per request, with its id

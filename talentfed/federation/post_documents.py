@@ -105,7 +105,10 @@ def post_document(post: Object, context: PostContext) -> dict:
 
 
 def tombstone(post: Object) -> dict:
-    document = {"@context": PUBLISHED_CONTEXT, "id": post.uri, "type": "Tombstone", "formerType": post.type}
+    # formerType holds an IRI (the AS context types it @id): a bare "Note" would be a relative
+    # IRI. "as:Note" is the compact IRI, the form Fedify writes too.
+    former_type = f"as:{post.type}"
+    document = {"@context": PUBLISHED_CONTEXT, "id": post.uri, "type": "Tombstone", "formerType": former_type}
     if post.deleted_at:
         document["deleted"] = timestamp(post.deleted_at)
     return document

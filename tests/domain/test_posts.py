@@ -136,7 +136,7 @@ async def test_edit_delete_accept_and_status_are_federated(
     assert delete["object"] == {
         "id": question.uri,
         "type": "Tombstone",
-        "formerType": "Note",
+        "formerType": "as:Note",
         "deleted": delete["object"]["deleted"],
     }
     assert "https://far.example/inbox" in inboxes

@@ -9,7 +9,6 @@ a local TLS server with a certificate for `public.example`).
 from __future__ import annotations
 
 import asyncio
-import datetime
 import json
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -20,10 +19,6 @@ from typing import Any
 import anyio
 import httpcore
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
 
 from talentfed.federation.fetcher import (
     AP_ACCEPT,
@@ -42,6 +37,7 @@ from talentfed.federation.fetcher import (
     WrongContentType,
     is_activitystreams_content_type,
 )
+from tests.support import self_signed_certificate
 
 AS_JSON = "application/activity+json"
 PUBLIC_IP = "93.184.215.14"  # judged public; never contacted (LoopbackInternet stands in)
@@ -152,36 +148,7 @@ async def dev_fetcher() -> AsyncIterator[Fetcher]:
 
 
 def _certificate(tmp_path: Path) -> tuple[Path, Path]:
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, PUBLIC_HOST)])
-    now = datetime.datetime.now(datetime.UTC)
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(hours=1))
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName(n) for n in (PUBLIC_HOST, "mixed.example", "rebind.example")]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
-        .sign(key, hashes.SHA256())
-    )
-    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
-    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
-    key_path.write_bytes(
-        key.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    return cert_path, key_path
+    return self_signed_certificate(tmp_path, PUBLIC_HOST, "mixed.example", "rebind.example", hours=1)
 
 
 class LoopbackInternet(httpcore.AsyncNetworkBackend):

@@ -73,7 +73,21 @@ def strict_expand(document: dict[str, Any]) -> dict[str, Any]:
         pytest.fail(f"{document.get('type')} {document.get('id')} cannot be expanded strictly: {exc}")
     undefined = sorted({name for name in _names(node) if name.startswith("_:")})
     assert not undefined, f"{document.get('id')}: terms without an IRI: {undefined}"
+    relative = sorted({iri for iri in _references(node) if ":" not in iri})
+    assert not relative, f"{document.get('id')}: relative IRIs, which no receiver can resolve: {relative}"
     return node
+
+
+def _references(value: Any) -> Iterator[str]:
+    """Every @id in an expanded document."""
+    if isinstance(value, list):
+        for item in value:
+            yield from _references(item)
+    elif isinstance(value, dict):
+        if isinstance(value.get("@id"), str):
+            yield value["@id"]
+        for item in value.values():
+            yield from _references(item)
 
 
 def _names(value: Any) -> Iterator[str]:
@@ -168,6 +182,7 @@ async def test_accepted_answers_and_tombstones_are_read_strictly(
     assert values(accepted, "acceptedAnswer") == [answer.uri]
     gone = strict_expand(await get_json(demo_client, "/objects/demo-article", status=410))
     assert gone["@type"] == [AS + "Tombstone"]
+    assert gone[AS + "formerType"] == [{"@id": AS + "Article"}]
 
 
 @pytest.mark.parametrize(

@@ -7,6 +7,7 @@ import json
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -26,14 +27,21 @@ def free_port() -> int:
 
 
 class Node:
-    """One node: `talentfed serve` in dev mode on 127.0.0.1:<port>."""
+    """One node: `talentfed serve` in dev mode on 127.0.0.1:<port>.
 
-    def __init__(self, name: str, directory: Path, db_url: str) -> None:
+    With `tls` (a PEM certificate for 127.0.0.1 and its key) it serves https itself.
+    """
+
+    def __init__(
+        self, name: str, directory: Path, db_url: str, *, tls: tuple[Path, Path] | None = None
+    ) -> None:
         self.name = name
         self.directory = directory
         self.port = free_port()
         self.domain = f"127.0.0.1:{self.port}"
-        self.base_url = f"http://{self.domain}"
+        self.base_url = f"{'https' if tls else 'http'}://{self.domain}"
+        # What the test's own HTTP clients trust: the node's self-signed certificate, with tls.
+        self.verify: ssl.SSLContext | bool = ssl.create_default_context(cafile=tls[0]) if tls else True
         self.db_url = db_url
         self.process: subprocess.Popen | None = None
         self.log_path = directory / "server.log"
@@ -48,6 +56,7 @@ class Node:
                 "server.port": self.port,
                 "federation.retry_initial_delay": 0.5,
                 "federation.request_timeout": 5.0,
+                **(_tls_settings(*tls) if tls else {}),
             },
         )
         self.cli_ok("migrate")
@@ -63,16 +72,9 @@ class Node:
             stderr=subprocess.STDOUT,
             env={**os.environ, "TALENTFED_LOG_LEVEL": "INFO"},
         )
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise AssertionError(f"node {self.name} exited:\n{self.log()}")
-            try:
-                if httpx.get(f"{self.base_url}/healthz", timeout=1).status_code == 200:
-                    return
-            except httpx.TransportError:
-                time.sleep(0.1)
-        raise AssertionError(f"node {self.name} did not start:\n{self.log()}")
+        wait_for_health(
+            self.process, f"{self.base_url}/healthz", f"node {self.name}", self.log, verify=self.verify
+        )
 
     def stop(self) -> None:
         if self.process and self.process.poll() is None:
@@ -103,9 +105,36 @@ class Node:
         return f"{self.base_url}/users/{username}"
 
     def get_json(self, path: str) -> Any:
-        response = httpx.get(self.base_url + path, headers={"Accept": "application/activity+json"}, timeout=5)
+        headers = {"Accept": "application/activity+json"}
+        response = httpx.get(self.base_url + path, headers=headers, timeout=5, verify=self.verify)
         response.raise_for_status()
         return response.json()
+
+
+def _tls_settings(certificate: Path, private_key: Path) -> dict[str, str]:
+    return {"server.tls_certificate": str(certificate), "server.tls_private_key": str(private_key)}
+
+
+def wait_for_health(
+    process: subprocess.Popen,
+    url: str,
+    what: str,
+    log: Callable[[], str],
+    *,
+    verify: Any = True,
+    timeout: float = 30.0,
+) -> None:
+    """Wait until `url` answers 200; fail with the process's log if it exits or never does."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"{what} exited:\n{log()}")
+        try:
+            if httpx.get(url, timeout=1, verify=verify).status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.1)
+    raise AssertionError(f"{what} did not start:\n{log()}")
 
 
 def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:

