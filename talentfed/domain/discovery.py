@@ -26,6 +26,7 @@ from talentfed.analytics.influence import influence
 from talentfed.analytics.pagerank import pagerank
 from talentfed.analytics.similarity import Match, SimilarityIndex
 from talentfed.config import Config
+from talentfed.domain.visibility import ANONYMOUS, readable_by
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage.models import (
     Actor,
@@ -191,7 +192,7 @@ async def _own_texts(session: AsyncSession, author_ids: list[int]) -> dict[int, 
             Object.author_id.in_(author_ids),
             Object.kind.in_(OWN_POST_KINDS),
             Object.deleted_at.is_(None),
-            Object.visibility.in_(("public", "unlisted")),
+            readable_by(ANONYMOUS),  # what anyone may read
         )
         .subquery()
     )
@@ -230,7 +231,7 @@ async def _projects(session: AsyncSession, row_of: dict[int, int]) -> list[_Proj
         .where(
             Object.kind == "project",
             Object.deleted_at.is_(None),
-            Object.visibility.in_(("public", "unlisted")),
+            readable_by(ANONYMOUS),  # what anyone may read
         )
         .order_by(Object.id)
     )

@@ -28,6 +28,7 @@ from talentfed.config import Config
 from talentfed.domain.discovery import PERSON_TYPES
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import PROJECT_STATUSES
+from talentfed.domain.visibility import listed
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage import search as index
 from talentfed.storage.models import Actor, Object, SearchDocument
@@ -219,7 +220,7 @@ def _posts(dialect: str, query: SearchQuery, matches, hidden: list[str], kinds: 
     )
     posts = _ranked(posts, matches).where(
         Object.kind.in_(kinds),
-        Object.visibility == "public",
+        listed(),
         Object.deleted_at.is_(None),
         *_visible(Actor, hidden),
     )

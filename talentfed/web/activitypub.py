@@ -181,6 +181,7 @@ async def featured_endpoint(request: Request) -> Response:
             await session.scalars(
                 select(Object.uri)
                 .where(Object.author_id == actor.id, Object.pinned.is_(True), Object.deleted_at.is_(None))
+                .where(readable_by(fetch_viewer(authorization)))
                 .order_by(Object.published.desc())
             )
         )

@@ -21,6 +21,7 @@ from starlette.routing import Route
 from talentfed.domain import posts
 from talentfed.domain.members import member_for_token
 from talentfed.domain.posts import Draft, PostError
+from talentfed.domain.visibility import ANONYMOUS, readable_by
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
@@ -278,7 +279,7 @@ async def member_posts(request: Request) -> Response:
         query = select(Object).where(
             Object.author_id == author.id,
             Object.deleted_at.is_(None),
-            Object.visibility.in_(("public", "unlisted")),
+            readable_by(ANONYMOUS),
         )
         if kind:
             query = query.where(Object.kind == kind)
@@ -308,7 +309,7 @@ async def list_projects(request: Request) -> Response:
         .where(
             Object.kind == "project",
             Object.deleted_at.is_(None),
-            Object.visibility.in_(("public", "unlisted")),
+            readable_by(ANONYMOUS),
         )
     )
     if params.get("status"):

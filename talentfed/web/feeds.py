@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
+from talentfed.domain.visibility import listed
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
 
@@ -75,7 +76,7 @@ def rss(title: str, link: str, description: str, posts: list[Object]) -> str:
 
 
 def _public(query: Select) -> Select:
-    return query.where(Object.local.is_(True), Object.deleted_at.is_(None), Object.visibility == "public")
+    return query.where(Object.local.is_(True), Object.deleted_at.is_(None), listed())
 
 
 async def member_feed(request: Request) -> Response:

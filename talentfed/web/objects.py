@@ -9,6 +9,7 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from talentfed.domain.posts import answers_to, find_object, post_context
+from talentfed.domain.visibility import may_read
 from talentfed.federation import collections
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import post_document, tombstone
@@ -17,6 +18,7 @@ from talentfed.storage.models import Activity, Actor, Object
 from talentfed.web import pages
 from talentfed.web.activitypub import authorize_request, fetch_viewer, refused
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
+from talentfed.web.templating import reader
 
 
 async def _local_post(request: Request) -> Object | None:
@@ -34,15 +36,20 @@ async def object_endpoint(request: Request) -> Response:
         if wants_activity_json(request):
             return ActivityJSONResponse(tombstone(post), status_code=410)
         return await pages.message(request, "Gone", "This post was deleted.", status_code=410)
-    if post.visibility == "followers":
-        return await _missing(request, "post not found", 404)  # not for anonymous readers
-    async with request.app.state.sessions() as session:
-        author = await session.get(Actor, post.author_id)
-        context = await post_context(session, request.app.state.config, author, post)
-    if wants_activity_json(request):
+    as_json = wants_activity_json(request)
+    if as_json:
         authorization = await authorize_request(request)
         if not authorization.allowed:
             return refused(authorization)
+        who = fetch_viewer(authorization)
+    else:
+        who = await reader(request)
+    async with request.app.state.sessions() as session:
+        if not await may_read(session, who, post):
+            return await _missing(request, "post not found", 404)  # as if it did not exist
+        author = await session.get(Actor, post.author_id)
+        context = await post_context(session, request.app.state.config, author, post)
+    if as_json:
         return ActivityJSONResponse(post_document(post, context))
     return await pages.post(request, post, author)
 
@@ -104,12 +111,14 @@ async def activity_endpoint(request: Request) -> Response:
 async def observed_post(request: Request) -> Response:
     """/observed?uri=…: a post this node has seen from another server, to read and answer here."""
     uri = request.query_params.get("uri", "")
+    who = await reader(request)
     async with request.app.state.sessions() as session:
         post = await find_object(session, uri) if uri else None
         author = await session.get(Actor, post.author_id) if post is not None else None
+        readable = post is not None and await may_read(session, who, post)
     if post is not None and post.local:
         return RedirectResponse(post.url or post.uri, status_code=303)
-    if post is None or author is None or post.deleted_at is not None or post.visibility != "public":
+    if post is None or author is None or post.deleted_at is not None or not readable:
         return await pages.message(
             request, "Not found", "This server has not seen that post.", status_code=404
         )

@@ -17,12 +17,12 @@ from talentfed.config import Config
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
-from talentfed.domain.visibility import ANONYMOUS, Viewer
+from talentfed.domain.visibility import listed
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
 from talentfed.web.neighbourhood_svg import render_neighbourhood
 from talentfed.web.social import follow_page
-from talentfed.web.templating import render, viewer
+from talentfed.web.templating import reader, render, viewer
 
 POST_KINDS = (
     ("project", "Project calls"),
@@ -45,7 +45,7 @@ def post_url(item: Object) -> str:
 
 def public_posts(*kinds: str):
     """Visible, public posts of the given kinds (all kinds when none are named)."""
-    query = select(Object).where(Object.deleted_at.is_(None), Object.visibility == "public")
+    query = select(Object).where(Object.deleted_at.is_(None), listed())
     return query.where(Object.kind.in_(kinds)) if kinds else query
 
 
@@ -188,8 +188,8 @@ async def post(request: Request, item: Object, author: Actor, *, errors=None, va
     """An article, a question with its answers, or a project call with the replies of interest."""
     me = await viewer(request)
     async with request.app.state.sessions() as session:
-        reader = Viewer(actor_id=me.actor.id) if me is not None else ANONYMOUS
-        replies = await answers_to(session, item, reader) if item.kind in ("question", "project") else []
+        who = await reader(request)
+        replies = await answers_to(session, item, who) if item.kind in ("question", "project") else []
         reply_authors = {
             a.id: a
             for a in await session.scalars(

@@ -17,6 +17,7 @@ import jinja2
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from talentfed.domain import visibility
 from talentfed.domain.accounts import get_user
 from talentfed.domain.notifications import unread_count
 from talentfed.storage.models import Actor, User
@@ -96,6 +97,12 @@ async def viewer(request: Request) -> Viewer | None:
             found = Viewer(*row)
     request.state.viewer = found
     return found
+
+
+async def reader(request: Request) -> visibility.Viewer:
+    """The signed-in member as a reader of posts (domain/visibility.py), else anyone."""
+    me = await viewer(request)
+    return visibility.Viewer(actor_id=me.actor.id) if me is not None else visibility.ANONYMOUS
 
 
 async def render(

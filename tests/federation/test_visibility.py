@@ -7,6 +7,8 @@ Every reader is asked as an anonymous client and, with signed GETs, as each of t
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import httpx
 import pytest
 
@@ -60,6 +62,7 @@ async def world(node: Node, remote: RemoteServer) -> dict:
                 kind="article", title="Lab budget", body="For followers only.", visibility="followers"
             ),
         )
+        await posts.set_pinned(session, carol, private, True)
         question = await posts.publish(
             session, node.config, carol, posts.Draft(kind="question", title="Which GPU?", body="Any advice?")
         )
@@ -140,3 +143,69 @@ async def test_the_followers_only_post_itself_stays_hidden_from_anonymous_reader
 ) -> None:
     response = await _get(node, _path(world["private"]), None)
     assert response.status_code == 404
+
+
+# Every reader that lists or shows posts; {question} and {reply} are filled in per test.
+READERS = [
+    "/",
+    "/@carol",
+    "{question}",
+    "{question}/replies",
+    "/observed?uri={reply}",
+    "/users/carol/outbox?page=1",
+    "/users/carol/collections/featured",
+    "/users/carol/feed.atom",
+    "/users/carol/feed.rss",
+    "/discover?q=budget",
+    "/discover?q=A100s",
+    "/api/talentfed/v1/members/carol/posts",
+    "/api/talentfed/v1/projects",
+]
+SECRETS = ("Lab budget", "For followers only", "spare A100s")
+
+
+async def test_no_reader_shows_a_followers_only_or_direct_post_to_outsiders(node: Node, world: dict) -> None:
+    _, pia, nora, _ = world["users"]
+    hidden = (world["private"].uri, world["reply"].uri, *SECRETS)
+    paths = [
+        path.format(question=_path(world["question"]), reply=quote(world["reply"].uri, safe=""))
+        for path in READERS
+    ]
+    for path in paths:
+        for accept in (AS_JSON, "text/html"):
+            for outsider in (None, pia, nora):
+                headers = {"Accept": accept}
+                if outsider is not None:
+                    url = node.config.node.base_url + path
+                    key = {"key_id": outsider.key_id, "private_key_pem": outsider.private_pem}
+                    headers |= sign_request("GET", url, headers, None, **key)
+                response = await node.client.get(path, headers=headers)
+                assert response.status_code < 500, (path, accept, response.text)
+                leaked = [text for text in hidden if text in response.text]
+                assert not leaked, f"{path} ({accept}, {outsider and outsider.slug}) shows {leaked}"
+
+
+async def test_an_approved_follower_reads_the_followers_only_post_with_a_signed_fetch(
+    node: Node, world: dict
+) -> None:
+    fran, pia, nora, _ = world["users"]
+    path = _path(world["private"])
+    assert (await _get(node, path, fran)).json()["id"] == world["private"].uri
+    for outsider in (pia, nora):
+        assert (await _get(node, path, outsider)).status_code == 404
+    featured = (await _get(node, "/users/carol/collections/featured", fran)).json()
+    assert featured["orderedItems"] == [world["private"].uri]
+
+
+async def test_an_approved_follower_on_a_blocked_domain_reads_nothing(
+    node: Node, remote: RemoteServer, world: dict
+) -> None:
+    from talentfed.storage.models import DomainBlock
+
+    fran = world["users"][0]
+    async with node.sessions() as session, session.begin():
+        session.add(DomainBlock(domain=remote.netloc))
+    for path in (_path(world["private"]), "/users/carol/outbox?page=1", "/users/carol/collections/featured"):
+        response = await _get(node, path, fran)
+        assert response.status_code == 403, (path, response.text)
+        assert world["private"].uri not in response.text
