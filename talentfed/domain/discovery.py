@@ -26,7 +26,7 @@ from talentfed.analytics.influence import influence
 from talentfed.analytics.pagerank import pagerank
 from talentfed.analytics.similarity import Match, SimilarityIndex
 from talentfed.config import Config
-from talentfed.domain.visibility import ANONYMOUS, readable_by
+from talentfed.domain.visibility import ANONYMOUS, on_open_post, readable_by
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage.models import (
     Actor,
@@ -119,7 +119,7 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     interaction_src, interaction_dst = await _edges(
         session,
         select(Interaction.actor_id, Interaction.target_actor_id).where(
-            Interaction.target_actor_id.is_not(None)
+            Interaction.target_actor_id.is_not(None), on_open_post()
         ),
         row_of,
     )

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.discovery import is_visible
+from talentfed.domain.visibility import on_open_post
 from talentfed.federation.blocks import blocked_domains
 from talentfed.storage.models import Actor, Follow, Interaction
 
@@ -133,6 +134,7 @@ async def load_neighbourhood(
         select(Interaction.target_actor_id, func.count())
         .where(
             Interaction.kind.in_(INTERACTION_KINDS),
+            on_open_post(),
             Interaction.actor_id == centre_id,
             Interaction.target_actor_id != centre_id,
         )
@@ -142,6 +144,7 @@ async def load_neighbourhood(
         select(Interaction.actor_id, func.count())
         .where(
             Interaction.kind.in_(INTERACTION_KINDS),
+            on_open_post(),
             Interaction.target_actor_id == centre_id,
             Interaction.actor_id != centre_id,
         )
@@ -217,6 +220,7 @@ async def _edges_among(session: AsyncSession, shown: tuple[Neighbour, ...]) -> t
         select(Interaction.actor_id, Interaction.target_actor_id, func.count())
         .where(
             Interaction.kind.in_(INTERACTION_KINDS),
+            on_open_post(),
             Interaction.actor_id.in_(ids),
             Interaction.target_actor_id.in_(ids),
         )

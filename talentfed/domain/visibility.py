@@ -65,6 +65,14 @@ def listed() -> ColumnElement[bool]:
     return Object.visibility.in_(LISTED)
 
 
+def on_open_post() -> ColumnElement[bool]:
+    """A condition on `Interaction`: it concerns no post, or a post anyone may read. Public
+    pictures and rankings count only these: a reply or a mention in a direct post is not
+    anyone else's business, not even as a line between two people."""
+    on_open = exists().where(Object.id == Interaction.object_id, Object.visibility.in_(OPEN))
+    return or_(Interaction.object_id.is_(None), on_open)
+
+
 async def may_read(session: AsyncSession, viewer: Viewer, post: Object) -> bool:
     """`readable_by` for one post (the same SQL, so the rule stays in one place)."""
     if post.visibility in OPEN and not viewer.blocked:

@@ -47,7 +47,8 @@ async def _follow(node: Node, remote: RemoteServer, user: RemoteUser, username: 
 
 @pytest.fixture
 async def world(node: Node, remote: RemoteServer) -> dict:
-    fran, pia, nora, nick = (remote.add_user(name) for name in ("fran", "pia", "nora", "nick"))
+    fran, pia, nora = (remote.add_user(name) for name in ("fran", "pia", "nora"))
+    nick = remote.add_user("nick", extra={"discoverable": True, "indexable": True})  # may be pictured
     await _follow(node, remote, fran, "carol")
     await _follow(node, remote, pia, "carol")
     async with node.sessions() as session, session.begin():
@@ -209,3 +210,14 @@ async def test_an_approved_follower_on_a_blocked_domain_reads_nothing(
         response = await _get(node, path, fran)
         assert response.status_code == 403, (path, response.text)
         assert world["private"].uri not in response.text
+
+
+async def test_a_direct_reply_draws_no_line_in_the_neighbourhood_picture(node: Node, world: dict) -> None:
+    from talentfed.domain.neighbourhood import load_neighbourhood
+
+    nick = world["users"][3]
+    async with node.sessions() as session:
+        carol = await find_local_actor(session, "carol")
+        picture = await load_neighbourhood(session, node.config, carol)
+    assert nick.uri not in {n.url for n in picture.neighbours}
+    assert all(n.interactions == 0 for n in picture.neighbours), picture.neighbours
