@@ -272,8 +272,14 @@ async def on_create(context: Context, activity: dict) -> str:
     post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
     if post is None:
         return "create of an object we could not fetch; stored the activity only"
-    await _record_thread_edges(context, post, tuple((post.extra or {}).get("mentions", [])))
+    await _record_thread_edges(context, post, _stored_mentions(post))
     return "post stored"
+
+
+def _stored_mentions(post: Object) -> tuple[str, ...]:
+    """The mentioned actors' ids, as ingest keeps them (`{"href": …, "name": …}` entries)."""
+    entries = (post.extra or {}).get("mentions") or []
+    return tuple(e["href"] for e in entries if isinstance(e, dict) and isinstance(e.get("href"), str))
 
 
 async def _interaction(context: Context, activity: dict, kind: str) -> str:

@@ -20,6 +20,7 @@ from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Follow, Object
 from talentfed.web import pages
+from talentfed.web.bodies import BodyTooLarge, read_body
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
 
 
@@ -205,11 +206,11 @@ async def remote_follow(request: Request) -> Response:
     actor = await _actor_in_path(request)
     if actor is None:
         return await _not_found(request, "account")
-    body = await request.body()
-    handle = parse_qs(body[:MAX_FORM_BYTES].decode("utf-8", "replace")).get("handle", [""])[0].strip()
-    if len(body) > MAX_FORM_BYTES:
-        error = "The form was too large."
-        return await pages.profile(request, actor, follow_value=handle[:200], follow_error=error)
+    try:
+        body = await read_body(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        return await pages.profile(request, actor, follow_error="The form was too large.")
+    handle = parse_qs(body.decode("utf-8", "replace")).get("handle", [""])[0].strip()
     try:
         query = webfinger.parse_handle(handle)
         template = await webfinger.subscribe_template(

@@ -26,6 +26,7 @@ from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
+from talentfed.web.bodies import BodyTooLarge, read_body
 
 PREFIX = "/api/talentfed/v1"
 PAGE_SIZE = 20
@@ -65,9 +66,10 @@ def api(endpoint: Endpoint) -> Endpoint:
 
 
 async def _json_body(request: Request) -> dict[str, Any]:
-    body = await request.body()
-    if len(body) > MAX_REQUEST_BYTES:
-        raise ApiError(413, f"request body over {MAX_REQUEST_BYTES} bytes")
+    try:
+        body = await read_body(request, MAX_REQUEST_BYTES)
+    except BodyTooLarge:
+        raise ApiError(413, f"request body over {MAX_REQUEST_BYTES} bytes") from None
     try:
         data = json.loads(body or b"{}")
     except ValueError:

@@ -8,20 +8,7 @@ from starlette.routing import Route
 
 from talentfed.domain.members import find_local_actor
 from talentfed.federation.inbox import InboxResult
-
-
-async def _read_limited(request: Request, limit: int) -> bytes | None:
-    """The body, or None as soon as it exceeds `limit` (we stop reading there)."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
-        return None
-    chunks, size = [], 0
-    async for chunk in request.stream():
-        size += len(chunk)
-        if size > limit:
-            return None
-        chunks.append(chunk)
-    return b"".join(chunks)
+from talentfed.web.bodies import BodyTooLarge, read_body
 
 
 def _answer(result: InboxResult) -> Response:
@@ -32,11 +19,11 @@ async def inbox_endpoint(request: Request) -> Response:
     federation = request.app.state.federation
     limit = request.app.state.config.federation.max_inbox_body_bytes
     try:
-        body = await _read_limited(request, limit)
+        body = await read_body(request, limit)
     except ClientDisconnect:
         return Response(status_code=400)
-    if body is None:
-        return _answer(InboxResult(413, f"body over {limit} bytes"))
+    except BodyTooLarge as exc:
+        return _answer(InboxResult(413, str(exc)))
     recipient = request.path_params.get("username")
     if recipient is not None:
         async with request.app.state.sessions() as session:

@@ -21,6 +21,8 @@ from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from talentfed.web.bodies import BodyTooLarge, read_body
+
 COOKIE = "talentfed_session"
 CSRF_FIELD = "csrf_token"
 MAX_FORM_BYTES = 2 * 1024 * 1024  # a 100,000-character post with room to spare
@@ -101,12 +103,10 @@ def csrf_token(request: Request) -> str:
 
 async def read_form(request: Request) -> FormData:
     """The POSTed form, after the size limit and the CSRF check."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_FORM_BYTES:
-        raise FormRefused(413, f"The form is larger than {MAX_FORM_BYTES // (1024 * 1024)} MB.")
-    body = await request.body()
-    if len(body) > MAX_FORM_BYTES:
-        raise FormRefused(413, f"The form is larger than {MAX_FORM_BYTES // (1024 * 1024)} MB.")
+    try:
+        await read_body(request, MAX_FORM_BYTES)
+    except BodyTooLarge:
+        raise FormRefused(413, f"The form is larger than {MAX_FORM_BYTES // (1024 * 1024)} MB.") from None
     form = await request.form(max_files=0, max_fields=200)
     sent = form.get(CSRF_FIELD)
     expected = request.session.get("csrf")

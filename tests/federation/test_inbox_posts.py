@@ -162,3 +162,34 @@ async def test_talentfed_terms_defined_only_on_the_activity_reach_its_object(
         )
     actor = await node.actor(nia.uri)
     assert actor is not None and (actor.skills, actor.headline) == (["robotics", "control"], "Roboticist")
+
+
+async def test_a_create_naming_its_object_by_iri_records_its_mentions(
+    node: Node, remote: RemoteServer
+) -> None:
+    """The object is fetched from its origin; its mentions become edges like an embedded one's."""
+    ola = remote.add_user("ola")
+    note = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.activity_id("note-by-iri"),
+        "type": "Note",
+        "attributedTo": ola.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public", node.actor_uri("bob")],
+        "content": "<p>@bob have a look</p>",
+        "tag": [{"type": "Mention", "href": node.actor_uri("bob"), "name": "@bob"}],
+    }
+    remote.serve(note)
+    create = {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": remote.activity_id("create-by-iri"),
+        "type": "Create",
+        "actor": ola.uri,
+        "object": note["id"],
+    }
+    response = await node.post("/inbox", create, ola)
+    assert response.status_code == 202, response.text
+    async with node.sessions() as session:
+        stored = await session.scalar(select(Object).where(Object.uri == note["id"]))
+        bob = await find_local_actor(session, "bob")
+        edges = {(i.kind, i.target_actor_id, i.object_id) for i in await session.scalars(select(Interaction))}
+    assert stored is not None and ("mention", bob.id, stored.id) in edges
