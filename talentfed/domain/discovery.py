@@ -14,7 +14,6 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -26,8 +25,8 @@ from talentfed.analytics.influence import influence
 from talentfed.analytics.pagerank import pagerank
 from talentfed.analytics.similarity import Match, SimilarityIndex
 from talentfed.config import Config
-from talentfed.domain.visibility import ANONYMOUS, on_open_post, readable_by
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.domain.visibility import ANONYMOUS, actor_listed, on_open_post, readable_by
+from talentfed.federation.blocks import blocked_domains
 from talentfed.storage.models import (
     Actor,
     ActorScore,
@@ -146,17 +145,8 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     )
 
 
-def is_visible(actor: Any, blocked: frozenset[str]) -> bool:
-    """The privacy rule of every ranking, recommendation, picture and search result: the actor
-    opted in to both discoverable and indexable (a missing value is false, as in Mastodon) and
-    is not on a blocked domain (by its id or its domain). domain/search.py says it in SQL."""
-    if not (actor.discoverable and actor.indexable):
-        return False
-    return not (is_blocked(actor.uri, blocked) or is_blocked(actor.domain, blocked))
-
-
 def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
-    visible = is_visible(actor, blocked)
+    visible = actor_listed(actor, blocked)
     return ActorInfo(
         actor.id,
         actor.uri,

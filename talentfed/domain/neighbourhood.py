@@ -23,8 +23,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.domain.discovery import is_visible
-from talentfed.domain.visibility import on_open_post
+from talentfed.domain.visibility import actor_listed, on_open_post
 from talentfed.federation.blocks import blocked_domains
 from talentfed.storage.models import Actor, Follow, Interaction
 
@@ -173,7 +172,7 @@ async def load_neighbourhood(
             ).where(Actor.id.in_(chunk))
         )
         for row in rows:
-            if not is_visible(row, blocked):
+            if not actor_listed(row, blocked):
                 continue
             visible.append(
                 Neighbour(

@@ -28,8 +28,7 @@ from talentfed.config import Config
 from talentfed.domain.discovery import PERSON_TYPES
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import PROJECT_STATUSES
-from talentfed.domain.visibility import listed
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.domain.visibility import actors_listed, hidden_domains, listed
 from talentfed.storage import search as index
 from talentfed.storage.models import Actor, Object, SearchDocument
 from talentfed.text import normalize_skill
@@ -146,7 +145,7 @@ async def search(session: AsyncSession, config: Config, query: SearchQuery) -> S
     kinds = KINDS[query.kind]
     if query.status is not None or query.deadline_after is not None:
         kinds = ("project",)
-    hidden = await _hidden_domains(session, config)
+    hidden = await hidden_domains(session, config)
     selects = []
     if "person" in kinds:
         selects.append(_people(dialect, query, matches, hidden))
@@ -168,25 +167,6 @@ async def search(session: AsyncSession, config: Config, query: SearchQuery) -> S
     return SearchPage(query, hits, has_more)
 
 
-# --- the rule: who may appear ---------------------------------------------------------------
-
-
-async def _hidden_domains(session: AsyncSession, config: Config) -> list[str]:
-    """The observed actors' domains that a block covers (is_blocked: subdomains, ports)."""
-    blocked = await blocked_domains(session, config)
-    if not blocked:
-        return []
-    domains = await session.scalars(select(Actor.domain).distinct())
-    return [domain for domain in domains if is_blocked(domain, blocked)]
-
-
-def _visible(actor: type[Actor], hidden: list[str]) -> list:
-    conditions = [actor.discoverable.is_(True), actor.indexable.is_(True)]
-    if hidden:
-        conditions.append(actor.domain.not_in(hidden))
-    return conditions
-
-
 # --- the queries ----------------------------------------------------------------------------
 
 
@@ -204,7 +184,7 @@ def _people(dialect: str, query: SearchQuery, matches, hidden: list[str]) -> Sel
         Actor.id.label("id"),
         func.coalesce(Actor.published, Actor.created_at).label("at"),
     ).join_from(Actor, SearchDocument, SearchDocument.actor_id == Actor.id)
-    people = _ranked(people, matches).where(Actor.type.in_(PERSON_TYPES), *_visible(Actor, hidden))
+    people = _ranked(people, matches).where(Actor.type.in_(PERSON_TYPES), actors_listed(hidden))
     if query.skill:
         people = people.where(index.json_list_contains(dialect, Actor.skills, query.skill))
     if query.institution:
@@ -222,7 +202,7 @@ def _posts(dialect: str, query: SearchQuery, matches, hidden: list[str], kinds: 
         Object.kind.in_(kinds),
         listed(),
         Object.deleted_at.is_(None),
-        *_visible(Actor, hidden),
+        actors_listed(hidden),
     )
     if query.skill:
         posts = posts.where(

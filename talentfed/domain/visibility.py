@@ -1,4 +1,5 @@
-"""Who may see a post: the one home of the audience rule, as SQL and for a post at hand.
+"""Who may see what: the audience of a post, and which actors may be listed — each rule once,
+as SQL and for a record at hand.
 
 A post's audience (`Object.visibility`) is decided when it is written or received:
 - `public`: anyone may read it, and public pages list it (home, feeds, search, Discover);
@@ -8,16 +9,23 @@ A post's audience (`Object.visibility`) is decided when it is written or receive
 A viewer is anonymous, a member signed in here, or a remote actor that signed its fetch; a
 viewer on a blocked domain reads nothing. Every reader that lists or shows posts filters
 with `readable_by` (or `listed` for public pages), so the rule is written once.
+
+Actors appear in rankings, recommendations, search results and neighbourhood pictures only when
+they opted in to both `discoverable` and `indexable` (a missing value is false, as in Mastodon)
+and are not on a blocked domain: `actor_listed` and, in SQL, `actors_listed`.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talentfed.storage.models import Follow, Interaction, Object
+from talentfed.config import Config
+from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.storage.models import Actor, Follow, Interaction, Object
 
 OPEN = ("public", "unlisted")  # readable by anyone
 LISTED = ("public",)  # shown on public pages
@@ -79,3 +87,29 @@ async def may_read(session: AsyncSession, viewer: Viewer, post: Object) -> bool:
         return True
     found = await session.scalar(select(Object.id).where(Object.id == post.id, readable_by(viewer)))
     return found is not None
+
+
+# --- actors ------------------------------------------------------------------------------------
+
+
+def actor_listed(actor: Any, blocked: frozenset[str]) -> bool:
+    """The actor may appear in rankings, recommendations, search results and pictures."""
+    if not (actor.discoverable and actor.indexable):
+        return False
+    return not (is_blocked(actor.uri, blocked) or is_blocked(actor.domain, blocked))
+
+
+def actors_listed(hidden: list[str]) -> ColumnElement[bool]:
+    """`actor_listed` as a condition on `Actor`; `hidden` comes from `hidden_domains`."""
+    opted_in = and_(Actor.discoverable.is_(True), Actor.indexable.is_(True))
+    return and_(opted_in, Actor.domain.not_in(hidden)) if hidden else opted_in
+
+
+async def hidden_domains(session: AsyncSession, config: Config) -> list[str]:
+    """The observed actors' domains that a block covers (is_blocked: subdomains, ports), so
+    that SQL can say `not in` what Python says with `is_blocked`."""
+    blocked = await blocked_domains(session, config)
+    if not blocked:
+        return []
+    domains = await session.scalars(select(Actor.domain).distinct())
+    return [domain for domain in domains if is_blocked(domain, blocked)]
