@@ -6,12 +6,13 @@ DEV_DOMAIN ?= 127.0.0.1:8000
 
 PEER   := tests/interop/fedify_peer
 
-.PHONY: run test lint bench clean help
+.PHONY: run test lint bench fuzz clean help
 
 help:
 	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
 	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
 	@echo "make bench - run the benchmarks in bench/ (minutes; figures go to docs/benchmarks.md)"
+	@echo "make fuzz  - fuzz the inbox with FUZZ_EXAMPLES inputs per back-end (default 50000; docs/reliability.md)"
 
 $(BIN)/python:
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -58,6 +59,23 @@ test: lint $(PEER)/node_modules/.package-lock.json
 bench: $(VENV)/.installed-test
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/analytics.py
+
+# The long fuzz campaign (tests/federation/test_fuzz_inbox.py): FUZZ_EXAMPLES hostile inputs on
+# SQLite and as many on PostgreSQL, the two back-ends in parallel. Logs and a summary line per
+# back-end go to test-output/; docs/reliability.md records a run.
+FUZZ_EXAMPLES ?= 50000
+fuzz: $(VENV)/.installed-test
+	@mkdir -p test-output && rm -f test-output/fuzz.jsonl
+	@start=$$(date +%s); pids=""; \
+	for backend in sqlite postgresql; do \
+	  TALENTFED_FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) TALENTFED_FUZZ_SUMMARY=test-output/fuzz.jsonl \
+	    $(BIN)/pytest tests/federation/test_fuzz_inbox.py -q -p no:cacheprovider -k $$backend \
+	    > test-output/fuzz-$$backend.log 2>&1 & pids="$$pids $$!"; \
+	done; \
+	status=0; for pid in $$pids; do wait $$pid || status=1; done; \
+	cat test-output/fuzz.jsonl 2>/dev/null; \
+	echo "fuzz: $$(( $$(date +%s) - start )) s in all; logs in test-output/fuzz-*.log"; \
+	if [ $$status -ne 0 ]; then tail -n 60 test-output/fuzz-*.log; fi; exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(PEER)/node_modules

@@ -1,7 +1,9 @@
 """Reading a remote actor document into a `RemoteActor`.
 
 Parsing is tolerant of shape (see `vocab`) but strict about what an actor
-needs to be usable: an http(s) `id`, an actor `type` and an http(s) `inbox`.
+needs to be usable: an http(s) `id`, an actor `type` and an http(s) `inbox`,
+each fitting our columns (`limits`). Every link kept is an http(s) URL: the
+profile's `url` and `icon` are rendered as links and images.
 Text fields are kept as sent (`summary` and field values are raw HTML:
 sanitising happens where they are displayed). Booleans that are missing are
 False, as Mastodon treats them (notably `discoverable` and `indexable`).
@@ -14,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import MappingProxyType
 from typing import Any
+from urllib.parse import urlsplit
 
+from talentfed.federation.limits import MAX_IRI, MAX_NAME, http_url
 from talentfed.federation.vocab import (
     PublicKey,
     as_list,
@@ -75,14 +79,9 @@ class RemoteActor:
     )
 
 
-def _is_http_url(value: Any) -> bool:
-    return isinstance(value, str) and value.startswith(("https://", "http://"))
-
-
 def _http_url(value: Any) -> str | None:
-    """The referenced IRI if it is an http(s) URL; other schemes are ignored."""
-    found = id_of(value)
-    return found if _is_http_url(found) else None
+    """The referenced IRI if it is an http(s) URL that fits our columns; others are ignored."""
+    return http_url(id_of(value))
 
 
 def _text(value: Any) -> str | None:
@@ -94,9 +93,10 @@ def _datetime(value: Any) -> datetime | None:
         return None
     try:
         parsed = datetime.fromisoformat(value)
-    except ValueError:
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: assume UTC
+        return parsed.astimezone(UTC)  # year 1 at +01:00 is no date: OverflowError here, not later
+    except (ValueError, OverflowError):
         return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: assume UTC
 
 
 def _actor_type(doc: dict[str, Any]) -> str:
@@ -129,15 +129,31 @@ def _required(doc: dict[str, Any]) -> tuple[str, str, str]:
     actor_id = doc.get("id")
     if not actor_id:
         raise InvalidDocument("no id")
-    if not _is_http_url(actor_id):
-        raise InvalidDocument(f"id {actor_id!r} is not an http(s) URL")
+    if not http_url(actor_id):
+        raise InvalidDocument(f"id {_not_a_link(actor_id)}")
     actor_type = _actor_type(doc)
     inbox = id_of(doc.get("inbox"))
     if not inbox:
         raise InvalidDocument("no inbox")
-    if not _is_http_url(inbox):
-        raise InvalidDocument(f"inbox {inbox!r} is not an http(s) URL")
+    if not http_url(inbox):
+        raise InvalidDocument(f"inbox {_not_a_link(inbox)}")
     return actor_id, actor_type, inbox
+
+
+def _not_a_link(value: Any) -> str:
+    if isinstance(value, str) and len(value) > MAX_IRI:
+        return f"{value[:60]!r}… is longer than {MAX_IRI} characters"
+    return f"{value!r} is not an http(s) URL"
+
+
+def _username(doc: dict[str, Any], actor_id: str) -> str | None:
+    """`preferredUsername`; the handle it makes (or, without one, the id's last segment, which
+    is used instead) must fit the `username` column."""
+    name = _text(doc.get("preferredUsername")) or None
+    fallback = urlsplit(actor_id).path.rstrip("/").rsplit("/", 1)[-1]  # as store_actor derives it
+    if len(name or fallback) > MAX_NAME:
+        raise InvalidDocument(f"a username longer than {MAX_NAME} characters")
+    return name
 
 
 def parse_actor(doc: Any) -> RemoteActor:
@@ -149,7 +165,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         id=actor_id,
         type=actor_type,
         inbox=inbox,
-        preferred_username=_text(doc.get("preferredUsername")),
+        preferred_username=_username(doc, actor_id),
         name=_text(doc.get("name")),
         summary=_text(doc.get("summary")),
         url=url_of(doc.get("url")),
@@ -165,7 +181,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         published=_datetime(doc.get("published")),
         icon_url=url_of(doc.get("icon"), media_type=None),
         fields=_fields(doc),
-        also_known_as=tuple(i for i in ids_of(doc.get("alsoKnownAs")) if _is_http_url(i)),
+        also_known_as=tuple(i for i in ids_of(doc.get("alsoKnownAs")) if http_url(i)),
         moved_to=_http_url(doc.get("movedTo")),
         suspended=bool_of(doc.get("suspended")),
         memorial=bool_of(doc.get("memorial")),

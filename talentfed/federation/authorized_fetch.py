@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.origins import our_hosts
 from talentfed.federation.runtime import Federation
 from talentfed.federation.signatures import SignatureError, verify_request
 
@@ -53,7 +54,14 @@ async def authorize_fetch(
             return FetchAuthorization(None, 401, "this server requires signed fetches (authorized fetch)")
         return FetchAuthorization(signer=None)
     try:
-        signed = await verify_request(method, url, headers, None, resolve_key=federation.actors.resolve_key)
+        signed = await verify_request(
+            method,
+            url,
+            headers,
+            None,
+            resolve_key=federation.actors.resolve_key,
+            our_hosts=our_hosts(federation.config),  # a GET signed for another server is not for us
+        )
     except SignatureError as exc:
         return FetchAuthorization(None, 401, exc.reason) if strict else FetchAuthorization(None)
     signer = await federation.actors.owner_of_key(signed.key_id)

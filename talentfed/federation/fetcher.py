@@ -9,7 +9,8 @@ Security properties, and where each is enforced:
   every redirect hop. Environment proxies are ignored, since a proxy would
   connect on our behalf unchecked.
 * Schemes: https only; http too in dev mode. Checked again on every redirect.
-* Size: the body is counted while it streams and abandoned once over the limit.
+* Size: the body is counted while it streams and abandoned once over the limit; a JSON
+  document is then held to the caps on federated input (`limits.parse_json`).
 * Authority of a fetched ActivityPub document (`fetch_json`): it must be served
   with an ActivityStreams media type and its `id` must be the URL that served
   it. See `Fetcher.fetch_json` for how this relates to Mastodon.
@@ -17,7 +18,6 @@ Security properties, and where each is enforced:
 
 from __future__ import annotations
 
-import json
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
@@ -32,6 +32,7 @@ import httpcore
 import httpx
 
 from talentfed import __version__
+from talentfed.federation import limits
 from talentfed.federation.addresses import (
     AddressNotAllowed,
     FetchError,
@@ -264,9 +265,9 @@ def is_activitystreams_content_type(content_type: str | None) -> bool:
 
 def _parse_json_object(body: bytes, url: str) -> dict[str, Any]:
     try:
-        document = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InvalidJSON(f"{url} did not return valid JSON: {exc}") from exc
+        document = limits.parse_json(body)  # the caps on federated input apply to what we fetch
+    except limits.InputRefused as exc:
+        raise InvalidJSON(f"{url} did not return a JSON document we accept: {exc.reason}") from None
     if not isinstance(document, dict):
         raise InvalidJSON(f"{url} returned JSON that is not an object")
     return document

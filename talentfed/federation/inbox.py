@@ -1,10 +1,11 @@
 """Receiving activities: every rule an incoming POST must pass, in order.
 
-1. size (413) and JSON shape (400);
+1. size (413), the caps on federated input (`federation/limits.py`) and JSON shape (400);
 2. blocked domains (403);
 3. a valid HTTP signature (401), made by the activity's actor — or, for a forwarded
    activity, the activity refetched from its origin;
-4. the origin check: what a Create/Update/Delete touches lives on its actor's host (403);
+4. the origin check (`federation/origins.py`): the activity's id, and what a
+   Create/Update/Delete touches, live on its actor's host (403);
 5. once per activity id: a duplicate is answered 202 and stored once;
 6. the activity's effect (`federation/handlers.py`); an unknown type is stored and logged.
 
@@ -14,22 +15,21 @@ Steps 5 and 6 run in a transaction shared with the other activities arriving at 
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from urllib.parse import urlsplit
 
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
-from talentfed.federation import handlers
+from talentfed.federation import handlers, limits
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.ingest import note_absent_posts
+from talentfed.federation.origins import authority, our_hosts, same_host
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
@@ -58,10 +58,6 @@ class Rejected(Exception):
         self.reason = reason
 
 
-def _host(url: str | None) -> str:
-    return urlsplit(url or "").netloc.lower()
-
-
 class Inbox:
     def __init__(
         self,
@@ -75,6 +71,7 @@ class Inbox:
         self.actors = actors
         self.posts = posts
         self._blocks: tuple[float, frozenset[str]] | None = None
+        self.our_hosts = our_hosts(config)
         # Activities from concurrent POSTs are stored and applied in shared transactions.
         self.writes = GroupCommit(sessions, prepare=_prepare_batch)
 
@@ -86,10 +83,12 @@ class Inbox:
     ) -> InboxResult:
         """Check and apply one POSTed activity; `recipient` is the username of a personal inbox."""
         try:
-            activity = self._parse(body)
+            activity = parsed = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
             await self._refuse_blocked(actor_uri)
             activity, signer = await self._authenticate(method, url, headers, body, activity, actor_uri)
+            if activity is not parsed:  # forwarded: its origin's copy replaced it; check that one
+                _check_columns(activity)
             self._check_origin(activity, actor_uri)
             return await self._apply(activity, actor_uri, recipient, signer)
         except Rejected as exc:
@@ -102,9 +101,11 @@ class Inbox:
         if len(body) > self.config.federation.max_inbox_body_bytes:
             raise Rejected(413, f"body over {self.config.federation.max_inbox_body_bytes} bytes")
         try:
-            activity = json.loads(body)
-        except (ValueError, UnicodeDecodeError):
-            raise Rejected(400, "body is not JSON") from None
+            # The caps on federated input (depth, NUL, numbers, arrays, string lengths):
+            # checked here, before the signature is verified and long before the transaction.
+            activity = limits.parse_json(body)
+        except limits.InputRefused as exc:
+            raise Rejected(400, f"body refused: {exc.reason}") from None
         if not isinstance(activity, dict):
             raise Rejected(400, "body is not a JSON object")
         if not isinstance(activity.get("id"), str) or not activity["id"].startswith(("https://", "http://")):
@@ -113,6 +114,7 @@ class Inbox:
             raise Rejected(400, "activity has no type")
         if not id_of(activity.get("actor")):
             raise Rejected(400, "activity has no actor")
+        _check_columns(activity)
         return activity
 
     async def _blocked(self) -> frozenset[str]:
@@ -130,9 +132,11 @@ class Inbox:
 
     async def _authenticate(
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, activity: dict, actor_uri: str
-    ) -> dict:
+    ) -> tuple[dict, Actor]:
         try:
-            signed = await verify_request(method, url, headers, body, resolve_key=self.actors.resolve_key)
+            signed = await verify_request(
+                method, url, headers, body, resolve_key=self.actors.resolve_key, our_hosts=self.our_hosts
+            )
         except KeyResolutionError as exc:
             if _is_self_delete(activity, actor_uri):
                 # The actor is gone, and so is its key: nothing to verify, nothing to keep.
@@ -151,7 +155,7 @@ class Inbox:
     async def _refetch_forwarded(self, activity: dict, actor_uri: str, signer: Actor) -> dict:
         """Signed by someone else (forwarded): trust only the copy its origin serves."""
         activity_id = activity["id"]
-        if _host(activity_id) != _host(actor_uri):
+        if not same_host(activity_id, actor_uri):
             raise Rejected(401, f"signed by {signer.uri}, not by the actor {actor_uri}")
         try:
             original = await self.actors.fetcher.fetch_json(activity_id)
@@ -169,13 +173,19 @@ class Inbox:
         return original
 
     def _check_origin(self, activity: dict, actor_uri: str) -> None:
+        # An id is recorded once, first come first served: an id on another host than its
+        # actor's would let any server claim, and so block, another server's activity ids.
+        if not same_host(activity["id"], actor_uri):
+            raise Rejected(
+                403, f"activity id {activity['id']} is not on the actor's host {authority(actor_uri)}"
+            )
         if not set(types_of(activity)) & ORIGIN_CHECKED:
             return
         object_id = id_of(activity.get("object"))
         if not object_id:
             raise Rejected(400, "activity has no object")
-        if _host(object_id) != _host(actor_uri):
-            raise Rejected(403, f"object {object_id} is not on the actor's host {_host(actor_uri)}")
+        if not same_host(object_id, actor_uri):
+            raise Rejected(403, f"object {object_id} is not on the actor's host {authority(actor_uri)}")
 
     # -- effect --------------------------------------------------------------------------
 
@@ -237,6 +247,14 @@ class Inbox:
         # The access log has a line for every POST already; this one is for debugging.
         logger.debug("received %s from %s: %s", activity["id"], actor_uri, reason)
         return InboxResult(202, reason)
+
+
+def _check_columns(activity: dict) -> None:
+    """The activity's id, type, actor and object fit the columns of `activities`."""
+    try:
+        limits.check_activity(activity)
+    except limits.InputRefused as exc:
+        raise Rejected(400, exc.reason) from None
 
 
 def _created_post_uri(activity: dict) -> str | None:

@@ -31,6 +31,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.federation.context import POST_KINDS, TALENTFED_NAMESPACE
+from talentfed.federation.limits import MAX_IRI, MAX_TYPE, http_url, iri
 from talentfed.federation.talentfed_terms import expanded_node, first_string, values
 from talentfed.federation.vocab import as_list, bool_of, id_of, ids_of, is_public, types_of, url_of
 from talentfed.storage.models import Actor, Object, utcnow
@@ -85,8 +86,6 @@ STRUCTURED_KINDS = frozenset({"question", "project", "poll", "event"})
 EXTRA_KEYS = ("teamSize", "contact", "institution", "attachments", "mentions")
 
 ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
-MAX_IRI = 2048  # the URI columns' length
-MAX_TYPE = 32  # the `type` column's length
 MAX_TEAM_SIZE = 1000
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 _TF = TALENTFED_NAMESPACE
@@ -155,15 +154,12 @@ def _clean_text(value: Any) -> str | None:
 
 def _iri(value: Any) -> str | None:
     """The referenced IRI if it fits our columns and has no whitespace or control characters."""
-    found = id_of(value)
-    if not found or len(found) > MAX_IRI or any(ord(c) <= 0x20 or ord(c) == 0x7F for c in found):
-        return None
-    return found
+    return iri(id_of(value))
 
 
 def _http_iri(value: Any) -> str | None:
-    found = _iri(value)
-    return found if found and found.startswith(("https://", "http://")) else None
+    """The referenced IRI if it is also an http(s) URL: the only links that leave the parser."""
+    return http_url(id_of(value))
 
 
 def _datetime(value: Any) -> datetime | None:
@@ -435,7 +431,7 @@ def read_post(document: dict[str, Any]) -> IncomingPost:
     post_type = _post_type(document)
     uri = _http_iri(document.get("id"))
     if uri is None:
-        raise UnsupportedObject("no usable id (an http(s) URL of at most 2048 characters)")
+        raise UnsupportedObject(f"no usable id (an http(s) URL of at most {MAX_IRI} characters)")
     if _is_poll_vote(document, post_type):
         raise UnsupportedObject("a poll vote (a Note with only a name, replying to a poll)")
     author = _http_iri(document.get("attributedTo"))  # the first actor of an array

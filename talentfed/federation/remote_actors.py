@@ -2,7 +2,9 @@
 
 Also the key resolver for the signature verifier: a `keyId` is looked up among the keys
 of the actors we know, and otherwise fetched — either the actor document itself
-(`…#main-key`) or a separate key document, whose owner must list the key.
+(`…#main-key`) or a separate key document, served under its own id, whose owner (on the
+key's host) must list the key. Which keys an actor may list at all is
+`origins.key_belongs_to`: no document can claim, and shadow, another actor's key.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ import time
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
@@ -20,6 +22,7 @@ from talentfed.federation import webfinger
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import Fetcher, FetchError
+from talentfed.federation.origins import key_belongs_to, same_host
 from talentfed.federation.signatures import KeyResolutionError
 from talentfed.federation.talentfed_terms import profile_terms
 from talentfed.federation.vocab import id_of, public_keys
@@ -128,16 +131,18 @@ class RemoteActors:
         """The stored actor that lists `key_id`: by its main key, or by the actor document
         the key id is a fragment of (an actor's second key, e.g. an Ed25519 one).
 
+        Only an actor the key belongs to counts (`_key_of`): a row stored before that rule
+        existed, listing someone else's key, never answers for it.
         The actor is a detached copy, possibly from the in-memory cache (see KEY_OWNER_TTL).
         """
         cached = self._key_owners.get(key_id)
         if cached is not None and time.monotonic() - cached[0] < KEY_OWNER_TTL:
             return cached[1]
         async with self.sessions() as session:
-            actor = await session.scalar(select(Actor).where(Actor.public_key_id == key_id))
-            if actor is None:
-                actor = await session.scalar(select(Actor).where(Actor.uri == _without_fragment(key_id)))
-        if actor is None or not _key_of(actor, key_id):
+            listing = or_(Actor.public_key_id == key_id, Actor.uri == _without_fragment(key_id))
+            candidates = await session.scalars(select(Actor).where(listing))
+            actor = next((found for found in candidates if _key_of(found, key_id)), None)
+        if actor is None:
             return None
         if len(self._key_owners) >= KEY_OWNER_ENTRIES:
             del self._key_owners[next(iter(self._key_owners))]  # the oldest entry
@@ -154,20 +159,32 @@ class RemoteActors:
         return _key_of(owner, key_id) if owner else None
 
     async def _key_owner_uri(self, key_id: str) -> str:
-        """Where the owner of `key_id` lives: the key URL without fragment, or its `owner`."""
+        """Where the owner of `key_id` lives: the key URL without fragment, or its `owner`.
+
+        The caller fetches that actor and checks that it lists the key and that the key
+        belongs to it (`_key_of`), so what a key URL says only tells where to look.
+        """
         document_uri = _without_fragment(key_id)
         if document_uri != key_id:
             return document_uri  # …#main-key: the fragment of the actor document
         await self._refuse_blocked(key_id)
         try:
-            document = await self.fetcher.fetch_json(key_id)
+            # GoToSocial serves at its key URL (…/main-key) a stub of the actor, under the
+            # actor's id; like Mastodon, we then read the document its own id serves.
+            document = await self.fetcher.fetch_json(key_id, allow_refetch=True)
         except FetchError as exc:
             raise KeyResolutionError(f"could not fetch the key {key_id}: {exc}") from None
         if document.get("inbox") and public_keys(document):
-            return key_id  # the key id is the actor's own id
+            return str(document["id"])  # an actor: the key URL is its id, or points to it
+        # fetch_json vouches only for the URL that finally served the document (after
+        # redirects): a key document is what its own URL serves, nothing another URL serves.
+        if document.get("id") != key_id:
+            raise KeyResolutionError(f"the key {key_id} is served under another id")
         owner = id_of(document.get("owner")) or id_of(document.get("controller"))
         if not owner:
             raise KeyResolutionError(f"the key document {key_id} names no owner")
+        if not same_host(owner, key_id):
+            raise KeyResolutionError(f"the key {key_id} names an owner on another host, {owner}")
         return owner
 
 
@@ -181,6 +198,9 @@ def _without_fragment(url: str) -> str:
 
 
 def _key_of(actor: Actor, key_id: str) -> str | None:
+    """The PEM of `key_id` if `actor` lists it and it belongs to the actor."""
+    if not key_belongs_to(key_id, actor.uri):
+        return None
     if actor.public_key_id == key_id and actor.public_key_pem:
         return actor.public_key_pem
     if actor.document:

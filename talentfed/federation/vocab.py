@@ -18,6 +18,9 @@ from cryptography.hazmat.primitives.serialization import (
     load_der_public_key,
 )
 
+from talentfed.federation.limits import http_url
+from talentfed.federation.origins import key_belongs_to
+
 __all__ = [
     "PUBLIC",
     "PublicKey",
@@ -79,15 +82,16 @@ def ids_of(value: Any) -> list[str]:
 
 
 def url_of(value: Any, media_type: str | None = "text/html") -> str | None:
-    """A usable URL from `url`/`icon`-style values.
+    """A usable URL from `url`/`icon`-style values: an http(s) URL only (`limits.http_url`),
+    since what we keep is rendered as a link, and `javascript:` must never be.
 
     Accepts a string, a Link (`href`), an object with a `url` (e.g. an Image,
     whose `url` may itself be a Link or an array), or an array of those. In an
-    array the first entry wins, except that an entry whose `mediaType` is
+    array the first usable entry wins, except that an entry whose `mediaType` is
     `media_type` is preferred (text/html for profile links, as Mastodon does).
     """
     if isinstance(value, str):
-        return value or None
+        return http_url(value)
     if isinstance(value, list):
         preferred = [
             v for v in value if media_type and isinstance(v, dict) and v.get("mediaType") == media_type
@@ -95,9 +99,7 @@ def url_of(value: Any, media_type: str | None = "text/html") -> str | None:
         return next((found for v in preferred + value if (found := url_of(v, media_type))), None)
     if not isinstance(value, dict):
         return None
-    if isinstance(value.get("href"), str):
-        return value["href"] or None
-    return url_of(value.get("url"), media_type)
+    return http_url(value.get("href")) or url_of(value.get("url"), media_type)
 
 
 def bool_of(value: Any, default: bool = False) -> bool:
@@ -218,15 +220,20 @@ def public_keys(actor: dict[str, Any]) -> list[PublicKey]:
     """All usable keys of an actor: `publicKey` entries, then FEP-521a Multikeys.
 
     `publicKey` may be an object or an array; a missing `owner` (or Multikey
-    `controller`) means the actor itself; a key owned by anyone else is skipped.
-    A key id listed twice (Mitra lists its RSA key in both) is kept once.
+    `controller`) means the actor itself; a key owned by anyone else is skipped,
+    and so is a key whose id does not belong to the actor (`origins.key_belongs_to`:
+    another host's key URL, or a fragment of another document), so that no document
+    can claim, and shadow, someone else's key. A key id listed twice (Mitra lists
+    its RSA key in both) is kept once.
     """
     actor_id = id_of(actor.get("id"))
+    if not actor_id:
+        return []
     candidates = [_from_public_key_entry(e, actor_id) for e in as_list(actor.get("publicKey"))]
     candidates += [_from_multikey_entry(e, actor_id) for e in as_list(actor.get("assertionMethod"))]
     unique: dict[str, PublicKey] = {}
     for key in candidates:
-        if key is not None and key.id not in unique:
+        if key is not None and key.id not in unique and key_belongs_to(key.id, actor_id):
             unique[key.id] = key
     return list(unique.values())
 

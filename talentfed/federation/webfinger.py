@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
+from talentfed.federation import limits
 from talentfed.federation.fetcher import Fetcher
 from talentfed.federation.uris import LocalURIs
 
@@ -116,9 +116,11 @@ async def _jrd(fetcher: Fetcher, query: ResourceQuery, https: bool) -> dict:
     if response.status != 200:
         raise WebFingerError(f"WebFinger for {resource} answered HTTP {response.status}")
     try:
-        document = json.loads(response.body)
-    except ValueError:
-        raise WebFingerError(f"WebFinger for {resource} did not answer JSON") from None
+        document = limits.parse_json(response.body)
+    except limits.InputRefused as exc:
+        raise WebFingerError(
+            f"WebFinger for {resource} did not answer JSON we accept: {exc.reason}"
+        ) from None
     if not isinstance(document, dict):
         raise WebFingerError(f"WebFinger for {resource} did not answer a JRD")
     return document

@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 from starlette.applications import Starlette
 
 from talentfed.config import Config
+from talentfed.domain import follows, posts
 from talentfed.domain.members import NewMember, add_member, find_local_actor
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, Follow
+from talentfed.storage.models import Actor, Follow, Object
 from talentfed.web.app import create_app
 from tests.federation.remote_server import RemoteUser
 
@@ -57,6 +58,30 @@ class Node:
 
     async def to_bob(self, activity: dict, signer: RemoteUser, **options: Any) -> httpx.Response:
         return await self.post("/users/bob/inbox", activity, signer, **options)
+
+    async def follow_from(self, user: RemoteUser, username: str, *, approve: bool = False) -> None:
+        """`user` follows the member `username` with a signed Follow; `approve` accepts it
+        by hand (carol approves followers by hand)."""
+        follow = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "id": user.server.activity_id(f"follow-{user.slug}-{username}"),
+            "type": "Follow",
+            "actor": user.uri,
+            "object": self.actor_uri(username),
+        }
+        response = await self.post(f"/users/{username}/inbox", follow, user)
+        assert response.status_code == 202, response.text
+        if approve:
+            async with self.sessions() as session, session.begin():
+                member = await find_local_actor(session, username)
+                follower = await self.federation.actors.fetch(user.uri)
+                await follows.answer_request(session, self.config, member, follower, accept=True)
+
+    async def followers_only_post(self, username: str, title: str, body: str) -> Object:
+        async with self.sessions() as session, session.begin():
+            author = await find_local_actor(session, username)
+            draft = posts.Draft(kind="article", title=title, body=body, visibility="followers")
+            return await posts.publish(session, self.config, author, draft)
 
     async def count(self, model: type, *where: Any) -> int:
         async with self.sessions() as session:

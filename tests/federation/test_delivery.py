@@ -186,7 +186,14 @@ async def verified_scheme(received: Received, signer: Actor) -> str:
         assert key_id == signer.public_key_id
         return signer.public_key_pem
 
-    signed = await verify_request("POST", received.url, received.headers, received.body, resolve_key=key_of)
+    signed = await verify_request(
+        "POST",
+        received.url,
+        received.headers,
+        received.body,
+        resolve_key=key_of,
+        our_hosts={received.headers["host"]},
+    )
     return signed.scheme
 
 

@@ -182,6 +182,7 @@ async def test_cavage_c3_as_printed_is_rejected_by_the_verifier() -> None:
             headers,
             request.body,
             resolve_key=resolver_for(public, calls),
+            our_hosts={"example.com"},
             now=datetime.fromtimestamp(1402170696, UTC),  # between created and expires
         )
     assert calls == []  # refused before any key fetch
@@ -199,6 +200,7 @@ async def test_cavage_c2_is_refused_by_our_policy_for_an_unsigned_digest() -> No
             headers,
             request.body,
             resolve_key=resolver_for(public),
+            our_hosts={"example.com"},
             now=CAVAGE_NOW,
         )
 
@@ -378,6 +380,7 @@ async def verify_mastodon(
         raw.headers,
         raw.body,
         resolve_key=resolver_for(bob_public_key(name), calls),
+        our_hosts={"www.example.com"},
         now=now,
     )
 

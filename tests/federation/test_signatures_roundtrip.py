@@ -40,6 +40,7 @@ NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY_ID = "https://a.example/users/alice#main-key"
 INBOX = "https://b.example/users/bob/inbox"
 ACTOR = "https://b.example/users/bob?page=1"
+OURS = frozenset({"b.example"})  # the verifying server's hosts
 BODY = b'{"type": "Follow", "actor": "https://a.example/users/alice"}'
 SCHEMES = ["cavage", "rfc9421"]
 
@@ -103,7 +104,14 @@ async def verify(
     **kw: int,
 ) -> VerifiedSignature:
     return await verify_request(
-        method, url, headers, body, resolve_key=Resolver(public_pem, public_pem), now=now, **kw
+        method,
+        url,
+        headers,
+        body,
+        resolve_key=Resolver(public_pem, public_pem),
+        our_hosts=OURS,
+        now=now,
+        **kw,
     )
 
 
@@ -219,7 +227,7 @@ async def test_key_rotation_refreshes_exactly_once(
 ) -> None:
     headers = signed("POST", INBOX, BODY, rsa_keys[0], scheme)
     resolver = Resolver(cached=other_rsa_keys[1], fresh=rsa_keys[1])
-    result = await verify_request("POST", INBOX, headers, BODY, resolve_key=resolver, now=NOW)
+    result = await verify_request("POST", INBOX, headers, BODY, resolve_key=resolver, our_hosts=OURS, now=NOW)
     assert result.key_id == KEY_ID
     assert resolver.calls == [(KEY_ID, False), (KEY_ID, True)]
 
@@ -231,7 +239,7 @@ async def test_wrong_key_is_rejected_after_one_refresh(
     headers = signed("POST", INBOX, BODY, rsa_keys[0], scheme)
     resolver = Resolver(cached=other_rsa_keys[1], fresh=other_rsa_keys[1])
     with pytest.raises(InvalidSignatureError, match="Verification failed for key"):
-        await verify_request("POST", INBOX, headers, BODY, resolve_key=resolver, now=NOW)
+        await verify_request("POST", INBOX, headers, BODY, resolve_key=resolver, our_hosts=OURS, now=NOW)
     assert resolver.calls == [(KEY_ID, False), (KEY_ID, True)]
 
 
@@ -247,7 +255,7 @@ async def test_unknown_key_is_not_refreshed(rsa_keys: tuple[str, str]) -> None:
     headers = signed("GET", ACTOR, None, rsa_keys[0], "cavage")
     resolver = Resolver(cached=None)
     with pytest.raises(KeyResolutionError, match="Public key not found"):
-        await verify_request("GET", ACTOR, headers, None, resolve_key=resolver, now=NOW)
+        await verify_request("GET", ACTOR, headers, None, resolve_key=resolver, our_hosts=OURS, now=NOW)
     assert resolver.calls == [(KEY_ID, False)]
 
 

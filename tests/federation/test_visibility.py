@@ -12,7 +12,7 @@ from urllib.parse import quote
 import httpx
 import pytest
 
-from talentfed.domain import follows, posts
+from talentfed.domain import posts
 from talentfed.domain.members import find_local_actor
 from talentfed.federation.signatures import sign_request
 from talentfed.storage.models import Object
@@ -33,36 +33,16 @@ async def _get(node: Node, path: str, reader: RemoteUser | None) -> httpx.Respon
     return await node.client.get(path, headers=headers)
 
 
-async def _follow(node: Node, remote: RemoteServer, user: RemoteUser, username: str) -> None:
-    follow = {
-        "@context": "https://www.w3.org/ns/activitystreams",
-        "id": remote.activity_id(f"follow-{user.slug}"),
-        "type": "Follow",
-        "actor": user.uri,
-        "object": node.actor_uri(username),
-    }
-    response = await node.post(f"/users/{username}/inbox", follow, user)
-    assert response.status_code == 202, response.text
-
-
 @pytest.fixture
 async def world(node: Node, remote: RemoteServer) -> dict:
     fran, pia, nora = (remote.add_user(name) for name in ("fran", "pia", "nora"))
     nick = remote.add_user("nick", extra={"discoverable": True, "indexable": True})  # may be pictured
-    await _follow(node, remote, fran, "carol")
-    await _follow(node, remote, pia, "carol")
+    await node.follow_from(fran, "carol", approve=True)
+    await node.follow_from(pia, "carol")
+    private = await node.followers_only_post("carol", "Lab budget", "For followers only.")
     async with node.sessions() as session, session.begin():
         carol = await find_local_actor(session, "carol")
-        fran_actor = await node.federation.actors.fetch(fran.uri)
-        await follows.answer_request(session, node.config, carol, fran_actor, accept=True)
-        private = await posts.publish(
-            session,
-            node.config,
-            carol,
-            posts.Draft(
-                kind="article", title="Lab budget", body="For followers only.", visibility="followers"
-            ),
-        )
+        private = await session.merge(private)
         await posts.set_pinned(session, carol, private, True)
         question = await posts.publish(
             session, node.config, carol, posts.Draft(kind="question", title="Which GPU?", body="Any advice?")

@@ -18,6 +18,7 @@ from .errors import (
     SignatureError,
     SignatureTimeError,
     UnsupportedAlgorithmError,
+    WrongHostError,
 )
 from .keys import (
     PrivateKey,
@@ -50,6 +51,7 @@ __all__ = [
     "SignatureTimeError",
     "UnsupportedAlgorithmError",
     "VerifiedSignature",
+    "WrongHostError",
     "content_digest_header",
     "decode_multikey_ed25519",
     "digest_header",

@@ -51,6 +51,13 @@ class MalformedDigestError(DigestMismatchError):
     status_code = 400
 
 
+class WrongHostError(SignatureError):
+    """The request was signed for another server's host: it is not addressed to us.
+
+    Without this check a signed request to any other server could be replayed here.
+    """
+
+
 class KeyResolutionError(SignatureError):
     """No usable public key could be found for the signature's key id."""
 

@@ -73,12 +73,37 @@ class HttpMessage:
 
     @property
     def authority(self) -> str:
-        """Host[:port] as a Host header carries it: lowercase, default port dropped."""
-        parts = urlsplit(self.url)
-        host = (parts.hostname or "").lower()
-        if ":" in host:  # IPv6 literal
-            host = f"[{host}]"
-        default = {"http": 80, "https": 443}.get(parts.scheme.lower())
-        if parts.port is None or parts.port == default:
-            return host
-        return f"{host}:{parts.port}"
+        """Host[:port] of the URL as a Host header carries it: lowercase, default port dropped."""
+        return authority_of(self.url)
+
+    @property
+    def host_authority(self) -> str | None:
+        """The Host header in the same form as `authority` (None when there is none).
+
+        `Host: uni.example:443` on an https request is the same host as `uni.example`.
+        """
+        host = self.header("host")
+        if host is None:
+            return None
+        if any(char in host for char in "@/?#\\ "):
+            return ""  # not a host at all; never read as one (userinfo, a path…)
+        scheme = urlsplit(self.url).scheme or "https"
+        return authority_of(f"{scheme}://{host}/")
+
+
+def authority_of(url: str) -> str:
+    """Host[:port] of `url`, lowercase, default port dropped; "" when it names no host."""
+    parts = urlsplit(url)
+    try:
+        port = parts.port
+    except ValueError:  # a port that is not a number, or out of range
+        return ""
+    host = (parts.hostname or "").lower()
+    if not host:
+        return ""
+    if ":" in host:  # IPv6 literal
+        host = f"[{host}]"
+    default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+    if port is None or port == default:
+        return host
+    return f"{host}:{port}"

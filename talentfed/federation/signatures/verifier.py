@@ -1,8 +1,14 @@
 """The one verifier for incoming signed requests, whichever scheme they use.
 
 Order of checks (cheap and local first, so a bad request never costs a key
-fetch): parse → algorithm → time window → coverage → body digest → key →
+fetch): parse → algorithm → time window → coverage → host → body digest → key →
 signature. RFC 9421 (``Signature-Input``) wins when both schemes are present.
+
+Host: a signature is only good for the server it was made for. draft-cavage
+signs the ``Host`` header, RFC 9421 the ``@target-uri`` (and ``@authority``),
+both taken from the request as received: the caller says which hosts are its
+own (``our_hosts``), and a request signed for any other host is refused, so a
+request signed for another server cannot be replayed here.
 
 Key rotation: if the signature does not verify with the key the resolver
 returns first, the resolver is asked once more with ``refresh=True`` and the
@@ -11,7 +17,7 @@ signature is tried again with that key.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -24,6 +30,7 @@ from .errors import (
     MalformedSignatureError,
     MissingSignatureError,
     SignatureTimeError,
+    WrongHostError,
 )
 from .keys import PublicKey, PublicKeyLike, load_public_key
 from .message import HeadersLike, HttpMessage
@@ -68,27 +75,34 @@ async def verify_request(
     body: bytes | None,
     *,
     resolve_key: ResolveKey,
+    our_hosts: Collection[str],
     now: datetime | None = None,
     max_skew: int = 3600,
 ) -> VerifiedSignature:
     """Verify a request's signature or raise `SignatureError` with a reason for the 401.
 
     ``url`` is the absolute URL the client asked for (scheme, Host, path and
-    query as received); ``body`` the raw bytes. Date / ``created`` must be
-    within ``max_skew`` seconds of ``now`` (Mastodon uses one hour) and a
-    signed ``expires`` must not have passed.
+    query as received); ``body`` the raw bytes. ``our_hosts`` are the
+    authorities (``host`` or ``host:port``, lowercase, default port dropped)
+    this server answers for: the URL's and the Host header's must be one of
+    them. Date / ``created`` must be within ``max_skew`` seconds of ``now``
+    (Mastodon uses one hour) and a signed ``expires`` must not have passed.
     """
+    if isinstance(our_hosts, str):  # `in` would then match substrings: "a.example" in "ka.example"
+        raise TypeError("our_hosts is a collection of hosts, not one string")
     message = HttpMessage.request(method, url, headers)
     body = body or b""
     clock = _timestamp(now)
     if message.has_header("signature-input"):
-        pending = _prepare_rfc9421(message, body, clock, max_skew)
+        pending = _prepare_rfc9421(message, body, clock, max_skew, our_hosts)
     else:
-        pending = _prepare_cavage(message, body, clock, max_skew)
+        pending = _prepare_cavage(message, body, clock, max_skew, our_hosts)
     return await _verify_with_rotation(pending, resolve_key)
 
 
-def _prepare_cavage(message: HttpMessage, body: bytes, now: float, max_skew: int) -> _Pending:
+def _prepare_cavage(
+    message: HttpMessage, body: bytes, now: float, max_skew: int, our_hosts: Collection[str]
+) -> _Pending:
     sig = cavage.find_signature(message)
     if sig is None:
         raise MissingSignatureError("Request not signed")
@@ -97,13 +111,16 @@ def _prepare_cavage(message: HttpMessage, body: bytes, now: float, max_skew: int
     if times is not None:
         _check_window(*times, now=now, max_skew=max_skew)
     cavage.check_coverage(sig, message, body)
+    _check_host(message, our_hosts)
     if "digest" in sig.headers:
         verify_digest(_required_header(message, "digest", "Digest"), body)
     strings = cavage.signing_strings(message, sig)
     return _Pending(sig.key_id, CAVAGE, sig.headers, lambda key: cavage.verify_with_key(strings, sig, key))
 
 
-def _prepare_rfc9421(message: HttpMessage, body: bytes, now: float, max_skew: int) -> _Pending:
+def _prepare_rfc9421(
+    message: HttpMessage, body: bytes, now: float, max_skew: int, our_hosts: Collection[str]
+) -> _Pending:
     signature = message.header("signature")
     if signature is None:
         raise MalformedSignatureError("Signature-Input is present but Signature is missing")
@@ -111,10 +128,26 @@ def _prepare_rfc9421(message: HttpMessage, body: bytes, now: float, max_skew: in
     key_id, created = rfc9421.check_params(sig)
     _check_window(created, sig.expires, now=now, max_skew=max_skew)
     rfc9421.check_coverage(sig, message, body)
+    _check_host(message, our_hosts)
     if "content-digest" in sig.names:
         verify_content_digest(_required_header(message, "content-digest", "Content-Digest"), body)
     base = rfc9421.signature_base(message, sig)
     return _Pending(key_id, RFC9421, sig.names, lambda key: rfc9421.verify_with_key(base, sig, key))
+
+
+def _check_host(message: HttpMessage, our_hosts: Collection[str]) -> None:
+    """The request was made to, and signed for, one of our hosts.
+
+    Both the URL (what RFC 9421's ``@target-uri`` and ``@authority`` resolve to) and the
+    Host header (what draft-cavage signs) are checked, whichever scheme signed, so neither
+    can name another server while the other names us.
+    """
+    for claimed in (message.authority, message.host_authority):
+        if claimed is not None and claimed not in our_hosts:
+            ours = ", ".join(sorted(our_hosts)) or "none"
+            raise WrongHostError(
+                f"the request is signed for the host {claimed!r}, not for this server ({ours})"
+            )
 
 
 def _required_header(message: HttpMessage, name: str, spelled: str) -> str:
