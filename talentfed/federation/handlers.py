@@ -1,7 +1,10 @@
 """What each incoming activity does, once the inbox has authenticated it.
 
-Each handler receives the sender (a stored Actor, already known to be the activity's
-actor) in an open transaction, and returns a short text for the log and the 202 body.
+`read` turns what an activity carries (a post, an updated actor) into typed values before the
+write transaction opens: JSON-LD expansion, sanitising and Markdown are the costly part, and
+the transaction is shared with other activities (group commit). Each handler then receives
+the sender (a stored Actor, already known to be the activity's actor) and that reading in an
+open transaction, and returns a short text for the log and the 202 body.
 """
 
 from __future__ import annotations
@@ -15,8 +18,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import outbox
-from talentfed.federation.actor_documents import InvalidDocument, parse_actor
-from talentfed.federation.ingest import IngestError, UnsupportedObject, carried_objects, read_post, store_post
+from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
+from talentfed.federation.ingest import (
+    IncomingPost,
+    IngestError,
+    UnsupportedObject,
+    carried_objects,
+    read_post,
+    store_post,
+)
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
@@ -30,6 +40,15 @@ class Invalid(ValueError):
     """The activity is malformed in a way that deserves a 400."""
 
 
+@dataclass(frozen=True)
+class Reading:
+    """What a Create or Update carries, read before the transaction (`read`)."""
+
+    post: IncomingPost | None = None
+    not_a_post: str = ""  # why the carried object is not a post we keep
+    actor: RemoteActor | None = None  # an Update of an actor
+
+
 @dataclass
 class Context:
     session: AsyncSession
@@ -37,6 +56,31 @@ class Context:
     sender: Actor
     recipient: str | None  # username of the personal inbox it came to, if any
     actors: RemoteActors
+    reading: Reading | None = None  # None: read when the handler needs it
+
+
+def read(activity: dict) -> Reading:
+    """Read the object a Create or Update embeds; raises Invalid for a malformed one."""
+    if not {"Create", "Update"} & set(types_of(activity)):
+        return Reading()
+    obj = _carried(activity)
+    if obj is None:
+        return Reading()
+    if "Update" in types_of(activity) and set(types_of(obj)) & ACTOR_TYPES:
+        try:
+            return Reading(actor=parse_actor(obj))
+        except InvalidDocument as exc:
+            raise Invalid(f"updated actor: {exc}") from None
+    try:
+        return Reading(post=read_post(obj))
+    except UnsupportedObject as exc:
+        return Reading(not_a_post=str(exc))
+    except IngestError as exc:
+        raise Invalid(str(exc)) from None
+
+
+def _reading(context: Context, activity: dict) -> Reading:
+    return context.reading if context.reading is not None else read(activity)
 
 
 Handler = Callable[[Context, dict], Awaitable[str]]
@@ -179,17 +223,14 @@ async def on_undo(context: Context, activity: dict) -> str:
 
 @handles("Update")
 async def on_update(context: Context, activity: dict) -> str:
-    obj = _carried(activity)
-    if obj is None:
+    if _carried(activity) is None:
         return "update without an embedded object; ignored"
-    if not set(types_of(obj)) & ACTOR_TYPES:
-        return await _store_post(context, obj, "post updated")
-    if obj.get("id") != context.sender.uri:
+    reading = _reading(context, activity)
+    if reading.actor is None:
+        return await _store_post(context, reading, "post updated")
+    remote = reading.actor
+    if remote.id != context.sender.uri:
         raise Invalid("an actor can only update itself")
-    try:
-        remote = parse_actor(obj)
-    except InvalidDocument as exc:
-        raise Invalid(f"updated actor: {exc}") from None
     await store_actor(context.session, remote)
     context.actors.forget(remote.id)
     return "actor updated"
@@ -214,14 +255,11 @@ async def on_delete(context: Context, activity: dict) -> str:
 # --- posts and interactions --------------------------------------------------------------
 
 
-async def _store_post(context: Context, obj: dict, done: str) -> str:
+async def _store_post(context: Context, reading: Reading, done: str) -> str:
     """Create/Update of a post: stored (sanitised) with its talentfed fields, if its author sent it."""
-    try:
-        incoming = read_post(obj)
-    except UnsupportedObject as exc:
-        return f"not a post ({exc}); stored the activity only"
-    except IngestError as exc:
-        raise Invalid(str(exc)) from None
+    incoming = reading.post
+    if incoming is None:
+        return f"not a post ({reading.not_a_post}); stored the activity only"
     if incoming.attributed_to != context.sender.uri:
         raise Invalid("the post is not attributed to the activity's actor")
     try:
@@ -266,9 +304,8 @@ async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: in
 
 @handles("Create")
 async def on_create(context: Context, activity: dict) -> str:
-    obj = _carried(activity)
-    if obj is not None:
-        return await _store_post(context, obj, "post stored")
+    if _carried(activity) is not None:
+        return await _store_post(context, _reading(context, activity), "post stored")
     post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
     if post is None:
         return "create of an object we could not fetch; stored the activity only"

@@ -213,6 +213,10 @@ class Inbox:
         except ActorUnavailable as exc:
             raise Rejected(401, f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
+        try:
+            reading = handlers.read(activity)  # the costly reading, before the shared transaction
+        except handlers.Invalid as exc:
+            raise Rejected(400, str(exc)) from None
 
         row = {
             "uri": activity["id"],
@@ -231,7 +235,7 @@ class Inbox:
             if row["uri"] not in session.info.get(STORED_ACTIVITIES, ()):
                 session.add(Activity(**row))
             attached = await _attach(session, sender)
-            context = handlers.Context(session, self.config, attached, recipient, self.actors)
+            context = handlers.Context(session, self.config, attached, recipient, self.actors, reading)
             return await handlers.dispatch(context, activity)
 
         try:

@@ -193,3 +193,28 @@ async def test_a_create_naming_its_object_by_iri_records_its_mentions(
         bob = await find_local_actor(session, "bob")
         edges = {(i.kind, i.target_actor_id, i.object_id) for i in await session.scalars(select(Interaction))}
     assert stored is not None and ("mention", bob.id, stored.id) in edges
+
+
+async def test_a_post_is_read_before_the_shared_write_transaction_opens(
+    node: Node, remote: RemoteServer, monkeypatch
+) -> None:
+    """Reading (JSON-LD expansion, sanitising) is the costly part: it must not hold the batch."""
+    from talentfed.federation import handlers
+
+    felix = remote.add_user("felix")
+    activity = _mastodon_reply(felix, await _question(node), node.actor_uri("bob"))
+    events: list[str] = []
+    read_post, run = handlers.read_post, node.federation.inbox.writes.run
+
+    def reading(document: dict):
+        events.append("read")
+        return read_post(document)
+
+    async def transaction(work, **options):
+        events.append("transaction")
+        return await run(work, **options)
+
+    monkeypatch.setattr(handlers, "read_post", reading)
+    monkeypatch.setattr(node.federation.inbox.writes, "run", transaction)
+    assert (await node.post("/inbox", activity, felix)).status_code == 202
+    assert events == ["read", "transaction"]
