@@ -145,11 +145,10 @@ class IncomingPost:
 
 
 def _clean_text(value: Any) -> str | None:
-    """A string without NUL characters (PostgreSQL refuses them), or None."""
+    """A stripped string, or None. (NUL characters never get this far: `limits.parse_json`.)"""
     if not isinstance(value, str):
         return None
-    value = value.replace("\x00", "").strip()
-    return value or None
+    return value.strip() or None
 
 
 def _iri(value: Any) -> str | None:
@@ -524,26 +523,13 @@ async def _stored_kind(session: AsyncSession, post: IncomingPost) -> str:
     return "answer" if parent_kind == "question" else post.kind
 
 
-def _scrub(value: Any) -> Any:
-    """A JSON copy PostgreSQL accepts: no NUL characters, no NaN or infinite numbers."""
-    if isinstance(value, str):
-        return value.replace("\x00", "")
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, dict):
-        return {_scrub(str(k)): _scrub(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_scrub(v) for v in value]
-    return value
-
-
 def _extra(post: IncomingPost, previous: dict[str, Any] | None) -> dict[str, Any]:
     extra = {k: v for k, v in (previous or {}).items() if k not in EXTRA_KEYS}
     optional = {"teamSize": post.team_size, "contact": post.contact, "institution": post.institution}
     extra.update({k: v for k, v in optional.items() if v is not None})
     extra["attachments"] = [dict(a) for a in post.attachments]
     extra["mentions"] = [{"href": href, "name": post.mention_names.get(href, "")} for href in post.mentions]
-    return _scrub(extra)
+    return extra
 
 
 def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
@@ -567,7 +553,7 @@ def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
     row.deadline = post.deadline
     row.accepted_answer_uri = post.accepted_answer
     row.extra = _extra(post, row.extra)
-    row.document = _scrub(dict(post.document))
+    row.document = copy.deepcopy(dict(post.document))
 
 
 async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -> Object:

@@ -22,6 +22,7 @@ from talentfed.federation import webfinger
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import Fetcher, FetchError
+from talentfed.federation.limits import MAX_NAME
 from talentfed.federation.origins import key_belongs_to, same_host
 from talentfed.federation.signatures import KeyResolutionError
 from talentfed.federation.talentfed_terms import profile_terms
@@ -260,5 +261,6 @@ async def _free_handle(session: AsyncSession, domain: str, username: str, new_ur
         select(Actor).where(Actor.domain == domain, Actor.username == username, Actor.uri != new_uri)
     )
     if previous is not None and not previous.local:
-        previous.username = f"{username}~{previous.id}"
+        suffix = f"~{previous.id}"  # unique, and within the column however long the name
+        previous.username = username[: MAX_NAME - len(suffix)] + suffix
         await session.flush()

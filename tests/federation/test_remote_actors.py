@@ -181,3 +181,16 @@ async def test_the_server_helper_serves_what_the_tests_rely_on(remote: RemoteSer
         last = await client.post(alice.inbox, content=b"{}")
     assert statuses == [500, 429, 429] and last.headers["retry-after"] == "7"
     assert [r.path for r in remote.received] == ["/inbox"] * 3 + ["/users/alice/inbox"]
+
+
+async def test_a_255_character_handle_that_changed_owner_is_renamed_within_the_column(
+    actors: RemoteActors, remote: RemoteServer, sessions: async_sessionmaker
+) -> None:
+    long_name = "a" * 255
+    old = remote.add_user("long-1", preferred_username=long_name)
+    old_actor = await actors.get(old.uri)
+    new = remote.add_user("long-2", preferred_username=long_name)
+    assert (await actors.get(new.uri)).username == long_name
+    renamed = await _row(sessions, old.uri)
+    assert renamed is not None and renamed.username.endswith(f"~{old_actor.id}")
+    assert len(renamed.username) == 255

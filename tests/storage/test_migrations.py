@@ -43,3 +43,41 @@ async def test_downgrade_to_base_and_upgrade_again(fresh_database, backend_name:
         tables = await connection.run_sync(lambda sync: inspect(sync).get_table_names())
     assert set(Base.metadata.tables) <= set(tables)
     await engine.dispose()
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+async def test_0007_forgets_remote_links_that_are_not_http(fresh_database, backend_name: str) -> None:
+    from sqlalchemy import text
+
+    engine = create_engine(fresh_database(backend_name))
+    await migrate.downgrade(engine, "0006")
+    insert = (
+        "INSERT INTO actors (uri, type, username, domain, local, inbox_url, url, icon_url, "
+        "skills, fields, discoverable, indexable, manually_approves_followers, open_to_collaboration, "
+        "created_at, updated_at) VALUES (:uri, 'Person', :name, 'evil.example', :local, :uri, :url, "
+        ":icon, '[]', '[]', false, false, false, false, CURRENT_TIMESTAMP, CURRENT_TIMESTAMP)"
+    )
+    async with engine.begin() as connection:
+        for name, local, url in (
+            ("bad", False, "javascript:alert(1)"),
+            ("loud", False, "HTTPS://evil.example/@loud"),
+            ("ours", True, "javascript:kept-for-local"),
+        ):
+            uri = f"https://evil.example/users/{name}"
+            await connection.execute(
+                text(insert), {"uri": uri, "name": name, "local": local, "url": url, "icon": "data:,x"}
+            )
+    await migrate.upgrade(engine)
+    async with engine.connect() as connection:
+        rows = dict(
+            (name, (url, icon))
+            for name, url, icon in await connection.execute(
+                text("SELECT username, url, icon_url FROM actors")
+            )
+        )
+    await engine.dispose()
+    assert rows == {
+        "bad": (None, None),
+        "loud": ("HTTPS://evil.example/@loud", None),
+        "ours": ("javascript:kept-for-local", "data:,x"),
+    }
