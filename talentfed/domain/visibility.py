@@ -25,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.vocab import is_public
 from talentfed.storage.models import Actor, Follow, Interaction, Object
 
 OPEN = ("public", "unlisted")  # readable by anyone
@@ -87,6 +88,13 @@ async def may_read(session: AsyncSession, viewer: Viewer, post: Object) -> bool:
         return True
     found = await session.scalar(select(Object.id).where(Object.id == post.id, readable_by(viewer)))
     return found is not None
+
+
+def activity_is_public(document: dict[str, Any]) -> bool:
+    """One of our activities may be read by anyone when it is addressed to the public (a
+    Create of a public or unlisted post); those addressed to particular actors (Follow,
+    Accept, Like, a followers-only Create) are theirs."""
+    return is_public(document)
 
 
 # --- actors ------------------------------------------------------------------------------------

@@ -9,9 +9,8 @@ from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
 from talentfed.domain.posts import answers_to, find_object, post_context
-from talentfed.domain.visibility import may_read
+from talentfed.domain.visibility import activity_is_public, may_read
 from talentfed.federation import collections
-from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import post_document, tombstone
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, Object
@@ -78,14 +77,6 @@ async def _missing(request: Request, reason: str, status: int) -> Response:
     return await pages.message(request, "Not found", reason.capitalize() + ".", status_code=status)
 
 
-def _is_public(document: dict) -> bool:
-    audience = []
-    for key in ("to", "cc"):
-        value = document.get(key) or []
-        audience += value if isinstance(value, list) else [value]
-    return PUBLIC in audience
-
-
 async def activity_endpoint(request: Request) -> Response:
     """A public activity we sent (Create, Update, Announce…) as JSON; a browser goes to its post.
 
@@ -96,7 +87,7 @@ async def activity_endpoint(request: Request) -> Response:
     async with request.app.state.sessions() as session:
         activity = await session.scalar(select(Activity).where(Activity.uri == uri, Activity.local.is_(True)))
         post = await find_object(session, activity.object_uri) if activity and activity.object_uri else None
-    if activity is None or not _is_public(activity.document):
+    if activity is None or not activity_is_public(activity.document):
         return await _missing(request, "activity not found", 404)
     if post is not None and post.deleted_at is not None and activity.type != "Delete":
         return await _missing(request, "the post of this activity was deleted", 410)
