@@ -44,6 +44,19 @@ async def world(node: Node, remote: RemoteServer) -> dict:
         carol = await find_local_actor(session, "carol")
         private = await session.merge(private)
         await posts.set_pinned(session, carol, private, True)
+        secret_call = await posts.publish(
+            session,
+            node.config,
+            carol,
+            posts.Draft(
+                kind="project",
+                title="Secret robotics call",
+                body="Only for followers.",
+                skills=("Robotics",),
+                status="open",
+                visibility="followers",
+            ),
+        )
         question = await posts.publish(
             session, node.config, carol, posts.Draft(kind="question", title="Which GPU?", body="Any advice?")
         )
@@ -67,7 +80,13 @@ async def world(node: Node, remote: RemoteServer) -> dict:
     async with node.sessions() as session:
         stored = await posts.find_object(session, reply["object"]["id"])
         assert stored is not None and stored.visibility == "direct"
-    return {"private": private, "question": question, "reply": stored, "users": (fran, pia, nora, nick)}
+    return {
+        "private": private,
+        "secret_call": secret_call,
+        "question": question,
+        "reply": stored,
+        "users": (fran, pia, nora, nick),
+    }
 
 
 def _path(post: Object) -> str:
@@ -141,13 +160,16 @@ READERS = [
     "/discover?q=A100s",
     "/api/talentfed/v1/members/carol/posts",
     "/api/talentfed/v1/projects",
+    "/api/talentfed/v1/projects?skill=robotics",
+    "/projects.atom",
+    "/discover?q=robotics",
 ]
-SECRETS = ("Lab budget", "For followers only", "spare A100s")
+SECRETS = ("Lab budget", "For followers only", "spare A100s", "Secret robotics call")
 
 
 async def test_no_reader_shows_a_followers_only_or_direct_post_to_outsiders(node: Node, world: dict) -> None:
     _, pia, nora, _ = world["users"]
-    hidden = (world["private"].uri, world["reply"].uri, *SECRETS)
+    hidden = (world["private"].uri, world["reply"].uri, world["secret_call"].uri, *SECRETS)
     paths = [
         path.format(question=_path(world["question"]), reply=quote(world["reply"].uri, safe=""))
         for path in READERS
@@ -201,3 +223,12 @@ async def test_a_direct_reply_draws_no_line_in_the_neighbourhood_picture(node: N
         picture = await load_neighbourhood(session, node.config, carol)
     assert nick.uri not in {n.url for n in picture.neighbours}
     assert all(n.interactions == 0 for n in picture.neighbours), picture.neighbours
+
+
+async def test_the_analytics_see_no_followers_only_project_call(node: Node, world: dict) -> None:
+    """Recommendations and candidates are computed from what anyone may read."""
+    from talentfed.domain.discovery import load_observed
+
+    async with node.sessions() as session:
+        observed = await load_observed(session, node.config)
+    assert world["secret_call"].uri not in {project.uri for project in observed.projects}
