@@ -94,15 +94,14 @@ async def verify_request(
     body = body or b""
     clock = _timestamp(now)
     if message.has_header("signature-input"):
-        pending = _prepare_rfc9421(message, body, clock, max_skew, our_hosts)
+        pending = _prepare_rfc9421(message, body, clock, max_skew)
     else:
-        pending = _prepare_cavage(message, body, clock, max_skew, our_hosts)
+        pending = _prepare_cavage(message, body, clock, max_skew)
+    _check_host(message, our_hosts)  # before any key is fetched
     return await _verify_with_rotation(pending, resolve_key)
 
 
-def _prepare_cavage(
-    message: HttpMessage, body: bytes, now: float, max_skew: int, our_hosts: Collection[str]
-) -> _Pending:
+def _prepare_cavage(message: HttpMessage, body: bytes, now: float, max_skew: int) -> _Pending:
     sig = cavage.find_signature(message)
     if sig is None:
         raise MissingSignatureError("Request not signed")
@@ -111,16 +110,13 @@ def _prepare_cavage(
     if times is not None:
         _check_window(*times, now=now, max_skew=max_skew)
     cavage.check_coverage(sig, message, body)
-    _check_host(message, our_hosts)
     if "digest" in sig.headers:
         verify_digest(_required_header(message, "digest", "Digest"), body)
     strings = cavage.signing_strings(message, sig)
     return _Pending(sig.key_id, CAVAGE, sig.headers, lambda key: cavage.verify_with_key(strings, sig, key))
 
 
-def _prepare_rfc9421(
-    message: HttpMessage, body: bytes, now: float, max_skew: int, our_hosts: Collection[str]
-) -> _Pending:
+def _prepare_rfc9421(message: HttpMessage, body: bytes, now: float, max_skew: int) -> _Pending:
     signature = message.header("signature")
     if signature is None:
         raise MalformedSignatureError("Signature-Input is present but Signature is missing")
@@ -128,7 +124,6 @@ def _prepare_rfc9421(
     key_id, created = rfc9421.check_params(sig)
     _check_window(created, sig.expires, now=now, max_skew=max_skew)
     rfc9421.check_coverage(sig, message, body)
-    _check_host(message, our_hosts)
     if "content-digest" in sig.names:
         verify_content_digest(_required_header(message, "content-digest", "Content-Digest"), body)
     base = rfc9421.signature_base(message, sig)
