@@ -224,8 +224,6 @@ def _print_post(args: argparse.Namespace, record: dict) -> None:
 
 
 def cmd_post(args: argparse.Namespace) -> int:
-    if args.team_size is not None and args.team_size < 1:
-        raise CommandError("--team-size: expected 1 or more")
     draft = Draft(
         kind=args.kind,
         title=args.title,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.domain.errors import FieldError
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
-from talentfed.federation import activities, outbox
+from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
 from talentfed.federation.uris import LocalURIs
@@ -28,7 +28,7 @@ from talentfed.storage.models import Actor, Interaction, Object, utcnow
 from talentfed.text import normalize_skills, render_markdown
 
 KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "project": "Note", "note": "Note"}
-PROJECT_STATUSES = ("open", "closed", "filled")
+PROJECT_STATUSES = tuple(vocabulary.term("projectStatus").tokens.values())
 VISIBILITIES = ("public", "unlisted", "followers")
 MAX_TITLE = 300
 MAX_BODY = 100_000
@@ -78,16 +78,25 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
 
 
 def _check_project(draft: Draft, now: datetime, new: bool) -> None:
-    if draft.status not in PROJECT_STATUSES:
-        raise PostError("status", f"expected one of {', '.join(PROJECT_STATUSES)}, got {draft.status!r}")
-    if draft.deadline is not None:
-        if draft.deadline.tzinfo is None:
-            raise PostError("deadline", "expected a date with a time zone")
-        if new and draft.deadline < now:
-            raise PostError("deadline", "the deadline is in the past")
-    team_size = draft.extra.get("teamSize")
-    if team_size is not None and (not isinstance(team_size, int) or not 1 <= team_size <= 1000):
-        raise PostError("team_size", "expected a whole number from 1 to 1000")
+    if draft.status is None:
+        raise PostError("status", f"expected one of {', '.join(PROJECT_STATUSES)}")
+    _check_terms(draft)
+    if new and draft.deadline is not None and draft.deadline < now:
+        raise PostError("deadline", "the deadline is in the past")
+
+
+def _check_terms(draft: Draft) -> None:
+    """The limits of talentfed's terms (federation/vocabulary/terms.toml) on the draft's values."""
+    values = {
+        "status": draft.status,
+        "deadline": draft.deadline,
+        "team_size": draft.extra.get("teamSize"),
+        "contact": draft.extra.get("contact"),
+    }
+    for term in vocabulary.terms_of(draft.kind):
+        value = values.get(term.field)
+        if value is not None and (problem := vocabulary.problem(term, value)):
+            raise PostError(term.field, problem)
 
 
 # --- mentions ------------------------------------------------------------------------------

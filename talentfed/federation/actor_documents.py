@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
 from talentfed.federation.limits import MAX_IRI, MAX_NAME, http_url
+from talentfed.federation.object_types import ACTOR_TYPES
 from talentfed.federation.vocab import (
     PublicKey,
     as_list,
     bool_of,
+    datetime_of,
     id_of,
     ids_of,
     public_keys,
@@ -30,9 +32,7 @@ from talentfed.federation.vocab import (
     url_of,
 )
 
-__all__ = ["ACTOR_TYPES", "InvalidDocument", "ProfileField", "RemoteActor", "parse_actor"]
-
-ACTOR_TYPES = ("Person", "Service", "Group", "Organization", "Application")
+__all__ = ["InvalidDocument", "ProfileField", "RemoteActor", "parse_actor"]
 
 
 class InvalidDocument(ValueError):
@@ -86,17 +86,6 @@ def _http_url(value: Any) -> str | None:
 
 def _text(value: Any) -> str | None:
     return value if isinstance(value, str) else None
-
-
-def _datetime(value: Any) -> datetime | None:
-    if not isinstance(value, str):
-        return None
-    try:
-        parsed = datetime.fromisoformat(value)
-        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: assume UTC
-        return parsed.astimezone(UTC)  # year 1 at +01:00 is no date: OverflowError here, not later
-    except (ValueError, OverflowError):
-        return None
 
 
 def _actor_type(doc: dict[str, Any]) -> str:
@@ -178,7 +167,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         manually_approves_followers=bool_of(doc.get("manuallyApprovesFollowers")),
         discoverable=bool_of(doc.get("discoverable")),
         indexable=bool_of(doc.get("indexable")),
-        published=_datetime(doc.get("published")),
+        published=datetime_of(doc.get("published")),
         icon_url=url_of(doc.get("icon"), media_type=None),
         fields=_fields(doc),
         also_known_as=tuple(i for i in ids_of(doc.get("alsoKnownAs")) if http_url(i)),

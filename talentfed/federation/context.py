@@ -16,41 +16,22 @@ from __future__ import annotations
 import copy
 from typing import Any
 
+from talentfed.federation import vocabulary
+
 ACTIVITYSTREAMS = "https://www.w3.org/ns/activitystreams"
 SECURITY_V1 = "https://w3id.org/security/v1"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
-TALENTFED_NAMESPACE = "https://w3id.org/talentfed#"
+TALENTFED_NAMESPACE = vocabulary.NAMESPACE
 # Named by documents of talentfed nodes before the context was inlined; never published again.
 LEGACY_CONTEXT_IRI = "https://w3id.org/talentfed/v1"
 
-_XSD = "http://www.w3.org/2001/XMLSchema#"
-
-# talentfed's vocabulary: every term once, with the IRI and value type receivers expand it to.
-TALENTFED_TERMS: dict[str, Any] = {
-    # Actors.
-    "headline": "tf:headline",
-    "department": "tf:department",
-    "affiliation": {"@id": "tf:affiliation", "@type": "@id"},
-    "skills": {"@id": "tf:skills", "@container": "@set"},
-    "openToCollaboration": {"@id": "tf:openToCollaboration", "@type": "xsd:boolean"},
-    # Posts: which talentfed kind an object is (article, question, answer, projectCall).
-    "postKind": "tf:postKind",
-    # Q&A: the answer the asker accepted.
-    "acceptedAnswer": {"@id": "tf:acceptedAnswer", "@type": "@id"},
-    # Project calls.
-    "deadline": {"@id": "tf:deadline", "@type": "xsd:dateTime"},
-    "projectStatus": "tf:projectStatus",
-    "teamSize": {"@id": "tf:teamSize", "@type": "xsd:integer"},
-    "contact": "tf:contact",
-    "institution": {"@id": "tf:institution", "@type": "@id"},
-}
-
-# Values of postKind, and the kind each names in our storage.
-POST_KINDS = {"article": "article", "question": "question", "answer": "answer", "projectCall": "project"}
+# talentfed's vocabulary, derived from its one definition (vocabulary/terms.toml): every term
+# with the IRI and value type receivers expand it to.
+TALENTFED_TERMS: dict[str, Any] = {name: t.definition() for name, t in vocabulary.TERMS.items()}
 
 # The context document for the legacy IRI and for GET /ns/v1 (kept for older nodes).
-TALENTFED_CONTEXT: dict[str, Any] = {"@context": {"tf": TALENTFED_NAMESPACE, "xsd": _XSD, **TALENTFED_TERMS}}
+TALENTFED_CONTEXT: dict[str, Any] = {"@context": vocabulary.context_definitions()}
 
 # Terms that Mastodon reads but that the ActivityStreams context does not define; the IRIs
 # are Mastodon's own (including its `http://schema.org#`), so that Mastodon matches them.
@@ -73,7 +54,7 @@ _MASTODON_TERMS: dict[str, Any] = {
 PUBLISHED_CONTEXT: list[Any] = [
     ACTIVITYSTREAMS,
     SECURITY_V1,
-    {**_MASTODON_TERMS, "tf": TALENTFED_NAMESPACE, "xsd": _XSD, **TALENTFED_TERMS},
+    {**_MASTODON_TERMS, **vocabulary.context_definitions()},
 ]
 
 

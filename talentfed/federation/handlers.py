@@ -19,21 +19,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
-from talentfed.federation.ingest import (
-    IncomingPost,
-    IngestError,
-    UnsupportedObject,
-    carried_objects,
-    read_post,
-    store_post,
-)
+from talentfed.federation.object_types import ACTOR_TYPES
+from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
+from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
 logger = logging.getLogger("talentfed.inbox")
 
-ACTOR_TYPES = frozenset({"Person", "Organization", "Service", "Group", "Application"})
 
 
 class Invalid(ValueError):
@@ -75,8 +69,6 @@ def read(activity: dict) -> Reading:
         return Reading(post=read_post(obj))
     except UnsupportedObject as exc:
         return Reading(not_a_post=str(exc))
-    except IngestError as exc:
-        raise Invalid(str(exc)) from None
 
 
 def _reading(context: Context, activity: dict) -> Reading:

@@ -28,8 +28,8 @@ from talentfed.config import Config
 from talentfed.federation import handlers, limits
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import FetchError
-from talentfed.federation.ingest import note_absent_posts
 from talentfed.federation.origins import authority, our_hosts, same_host
+from talentfed.federation.post_store import note_absent_posts
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request

@@ -14,14 +14,15 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime
 from html import escape
 
-from talentfed.federation.context import POST_KINDS, PUBLIC, PUBLISHED_CONTEXT
+from talentfed import kinds
+from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
+from talentfed.federation.vocab import timestamp
+from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor, Object
 
-KIND_TO_POST_KIND = {kind: post_kind for post_kind, kind in POST_KINDS.items()}
 EXCERPT_CHARS = 500
 
 
@@ -46,10 +47,6 @@ class PostContext:
 def hashtag_name(tag: str) -> str:
     """'machine learning' → 'MachineLearning' (how people write hashtags on Mastodon)."""
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[\s_-]+", tag) if part)
-
-
-def timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def addressing(post: Object, context: PostContext) -> dict[str, list[str]]:
@@ -79,7 +76,6 @@ def post_document(post: Object, context: PostContext) -> dict:
         "tag": [_hashtag(tag, uris) for tag in tags]
         + [{"type": "Mention", "href": m.href, "name": m.name} for m in context.mentions],
         "sensitive": post.sensitive,
-        "postKind": KIND_TO_POST_KIND.get(post.kind, post.kind),
     }
     if post.language:
         document["contentMap"] = {post.language: document["content"]}
@@ -93,14 +89,9 @@ def post_document(post: Object, context: PostContext) -> dict:
         document["context"] = post.context_uri
     if post.kind == "article":
         document["summary"] = _article_summary(post)
-    if post.kind == "question":
+    if post.kind == kinds.QUESTION:
         document["replies"] = f"{post.uri}/replies"
-        if post.accepted_answer_uri:
-            document["acceptedAnswer"] = post.accepted_answer_uri
-    if post.kind == "project":
-        document.update(_project_fields(post, context))
-    if post.skills:
-        document["skills"] = list(post.skills)
+    document.update(write_terms(_term_values(post, context), post.kind))
     return document
 
 
@@ -149,18 +140,19 @@ def _project_lines(post: Object) -> str:
     return "".join(f"<p>{fact}</p>" for fact in facts)
 
 
-def _project_fields(post: Object, context: PostContext) -> dict:
+def _term_values(post: Object, context: PostContext) -> dict[str, object]:
+    """Our values of talentfed's terms, by field; `write_terms` picks those the kind carries."""
     extra = post.extra or {}
-    fields: dict = {"projectStatus": post.status or "open"}
-    if post.deadline:
-        fields["deadline"] = timestamp(post.deadline)
-    if extra.get("teamSize"):
-        fields["teamSize"] = int(extra["teamSize"])
-    if extra.get("contact"):
-        fields["contact"] = str(extra["contact"])
-    if context.institution is not None:
-        fields["institution"] = context.institution.uri
-    return fields
+    return {
+        "kind": post.kind,
+        "skills": post.skills,
+        "accepted_answer": post.accepted_answer_uri,
+        "deadline": post.deadline,
+        "status": post.status or "open",
+        "team_size": extra.get("teamSize") or None,
+        "contact": extra.get("contact") or None,
+        "institution": context.institution.uri if context.institution is not None else None,
+    }
 
 
 def _article_summary(post: Object) -> str:

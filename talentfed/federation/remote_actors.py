@@ -25,8 +25,8 @@ from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.limits import MAX_NAME
 from talentfed.federation.origins import key_belongs_to, same_host
 from talentfed.federation.signatures import KeyResolutionError
-from talentfed.federation.talentfed_terms import profile_terms
 from talentfed.federation.vocab import id_of, public_keys
+from talentfed.federation.vocabulary.reading import profile_terms
 from talentfed.storage.models import Actor, utcnow
 from talentfed.text import sanitize_html
 

@@ -8,7 +8,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.fetcher import Fetcher, FetchError
-from talentfed.federation.ingest import IngestError, read_post, store_post
+from talentfed.federation.post_reader import UnsupportedObject, read_post
+from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.storage.models import Object
 
@@ -35,7 +36,7 @@ class RemotePosts:
         try:
             document = await self.fetcher.fetch_json(url, allow_refetch=True)
             incoming = read_post(document)
-        except (FetchError, IngestError) as exc:
+        except (FetchError, UnsupportedObject) as exc:
             raise PostUnavailable(str(exc)) from None
         author_uri = incoming.attributed_to
         if not author_uri or urlsplit(author_uri).netloc != urlsplit(incoming.uri).netloc:

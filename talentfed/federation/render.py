@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from html import escape
 
 from talentfed.federation.context import PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
+from talentfed.federation.vocab import timestamp
+from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor
 
 
@@ -35,20 +36,25 @@ def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None =
         "manuallyApprovesFollowers": actor.manually_approves_followers,
         "discoverable": actor.discoverable,
         "indexable": actor.indexable,
-        "published": _timestamp(actor.published or actor.created_at),
+        "published": timestamp(actor.published or actor.created_at),
         "attachment": [_property_value(field["name"], field["value"]) for field in actor.fields or []],
-        "skills": list(actor.skills or []),
-        "openToCollaboration": actor.open_to_collaboration,
     }
-    if actor.headline:
-        document["headline"] = actor.headline
-    if actor.department:
-        document["department"] = actor.department
-    if institution is not None and institution.id != actor.id:
-        document["affiliation"] = institution.uri
+    document.update(write_terms(_term_values(actor, institution), "actor"))
     if actor.icon_url:
         document["icon"] = {"type": "Image", "url": actor.icon_url}
     return document
+
+
+def _term_values(actor: Actor, institution: Actor | None) -> dict[str, object]:
+    """Our values of talentfed's actor terms, by field (the institution is nobody's affiliate
+    of itself)."""
+    return {
+        "skills": actor.skills,
+        "open_to_collaboration": actor.open_to_collaboration,
+        "headline": actor.headline or None,
+        "department": actor.department or None,
+        "affiliation": institution.uri if institution is not None and institution.id != actor.id else None,
+    }
 
 
 # What an unsigned fetch may see of an actor under authorized fetch (as Mastodon's secure mode).
@@ -83,5 +89,3 @@ def _property_value(name: str, value: str) -> dict:
     return {"type": "PropertyValue", "name": name, "value": value}
 
 
-def _timestamp(moment: datetime) -> str:
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -7,8 +7,10 @@ helpers instead of assuming one shape.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
@@ -26,12 +28,16 @@ __all__ = [
     "PublicKey",
     "as_list",
     "bool_of",
+    "clean_text",
+    "datetime_of",
     "first_public_key",
     "id_of",
     "ids_of",
     "is_public",
+    "language_tag",
     "multikey_to_pem",
     "public_keys",
+    "timestamp",
     "types_of",
     "url_of",
 ]
@@ -41,6 +47,7 @@ PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 # seen-in-the-wild mistake that can only mean the same thing.
 _PUBLIC_FORMS = frozenset({PUBLIC, "as:Public", "Public", "http://www.w3.org/ns/activitystreams#Public"})
 _LINK_TYPES = frozenset({"Link", "Mention", "Hashtag"})
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*")
 
 
 def as_list(value: Any) -> list[Any]:
@@ -48,6 +55,39 @@ def as_list(value: Any) -> list[Any]:
     if value is None:
         return []
     return value if isinstance(value, list) else [value]
+
+
+def clean_text(value: Any) -> str | None:
+    """A stripped string, or None. (NUL characters never get this far: `limits.parse_json`.)"""
+    if not isinstance(value, str):
+        return None
+    return value.strip() or None
+
+
+def datetime_of(value: Any) -> datetime | None:
+    """An aware UTC datetime from an ISO 8601 string; garbage and non-strings give None."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+        parsed = parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)  # naive: assume UTC
+        return parsed.astimezone(UTC)
+    except (ValueError, OverflowError):
+        return None
+
+
+def timestamp(moment: datetime) -> str:
+    """How we write a date: xsd:dateTime in UTC, to the second, as Mastodon writes it.
+    (A naive datetime is UTC already: SQLite returns stored ones without their zone.)"""
+    utc = moment.astimezone(UTC) if moment.tzinfo else moment
+    return utc.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def language_tag(value: Any) -> str | None:
+    """A BCP 47-looking tag that fits the column; 'und' (undetermined) is no language."""
+    if not isinstance(value, str) or len(value) > 16 or not _LANGUAGE_TAG.fullmatch(value):
+        return None
+    return None if value.lower() == "und" else value
 
 
 def types_of(value: Any) -> list[str]:

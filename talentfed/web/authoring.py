@@ -15,9 +15,11 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from talentfed import kinds
 from talentfed.domain import posts
 from talentfed.domain.members import MemberError, ProfileChanges, update_profile
 from talentfed.domain.posts import Draft, PostError
+from talentfed.federation import vocabulary
 from talentfed.storage.models import Actor, Object
 from talentfed.text import render_markdown
 from talentfed.web import pages
@@ -48,8 +50,8 @@ def _deadline(text: str) -> datetime | None:
 def _team_size(text: str) -> int | None:
     if not text.strip():
         return None
-    if not text.strip().isdigit():
-        raise PostError("team_size", "expected a whole number from 1 to 1000")
+    if not text.strip().isdigit():  # the domain checks the range
+        raise PostError("team_size", vocabulary.problem(vocabulary.term("teamSize"), text) or "")
     return int(text)
 
 
@@ -175,7 +177,7 @@ async def reply(request: Request, me: Viewer) -> Response:
         parent_author = await session.get(Actor, parent.author_id) if parent else None
     if parent is None or parent_author is None or parent.deleted_at is not None:
         return await pages.message(request, "Not found", "That post is not known here.", status_code=404)
-    kind = "answer" if parent.kind == "question" else "note"
+    kind = kinds.kind_of_reply(kinds.NOTE, parent.kind)
     try:
         async with request.app.state.sessions.begin() as session:
             author = await session.merge(me.actor)
@@ -186,7 +188,7 @@ async def reply(request: Request, me: Viewer) -> Response:
         errors = {"body": exc.message}
         return await pages.post(request, parent, parent_author, errors=errors, values={"body": body})
     request.session["flash"] = (
-        "Your answer was published." if kind == "answer" else "Your reply was published."
+        "Your answer was published." if kind == kinds.ANSWER else "Your reply was published."
     )
     return RedirectResponse(pages.post_url(parent), status_code=303)
 

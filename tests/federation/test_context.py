@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 from talentfed.federation import jsonld
 from talentfed.federation.context import (
     ACTIVITYSTREAMS,
@@ -14,6 +12,7 @@ from talentfed.federation.context import (
     TALENTFED_TERMS,
     published,
 )
+from talentfed.federation.vocabulary.table import markdown_table
 from tests.support import REPO
 
 
@@ -66,9 +65,9 @@ def test_published_context_and_legacy_context_define_the_same_talentfed_terms() 
     assert {key.removeprefix(TALENTFED_NAMESPACE) for key in expanded[0]} == set(TALENTFED_TERMS)
 
 
-def test_federation_md_lists_exactly_the_talentfed_terms() -> None:
+def test_federation_md_shows_the_table_derived_from_the_vocabulary() -> None:
     text = (REPO / "FEDERATION.md").read_text()
     section = text[text.index("## talentfed's vocabulary") : text.index("## Discovery")]
+    assert markdown_table() in section, "regenerate it: python -m talentfed.federation.vocabulary"
     rows = [line.split("|")[1] for line in section.splitlines() if line.startswith("| `")]
-    documented = {term for row in rows for term in re.findall(r"`(\w+)`", row)}
-    assert documented == set(TALENTFED_TERMS)
+    assert [row.strip(" `") for row in rows] == list(TALENTFED_TERMS)

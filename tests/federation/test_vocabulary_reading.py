@@ -7,7 +7,7 @@ import json
 import pytest
 
 from talentfed.federation import jsonld
-from talentfed.federation.talentfed_terms import ProfileTerms, may_use_our_terms, profile_terms
+from talentfed.federation.vocabulary.reading import ProfileTerms, may_use_our_terms, profile_terms
 from tests.fixtures_path import FIXTURES
 
 

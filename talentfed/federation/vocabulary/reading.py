@@ -1,17 +1,21 @@
-"""Reading talentfed's own terms from any document, through JSON-LD expansion.
+"""Reading talentfed's terms from any document, through JSON-LD expansion.
 
 Expansion makes the terms mean the same whatever prefix or term names the sender's @context
-uses; a document that cannot be expanded simply carries no talentfed terms.
+uses; a document that cannot be expanded simply carries no talentfed terms. How each value is
+read (its type, cardinality and limits) comes from the term's definition in `terms.toml`.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
 from talentfed.federation import jsonld
-from talentfed.federation.context import LEGACY_CONTEXT_IRI, TALENTFED_NAMESPACE
-from talentfed.federation.vocab import as_list
+from talentfed.federation.context import LEGACY_CONTEXT_IRI
+from talentfed.federation.limits import http_url
+from talentfed.federation.vocab import as_list, clean_text, datetime_of
+from talentfed.federation.vocabulary import NAMESPACE, Term, terms_of
 from talentfed.text import normalize_skills
 
 
@@ -30,7 +34,7 @@ def expanded_node(doc: dict[str, Any]) -> dict[str, Any]:
 
 
 def may_use_our_terms(value: Any) -> bool:
-    """False only when no key of `value` can expand into TALENTFED_NAMESPACE.
+    """False only when no key of `value` can expand into NAMESPACE.
 
     A key expands to an IRI through a context: our context document, a term or prefix
     definition, or @vocab, or it is an absolute IRI itself. Bundled contexts other than ours
@@ -77,21 +81,21 @@ def _iri_may_be_ours(iri: str, *, defined: bool = False) -> bool:
     A compact IRI (`toot:Emoji`) resolves through its prefix, whose own definition is
     checked where it is made (inline) or is one of the bundled contexts (not ours).
     """
-    if iri.startswith(TALENTFED_NAMESPACE):
+    if iri.startswith(NAMESPACE):
         return True
     if not defined or not iri or iri.startswith("@"):
         return False
     if iri.startswith(("https://", "http://")):
-        return TALENTFED_NAMESPACE.startswith(iri)
+        return NAMESPACE.startswith(iri)
     return ":" not in iri  # relative to @base or @vocab: we cannot tell cheaply
 
 
 def values(node: dict[str, Any], term: str) -> list[Any]:
     """The plain values of `tf:term`: literals' @value, references' @id, lists flattened."""
     found: list[Any] = []
-    for item in as_list(node.get(TALENTFED_NAMESPACE + term)):
+    for item in as_list(node.get(NAMESPACE + term)):
         if isinstance(item, dict) and "@list" in item:
-            found.extend(values({TALENTFED_NAMESPACE + term: item["@list"]}, term))
+            found.extend(values({NAMESPACE + term: item["@list"]}, term))
         elif isinstance(item, dict) and "@value" in item:
             found.append(item["@value"])
         elif isinstance(item, dict) and "@id" in item:
@@ -99,8 +103,61 @@ def values(node: dict[str, Any], term: str) -> list[Any]:
     return found
 
 
-def first_string(node: dict[str, Any], term: str) -> str | None:
-    return next((v for v in values(node, term) if isinstance(v, str) and v.strip()), None)
+def read_terms(node: dict[str, Any], terms: tuple[Term, ...]) -> dict[str, Any]:
+    """Each term's value from an expanded node, keyed by the term's `field`: a tuple for a set,
+    False for a boolean that is absent, None for a single value that is absent or unusable."""
+    return {t.field: read_term(node, t) for t in terms}
+
+
+def read_term(node: dict[str, Any], term: Term) -> Any:
+    found = values(node, term.name)
+    if term.many:
+        return tuple(normalize_skills([v for v in found if isinstance(v, str)]))
+    if term.value == "boolean":
+        return any(v is True for v in found)
+    read_one = _READERS[term.value]
+    return next((value for value in (read_one(term, v) for v in found) if value is not None), None)
+
+
+def _text(term: Term, value: Any) -> str | None:
+    text = clean_text(value)
+    return text[: term.max_length] if text and term.max_length else text
+
+
+def _iri(term: Term, value: Any) -> str | None:
+    return http_url(value) if isinstance(value, str) else None
+
+
+def _integer(term: Term, value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float) and math.isfinite(value) and value.is_integer():
+        value = int(value)
+    if isinstance(value, str) and value.strip().isdigit():
+        value = int(value.strip())
+    if not isinstance(value, int):
+        return None
+    too_small = term.minimum is not None and value < term.minimum
+    too_large = term.maximum is not None and value > term.maximum
+    return None if too_small or too_large else value
+
+
+def _token(term: Term, value: Any) -> str | None:
+    if not isinstance(value, str):
+        return None
+    # A sender whose context types the term as @vocab sends the IRI in our namespace.
+    wire = value.strip().removeprefix(NAMESPACE).lower()
+    return next((ours for token, ours in term.tokens.items() if token.lower() == wire), None)
+
+
+_READERS = {
+    "text": _text,
+    "skill": _text,
+    "iri": _iri,
+    "integer": _integer,
+    "datetime": lambda term, value: datetime_of(value),
+    "token": _token,
+}
 
 
 @dataclass(frozen=True)
@@ -116,17 +173,4 @@ class ProfileTerms:
 
 def profile_terms(actor_document: dict[str, Any]) -> ProfileTerms:
     node = expanded_node(actor_document)
-    if not node:
-        return ProfileTerms()
-    affiliation = first_string(node, "affiliation")
-    return ProfileTerms(
-        skills=tuple(normalize_skills([v for v in values(node, "skills") if isinstance(v, str)])),
-        headline=_short(first_string(node, "headline")),
-        department=_short(first_string(node, "department")),
-        affiliation=affiliation if affiliation and affiliation.startswith(("https://", "http://")) else None,
-        open_to_collaboration=any(v is True for v in values(node, "openToCollaboration")),
-    )
-
-
-def _short(text: str | None, limit: int = 500) -> str | None:
-    return text.strip()[:limit] if text else None
+    return ProfileTerms(**read_terms(node, terms_of("actor"))) if node else ProfileTerms()

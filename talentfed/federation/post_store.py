@@ -1,0 +1,157 @@
+"""Storing remote posts: an `IncomingPost` (from `post_reader`) becomes an `Object` row.
+
+`store_post` inserts or updates the row. It neither fetches nor resolves anything over the
+network; the caller has already resolved the author. Which kind a reply becomes is the rule in
+`talentfed.kinds`.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+from urllib.parse import urlsplit
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed import kinds
+from talentfed.federation.post_reader import IncomingPost, visibility_of
+from talentfed.federation.vocab import datetime_of
+from talentfed.storage.models import Actor, Object, utcnow
+
+__all__ = ["IngestError", "note_absent_posts", "store_post"]
+
+# What `extra` holds for a remote post (the same names local posts use).
+EXTRA_KEYS = ("teamSize", "contact", "institution", "attachments", "mentions")
+ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
+
+
+class IngestError(Exception):
+    """A remote post cannot be stored; the text says why."""
+
+
+def _host(uri: str | None) -> str:
+    return urlsplit(uri or "").netloc.lower()
+
+
+def _check_author(post: IncomingPost, author: Actor, existing: Object | None) -> None:
+    if author.local:
+        raise IngestError(f"{author.uri} is a local actor: its posts are not ingested")
+    if post.attributed_to and post.attributed_to != author.uri:
+        raise IngestError(f"{post.uri} is attributed to {post.attributed_to}, not {author.uri}")
+    if _host(post.uri) != _host(author.uri):
+        raise IngestError(f"{post.uri} is not on the host of its author {author.uri}")
+    if existing is None:
+        return
+    if existing.local:
+        raise IngestError(f"{post.uri} is a local object")
+    if existing.author_id != author.id:
+        raise IngestError(f"{post.uri} belongs to another actor; {author.uri} cannot update it")
+    if existing.deleted_at is not None:
+        raise IngestError(f"{post.uri} was deleted")
+
+
+async def _stored_kind(session: AsyncSession, post: IncomingPost) -> str:
+    if not post.in_reply_to or post.kind in kinds.STRUCTURED_KINDS:
+        return post.kind  # no need to look the parent up
+    parent_kind = await session.scalar(select(Object.kind).where(Object.uri == post.in_reply_to))
+    return kinds.kind_of_reply(post.kind, parent_kind)
+
+
+def _extra(post: IncomingPost, previous: dict[str, Any] | None) -> dict[str, Any]:
+    extra = {k: v for k, v in (previous or {}).items() if k not in EXTRA_KEYS}
+    optional = {"teamSize": post.team_size, "contact": post.contact, "institution": post.institution}
+    extra.update({k: v for k, v in optional.items() if v is not None})
+    extra["attachments"] = [dict(a) for a in post.attachments]
+    extra["mentions"] = [{"href": href, "name": post.mention_names.get(href, "")} for href in post.mentions]
+    return extra
+
+
+def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
+    row.type = post.type
+    row.kind = kind
+    row.author_id = author.id
+    row.local = False
+    row.in_reply_to_uri = post.in_reply_to
+    row.context_uri = post.context
+    row.url = post.url
+    row.name = post.name
+    row.summary = post.summary
+    row.content = post.content
+    row.language = post.language
+    # The author's real followers collection beats the reader's guess.
+    row.visibility = visibility_of(post.to, post.cc, author.followers_url, post.attributed_to)
+    row.sensitive = post.sensitive
+    row.tags = list(post.tags)
+    row.skills = list(post.skills)
+    row.status = post.status
+    row.deadline = post.deadline
+    row.accepted_answer_uri = post.accepted_answer
+    row.extra = _extra(post, row.extra)
+    row.document = copy.deepcopy(dict(post.document))
+
+
+async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -> Object:
+    """Insert or update the stored copy of a remote post (added, not flushed: a new row has
+    its id after the session's next flush).
+
+    `author` is the resolved actor of `post.attributed_to` (it must match when the
+    document names one, and live on the post's host). An update must come from the
+    actor who owns the row, keeps `published`, and sets `updated`; an update older than
+    the stored one is ignored. Deleted and local objects are never overwritten.
+    Raises `IngestError`.
+    """
+    known_absent = post.uri in session.info.get(ABSENT_POSTS, ())
+    existing = None if known_absent else await _stored_post(session, post.uri)
+    _check_author(post, author, existing)
+    kind = await _stored_kind(session, post)
+    if existing is None:
+        row = Object(uri=post.uri, published=post.published or utcnow(), updated=post.updated)
+        session.add(row)
+    else:
+        if _older_than_stored(post, existing):
+            return existing  # a late delivery of an older version
+        row = existing
+        row.updated = post.updated or utcnow()
+    _fill(row, post, author, kind)
+    if kind == kinds.QUESTION:
+        await _promote_answers(session, post.uri)
+    return row
+
+
+async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:
+    """Look up at once which of `uris` are not stored, so `store_post` need not ask for each
+    (a group commit stores many posts in one transaction)."""
+    stored = set(await session.scalars(select(Object.uri).where(Object.uri.in_(uris)))) if uris else set()
+    session.info[ABSENT_POSTS] = {uri for uri in uris if uri not in stored}
+
+
+async def _stored_post(session: AsyncSession, uri: str) -> Object | None:
+    # Without autoflush: rows other writes of this transaction added are not needed to answer
+    # "is this uri stored?" (a second insert of one uri fails the unique index at flush, and a
+    # group commit then reruns the writes one by one), and not flushing here lets one flush
+    # insert the posts of a whole batch.
+    with session.no_autoflush:
+        # The id alone first: a new post (the usual case) needs no row loaded.
+        stored_id = await session.scalar(select(Object.id).where(Object.uri == uri))
+        return await session.get(Object, stored_id) if stored_id is not None else None
+
+
+def _older_than_stored(post: IncomingPost, existing: Object) -> bool:
+    """Compares the sender's own `updated` stamps: ours (set when one is missing) may be skewed."""
+    stored = datetime_of((existing.document or {}).get("updated"))
+    return bool(post.updated and stored and post.updated < stored)
+
+
+async def _promote_answers(session: AsyncSession, question_uri: str) -> None:
+    """Replies that arrived before their question become answers now."""
+    await session.execute(
+        update(Object)
+        .where(
+            Object.in_reply_to_uri == question_uri,
+            Object.local.is_(False),
+            Object.kind.not_in(kinds.STRUCTURED_KINDS | {kinds.ANSWER}),
+        )
+        .values(kind=kinds.ANSWER)
+        .execution_options(synchronize_session="fetch")
+    )
