@@ -15,6 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from html import escape
+from typing import Any
 
 from talentfed import kinds
 from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
@@ -140,19 +141,31 @@ def _project_lines(post: Object) -> str:
     return "".join(f"<p>{fact}</p>" for fact in facts)
 
 
-def _term_values(post: Object, context: PostContext) -> dict[str, object]:
-    """Our values of talentfed's terms, by field; `write_terms` picks those the kind carries."""
+def term_values(post: Object) -> dict[str, Any]:
+    """A stored post's values of talentfed's terms, by field (the vocabulary's `field` names,
+    also those of the JSON API): where each lives on the row, said once."""
     extra = post.extra or {}
     return {
         "kind": post.kind,
         "skills": post.skills,
         "accepted_answer": post.accepted_answer_uri,
         "deadline": post.deadline,
-        "status": post.status or "open",
+        "status": post.status,
         "team_size": extra.get("teamSize") or None,
         "contact": extra.get("contact") or None,
-        "institution": context.institution.uri if context.institution is not None else None,
+        "institution": extra.get("institution") or None,
     }
+
+
+def _term_values(post: Object, context: PostContext) -> dict[str, Any]:
+    """What `write_terms` picks from (those the kind carries): a project call is open until
+    said otherwise, and our own calls name our institution."""
+    values = term_values(post)
+    if post.kind == kinds.PROJECT:
+        values["status"] = post.status or "open"
+    if context.institution is not None:
+        values["institution"] = context.institution.uri
+    return values
 
 
 def _article_summary(post: Object) -> str:

@@ -22,6 +22,7 @@ from talentfed.domain import posts
 from talentfed.domain.members import member_for_token
 from talentfed.domain.posts import Draft, PostError
 from talentfed.domain.visibility import ANONYMOUS, readable_by
+from talentfed.federation.post_documents import term_values
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
@@ -161,8 +162,15 @@ async def resolve_mentions(request: Request, session: AsyncSession, markdown: st
     return found
 
 
+def _terms_json(post: Object) -> dict[str, Any]:
+    """The post's values of talentfed's terms under their field names, JSON-ready."""
+    values = term_values(post)
+    return {
+        field: value.isoformat() if isinstance(value, datetime) else value for field, value in values.items()
+    }
+
+
 def post_json(post: Object, author: Actor | None = None) -> dict[str, Any]:
-    extra = post.extra or {}
     return {
         "url": post.uri,
         "kind": post.kind,
@@ -174,13 +182,8 @@ def post_json(post: Object, author: Actor | None = None) -> dict[str, Any]:
         "source": post.source,
         "language": post.language,
         "tags": post.tags,
-        "skills": post.skills,
-        "status": post.status,
-        "deadline": post.deadline.isoformat() if post.deadline else None,
-        "team_size": extra.get("teamSize"),
-        "contact": extra.get("contact"),
+        **_terms_json(post),
         "in_reply_to": post.in_reply_to_uri,
-        "accepted_answer": post.accepted_answer_uri,
         "visibility": post.visibility,
         "local": post.local,
         "published": post.published.isoformat(),
@@ -215,11 +218,8 @@ async def edit_post(request: Request) -> Response:
             "skills": post.skills,
             "language": post.language,
             "in_reply_to": post.in_reply_to_uri,
-            "status": post.status,
             "visibility": post.visibility,
-            "deadline": post.deadline.isoformat() if post.deadline else None,
-            "team_size": (post.extra or {}).get("teamSize"),
-            "contact": (post.extra or {}).get("contact"),
+            **_terms_json(post),
         }
         draft = _draft({**current, **data}, kind=post.kind)
         mentions = await resolve_mentions(request, session, draft.body)

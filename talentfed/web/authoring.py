@@ -20,6 +20,7 @@ from talentfed.domain import posts
 from talentfed.domain.members import MemberError, ProfileChanges, update_profile
 from talentfed.domain.posts import Draft, PostError
 from talentfed.federation import vocabulary
+from talentfed.federation.post_documents import term_values
 from talentfed.storage.models import Actor, Object
 from talentfed.text import render_markdown
 from talentfed.web import pages
@@ -82,7 +83,7 @@ def _values_of(post: Object) -> dict[str, str]:
         "tags": ", ".join(post.tags or []),
         "skills": ", ".join(post.skills or []),
         "deadline": post.deadline.date().isoformat() if post.deadline else "",
-        "team_size": str((post.extra or {}).get("teamSize") or ""),
+        "team_size": str(term_values(post)["team_size"] or ""),
         "status": post.status or "",
         "visibility": post.visibility,
     }
