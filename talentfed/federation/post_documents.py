@@ -52,6 +52,8 @@ def hashtag_name(tag: str) -> str:
 
 def addressing(post: Object, context: PostContext) -> dict[str, list[str]]:
     followers = context.author.followers_url
+    if followers is None:
+        raise ValueError(f"{context.author.uri} has no followers collection: it is not a local actor")
     mentioned = [mention.href for mention in context.mentions]
     if post.visibility == "followers":
         return {"to": [followers, *mentioned], "cc": list(context.extra_cc)}
@@ -61,11 +63,11 @@ def addressing(post: Object, context: PostContext) -> dict[str, list[str]]:
     return {"to": [PUBLIC], "cc": list(dict.fromkeys(cc))}
 
 
-def post_document(post: Object, context: PostContext) -> dict:
+def post_document(post: Object, context: PostContext) -> dict[str, Any]:
     """The object of a Create or Update, and what GET on the post's id returns."""
     uris = context.uris
     tags = list(dict.fromkeys([*post.tags, *post.skills]))
-    document: dict = {
+    document: dict[str, Any] = {
         "@context": PUBLISHED_CONTEXT,
         "id": post.uri,
         "type": post.type,
@@ -96,7 +98,7 @@ def post_document(post: Object, context: PostContext) -> dict:
     return document
 
 
-def tombstone(post: Object) -> dict:
+def tombstone(post: Object) -> dict[str, Any]:
     # formerType holds an IRI (the AS context types it @id): a bare "Note" would be a relative
     # IRI. "as:Note" is the compact IRI, the form Fedify writes too.
     former_type = f"as:{post.type}"
@@ -106,7 +108,7 @@ def tombstone(post: Object) -> dict:
     return document
 
 
-def _hashtag(tag: str, uris: LocalURIs) -> dict:
+def _hashtag(tag: str, uris: LocalURIs) -> dict[str, Any]:
     name = hashtag_name(tag)
     return {"type": "Hashtag", "href": f"{uris.base_url}/tags/{name.lower()}", "name": f"#{name}"}
 

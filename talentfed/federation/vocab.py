@@ -108,11 +108,13 @@ def id_of(value: Any) -> str | None:
         return next((found for item in value if (found := id_of(item))), None)
     if not isinstance(value, dict):
         return None
-    if _LINK_TYPES.intersection(types_of(value)) and isinstance(value.get("href"), str):
-        return value["href"]
+    href = value.get("href")
+    if _LINK_TYPES.intersection(types_of(value)) and isinstance(href, str):
+        return href
     for key in ("id", "@id", "href"):
-        if isinstance(value.get(key), str) and value[key]:
-            return value[key]
+        found = value.get(key)
+        if isinstance(found, str) and found:
+            return found
     return None
 
 
@@ -222,7 +224,8 @@ def multikey_to_pem(multibase: str) -> str | None:
             return None
     except ValueError:
         return None
-    return key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode("ascii")
+    pem: bytes = key.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo)
+    return pem.decode("ascii")
 
 
 def _owner_ok(claimed: Any, actor_id: str | None) -> str | None:

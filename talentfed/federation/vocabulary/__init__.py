@@ -7,13 +7,14 @@ The published @context, the reader of remote documents (`reading.py`), the write
 
 from __future__ import annotations
 
+import dataclasses
 import tomllib
-from dataclasses import dataclass, field
 from datetime import datetime
 from importlib import resources
 from types import MappingProxyType
 from typing import Any
 
+from talentfed import kinds
 from talentfed.federation.limits import http_url
 
 __all__ = [
@@ -31,7 +32,7 @@ __all__ = [
 ]
 
 VALUE_KINDS = frozenset({"text", "skill", "iri", "boolean", "integer", "datetime", "token"})
-POST_CARRIERS = ("article", "question", "answer", "project")
+POST_CARRIERS = (kinds.ARTICLE, kinds.QUESTION, kinds.ANSWER, kinds.PROJECT)
 CARRIERS = frozenset({"actor", *POST_CARRIERS})
 XSD = "http://www.w3.org/2001/XMLSchema#"
 
@@ -40,7 +41,7 @@ class VocabularyError(ValueError):
     """terms.toml is malformed (a packaging mistake, found at import)."""
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Term:
     name: str  # the compact term: "teamSize"
     iri: str  # what it expands to: NAMESPACE + name
@@ -53,7 +54,7 @@ class Term:
     minimum: int | None = None
     maximum: int | None = None
     # token terms: the value on the wire → our value ("projectCall" → "project")
-    tokens: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
+    tokens: MappingProxyType[str, str] = dataclasses.field(default_factory=lambda: MappingProxyType({}))
 
     def definition(self) -> str | dict[str, str]:
         """The JSON-LD term definition, with the prefixes `tf:` and `xsd:` of our context."""
