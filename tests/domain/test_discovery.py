@@ -13,20 +13,16 @@ from talentfed.config import Config
 from talentfed.domain import discovery
 from talentfed.domain.members import NewMember, add_member
 from talentfed.storage.models import Actor, ActorScore, Follow, Object, Recommendation, utcnow
+from tests.support.factories import remote_actor
 
 HIDDEN = "https://lab.example/users/hidden"
 
 
 def _remote(name: str, skills: list[str], *, visible: bool = True, summary: str = "") -> Actor:
-    uri = f"https://lab.example/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain="lab.example",
-        inbox_url=uri + "/inbox",
+    return remote_actor(
+        name,
+        "lab.example",
         skills=skills,
-        fields=[],
         discoverable=visible,
         indexable=visible,
         summary=summary,

@@ -12,6 +12,7 @@ from talentfed.config import Config
 from talentfed.domain.members import NewMember, add_member
 from talentfed.domain.neighbourhood import Edge, Neighbour, Neighbourhood, load_neighbourhood
 from talentfed.storage.models import Actor, DomainBlock, Follow, Interaction
+from tests.support.factories import remote_actor
 
 
 def _remote(
@@ -23,16 +24,10 @@ def _remote(
     url: str | None = None,
     display_name: str | None = None,
 ) -> Actor:
-    uri = f"https://{domain}/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain=domain,
-        inbox_url=uri + "/inbox",
+    return remote_actor(
+        name,
+        domain,
         url=url,
-        skills=[],
-        fields=[],
         discoverable=discoverable,
         indexable=indexable,
         display_name=display_name if display_name is not None else name.title(),

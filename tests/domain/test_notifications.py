@@ -23,7 +23,7 @@ from talentfed.domain.posts import Draft
 from talentfed.federation import handlers
 from talentfed.federation.remote_actors import RemoteActors
 from talentfed.storage.models import Actor, DomainBlock, Follow, Interaction, Object, utcnow
-from tests.support import remote_actor
+from tests.support import post_row, remote_actor
 
 T0 = datetime(2030, 1, 1, 12, 0, tzinfo=UTC)
 
@@ -35,18 +35,7 @@ def _remote(name: str, host: str) -> Actor:
 def _remote_post(
     author: Actor, slug: str, *, kind: str = "note", reply_to: str | None = None, html: str = ""
 ) -> Object:
-    return Object(
-        uri=f"https://{author.domain}/objects/{slug}",
-        type="Note",
-        kind=kind,
-        author_id=author.id,
-        local=False,
-        in_reply_to_uri=reply_to,
-        content=html or f"<p>{slug}</p>",
-        extra={},
-        skills=[],
-        tags=[],
-    )
+    return post_row(author, slug, kind, in_reply_to_uri=reply_to, content=html or f"<p>{slug}</p>")
 
 
 @dataclasses.dataclass

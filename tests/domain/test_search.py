@@ -14,38 +14,20 @@ from talentfed.domain.members import NewMember, ProfileChanges, add_member, ensu
 from talentfed.domain.posts import Draft
 from talentfed.domain.search import SearchError, SearchPage, SearchQuery, search
 from talentfed.storage.models import Actor, DomainBlock, Object, utcnow
+from tests.support.factories import post_row, remote_actor
 
 LAB = "lab.example"
 
 
 def _remote(name: str, domain: str = LAB, *, skills=(), discoverable=True, indexable=True, **fields) -> Actor:
-    uri = f"https://{domain}/users/{name}"
-    return Actor(
-        uri=uri,
-        type=fields.pop("type", "Person"),
-        username=name,
-        domain=domain,
-        inbox_url=uri + "/inbox",
-        skills=list(skills),
-        fields=[],
-        discoverable=discoverable,
-        indexable=indexable,
-        display_name=fields.pop("display_name", name.title()),
-        **fields,
+    fields.setdefault("display_name", name.title())
+    return remote_actor(
+        name, domain, skills=list(skills), discoverable=discoverable, indexable=indexable, **fields
     )
 
 
 def _remote_post(author: Actor, slug: str, kind: str = "article", **fields) -> Object:
-    return Object(
-        uri=f"https://{author.domain}/objects/{slug}",
-        type="Note",
-        kind=kind,
-        author_id=author.id,
-        extra={},
-        skills=fields.pop("skills", []),
-        tags=fields.pop("tags", []),
-        **fields,
-    )
+    return post_row(author, slug, kind, **fields)
 
 
 async def _find(session: AsyncSession, config: Config, **query) -> SearchPage:

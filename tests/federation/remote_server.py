@@ -21,10 +21,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
-from talentfed.federation.signatures import generate_rsa_keypair, sign_request
+from talentfed.federation.signatures import generate_rsa_keypair
+from tests.support.factories import AS_JSON, actor_doc
+from tests.support.signing import signed_headers
 
-AS_JSON = "application/activity+json"
-AS_CONTEXT = ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"]
+__all__ = ["AS_JSON", "Received", "RemoteServer", "RemoteUser"]
 
 
 # --- a real remote server, for these tests and for test_inbox / test_delivery ----------------
@@ -77,40 +78,24 @@ class RemoteUser:
         self.private_pem, self.public_pem = generate_rsa_keypair()
 
     def document(self, **changes: Any) -> dict:
-        document = {
-            "@context": AS_CONTEXT,
-            "id": self.uri,
-            "type": "Person",
-            "preferredUsername": self.preferred_username,
+        fields = {
             "name": self.name,
-            "inbox": self.inbox,
-            "outbox": f"{self.uri}/outbox",
-            "followers": f"{self.uri}/followers",
+            "preferredUsername": self.preferred_username,
             "manuallyApprovesFollowers": self.manually_approves,
-            "publicKey": {"id": self.key_id, "owner": self.uri, "publicKeyPem": self.public_pem},
+            **self.extra,
+            **changes,
         }
-        if self.shared_inbox:
-            document["endpoints"] = {"sharedInbox": self.server.shared_inbox}
-        document.update(self.extra)
-        document.update(changes)
-        return document
+        shared_inbox = self.server.shared_inbox if self.shared_inbox else None
+        return actor_doc(
+            self.uri, public_pem=self.public_pem, key_id=self.key_id, shared_inbox=shared_inbox, **fields
+        )
 
     def signed_headers(
         self, url: str, body: bytes, *, private_pem: str | None = None, scheme: str = "cavage"
     ) -> dict[str, str]:
-        headers = {"Content-Type": AS_JSON}
-        headers.update(
-            sign_request(
-                "POST",
-                url,
-                headers,
-                body,
-                key_id=self.key_id,
-                private_key_pem=private_pem or self.private_pem,
-                scheme=scheme,
-            )
+        return signed_headers(
+            "POST", url, body, key_id=self.key_id, private_pem=private_pem or self.private_pem, scheme=scheme
         )
-        return headers
 
 
 # What an inbox answers: a status, or a status with headers, or a coroutine deciding per request.

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from datetime import timedelta
 from email.utils import format_datetime
 
@@ -28,6 +27,8 @@ from talentfed.federation.signatures import verify_request
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, DeliveryJob, Instance, utcnow
 from tests.federation.remote_server import Received, RemoteServer
+from tests.support.factories import actor_row
+from tests.support.waiting import eventually
 
 # --- the rules, as functions ------------------------------------------------------------------
 
@@ -128,16 +129,7 @@ async def bob(config: Config, sessions: async_sessionmaker) -> Actor:
 async def remote_actor(sessions: async_sessionmaker, server: RemoteServer, name: str) -> Actor:
     """A cached remote actor on `server` (no fetch needed: delivery only reads its inbox)."""
     async with sessions() as session, session.begin():
-        actor = Actor(
-            uri=f"{server.base}/users/{name}",
-            type="Person",
-            username=name,
-            domain=server.netloc,
-            local=False,
-            inbox_url=f"{server.base}/users/{name}/inbox",
-            shared_inbox_url=server.shared_inbox,
-            fetched_at=utcnow(),
-        )
+        actor = actor_row(name, server.netloc, scheme="http", fetched_at=utcnow())
         session.add(actor)
     return actor
 
@@ -168,17 +160,6 @@ async def instance(sessions: async_sessionmaker, host: str) -> Instance | None:
 async def set_jobs(sessions: async_sessionmaker, **values: object) -> None:
     async with sessions() as session, session.begin():
         await session.execute(update(DeliveryJob).values(**values))
-
-
-async def eventually(condition: Callable[[], bool | Awaitable[bool]], *, timeout: float) -> None:
-    async with asyncio.timeout(timeout):
-        while True:
-            met = condition()
-            if inspect.isawaitable(met):
-                met = await met
-            if met:
-                return
-            await asyncio.sleep(0.02)
 
 
 async def verified_scheme(received: Received, signer: Actor) -> str:
@@ -406,6 +387,15 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
     policy = DeliveryPolicy(concurrency=3, per_host_limit=2, idle_poll=0.05)
     runtime = await Federation.open(config, sessions, policy)
     stop = asyncio.Event()
+    # Every look the worker takes at the queue, to wait for it to have looked again.
+    claims: list[list[delivery.ClaimedJob]] = []
+    claim = runtime.queue.claim
+
+    async def counted_claim(*args: object, **kwargs: object) -> list[delivery.ClaimedJob]:
+        claims.append(await claim(*args, **kwargs))
+        return claims[-1]
+
+    runtime.queue.claim = counted_claim  # type: ignore[method-assign]
     try:
         async with RemoteServer() as fast:
             slow_actor = await remote_actor(sessions, slow, "s")
@@ -415,10 +405,17 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
 
             worker = asyncio.create_task(runtime.new_worker().run(stop))
             # The fast host gets its POST while the slow host holds every POST it was sent…
-            await eventually(lambda: bool(fast.received) and in_flight["now"] == 2, timeout=10)
+            await eventually(
+                lambda: bool(fast.received) and in_flight["now"] == 2,
+                timeout=10,
+                what="the fast host's POST and two POSTs held by the slow host",
+            )
             assert not release.is_set() and len(fast.received) == 1
-            # …and the slow host is sent no more than per_host_limit at a time.
-            await asyncio.sleep(0.3)
+            # …and the slow host is sent no more than per_host_limit at a time: the worker looks
+            # at the queue again (its four other jobs are due) and leaves them alone.
+            looked = len(claims)
+            await eventually(lambda: len(claims) >= looked + 3, timeout=10, what="three more claim rounds")
+            assert not any(claims[looked:]), "the worker took another of the slow host's jobs"
             assert len(slow.received) == 2 and in_flight["most"] == 2
 
             release.set()
@@ -426,7 +423,7 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
             async def all_done() -> bool:
                 return all(job.state == "done" for job in await jobs(sessions))
 
-            await eventually(all_done, timeout=20)
+            await eventually(all_done, timeout=20, what="every job done")
             assert len(slow.received) == 6 and in_flight["most"] == 2
     finally:
         release.set()

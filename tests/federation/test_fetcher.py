@@ -38,6 +38,7 @@ from talentfed.federation.fetcher import (
     is_activitystreams_content_type,
 )
 from tests.support import self_signed_certificate
+from tests.support.waiting import eventually
 
 AS_JSON = "application/activity+json"
 PUBLIC_IP = "93.184.215.14"  # judged public; never contacted (LoopbackInternet stands in)
@@ -441,7 +442,7 @@ async def test_body_at_the_limit_is_accepted(server: LocalServer) -> None:
 
 async def test_read_timeout(server: LocalServer) -> None:
     async def silent(writer: Writer) -> None:
-        await asyncio.sleep(10)
+        await asyncio.Event().wait()  # never answers
 
     server.routes["/slow"] = silent
     async with Fetcher(dev_config(read_timeout=0.2)) as fetcher:
@@ -455,7 +456,7 @@ async def test_total_timeout_bounds_a_trickling_response(server: LocalServer) ->
         for _ in range(100):  # each byte well within the read timeout
             writer.write(b"x")
             await writer.drain()
-            await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the slow trickle is what is tested
 
     server.routes["/trickle"] = trickle
     async with Fetcher(dev_config(read_timeout=1, total_timeout=0.5)) as fetcher:
@@ -465,7 +466,7 @@ async def test_total_timeout_bounds_a_trickling_response(server: LocalServer) ->
 
 async def test_connect_timeout_covers_name_resolution() -> None:
     async def hanging_dns(host: str, port: int) -> list[str]:
-        await anyio.sleep(10)
+        await anyio.sleep_forever()  # never answers
         return []
 
     async with Fetcher(dev_config(connect_timeout=0.2), resolver=hanging_dns) as fetcher:
@@ -476,7 +477,16 @@ async def test_connect_timeout_covers_name_resolution() -> None:
 async def test_connection_refused_is_a_fetch_error(server: LocalServer, dev_fetcher: Fetcher) -> None:
     port = server.port
     await server.stop()
-    await asyncio.sleep(0.05)
+
+    async def refused() -> bool:
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+        except ConnectionRefusedError:
+            return True
+        writer.close()
+        return False
+
+    await eventually(refused, what=f"port {port} to refuse connections")
     with pytest.raises(FetchError, match="ConnectError"):
         await dev_fetcher.get(f"http://127.0.0.1:{port}/gone")
 

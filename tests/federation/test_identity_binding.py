@@ -14,8 +14,6 @@ Two remote servers on loopback ports are two hosts: 127.0.0.1:A and 127.0.0.1:B.
 from __future__ import annotations
 
 import dataclasses
-import json
-import uuid
 from collections.abc import AsyncIterator
 
 import httpx
@@ -29,8 +27,8 @@ from talentfed.federation.signatures import WrongHostError, sign_request, verify
 from talentfed.storage.models import Activity, Actor, Follow
 from tests.federation.local_node import Node, open_node
 from tests.federation.remote_server import AS_JSON, RemoteServer, RemoteUser
-
-AS = "https://www.w3.org/ns/activitystreams"
+from tests.support.factories import follow_doc
+from tests.support.signing import signed_headers, signed_post
 
 
 async def post_signed(
@@ -48,22 +46,8 @@ async def post_signed(
     The signer sets the Host header of the URL it signs for, and the request goes out with it.
     """
     url = signed_for or node.config.node.base_url + path
-    body = json.dumps(activity).encode()
-    headers = {"Content-Type": AS_JSON}
-    headers |= sign_request(
-        "POST", url, headers, body, key_id=key_id, private_key_pem=private_pem, scheme=scheme
-    )
+    body, headers = signed_post(url, activity, key_id=key_id, private_pem=private_pem, scheme=scheme)
     return await node.client.post(path, content=body, headers=headers)
-
-
-def follow(actor: RemoteUser, target: str, *, activity_id: str | None = None) -> dict:
-    return {
-        "@context": AS,
-        "id": activity_id or actor.server.activity_id(uuid.uuid4().hex),
-        "type": "Follow",
-        "actor": actor.uri,
-        "object": target,
-    }
 
 
 @pytest.fixture
@@ -133,13 +117,13 @@ async def test_an_activity_id_on_another_host_is_refused_and_its_owner_is_still_
     owned_id = other.activity_id("follow-1")  # alice's next activity id, on alice's host
     bob = node.actor_uri("bob")
 
-    squatting = follow(mallory, bob, activity_id=owned_id)
+    squatting = follow_doc(mallory.uri, bob, id=owned_id)
     response = await node.to_bob(squatting, mallory)
     assert response.status_code == 403, response.text
     assert f"activity id {owned_id} is not on the actor's host {remote.netloc}" in response.json()["reason"]
     assert await node.count(Activity) == 0 and await node.follow_state(mallory.uri, bob) is None
 
-    response = await node.to_bob(follow(alice, bob, activity_id=owned_id), alice)
+    response = await node.to_bob(follow_doc(alice.uri, bob, id=owned_id), alice)
     assert response.status_code == 202 and response.json()["reason"] == "follow accepted", response.text
     async with node.sessions() as session:
         stored = await session.scalar(select(Activity).where(Activity.uri == owned_id))
@@ -152,7 +136,7 @@ async def test_a_forwarded_activity_from_another_server_still_arrives(
     """Inbox forwarding: a server passes on alice's activity, signed with its own actor's key."""
     alice = remote.add_user("alice")
     forwarder = other.add_user("forwarder")
-    original = follow(alice, node.actor_uri("bob"))
+    original = follow_doc(alice.uri, node.actor_uri("bob"))
     remote.serve(original)
     response = await node.to_bob(original, forwarder)
     assert response.status_code == 202, response.text
@@ -177,13 +161,17 @@ async def test_a_document_listing_another_hosts_key_does_not_shadow_its_owner(
     assert stored.public_key_id is None and stored.public_key_pem is None  # the claim is not kept
 
     bob = node.actor_uri("bob")
-    response = await node.to_bob(follow(alice, bob), alice)
+    response = await node.to_bob(follow_doc(alice.uri, bob), alice)
     assert response.status_code == 202, response.text
     assert await node.follow_state(alice.uri, bob) == "accepted"
 
     # Nor can mallory sign under alice's key id with her own key.
     response = await post_signed(
-        node, "/users/bob/inbox", follow(mallory, bob), key_id=alice.key_id, private_pem=mallory.private_pem
+        node,
+        "/users/bob/inbox",
+        follow_doc(mallory.uri, bob),
+        key_id=alice.key_id,
+        private_pem=mallory.private_pem,
     )
     assert response.status_code == 401, response.text
     assert await node.follow_state(mallory.uri, bob) is None
@@ -212,7 +200,7 @@ async def test_a_claim_stored_before_the_rule_does_not_shadow_its_owner(
     assert await node.federation.actors.owner_of_key(alice.key_id) is None
     bob = node.actor_uri("bob")
     for scheme in ("cavage", "rfc9421"):
-        response = await node.to_bob(follow(alice, bob), alice, scheme=scheme)
+        response = await node.to_bob(follow_doc(alice.uri, bob), alice, scheme=scheme)
         assert response.status_code == 202, (scheme, response.text)
     owner = await node.federation.actors.owner_of_key(alice.key_id)
     assert owner is not None and owner.uri == alice.uri
@@ -227,7 +215,7 @@ async def test_a_separate_key_document_is_its_owners_on_the_same_host(
     remote.serve({"id": key_id, "type": "Key", "owner": alice.uri, "publicKeyPem": alice.public_pem})
     bob = node.actor_uri("bob")
     response = await post_signed(
-        node, "/users/bob/inbox", follow(alice, bob), key_id=key_id, private_pem=alice.private_pem
+        node, "/users/bob/inbox", follow_doc(alice.uri, bob), key_id=key_id, private_pem=alice.private_pem
     )
     assert response.status_code == 202, response.text
     assert (await node.federation.actors.owner_of_key(key_id)).uri == alice.uri
@@ -246,7 +234,7 @@ async def test_a_key_url_serving_a_stub_of_its_actor_is_read_from_the_actor(
     response = await post_signed(
         node,
         "/users/bob/inbox",
-        follow(gts, node.actor_uri("bob")),
+        follow_doc(gts.uri, node.actor_uri("bob")),
         key_id=key_id,
         private_pem=gts.private_pem,
     )
@@ -265,7 +253,7 @@ async def test_a_key_document_naming_an_owner_on_another_host_is_refused(
     response = await post_signed(
         node,
         "/users/bob/inbox",
-        follow(alice, node.actor_uri("bob")),
+        follow_doc(alice.uri, node.actor_uri("bob")),
         key_id=key_id,
         private_pem=mallory.private_pem,
     )
@@ -284,7 +272,7 @@ async def test_a_key_document_served_under_another_id_is_refused(node: Node, rem
     response = await post_signed(
         node,
         "/users/bob/inbox",
-        follow(alice, node.actor_uri("bob")),
+        follow_doc(alice.uri, node.actor_uri("bob")),
         key_id=key_id,
         private_pem=alice.private_pem,
     )
@@ -304,7 +292,7 @@ async def test_an_inbox_post_signed_for_another_host_is_401(
     response = await post_signed(
         node,
         "/users/bob/inbox",
-        follow(alice, bob),
+        follow_doc(alice.uri, bob),
         key_id=alice.key_id,
         private_pem=alice.private_pem,
         signed_for="http://other.example/users/bob/inbox",  # a request alice made to another server
@@ -319,7 +307,7 @@ async def test_an_inbox_post_signed_for_another_host_is_401(
     assert await node.count(Activity) == 0 and await node.follow_state(alice.uri, bob) is None
 
     # The same request signed for us is fine.
-    response = await node.to_bob(follow(alice, bob), alice, scheme=scheme)
+    response = await node.to_bob(follow_doc(alice.uri, bob), alice, scheme=scheme)
     assert response.status_code == 202, response.text
 
 
@@ -377,10 +365,7 @@ async def test_our_hosts_is_a_collection_not_a_string() -> None:
 
 def signed_get(node: Node, path: str, reader: RemoteUser, *, signed_for: str | None = None) -> dict[str, str]:
     url = signed_for or node.config.node.base_url + path
-    headers = {"Accept": AS_JSON}
-    return headers | sign_request(
-        "GET", url, headers, None, key_id=reader.key_id, private_key_pem=reader.private_pem
-    )
+    return signed_headers("GET", url, key_id=reader.key_id, private_pem=reader.private_pem)
 
 
 async def test_a_signed_get_for_another_host_is_refused_with_authorized_fetch(

@@ -9,7 +9,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -24,24 +23,7 @@ from talentfed.federation.signatures import generate_rsa_keypair, verify_request
 from talentfed.storage.models import Activity, DeliveryJob, DomainBlock, Follow, Interaction, Object
 from tests.federation.local_node import Node, open_node
 from tests.federation.remote_server import RemoteServer, RemoteUser
-
-AS = "https://www.w3.org/ns/activitystreams"
-
-
-def activity(actor: RemoteUser, kind: str, obj: Any, **fields: Any) -> dict:
-    return {
-        "@context": AS,
-        "id": actor.server.activity_id(uuid.uuid4().hex),
-        "type": kind,
-        "actor": actor.uri,
-        "object": obj,
-        **fields,
-    }
-
-
-def follow_of(actor: RemoteUser, target: str) -> dict:
-    return activity(actor, "Follow", target)
-
+from tests.support.factories import PUBLIC, activity_doc, follow_doc
 
 # --- size and shape ---------------------------------------------------------------------
 
@@ -72,7 +54,7 @@ async def test_a_body_over_the_limit_is_413(node: Node, how: str) -> None:
 
 async def test_a_body_exactly_at_the_limit_is_read(node: Node, alice: RemoteUser) -> None:
     limit = node.config.federation.max_inbox_body_bytes
-    body = json.dumps(follow_of(alice, node.actor_uri("bob"))).encode()
+    body = json.dumps(follow_doc(alice.uri, node.actor_uri("bob"))).encode()
     body += b" " * (limit - len(body))  # whitespace: no string may be that long (limits.MAX_STRING)
     assert len(body) == limit
     response = await node.post("/inbox", body, signer=None)
@@ -97,7 +79,7 @@ async def test_a_malformed_activity_is_400(node: Node, body: bytes, reason: str)
 
 
 async def test_a_personal_inbox_of_an_unknown_member_is_404(node: Node, alice: RemoteUser) -> None:
-    response = await node.post("/users/nobody/inbox", follow_of(alice, node.actor_uri("nobody")), alice)
+    response = await node.post("/users/nobody/inbox", follow_doc(alice.uri, node.actor_uri("nobody")), alice)
     assert response.status_code == 404
     assert await node.count(Activity) == 0
 
@@ -106,7 +88,7 @@ async def test_a_personal_inbox_of_an_unknown_member_is_404(node: Node, alice: R
 
 
 async def test_an_unsigned_activity_is_401(node: Node, remote: RemoteServer, alice: RemoteUser) -> None:
-    response = await node.post("/users/bob/inbox", follow_of(alice, node.actor_uri("bob")), signer=None)
+    response = await node.post("/users/bob/inbox", follow_doc(alice.uri, node.actor_uri("bob")), signer=None)
     assert response.status_code == 401
     assert "not signed" in response.json()["reason"]
     assert await node.count(Activity) == 0 and await node.count(Follow) == 0
@@ -115,7 +97,7 @@ async def test_an_unsigned_activity_is_401(node: Node, remote: RemoteServer, ali
 
 async def test_a_bad_signature_is_401(node: Node, remote: RemoteServer, alice: RemoteUser) -> None:
     forged_pem, _ = generate_rsa_keypair()
-    response = await node.to_bob(follow_of(alice, node.actor_uri("bob")), alice, private_pem=forged_pem)
+    response = await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice, private_pem=forged_pem)
     assert response.status_code == 401
     assert "Verification failed" in response.json()["reason"]
     assert remote.gets["/users/alice"] >= 1  # it did look the key up
@@ -124,7 +106,9 @@ async def test_a_bad_signature_is_401(node: Node, remote: RemoteServer, alice: R
 
 async def test_both_signature_schemes_are_accepted(node: Node, alice: RemoteUser) -> None:
     for scheme in ("cavage", "rfc9421"):
-        response = await node.to_bob(activity(alice, "ExampleUnhandled", alice.uri), alice, scheme=scheme)
+        response = await node.to_bob(
+            activity_doc(alice.uri, "ExampleUnhandled", alice.uri), alice, scheme=scheme
+        )
         assert response.status_code == 202, (scheme, response.text)
     assert await node.count(Activity) == 2
 
@@ -133,7 +117,7 @@ async def test_signed_by_another_actor_and_not_served_by_its_origin_is_401(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     mallory = remote.add_user("mallory")
-    claimed = follow_of(alice, node.actor_uri("bob"))  # its id is not served: 404 at the origin
+    claimed = follow_doc(alice.uri, node.actor_uri("bob"))  # its id is not served: 404 at the origin
     response = await node.to_bob(claimed, mallory)
     assert response.status_code == 401
     assert "not fetchable from its origin" in response.json()["reason"]
@@ -150,7 +134,7 @@ async def test_a_forwarded_activity_is_accepted_as_its_origin_serves_it(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     note = {"id": f"{remote.base}/notes/1", "type": "Note", "attributedTo": alice.uri, "content": "original"}
-    original = activity(alice, "Create", note, to=[AS + "#Public"])
+    original = activity_doc(alice.uri, "Create", note, to=[PUBLIC])
     remote.serve(original)
     mallory = remote.add_user("mallory")  # e.g. the author of the post alice replied to
     tampered = json.loads(json.dumps(original))
@@ -168,7 +152,7 @@ async def test_a_forwarded_activity_that_its_origin_serves_with_another_actor_is
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     mallory = remote.add_user("mallory")
-    served = activity(mallory, "ExampleUnhandled", f"{remote.base}/things/1")
+    served = activity_doc(mallory.uri, "ExampleUnhandled", f"{remote.base}/things/1")
     remote.serve(served)
     claimed = {**served, "actor": alice.uri}  # mallory's activity, passed off as alice's
     response = await node.post("/inbox", claimed, mallory)
@@ -184,7 +168,7 @@ async def test_a_forwarded_activity_whose_origin_redirects_elsewhere_is_401(
     mallory = remote.add_user("mallory")
     async with RemoteServer() as other:
         note = {"id": f"{remote.base}/notes/2", "type": "Note", "attributedTo": alice.uri, "content": "fake"}
-        planted = {**activity(alice, "Create", note), "id": other.activity_id("planted")}
+        planted = {**activity_doc(alice.uri, "Create", note), "id": other.activity_id("planted")}
         other.serve(planted)
         forwarded = {**planted, "id": remote.activity_id("redirecting")}
         remote.redirects["/activities/redirecting"] = planted["id"]
@@ -219,7 +203,7 @@ async def test_a_domain_blocked_by_moderation_is_403(
 ) -> None:
     async with node.sessions() as session, session.begin():
         session.add(DomainBlock(domain=remote.netloc, reason="spam"))
-    response = await node.to_bob(follow_of(alice, node.actor_uri("bob")), alice)
+    response = await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice)
     assert response.status_code == 403
     assert sum(remote.gets.values()) == 0  # not even its key was fetched
     assert await node.count(Follow) == 0 and await node.count(Activity) == 0
@@ -243,7 +227,9 @@ async def test_an_object_on_another_host_than_its_actor_is_403(
     node: Node, alice: RemoteUser, kind: str
 ) -> None:
     obj = {"id": "https://elsewhere.example/notes/1", "type": "Note", "attributedTo": alice.uri}
-    response = await node.post("/inbox", activity(alice, kind, obj if kind != "Delete" else obj["id"]), alice)
+    response = await node.post(
+        "/inbox", activity_doc(alice.uri, kind, obj if kind != "Delete" else obj["id"]), alice
+    )
     assert response.status_code == 403
     assert "not on the actor's host" in response.json()["reason"]
     assert await node.count(Activity) == 0
@@ -256,7 +242,7 @@ async def test_an_unknown_type_is_accepted_stored_and_logged(
     node: Node, alice: RemoteUser, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="talentfed.inbox")
-    unknown = activity(alice, "ExampleUnhandled", f"{alice.server.base}/things/1")
+    unknown = activity_doc(alice.uri, "ExampleUnhandled", f"{alice.server.base}/things/1")
     response = await node.post("/inbox", unknown, alice)
     assert response.status_code == 202
     assert "not handled" in response.json()["reason"]
@@ -268,7 +254,7 @@ async def test_an_unknown_type_is_accepted_stored_and_logged(
 
 
 async def test_a_duplicate_is_accepted_and_stored_once(node: Node, alice: RemoteUser) -> None:
-    follow = follow_of(alice, node.actor_uri("bob"))
+    follow = follow_doc(alice.uri, node.actor_uri("bob"))
     first = await node.to_bob(follow, alice)
     second = await node.to_bob(follow, alice, scheme="rfc9421")
     assert (first.status_code, second.status_code) == (202, 202)
@@ -284,7 +270,7 @@ async def test_a_follow_is_accepted_and_the_accept_goes_to_the_followers_own_inb
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     bob = node.actor_uri("bob")
-    follow = follow_of(alice, bob)
+    follow = follow_doc(alice.uri, bob)
     response = await node.to_bob(follow, alice)
     assert response.status_code == 202 and response.json()["reason"] == "follow accepted"
     assert await node.follow_state(alice.uri, bob) == "accepted"
@@ -322,7 +308,7 @@ async def test_a_follow_is_accepted_and_the_accept_goes_to_the_followers_own_inb
 
 async def test_a_follow_of_a_member_who_approves_by_hand_stays_pending(node: Node, alice: RemoteUser) -> None:
     carol = node.actor_uri("carol")
-    response = await node.post("/users/carol/inbox", follow_of(alice, carol), alice)
+    response = await node.post("/users/carol/inbox", follow_doc(alice.uri, carol), alice)
     assert response.status_code == 202 and "pending" in response.json()["reason"]
     assert await node.follow_state(alice.uri, carol) == "pending"
     assert await node.count(DeliveryJob) == 0
@@ -354,11 +340,11 @@ async def test_an_accept_accepts_our_follow(
 
     # An Accept from someone who was not asked changes nothing.
     mallory = remote.add_user("mallory")
-    response = await node.post("/inbox", activity(mallory, "Accept", embedded), mallory)
+    response = await node.post("/inbox", activity_doc(mallory.uri, "Accept", embedded), mallory)
     assert response.status_code == 202 and "ignored" in response.json()["reason"]
     assert await node.follow_state(bob, alice.uri) == "pending"
 
-    response = await node.post("/inbox", activity(alice, "Accept", embedded), alice)
+    response = await node.post("/inbox", activity_doc(alice.uri, "Accept", embedded), alice)
     assert response.status_code == 202 and response.json()["reason"] == "our follow was accepted"
     assert await node.follow_state(bob, alice.uri) == "accepted"
 
@@ -366,7 +352,7 @@ async def test_an_accept_accepts_our_follow(
 async def test_a_reject_removes_our_follow(node: Node, alice: RemoteUser) -> None:
     bob = node.actor_uri("bob")
     follow_id = await _bob_follows(node, alice)
-    response = await node.post("/inbox", activity(alice, "Reject", follow_id), alice)
+    response = await node.post("/inbox", activity_doc(alice.uri, "Reject", follow_id), alice)
     assert response.status_code == 202 and response.json()["reason"] == "our follow was rejected"
     assert await node.follow_state(bob, alice.uri) is None
 
@@ -374,7 +360,7 @@ async def test_a_reject_removes_our_follow(node: Node, alice: RemoteUser) -> Non
 @pytest.mark.parametrize("form", ["embedded", "bare id", "embedded, unknown id"])
 async def test_undo_follow_removes_the_follow(node: Node, alice: RemoteUser, form: str) -> None:
     bob = node.actor_uri("bob")
-    follow = follow_of(alice, bob)
+    follow = follow_doc(alice.uri, bob)
     assert (await node.to_bob(follow, alice)).status_code == 202
     assert await node.follow_state(alice.uri, bob) == "accepted"
     undone: Any = {"id": follow["id"], "type": "Follow", "actor": alice.uri, "object": bob}
@@ -383,7 +369,7 @@ async def test_undo_follow_removes_the_follow(node: Node, alice: RemoteUser, for
     elif form == "embedded, unknown id":
         undone["id"] = alice.server.activity_id("never-seen")
 
-    response = await node.to_bob(activity(alice, "Undo", undone), alice)
+    response = await node.to_bob(activity_doc(alice.uri, "Undo", undone), alice)
     assert response.status_code == 202 and response.json()["reason"] == "follow undone"
     assert await node.follow_state(alice.uri, bob) is None
 
@@ -392,12 +378,12 @@ async def test_undo_of_another_actors_follow_is_400(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     bob = node.actor_uri("bob")
-    follow = follow_of(alice, bob)
+    follow = follow_doc(alice.uri, bob)
     assert (await node.to_bob(follow, alice)).status_code == 202
     mallory = remote.add_user("mallory")
     undone = {"id": follow["id"], "type": "Follow", "actor": alice.uri, "object": bob}
     # mallory's activity, on mallory's own host: only the Undo rule can refuse it.
-    response = await node.to_bob(activity(mallory, "Undo", undone), mallory)
+    response = await node.to_bob(activity_doc(mallory.uri, "Undo", undone), mallory)
     assert response.status_code == 400
     assert await node.follow_state(alice.uri, bob) == "accepted"
 
@@ -405,12 +391,12 @@ async def test_undo_of_another_actors_follow_is_400(
 async def test_undo_without_an_object_id_undoes_nothing(node: Node, alice: RemoteUser) -> None:
     """An Undo whose object has no id must not match rows whose id is missing (NULL)."""
     bob = node.actor_uri("bob")
-    assert (await node.to_bob(follow_of(alice, bob), alice)).status_code == 202
+    assert (await node.to_bob(follow_doc(alice.uri, bob), alice)).status_code == 202
     sender = await node.actor(alice.uri)
     async with node.sessions() as session, session.begin():
         session.add(Interaction(kind="mention", actor_id=sender.id, activity_uri=None))
 
-    response = await node.to_bob(activity(alice, "Undo", {"type": "Like", "object": bob}), alice)
+    response = await node.to_bob(activity_doc(alice.uri, "Undo", {"type": "Like", "object": bob}), alice)
     assert response.status_code == 202 and "ignored" in response.json()["reason"]
     assert await node.count(Interaction, Interaction.actor_id == sender.id) == 1
     assert await node.follow_state(alice.uri, bob) == "accepted"
@@ -422,7 +408,9 @@ async def test_undo_without_an_object_id_undoes_nothing(node: Node, alice: Remot
 async def test_an_update_of_the_actor_refreshes_the_cached_copy(node: Node, alice: RemoteUser) -> None:
     await node.federation.actors.get(alice.uri)
     assert (await node.actor(alice.uri)).display_name == "Alice"
-    update = activity(alice, "Update", alice.document(name="Alice Renamed", summary="<p>Now in Lyon</p>"))
+    update = activity_doc(
+        alice.uri, "Update", alice.document(name="Alice Renamed", summary="<p>Now in Lyon</p>")
+    )
     response = await node.post("/inbox", update, alice)
     assert response.status_code == 202 and response.json()["reason"] == "actor updated"
     refreshed = await node.actor(alice.uri)
@@ -432,7 +420,7 @@ async def test_an_update_of_the_actor_refreshes_the_cached_copy(node: Node, alic
 async def test_an_update_of_another_actor_is_400(node: Node, remote: RemoteServer, alice: RemoteUser) -> None:
     carol = remote.add_user("carol")  # same host, so only the handler's rule can refuse it
     await node.federation.actors.get(carol.uri)
-    update = activity(alice, "Update", carol.document(name="Carol, per Alice"))
+    update = activity_doc(alice.uri, "Update", carol.document(name="Carol, per Alice"))
     response = await node.post("/inbox", update, alice)
     assert response.status_code == 400
     assert (await node.actor(carol.uri)).display_name == "Carol"
@@ -443,7 +431,7 @@ async def test_a_delete_of_the_actor_removes_it_its_follows_and_its_objects(
     node: Node, alice: RemoteUser
 ) -> None:
     bob = node.actor_uri("bob")
-    assert (await node.to_bob(follow_of(alice, bob), alice)).status_code == 202  # alice → bob
+    assert (await node.to_bob(follow_doc(alice.uri, bob), alice)).status_code == 202  # alice → bob
     await _bob_follows(node, alice)  # bob → alice
     sender = await node.actor(alice.uri)
     async with node.sessions() as session, session.begin():
@@ -451,7 +439,7 @@ async def test_a_delete_of_the_actor_removes_it_its_follows_and_its_objects(
     assert await node.count(Follow) == 2
 
     alice.gone = True  # her server now answers 410; we still have her key
-    response = await node.post("/inbox", activity(alice, "Delete", alice.uri), alice)
+    response = await node.post("/inbox", activity_doc(alice.uri, "Delete", alice.uri), alice)
     assert response.status_code == 202 and response.json()["reason"] == "actor deleted"
     assert await node.actor(alice.uri) is None
     assert await node.count(Follow) == 0
@@ -462,12 +450,12 @@ async def test_a_delete_of_an_actor_whose_key_is_gone_is_ignored(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     alice.gone = True  # never seen here, and its document answers 410
-    response = await node.post("/inbox", activity(alice, "Delete", alice.uri), alice)
+    response = await node.post("/inbox", activity_doc(alice.uri, "Delete", alice.uri), alice)
     assert response.status_code == 202 and "ignored" in response.json()["reason"]
     assert remote.gets["/users/alice"] >= 1
     assert await node.actor(alice.uri) is None and await node.count(Activity) == 0
     # Anything else from an actor whose key cannot be fetched is refused.
-    response = await node.to_bob(follow_of(alice, node.actor_uri("bob")), alice)
+    response = await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice)
     assert response.status_code == 401
 
 
@@ -476,13 +464,13 @@ async def test_a_delete_of_an_actor_whose_key_is_gone_is_ignored(
 
 async def test_a_rotated_key_is_refetched_once(node: Node, remote: RemoteServer, alice: RemoteUser) -> None:
     bob = node.actor_uri("bob")
-    follow = follow_of(alice, bob)
+    follow = follow_doc(alice.uri, bob)
     assert (await node.to_bob(follow, alice)).status_code == 202
     assert remote.gets["/users/alice"] == 1
 
     old_pem = alice.private_pem
     alice.rotate_key()
-    undo = activity(alice, "Undo", follow["id"])
+    undo = activity_doc(alice.uri, "Undo", follow["id"])
     response = await node.to_bob(undo, alice)
     assert response.status_code == 202, response.text
     assert remote.gets["/users/alice"] == 2  # exactly one refetch
@@ -490,7 +478,7 @@ async def test_a_rotated_key_is_refetched_once(node: Node, remote: RemoteServer,
     assert await node.follow_state(alice.uri, bob) is None
 
     # The new key is now the cached one: no more fetches; the old key no longer works.
-    assert (await node.to_bob(follow_of(alice, bob), alice)).status_code == 202
+    assert (await node.to_bob(follow_doc(alice.uri, bob), alice)).status_code == 202
     assert remote.gets["/users/alice"] == 2
-    stale = await node.to_bob(follow_of(alice, bob), alice, private_pem=old_pem)
+    stale = await node.to_bob(follow_doc(alice.uri, bob), alice, private_pem=old_pem)
     assert stale.status_code == 401

@@ -13,7 +13,8 @@ from talentfed.config import Config
 from talentfed.domain.members import NewMember, add_member
 from talentfed.federation import activities, outbox
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Activity, Actor, DeliveryJob, DomainBlock, Follow, utcnow
+from talentfed.storage.models import Activity, Actor, DeliveryJob, DomainBlock, Follow
+from tests.support.factories import remote_actor
 
 
 @pytest.fixture
@@ -25,20 +26,6 @@ def sessions(engine: AsyncEngine) -> async_sessionmaker:
 async def bob(config: Config, sessions: async_sessionmaker) -> Actor:
     async with sessions() as session, session.begin():
         return await add_member(session, config, NewMember("bob", "Bob"))
-
-
-def remote(domain: str, name: str, *, shared: bool = True) -> Actor:
-    base = f"https://{domain}"
-    return Actor(
-        uri=f"{base}/users/{name}",
-        type="Person",
-        username=name,
-        domain=domain,
-        local=False,
-        inbox_url=f"{base}/users/{name}/inbox",
-        shared_inbox_url=f"{base}/inbox" if shared else None,
-        fetched_at=utcnow(),
-    )
 
 
 async def add_followers(
@@ -74,8 +61,8 @@ async def count(sessions: async_sessionmaker, model: type) -> int:
 async def test_one_job_per_shared_inbox_and_personal_inboxes_otherwise(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    big = [remote("big.example", f"user{n}") for n in range(10)]
-    small = [remote("small.example", name, shared=False) for name in ("ann", "ben")]
+    big = [remote_actor(f"user{n}", "big.example") for n in range(10)]
+    small = [remote_actor(name, "small.example", shared=False) for name in ("ann", "ben")]
     await add_followers(sessions, bob, [*big, *small])
 
     document, jobs = await send_to_followers(sessions, config, bob)
@@ -94,7 +81,7 @@ async def test_one_job_per_shared_inbox_and_personal_inboxes_otherwise(
 async def test_without_shared_inbox_every_actor_gets_its_own_job(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    await add_followers(sessions, bob, [remote("big.example", f"user{n}") for n in range(10)])
+    await add_followers(sessions, bob, [remote_actor(f"user{n}", "big.example") for n in range(10)])
     _, jobs = await send_to_followers(sessions, config, bob, shared_inbox=False)
     assert sorted(job.inbox_url for job in jobs) == sorted(
         f"https://big.example/users/user{n}/inbox" for n in range(10)
@@ -107,8 +94,8 @@ async def test_local_and_pending_followers_get_no_job(
     async with sessions() as session, session.begin():
         carol = await add_member(session, config, NewMember("carol", "Carol"))
         session.add(Follow(follower_id=carol.id, followed_id=bob.id, state="accepted"))
-    await add_followers(sessions, bob, [remote("pending.example", "p")], state="pending")
-    await add_followers(sessions, bob, [remote("ok.example", "o")])
+    await add_followers(sessions, bob, [remote_actor("p", "pending.example")], state="pending")
+    await add_followers(sessions, bob, [remote_actor("o", "ok.example")])
 
     async with sessions() as session:
         assert [a.uri for a in await outbox.follower_recipients(session, bob)] == [
@@ -126,11 +113,11 @@ async def test_blocked_domains_get_no_job(
     config: Config, engine: AsyncEngine, sessions: async_sessionmaker, bob: Actor
 ) -> None:
     followers = [
-        remote("moderated.example", "m"),
-        remote("social.moderated.example", "s"),  # a subdomain of a blocked domain
-        remote("configured.example", "c"),
-        remote("fine.example", "f"),
-        remote("notmoderated.example", "n"),  # only ends with the same letters
+        remote_actor("m", "moderated.example"),
+        remote_actor("s", "social.moderated.example"),  # a subdomain of a blocked domain
+        remote_actor("c", "configured.example"),
+        remote_actor("f", "fine.example"),
+        remote_actor("n", "notmoderated.example"),  # only ends with the same letters
     ]
     await add_followers(sessions, bob, followers)
     async with sessions() as session, session.begin():
@@ -145,7 +132,7 @@ async def test_blocked_domains_get_no_job(
 async def test_the_activity_and_its_jobs_commit_together(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    await add_followers(sessions, bob, [remote("a.example", "a"), remote("b.example", "b")])
+    await add_followers(sessions, bob, [remote_actor("a", "a.example"), remote_actor("b", "b.example")])
     document = note(config, bob)
     async with sessions() as session, session.begin():
         await outbox.send(session, config, bob, document, await outbox.follower_recipients(session, bob))
@@ -159,7 +146,7 @@ async def test_the_activity_and_its_jobs_commit_together(
 async def test_a_rolled_back_transaction_queues_nothing(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    await add_followers(sessions, bob, [remote("a.example", "a"), remote("b.example", "b")])
+    await add_followers(sessions, bob, [remote_actor("a", "a.example"), remote_actor("b", "b.example")])
 
     class DomainRuleFailed(Exception):
         pass
@@ -177,7 +164,7 @@ async def test_a_rolled_back_transaction_queues_nothing(
 async def test_answer_follow_goes_to_the_followers_own_inbox_with_the_follow_embedded(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    alice = remote("remote.example", "alice")
+    alice = remote_actor("alice", "remote.example")
     follow_id = "https://remote.example/activities/follow-1"
     async with sessions() as session, session.begin():
         session.add(alice)

@@ -9,21 +9,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from talentfed.federation.runtime import stale_followed_actors
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, Follow, utcnow
+from tests.support.factories import actor_row
 
 
 def _actor(name: str, *, local: bool = False, age: timedelta = timedelta(0)) -> Actor:
-    uri = f"https://{'uni' if local else 'far'}.example/users/{name}"
-    return Actor(
-        uri=uri,
-        type="Person",
-        username=name,
-        domain=uri.split("/")[2],
-        local=local,
-        inbox_url=uri + "/inbox",
-        skills=[],
-        fields=[],
-        fetched_at=utcnow() - age,
-    )
+    return actor_row(name, "uni.example" if local else "far.example", local=local, fetched_at=utcnow() - age)
 
 
 async def test_stale_followed_actors(engine: AsyncEngine) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import hashlib
 from datetime import UTC, datetime, timedelta
 
 import httpx
@@ -35,6 +37,7 @@ from talentfed.federation.signatures import (
     verify_request,
 )
 from talentfed.federation.signatures.message import HttpMessage
+from tests.support.signing import SCHEMES, signed_headers
 
 NOW = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
 KEY_ID = "https://a.example/users/alice#main-key"
@@ -42,7 +45,6 @@ INBOX = "https://b.example/users/bob/inbox"
 ACTOR = "https://b.example/users/bob?page=1"
 OURS = frozenset({"b.example"})  # the verifying server's hosts
 BODY = b'{"type": "Follow", "actor": "https://a.example/users/alice"}'
-SCHEMES = ["cavage", "rfc9421"]
 
 
 @pytest.fixture(scope="module")
@@ -85,13 +87,7 @@ def signed(
     method: str, url: str, body: bytes | None, private_pem: str, scheme: str, now: datetime = NOW
 ) -> dict[str, str]:
     """A request as an ActivityPub client sends it: Accept on GET, Content-Type with a body."""
-    headers = {"Accept": "application/activity+json"} if method == "GET" else {}
-    if body is not None:
-        headers["Content-Type"] = "application/activity+json"
-    headers |= sign_request(
-        method, url, headers, body, key_id=KEY_ID, private_key_pem=private_pem, scheme=scheme, now=now
-    )
-    return headers
+    return signed_headers(method, url, body, key_id=KEY_ID, private_pem=private_pem, scheme=scheme, now=now)
 
 
 async def verify(
@@ -515,10 +511,17 @@ def test_digest_values_match_the_specs() -> None:
 
 @pytest.mark.parametrize("algorithm", ["sha-256", "sha-512"])
 def test_digests_verify(algorithm: str) -> None:
-    verify_digest(digest_header(HELLO, algorithm), HELLO)
-    name, value = digest_header(HELLO, algorithm).split("=", 1)
+    expected = base64.b64encode(hashlib.new(algorithm.replace("-", ""), HELLO).digest()).decode()
+    legacy, structured = digest_header(HELLO, algorithm), content_digest_header(HELLO, algorithm)
+    assert (legacy, structured) == (f"{algorithm.upper()}={expected}", f"{algorithm}=:{expected}:")
+    verify_digest(legacy, HELLO)
+    name, value = legacy.split("=", 1)
     verify_digest(f"{name.lower()}={value}", HELLO)  # algorithm names are case-insensitive
-    verify_content_digest(content_digest_header(HELLO, algorithm), HELLO)
+    verify_content_digest(structured, HELLO)
+    # …and the same headers refuse another body: verifying checks, it does not just parse.
+    for verify, header in ((verify_digest, legacy), (verify_content_digest, structured)):
+        with pytest.raises(DigestMismatchError, match="does not match"):
+            verify(header, HELLO + b" ")
 
 
 def test_digest_ignores_unknown_algorithms_but_needs_one_known() -> None:

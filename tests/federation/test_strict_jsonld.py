@@ -32,6 +32,7 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, Follow, Object, utcnow
 from tests.federation.remote_server import RemoteServer
 from tests.fixtures_path import fixture
+from tests.support.factories import actor_row
 
 TF = "https://w3id.org/talentfed#"
 AS = "https://www.w3.org/ns/activitystreams#"
@@ -262,17 +263,8 @@ async def _follower_on(remote: RemoteServer, sessions: async_sessionmaker, *foll
     """`alice` on the remote server, an accepted follower of each local member named."""
     user = remote.add_user("alice")
     async with sessions() as session, session.begin():
-        alice = Actor(
-            uri=user.uri,
-            type="Person",
-            username="alice",
-            domain=remote.netloc,
-            local=False,
-            inbox_url=user.inbox,
-            shared_inbox_url=remote.shared_inbox,
-            followers_url=user.uri + "/followers",
-            fetched_at=utcnow(),
-        )
+        alice = actor_row("alice", remote.netloc, scheme="http", fetched_at=utcnow())
+        assert alice.uri == user.uri
         session.add(alice)
         await session.flush()
         for username in followed:

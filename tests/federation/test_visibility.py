@@ -18,19 +18,17 @@ from talentfed.federation.signatures import sign_request
 from talentfed.storage.models import Object
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
-
-AS_JSON = "application/activity+json"
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+from tests.support.factories import AS_JSON
+from tests.support.signing import signed_headers
 
 
 async def _get(node: Node, path: str, reader: RemoteUser | None) -> httpx.Response:
-    headers = {"Accept": AS_JSON}
-    if reader is not None:
-        url = node.config.node.base_url + path
-        headers |= sign_request(
-            "GET", url, headers, None, key_id=reader.key_id, private_key_pem=reader.private_pem
-        )
-    return await node.client.get(path, headers=headers)
+    if reader is None:
+        return await node.client.get(path, headers={"Accept": AS_JSON})
+    url = node.config.node.base_url + path
+    return await node.client.get(
+        path, headers=signed_headers("GET", url, key_id=reader.key_id, private_pem=reader.private_pem)
+    )
 
 
 @pytest.fixture
@@ -108,13 +106,11 @@ async def test_followers_only_posts_are_in_the_outbox_only_for_approved_follower
     for outsider in (None, pia, nora):
         assert private not in await outbox_objects(outsider), outsider
     assert private in await outbox_objects(fran)
-    forged = {"Accept": AS_JSON} | sign_request(
+    forged = signed_headers(
         "GET",
         node.config.node.base_url + "/users/carol/outbox?page=1",
-        {"Accept": AS_JSON},
-        None,
         key_id=fran.key_id,
-        private_key_pem=pia.private_pem,
+        private_pem=pia.private_pem,
     )
     response = await node.client.get("/users/carol/outbox?page=1", headers=forged)
     assert response.status_code == 200, "without authorized fetch a bad signature reads as anonymous"
@@ -180,6 +176,7 @@ async def test_no_reader_shows_a_followers_only_or_direct_post_to_outsiders(node
                 headers = {"Accept": accept}
                 if outsider is not None:
                     url = node.config.node.base_url + path
+                    # signed_headers signs Accept: AS_JSON; this request signs the Accept it sends
                     key = {"key_id": outsider.key_id, "private_key_pem": outsider.private_pem}
                     headers |= sign_request("GET", url, headers, None, **key)
                 response = await node.client.get(path, headers=headers)

@@ -15,7 +15,8 @@ from typing import Any
 import pytest
 
 from tests.interop.peer import CAVAGE, RFC9421, FedifyPeer
-from tests.multinode.nodes import Node, query, wait_until
+from tests.multinode.nodes import Node, query
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.interop
 

@@ -137,17 +137,6 @@ def wait_for_health(
     raise AssertionError(f"{what} did not start:\n{log()}")
 
 
-def wait_until(condition: Callable[[], Any], *, timeout: float = 30.0, what: str = "condition") -> Any:
-    """Poll `condition` until it returns something truthy; fail with `what` after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.25)
-    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-
-
 def query(node: Node, statement: str, **params: Any) -> list[tuple]:
     """Read the node's database directly (to check what it stored, or borrow a key)."""
     import asyncio

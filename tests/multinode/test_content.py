@@ -9,7 +9,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.multinode.nodes import Node, query, running, three_nodes, wait_until
+from tests.multinode.nodes import Node, query, running, three_nodes
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.multinode.nodes import Node, running, three_nodes, wait_until
+from tests.multinode.nodes import Node, running, three_nodes
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 

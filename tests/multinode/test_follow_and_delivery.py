@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from email.utils import format_datetime
 from pathlib import Path
 
 import httpx
 import pytest
 
-from talentfed.federation.signatures import generate_rsa_keypair, sign_request
-from tests.multinode.nodes import Node, private_key_of, query, running, three_nodes, wait_until
+from talentfed.federation.signatures import generate_rsa_keypair
+from tests.multinode.nodes import Node, private_key_of, query, running, three_nodes
+from tests.support.signing import signed_post
+from tests.support.waiting import wait_until
 
 pytestmark = pytest.mark.multinode
 
@@ -37,11 +37,7 @@ def _state(node: Node, command: str, user: str, other: str) -> str | None:
 
 
 def _signed_post(inbox: str, activity: dict, key_id: str, private_pem: str, **sign_options) -> httpx.Response:
-    body = json.dumps(activity).encode()
-    headers = {"Content-Type": "application/activity+json"}
-    headers.update(
-        sign_request("POST", inbox, headers, body, key_id=key_id, private_key_pem=private_pem, **sign_options)
-    )
+    body, headers = signed_post(inbox, activity, key_id=key_id, private_pem=private_pem, **sign_options)
     return httpx.post(inbox, content=body, headers=headers, timeout=10)
 
 
@@ -112,11 +108,7 @@ def test_forged_wrong_origin_and_stale_requests_are_rejected(nodes: tuple[Node, 
     assert forged.status_code == 401, forged.text
 
     # A stale request: correctly signed two hours ago.
-    stale_date = format_datetime(datetime.now(UTC) - timedelta(hours=2), usegmt=True)
-    body = json.dumps(follow).encode()
-    headers = {"Content-Type": "application/activity+json", "Date": stale_date}
-    headers.update(sign_request("POST", inbox, headers, body, key_id=key_id, private_key_pem=private_pem))
-    stale = httpx.post(inbox, content=body, headers=headers, timeout=10)
+    stale = _signed_post(inbox, follow, key_id, private_pem, now=datetime.now(UTC) - timedelta(hours=2))
     assert stale.status_code == 401 and "date" in stale.text.lower()
 
     # A Create whose object lives on another host than its actor.

@@ -20,6 +20,7 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.group_commit import GroupCommit
 from talentfed.storage.inline_sqlite import BUSY_TIMEOUT, inline_engine
 from talentfed.storage.models import DomainBlock
+from tests.support.waiting import event_set, eventually
 
 
 def block(domain: str):
@@ -107,15 +108,19 @@ async def test_prepare_sees_the_hints_of_its_batch(engine: AsyncEngine) -> None:
 
 async def test_a_caller_that_gives_up_does_not_lose_the_write(engine: AsyncEngine) -> None:
     writes = GroupCommit(session_factory(engine))
+    started, release = asyncio.Event(), asyncio.Event()
 
     async def slow(session: AsyncSession) -> None:
-        await asyncio.sleep(0.2)
+        started.set()
+        await release.wait()  # still running when its caller gives up
         session.add(DomainBlock(domain="slow.example"))
 
     try:
         with pytest.raises(TimeoutError):
             await asyncio.wait_for(writes.run(slow), 0.05)
+        await event_set(started, what="the unit to run")
     finally:
+        release.set()
         await writes.close()  # waits for the queued work
     assert await stored_domains(engine) == ["slow.example"]
 
@@ -156,8 +161,12 @@ async def test_the_inline_engine_does_not_wait_long_for_another_writer(engine: A
 
         writes = GroupCommit(session_factory(engine))
         pending = asyncio.ensure_future(writes.run(block("waited.example")))
-        await asyncio.sleep(0.3)
-        assert not pending.done()  # the threaded fallback waits for the lock
+        # The inline attempt fails on the lock and the unit runs again alone, on the threaded
+        # engine, which waits for the lock: well past the inline connection's BUSY_TIMEOUT it
+        # has neither failed nor finished. (This wait is what is tested: it stays.)
+        await eventually(lambda: writes.fallbacks == 1, what="the inline batch to fall back")
+        done, _ = await asyncio.wait({pending}, timeout=BUSY_TIMEOUT * 4)
+        assert not done, "the threaded fallback did not wait for the lock"
         other.execute("COMMIT")
         assert await asyncio.wait_for(pending, 10) == "waited.example"
         await writes.close()

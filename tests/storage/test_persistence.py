@@ -11,26 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow, Object
-
-
-def _actor(username: str, domain: str = "uni.example") -> Actor:
-    base = f"https://{domain}/users/{username}"
-    return Actor(
-        uri=base,
-        type="Person",
-        username=username,
-        domain=domain,
-        inbox_url=base + "/inbox",
-        skills=["nlp"],
-        fields=[],
-        local=domain == "uni.example",
-    )
+from tests.support.factories import local_actor_row, remote_actor
 
 
 async def test_data_survives_a_restart(db_url: str) -> None:
     first = create_engine(db_url)
     async with session_factory(first)() as session, session.begin():
-        alice = _actor("alice")
+        alice = local_actor_row("alice", skills=["nlp"])
         session.add(alice)
         await session.flush()
         deadline = datetime(2027, 3, 1, 12, 0, tzinfo=timezone(timedelta(hours=2)))
@@ -65,7 +52,10 @@ async def test_data_survives_a_restart(db_url: str) -> None:
 async def test_foreign_keys_are_enforced_and_cascade(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
-        alice, bob = _actor("alice"), _actor("bob", "other.example")
+        alice, bob = (
+            local_actor_row("alice", skills=["nlp"]),
+            remote_actor("bob", "other.example", skills=["nlp"]),
+        )
         session.add_all([alice, bob])
         await session.flush()
         session.add(Follow(follower_id=bob.id, followed_id=alice.id, state="accepted"))
@@ -129,7 +119,7 @@ async def test_sqlite_runs_in_wal_mode_with_foreign_keys(fresh_database) -> None
 
 async def test_naive_datetimes_are_refused(engine: AsyncEngine) -> None:
     async with session_factory(engine)() as session:
-        session.add(_actor("carol"))
+        session.add(local_actor_row("carol", skills=["nlp"]))
         await session.flush()
         session.add(
             Object(

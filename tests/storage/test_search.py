@@ -13,6 +13,7 @@ from talentfed.storage import search as index
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.migrate import MIGRATIONS_DIR
 from talentfed.storage.models import Actor, Object, SearchDocument
+from tests.support.factories import post_row, remote_actor
 
 HTML = (
     '<p>Robust <strong>speech</strong> models, see <a href="https://example.com/zebrafish" '
@@ -22,14 +23,7 @@ HTML = (
 
 
 def _actor(name: str, **fields: object) -> Actor:
-    uri = f"https://lab.example/users/{name}"
-    values = {"type": "Person", "skills": [], "fields": [], "discoverable": True, "indexable": True}
-    return Actor(uri=uri, username=name, domain="lab.example", inbox_url=uri + "/inbox", **(values | fields))
-
-
-def _post(author: Actor, slug: str, **fields: object) -> Object:
-    values = {"type": "Note", "kind": "article", "extra": {}, "skills": [], "tags": []}
-    return Object(uri=f"https://lab.example/objects/{slug}", author_id=author.id, **(values | fields))
+    return remote_actor(name, "lab.example", **({"discoverable": True, "indexable": True} | fields))
 
 
 async def _ids(session: AsyncSession, words: str) -> set[int]:
@@ -68,7 +62,15 @@ async def test_plain_text_is_indexed_not_markup(session: AsyncSession) -> None:
     kim = _actor("kim", display_name="Kim Lee", summary="<p>Acoustic <em>models</em></p>", skills=["kaldi"])
     session.add(kim)
     await session.flush()
-    post = _post(kim, "asr", name="Call", content=HTML, summary="<p>Short &quot;lead&quot;</p>", tags=["nlp"])
+    post = post_row(
+        kim,
+        "asr",
+        "article",
+        name="Call",
+        content=HTML,
+        summary="<p>Short &quot;lead&quot;</p>",
+        tags=["nlp"],
+    )
     session.add(post)
     await session.flush()
     document = await _document(session, object_id=post.id)
@@ -99,7 +101,7 @@ async def test_the_index_follows_every_write(session: AsyncSession) -> None:
     kim = _actor("kim", headline="Phonetics")
     session.add(kim)
     await session.flush()
-    post = _post(kim, "p", name="Tonal languages", content="<p>Yoruba</p>")
+    post = post_row(kim, "p", "article", name="Tonal languages", content="<p>Yoruba</p>")
     session.add(post)
     await session.flush()
     assert len(await _ids(session, "yoruba")) == 1
@@ -228,9 +230,15 @@ async def test_the_migration_indexes_existing_rows_and_goes_back(fresh_database,
             session.add(kim)
             await session.flush()
             session.add(
-                _post(kim, "p", name="Yoruba tones", content='<p><a href="https://x.example/">link</a></p>')
+                post_row(
+                    kim,
+                    "p",
+                    "article",
+                    name="Yoruba tones",
+                    content='<p><a href="https://x.example/">link</a></p>',
+                )
             )
-            session.add(_post(kim, "n", kind="note", name="Yoruba note"))
+            session.add(post_row(kim, "n", "note", name="Yoruba note"))
         await migrate.upgrade(engine)
         async with session_factory(engine)() as session:
             assert len(await _ids(session, "tonal")) == 1

@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.domain.members import issue_api_token
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, Object, utcnow
+from talentfed.storage.models import Object, utcnow
+from tests.support.factories import remote_actor
 
 API = "/api/talentfed/v1"
 AS_JSON = {"Accept": "application/activity+json"}
@@ -108,15 +109,7 @@ async def test_project_listing_across_the_federation(
     demo_client: httpx.AsyncClient, auth: dict, engine: AsyncEngine
 ) -> None:
     async with session_factory(engine)() as session, session.begin():
-        remote = Actor(
-            uri="https://lab.example/users/kim",
-            type="Person",
-            username="kim",
-            domain="lab.example",
-            inbox_url="https://lab.example/users/kim/inbox",
-            skills=[],
-            fields=[],
-        )
+        remote = remote_actor("kim", "lab.example")
         session.add(remote)
         await session.flush()
         session.add(

@@ -12,10 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.config import Config
 from talentfed.domain.demo import ensure_demo
-from talentfed.federation.signatures import generate_rsa_keypair, sign_request
+from talentfed.federation.signatures import generate_rsa_keypair
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor
 from talentfed.web.app import create_app
+from tests.support.signing import signed_headers
 
 BASE = "http://127.0.0.1:8000"
 ACCEPT = "application/activity+json"
@@ -49,11 +50,7 @@ async def _key_of(engine: AsyncEngine, username: str) -> tuple[str, str]:
 
 
 def _signed(path: str, key_id: str, private_pem: str) -> dict[str, str]:
-    headers = {"Accept": ACCEPT}
-    headers.update(
-        sign_request("GET", BASE + path, headers, None, key_id=key_id, private_key_pem=private_pem)
-    )
-    return headers
+    return signed_headers("GET", BASE + path, key_id=key_id, private_pem=private_pem)
 
 
 async def test_unsigned_collection_fetch_is_refused(secure_client: httpx.AsyncClient) -> None:

@@ -15,6 +15,7 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
 from talentfed.web.app import create_app
 from tests.domain.test_discovery import HIDDEN, build_world
+from tests.support.factories import remote_actor
 
 API = "/api/talentfed/v1"
 
@@ -101,13 +102,7 @@ async def test_new_follows_update_influence_without_a_full_run(
     await job.run_once()
     async with sessions() as session, session.begin():
         actors = list(await session.scalars(select(Actor).order_by(Actor.id)))
-        newcomer = Actor(
-            uri="https://far.example/users/new",
-            type="Person",
-            username="new",
-            domain="far.example",
-            inbox_url="https://far.example/inbox",
-        )
+        newcomer = remote_actor("new", "far.example")
         session.add(newcomer)
         await session.flush()
         session.add_all(

@@ -1,13 +1,12 @@
-"""Helpers shared by tests (fixtures live in conftest.py)."""
+"""The test environment: the repository, config files, the CLI in a subprocess, TLS certificates."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 from talentfed.config import render_config
-from talentfed.storage.models import Actor
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 
 
 def write_config(directory: Path, db_url: str, **overrides: object) -> Path:
@@ -24,24 +23,6 @@ def write_config(directory: Path, db_url: str, **overrides: object) -> Path:
     path = directory / "config.toml"
     path.write_text(render_config((REPO / "config.example.toml").read_text(), values))
     return path
-
-
-def remote_actor(name: str, host: str, *, shared: bool = True, **fields: object) -> Actor:
-    """A remote Person record at https://HOST/users/NAME, as ingest would store it."""
-    uri = f"https://{host}/users/{name}"
-    values: dict[str, object] = {
-        "uri": uri,
-        "type": "Person",
-        "username": name,
-        "domain": host,
-        "local": False,
-        "inbox_url": uri + "/inbox",
-        "shared_inbox_url": f"https://{host}/inbox" if shared else None,
-        "followers_url": uri + "/followers",
-        "skills": [],
-        "fields": [],
-    }
-    return Actor(**(values | fields))
 
 
 def run_cli(
