@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -412,7 +413,7 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
         return existing
     author = await session.get(Actor, post.author_id)
     verb = "Like" if kind == "like" else "Announce"
-    fields: dict = (
+    fields: dict[str, Any] = (
         {"to": [author.uri]} if kind == "like" else {"to": [PUBLIC], "cc": [author.uri, actor.followers_url]}
     )
     document = activities.build(config, verb, actor, post.uri, **fields)

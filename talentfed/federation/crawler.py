@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import or_, select, union
@@ -161,7 +162,7 @@ class Crawler:
         self._report()
         return seen
 
-    async def _get(self, url: str) -> dict | None:
+    async def _get(self, url: str) -> dict[str, Any] | None:
         if is_blocked(url, self._blocked):
             return None
         semaphore = await self._limit(url)
@@ -246,7 +247,7 @@ class Crawler:
             self.on_progress(self.progress)
 
 
-def _items(document: dict) -> list[str]:
+def _items(document: dict[str, Any]) -> list[str]:
     values = as_list(document.get("orderedItems")) + as_list(document.get("items"))
     return [
         uri for uri in (id_of(value) for value in values) if uri and uri.startswith(("https://", "http://"))

@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -177,7 +178,7 @@ class DeliveryQueue:
         """Record an attempt's outcome, if the job is still ours."""
         now = utcnow()
         attempts = job.attempts + 1
-        values: dict = {
+        values: dict[str, Any] = {
             "attempts": attempts,
             "last_status": outcome.status,
             "last_error": outcome.error,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -59,7 +60,7 @@ class Context:
     reading: Reading | None = None  # None: read when the handler needs it
 
 
-def read(activity: dict) -> Reading:
+def read(activity: dict[str, Any]) -> Reading:
     """Read the object a Create or Update embeds; raises Invalid for a malformed one."""
     if not {"Create", "Update"} & set(types_of(activity)):
         return Reading()
@@ -79,11 +80,11 @@ def read(activity: dict) -> Reading:
         raise Invalid(str(exc)) from None
 
 
-def _reading(context: Context, activity: dict) -> Reading:
+def _reading(context: Context, activity: dict[str, Any]) -> Reading:
     return context.reading if context.reading is not None else read(activity)
 
 
-Handler = Callable[[Context, dict], Awaitable[str]]
+Handler = Callable[[Context, dict[str, Any]], Awaitable[str]]
 _HANDLERS: dict[str, Handler] = {}
 
 
@@ -95,7 +96,7 @@ def handles(activity_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def dispatch(context: Context, activity: dict) -> str:
+async def dispatch(context: Context, activity: dict[str, Any]) -> str:
     for activity_type in types_of(activity):
         handler = _HANDLERS.get(activity_type)
         if handler is not None:
@@ -110,11 +111,11 @@ async def _local_actor(session: AsyncSession, uri: str | None) -> Actor | None:
     return await session.scalar(select(Actor).where(Actor.uri == uri, Actor.local.is_(True)))
 
 
-def _embedded(value: object) -> dict | None:
+def _embedded(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _carried(activity: dict) -> dict | None:
+def _carried(activity: dict[str, Any]) -> dict[str, Any] | None:
     """The object a Create or Update embeds, with the activity's @context handed down: senders
     (talentfed among them) define their terms once, on the activity."""
     objects = carried_objects(activity)
@@ -125,7 +126,7 @@ def _carried(activity: dict) -> dict | None:
 
 
 @handles("Follow")
-async def on_follow(context: Context, activity: dict) -> str:
+async def on_follow(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     target = await _local_actor(session, id_of(activity.get("object")))
     if target is None:
@@ -166,7 +167,7 @@ async def _match_our_follow(context: Context, obj: object) -> Follow | None:
 
 
 @handles("Accept")
-async def on_accept(context: Context, activity: dict) -> str:
+async def on_accept(context: Context, activity: dict[str, Any]) -> str:
     follow = await _match_our_follow(context, activity.get("object"))
     if follow is None:
         return "accept of nothing we asked for; ignored"
@@ -176,7 +177,7 @@ async def on_accept(context: Context, activity: dict) -> str:
 
 
 @handles("Reject")
-async def on_reject(context: Context, activity: dict) -> str:
+async def on_reject(context: Context, activity: dict[str, Any]) -> str:
     follow = await _match_our_follow(context, activity.get("object"))
     if follow is None:
         return "reject of nothing we asked for; ignored"
@@ -185,7 +186,7 @@ async def on_reject(context: Context, activity: dict) -> str:
 
 
 @handles("Undo")
-async def on_undo(context: Context, activity: dict) -> str:
+async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     obj = activity.get("object")
     undone_id = id_of(obj)
@@ -222,7 +223,7 @@ async def on_undo(context: Context, activity: dict) -> str:
 
 
 @handles("Update")
-async def on_update(context: Context, activity: dict) -> str:
+async def on_update(context: Context, activity: dict[str, Any]) -> str:
     if _carried(activity) is None:
         return "update without an embedded object; ignored"
     reading = _reading(context, activity)
@@ -237,7 +238,7 @@ async def on_update(context: Context, activity: dict) -> str:
 
 
 @handles("Delete")
-async def on_delete(context: Context, activity: dict) -> str:
+async def on_delete(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     object_id = id_of(activity.get("object"))
     if object_id == sender.uri:
@@ -303,7 +304,7 @@ async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: in
 
 
 @handles("Create")
-async def on_create(context: Context, activity: dict) -> str:
+async def on_create(context: Context, activity: dict[str, Any]) -> str:
     if _carried(activity) is not None:
         return await _store_post(context, _reading(context, activity), "post stored")
     post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
@@ -319,7 +320,7 @@ def _stored_mentions(post: Object) -> tuple[str, ...]:
     return tuple(e["href"] for e in entries if isinstance(e, dict) and isinstance(e.get("href"), str))
 
 
-async def _interaction(context: Context, activity: dict, kind: str) -> str:
+async def _interaction(context: Context, activity: dict[str, Any], kind: str) -> str:
     """A like or an announce of a post we know: one edge per actor and post."""
     session, sender = context.session, context.sender
     post = await session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
@@ -340,10 +341,10 @@ async def _interaction(context: Context, activity: dict, kind: str) -> str:
 
 
 @handles("Like")
-async def on_like(context: Context, activity: dict) -> str:
+async def on_like(context: Context, activity: dict[str, Any]) -> str:
     return await _interaction(context, activity, "like")
 
 
 @handles("Announce")
-async def on_announce(context: Context, activity: dict) -> str:
+async def on_announce(context: Context, activity: dict[str, Any]) -> str:
     return await _interaction(context, activity, "announce")

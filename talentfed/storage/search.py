@@ -49,6 +49,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Float, cast, column, exists, func, literal, literal_column, select, table, type_coerce
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG
@@ -64,7 +65,7 @@ PERSON_TYPE = "Person"
 INDEX_PREFIX = "search_fts"
 
 
-def is_model_object(name: str | None, _type: str, _parents: dict) -> bool:
+def is_model_object(name: str | None, _type: str, _parents: dict[str, Any]) -> bool:
     """For Alembic's comparison: the full-text index's tables and GIN index are not models."""
     return not (name or "").startswith(INDEX_PREFIX)
 
