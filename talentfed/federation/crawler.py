@@ -19,7 +19,7 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
@@ -107,7 +107,7 @@ class Crawler:
     async def _seeds(self) -> list[str]:
         """Remote actors in a follow or an interaction with one of our actors, due for a crawl."""
         local = select(Actor.id).where(Actor.local.is_(True))
-        related = union(
+        related: CompoundSelect[int | None] = union(
             select(Follow.followed_id).where(Follow.follower_id.in_(local)),
             select(Follow.follower_id).where(Follow.followed_id.in_(local)),
             select(Interaction.actor_id).where(Interaction.target_actor_id.in_(local)),
@@ -119,7 +119,7 @@ class Crawler:
             )
             return list(uris)
 
-    def _is_due(self):
+    def _is_due(self) -> ColumnElement[bool]:
         return or_(Actor.crawled_at.is_(None), Actor.crawled_at < utcnow() - self.policy.recrawl_after)
 
     async def _due(self, uris: set[str]) -> list[str]:
@@ -186,8 +186,9 @@ class Crawler:
         while page is not None and pages < self.policy.max_pages:
             pages += 1
             document = page if isinstance(page, dict) and _items(page) else None
-            if document is None and id_of(page):
-                document = await self._get(id_of(page))
+            page_id = id_of(page)
+            if document is None and page_id:
+                document = await self._get(page_id)
             if document is None:
                 break
             items += _items(document)

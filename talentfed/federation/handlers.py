@@ -30,6 +30,7 @@ from talentfed.federation.ingest import (
 )
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
+from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
 logger = logging.getLogger("talentfed.inbox")
@@ -216,7 +217,7 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     result = await session.execute(
         delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
     )
-    return "interaction undone" if result.rowcount else "undo of nothing we know; ignored"
+    return "interaction undone" if rowcount(result) else "undo of nothing we know; ignored"
 
 
 # --- actors ----------------------------------------------------------------------------
@@ -250,7 +251,7 @@ async def on_delete(context: Context, activity: dict[str, Any]) -> str:
         .where(Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
         .values(deleted_at=utcnow(), content=None, name=None, summary=None)
     )
-    return "object deleted" if result.rowcount else "delete of nothing we know; ignored"
+    return "object deleted" if rowcount(result) else "delete of nothing we know; ignored"
 
 
 # --- posts and interactions --------------------------------------------------------------

@@ -86,6 +86,8 @@ class Inbox:
         try:
             activity = parsed = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
+            if actor_uri is None:  # _parse has refused an activity without one
+                raise Rejected(400, "activity has no actor")
             await self._refuse_blocked(actor_uri)
             activity, signer = await self._authenticate(method, url, headers, body, activity, actor_uri)
             if activity is not parsed:  # forwarded: its origin's copy replaced it; check that one
@@ -273,8 +275,9 @@ def _check_columns(activity: dict[str, Any]) -> None:
 def _created_post_uri(activity: dict[str, Any]) -> str | None:
     """The id of the post a Create carries: a batch looks these up in one query."""
     obj = activity.get("object")
-    if "Create" in types_of(activity) and isinstance(obj, dict) and isinstance(obj.get("id"), str):
-        return obj["id"]
+    obj_id = obj.get("id") if isinstance(obj, dict) else None
+    if "Create" in types_of(activity) and isinstance(obj_id, str):
+        return obj_id
     return None
 
 

@@ -150,9 +150,8 @@ async def subscribe_template(fetcher: Fetcher, query: ResourceQuery, *, https: b
     """The handle's server's remote-follow template (OStatus subscribe), with its `{uri}` slot."""
     for link in _links(await _jrd(fetcher, query, https)):
         template = link.get("template")
-        usable = (
-            isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://"))
-        )
-        if link.get("rel") == SUBSCRIBE_REL and usable:
+        if link.get("rel") != SUBSCRIBE_REL or not isinstance(template, str):
+            continue
+        if "{uri}" in template and template.startswith(("https://", "http://")):
             return template
     raise WebFingerError(f"{query.domain} does not offer remote follows for {query.username}")
