@@ -22,7 +22,7 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -107,9 +107,9 @@ def skill_term(skill: str) -> str:
     return SKILL_PREFIX + normalize_skill(skill)
 
 
-def document_counts(document: Document) -> Counter[str]:
+def document_counts(document: Document) -> dict[str, float]:
     """Weighted term counts of one document (see the module docstring for the rule)."""
-    counts: Counter[str] = Counter()
+    counts: defaultdict[str, float] = defaultdict(float)
     for skill in normalize_skills(list(document.skills)):
         counts[SKILL_PREFIX + skill] = 1.0
     for text, weight in document.texts:
@@ -211,7 +211,7 @@ def build_features(
     )
 
 
-def _count_matrix(rows: list[Counter[str]], term_index: dict[str, int], n_terms: int) -> sp.csr_matrix:
+def _count_matrix(rows: list[dict[str, float]], term_index: dict[str, int], n_terms: int) -> sp.csr_matrix:
     """Per-document weighted counts → CSR (documents × terms), terms outside the index dropped."""
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     columns: list[int] = []

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.analytics._topk import ragged_ranges
 
@@ -89,7 +90,7 @@ def _as_ids(ids: np.ndarray) -> np.ndarray:
     return ids
 
 
-def _keys(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _keys(low: NDArray[np.int64], high: NDArray[np.int64]) -> NDArray[np.int64]:
     return (low << _KEY_SHIFT) | high
 
 
@@ -134,27 +135,29 @@ def neighbour_sums(low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarra
     return degree, sums
 
 
-def weighted_counts(index: np.ndarray, weights: np.ndarray, length: int) -> np.ndarray:
+def weighted_counts(
+    index: NDArray[np.integer], weights: NDArray[np.float64], length: int
+) -> NDArray[np.float64]:
     """np.bincount with weights, always float64 (bincount returns integers when empty)."""
     return np.bincount(index, weights=weights, minlength=length).astype(np.float64, copy=False)
 
 
-def _inverse_root(degree: np.ndarray) -> np.ndarray:
-    degree = np.asarray(degree, dtype=np.float64)
-    return np.divide(1.0, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
+def _inverse_root(degree: NDArray[np.number]) -> NDArray[np.float64]:
+    as_float = np.asarray(degree, dtype=np.float64)
+    return np.divide(1.0, np.sqrt(as_float), out=np.zeros_like(as_float), where=as_float > 0)
 
 
-def _divide(sums: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    degree = np.asarray(degree, dtype=np.float64)
-    return np.divide(sums, degree, out=np.zeros_like(degree), where=degree > 0)
+def _divide(sums: NDArray[np.float64], degree: NDArray[np.number]) -> NDArray[np.float64]:
+    as_float = np.asarray(degree, dtype=np.float64)
+    return np.divide(sums, as_float, out=np.zeros_like(as_float), where=as_float > 0)
 
 
-def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _contains(sorted_values: NDArray[np.int64], values: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Whether each value is in the sorted array."""
     if sorted_values.size == 0:
         return np.zeros(values.shape, dtype=bool)
     position = np.minimum(np.searchsorted(sorted_values, values), sorted_values.size - 1)
-    return sorted_values[position] == values
+    return np.equal(sorted_values[position], values)
 
 
 def influence(src: np.ndarray, dst: np.ndarray, n: int, *, subset: np.ndarray | None = None) -> np.ndarray:
@@ -266,7 +269,7 @@ class InfluenceGraph:
         self.influence = np.concatenate([self.influence, np.zeros(extra)])
         self.n = n
 
-    def _in_base(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def _in_base(self, low: NDArray[np.int64], high: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Whether each edge is in the compact adjacency: a binary search per edge, all at once."""
         indptr, indices = self._base.indptr, self._base.indices
         start, stop = indptr[low].copy(), indptr[low + 1].copy()
