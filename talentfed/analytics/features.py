@@ -29,6 +29,7 @@ from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.text import normalize_skill, normalize_skills
 
@@ -120,13 +121,13 @@ def document_counts(document: Document) -> dict[str, float]:
     return counts
 
 
-def sublinear_tf(counts: np.ndarray) -> np.ndarray:
+def sublinear_tf(counts: np.ndarray) -> NDArray[np.float64]:
     """1 + ln(count) from 1 up, linear below 1 (continuous, increasing, never negative)."""
     counts = np.asarray(counts, dtype=np.float64)
     return np.where(counts >= 1.0, 1.0 + np.log(np.maximum(counts, 1.0)), counts)
 
 
-def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> NDArray[np.float64]:
     """ln((1 + n) / (1 + df)) + 1."""
     df = np.asarray(document_frequency, dtype=np.float64)
     return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
@@ -158,17 +159,17 @@ class FeatureSpace:
 
     matrix: sp.csr_matrix
     vocabulary: tuple[str, ...]
-    idf: np.ndarray
+    idf: NDArray[np.float64]
     n_skill_terms: int
     skill_weight: float = DEFAULT_SKILL_WEIGHT
-    column_scale: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    column_scale: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @cached_property
     def term_index(self) -> dict[str, int]:
         return {term: index for index, term in enumerate(self.vocabulary)}
 
     @cached_property
-    def is_skill(self) -> np.ndarray:
+    def is_skill(self) -> NDArray[np.bool_]:
         """Boolean mask over the columns: True for skill terms."""
         return np.arange(len(self.vocabulary)) < self.n_skill_terms
 

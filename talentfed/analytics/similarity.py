@@ -87,8 +87,8 @@ class Match:
 class TopK:
     """Top-k of many queries at once: row q holds its item indices (-1 pads) and scores (0 pads)."""
 
-    indices: np.ndarray  # (n_queries, k) int64, best first
-    scores: np.ndarray  # (n_queries, k) float64
+    indices: NDArray[np.int64]  # (n_queries, k), best first
+    scores: NDArray[np.float64]  # (n_queries, k)
 
     def row(self, query: int) -> list[tuple[int, float]]:
         found = self.indices[query] >= 0
