@@ -6,11 +6,12 @@ DEV_DOMAIN ?= 127.0.0.1:8000
 
 PEER   := tests/interop/fedify_peer
 
-.PHONY: run test lint bench fuzz clean help
+.PHONY: run test lint typecheck bench fuzz clean help
 
 help:
 	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
 	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
+	@echo "make typecheck - mypy over talentfed/ (strict on federation/, domain/, storage/, analytics/; pyproject.toml)"
 	@echo "make bench - run the benchmarks in bench/ (minutes; figures go to docs/benchmarks.md)"
 	@echo "make fuzz  - fuzz the inbox with FUZZ_EXAMPLES inputs per back-end (default 50000; docs/reliability.md)"
 
@@ -50,6 +51,11 @@ run: $(VENV)/.installed
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check talentfed tests bench
+
+# Not yet part of lint: a few federation/ modules still have errors (issue 13); once they are
+# clean, lint runs it too.
+typecheck: $(VENV)/.installed-test
+	$(BIN)/mypy talentfed
 
 test: lint $(PEER)/node_modules/.package-lock.json
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium is missing: the browser tests (tests/browser) skip here" \

@@ -388,9 +388,18 @@ def _resolve_sqlite_path(config: Config, base_dir: Path) -> Config:
 def _resolve_tls_paths(config: Config, base_dir: Path) -> Config:
     """Like the SQLite path, relative certificate and key paths are relative to the config file."""
     server = config.server
-    paths = {"tls_certificate": server.tls_certificate, "tls_private_key": server.tls_private_key}
-    resolved = {key: str((base_dir / path).resolve()) for key, path in paths.items() if path}
-    return dataclasses.replace(config, server=dataclasses.replace(server, **resolved)) if resolved else config
+    if not server.tls_certificate and not server.tls_private_key:
+        return config
+
+    def resolve(path: str) -> str:
+        return str((base_dir / path).resolve()) if path else path
+
+    server = dataclasses.replace(
+        server,
+        tls_certificate=resolve(server.tls_certificate),
+        tls_private_key=resolve(server.tls_private_key),
+    )
+    return dataclasses.replace(config, server=server)
 
 
 def _check_consistency(config: Config) -> None:
@@ -420,7 +429,7 @@ def render_config(template: str, values: Mapping[tuple[str, str], Any]) -> str:
         if header:
             section = header.group(1)
         assignment = re.match(r"^(\w+)\s*=", line)
-        if assignment and (section, assignment.group(1)) in values:
+        if assignment and section is not None and (section, assignment.group(1)) in values:
             key = assignment.group(1)
             line = f"{key} = {_toml_literal(values[(section, key)])}"
         lines.append(line)

@@ -31,12 +31,19 @@ any negative weight, against float32 tail scores) is scored in full.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
+_csc_matvec: Callable[..., None] | None
+_csr_row_index: Callable[..., None] | None
 try:  # scipy's C loops: y += A x for A in CSC (`_posting_ranges` says how it is used), rows of a CSR
-    from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
-    from scipy.sparse._sparsetools import csr_row_index as _csr_row_index
+    from scipy.sparse import _sparsetools
+
+    _csc_matvec, _csr_row_index = _sparsetools.csc_matvec, _sparsetools.csr_row_index
 except ImportError:  # pragma: no cover - a private module; without it, scipy's public API
     _csc_matvec = _csr_row_index = None
 
@@ -64,9 +71,12 @@ class Workspace:
     """Scratch space for `BlockedTopK.top_k` on up to n_queries rows, reused across blocks (which
     saves the operating system from handing out, and zeroing, fresh pages for every block)."""
 
-    def __init__(self, n_queries: int, n_padded: int, n_terms: int, dtype: type) -> None:
+    def __init__(
+        self, n_queries: int, n_padded: int, n_terms: int, dtype: type[np.float32] | type[np.float64]
+    ) -> None:
         self.n_queries = n_queries
-        self.scores = np.empty((n_queries, n_padded), dtype=dtype)  # tail scores, one row per query
+        # tail scores, one row per query
+        self.scores: NDArray[np.floating[Any]] = np.empty((n_queries, n_padded), dtype=dtype)
         self.slot = np.zeros(n_terms, dtype=np.intp)  # term -> column of the block's query table
 
 
@@ -110,7 +120,10 @@ class BlockedTopK:
         tail = items[self.order]
         tail.data[self.is_head[tail.indices]] = 0.0
         tail.eliminate_zeros()
-        tail.resize((self.n_padded, self.n_terms))  # padding items: empty rows
+        # Padding items: empty rows (what an in-place resize does, which scipy-stubs do not allow).
+        padding = np.full(self.n_padded - self.n_items, tail.indptr[-1], dtype=tail.indptr.dtype)
+        indptr = np.concatenate([tail.indptr, padding])
+        tail = sp.csr_matrix((tail.data, tail.indices, indptr), shape=(self.n_padded, self.n_terms))
         # float32 tail scores (half the memory traffic) when their rounding has a relative bound:
         # non-negative values, none so small that a product could leave float32's normal range.
         low, high = (tail.data.min(), tail.data.max()) if tail.nnz else (1.0, 1.0)

@@ -22,13 +22,14 @@ from __future__ import annotations
 import html
 import re
 import unicodedata
-from collections import Counter
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.text import normalize_skill, normalize_skills
 
@@ -107,9 +108,9 @@ def skill_term(skill: str) -> str:
     return SKILL_PREFIX + normalize_skill(skill)
 
 
-def document_counts(document: Document) -> Counter[str]:
+def document_counts(document: Document) -> dict[str, float]:
     """Weighted term counts of one document (see the module docstring for the rule)."""
-    counts: Counter[str] = Counter()
+    counts: defaultdict[str, float] = defaultdict(float)
     for skill in normalize_skills(list(document.skills)):
         counts[SKILL_PREFIX + skill] = 1.0
     for text, weight in document.texts:
@@ -120,13 +121,13 @@ def document_counts(document: Document) -> Counter[str]:
     return counts
 
 
-def sublinear_tf(counts: np.ndarray) -> np.ndarray:
+def sublinear_tf(counts: np.ndarray) -> NDArray[np.float64]:
     """1 + ln(count) from 1 up, linear below 1 (continuous, increasing, never negative)."""
     counts = np.asarray(counts, dtype=np.float64)
     return np.where(counts >= 1.0, 1.0 + np.log(np.maximum(counts, 1.0)), counts)
 
 
-def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> np.ndarray:
+def smooth_idf(document_frequency: np.ndarray, n_documents: int) -> NDArray[np.float64]:
     """ln((1 + n) / (1 + df)) + 1."""
     df = np.asarray(document_frequency, dtype=np.float64)
     return np.log((1.0 + n_documents) / (1.0 + df)) + 1.0
@@ -158,17 +159,17 @@ class FeatureSpace:
 
     matrix: sp.csr_matrix
     vocabulary: tuple[str, ...]
-    idf: np.ndarray
+    idf: NDArray[np.float64]
     n_skill_terms: int
     skill_weight: float = DEFAULT_SKILL_WEIGHT
-    column_scale: np.ndarray = field(repr=False, default_factory=lambda: np.zeros(0))
+    column_scale: NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
 
     @cached_property
     def term_index(self) -> dict[str, int]:
         return {term: index for index, term in enumerate(self.vocabulary)}
 
     @cached_property
-    def is_skill(self) -> np.ndarray:
+    def is_skill(self) -> NDArray[np.bool_]:
         """Boolean mask over the columns: True for skill terms."""
         return np.arange(len(self.vocabulary)) < self.n_skill_terms
 
@@ -211,7 +212,7 @@ def build_features(
     )
 
 
-def _count_matrix(rows: list[Counter[str]], term_index: dict[str, int], n_terms: int) -> sp.csr_matrix:
+def _count_matrix(rows: list[dict[str, float]], term_index: dict[str, int], n_terms: int) -> sp.csr_matrix:
     """Per-document weighted counts → CSR (documents × terms), terms outside the index dropped."""
     indptr = np.zeros(len(rows) + 1, dtype=np.int64)
     columns: list[int] = []

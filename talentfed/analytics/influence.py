@@ -24,13 +24,14 @@ from __future__ import annotations
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.analytics._topk import ragged_ranges
 
 _KEY_SHIFT = np.int64(32)  # edge key = low << 32 | high; vertex ids must stay below 2**31
 
 
-def undirected_edges(src: np.ndarray, dst: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def undirected_edges(src: np.ndarray, dst: np.ndarray) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """Each undirected edge once, as (low, high) with low < high, sorted; self-loops dropped.
 
     a→b and b→a (a mutual follow), or the same follow seen twice, become one edge.
@@ -64,13 +65,13 @@ def upper_adjacency(src: np.ndarray, dst: np.ndarray, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(low.size, dtype=bool), (low, high)), shape=(n, n))
 
 
-def edge_list(upper: sp.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+def edge_list(upper: sp.csr_matrix) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
     """(low, high) arrays of an upper adjacency, sorted."""
     low = np.repeat(np.arange(upper.shape[0], dtype=np.int64), np.diff(upper.indptr))
     return low, upper.indices.astype(np.int64)
 
 
-def sorted_unique(values: np.ndarray) -> np.ndarray:
+def sorted_unique(values: NDArray[np.int64]) -> NDArray[np.int64]:
     """np.unique for integer arrays, by sort and neighbour comparison (np.unique is far slower on
     large integer arrays in numpy 2.4)."""
     values = np.sort(values)
@@ -82,14 +83,14 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return values[keep]
 
 
-def _as_ids(ids: np.ndarray) -> np.ndarray:
+def _as_ids(ids: np.ndarray) -> NDArray[np.int64]:
     ids = np.asarray(ids, dtype=np.int64).ravel()
     if ids.size and (ids.min() < 0 or ids.max() >= 2**31):
         raise ValueError("vertex ids must be in 0 .. 2**31 - 1")
     return ids
 
 
-def _keys(low: np.ndarray, high: np.ndarray) -> np.ndarray:
+def _keys(low: NDArray[np.int64], high: NDArray[np.int64]) -> NDArray[np.int64]:
     return (low << _KEY_SHIFT) | high
 
 
@@ -103,26 +104,28 @@ def adjacency(low: np.ndarray, high: np.ndarray, n: int) -> sp.csr_matrix:
     return sp.csr_matrix((np.ones(rows.size), (rows, columns)), shape=(n, n))
 
 
-def influence_from_adjacency(matrix: sp.csr_matrix) -> np.ndarray:
+def influence_from_adjacency(matrix: sp.csr_matrix) -> NDArray[np.float64]:
     """I = (A · d^(-1/2)) / d, with I = 0 where d = 0."""
     degree = np.diff(matrix.indptr)
     return _divide(matrix @ _inverse_root(degree), degree)
 
 
-def influence_from_edges(low: np.ndarray, high: np.ndarray, n: int) -> np.ndarray:
+def influence_from_edges(low: NDArray[np.int64], high: NDArray[np.int64], n: int) -> NDArray[np.float64]:
     """The same I straight from the (low, high) edge list, without building the matrix."""
     degree, sums = neighbour_sums(low, high, n)
     return _divide(sums, degree)
 
 
-def influence_from_upper(upper: sp.csr_matrix) -> np.ndarray:
+def influence_from_upper(upper: sp.csr_matrix) -> NDArray[np.float64]:
     """I from an upper adjacency U (A = U + Uᵀ): d = row counts + column counts, A·w = U·w + Uᵀ·w."""
     degree = np.diff(upper.indptr) + np.bincount(upper.indices, minlength=upper.shape[0])
     weight = _inverse_root(degree)
     return _divide(upper @ weight + upper.T @ weight, degree)
 
 
-def neighbour_sums(low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+def neighbour_sums(
+    low: NDArray[np.int64], high: NDArray[np.int64], n: int
+) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """Degrees d and S = A · d^(-1/2), from the edge list.
 
     A · w is, row by row, the sum of w over the neighbours: each edge adds w[high] to low's sum
@@ -134,30 +137,34 @@ def neighbour_sums(low: np.ndarray, high: np.ndarray, n: int) -> tuple[np.ndarra
     return degree, sums
 
 
-def weighted_counts(index: np.ndarray, weights: np.ndarray, length: int) -> np.ndarray:
+def weighted_counts(
+    index: NDArray[np.integer], weights: NDArray[np.float64], length: int
+) -> NDArray[np.float64]:
     """np.bincount with weights, always float64 (bincount returns integers when empty)."""
     return np.bincount(index, weights=weights, minlength=length).astype(np.float64, copy=False)
 
 
-def _inverse_root(degree: np.ndarray) -> np.ndarray:
-    degree = np.asarray(degree, dtype=np.float64)
-    return np.divide(1.0, np.sqrt(degree), out=np.zeros_like(degree), where=degree > 0)
+def _inverse_root(degree: NDArray[np.number]) -> NDArray[np.float64]:
+    as_float = np.asarray(degree, dtype=np.float64)
+    return np.divide(1.0, np.sqrt(as_float), out=np.zeros_like(as_float), where=as_float > 0)
 
 
-def _divide(sums: np.ndarray, degree: np.ndarray) -> np.ndarray:
-    degree = np.asarray(degree, dtype=np.float64)
-    return np.divide(sums, degree, out=np.zeros_like(degree), where=degree > 0)
+def _divide(sums: NDArray[np.float64], degree: NDArray[np.number]) -> NDArray[np.float64]:
+    as_float = np.asarray(degree, dtype=np.float64)
+    return np.divide(sums, as_float, out=np.zeros_like(as_float), where=as_float > 0)
 
 
-def _contains(sorted_values: np.ndarray, values: np.ndarray) -> np.ndarray:
+def _contains(sorted_values: NDArray[np.int64], values: NDArray[np.int64]) -> NDArray[np.bool_]:
     """Whether each value is in the sorted array."""
     if sorted_values.size == 0:
         return np.zeros(values.shape, dtype=bool)
     position = np.minimum(np.searchsorted(sorted_values, values), sorted_values.size - 1)
-    return sorted_values[position] == values
+    return np.equal(sorted_values[position], values)
 
 
-def influence(src: np.ndarray, dst: np.ndarray, n: int, *, subset: np.ndarray | None = None) -> np.ndarray:
+def influence(
+    src: np.ndarray, dst: np.ndarray, n: int, *, subset: np.ndarray | None = None
+) -> NDArray[np.float64]:
     """I(u) for every vertex 0..n-1 of the graph of follows src[i] → dst[i].
 
     With `subset` (a boolean mask of length n, or vertex ids), the same measure on the induced
@@ -171,7 +178,7 @@ def influence(src: np.ndarray, dst: np.ndarray, n: int, *, subset: np.ndarray | 
     return influence_from_edges(low, high, n)
 
 
-def member_mask(subset: np.ndarray, n: int) -> np.ndarray:
+def member_mask(subset: np.ndarray, n: int) -> NDArray[np.bool_]:
     """A boolean mask of length n from a mask or from vertex ids."""
     subset = np.asarray(subset)
     if subset.dtype == bool:
@@ -266,7 +273,7 @@ class InfluenceGraph:
         self.influence = np.concatenate([self.influence, np.zeros(extra)])
         self.n = n
 
-    def _in_base(self, low: np.ndarray, high: np.ndarray) -> np.ndarray:
+    def _in_base(self, low: NDArray[np.int64], high: NDArray[np.int64]) -> NDArray[np.bool_]:
         """Whether each edge is in the compact adjacency: a binary search per edge, all at once."""
         indptr, indices = self._base.indptr, self._base.indices
         start, stop = indptr[low].copy(), indptr[low + 1].copy()

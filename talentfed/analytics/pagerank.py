@@ -18,6 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.analytics.influence import member_mask
 
@@ -28,7 +29,7 @@ DAMPING = 0.85
 class PageRankResult:
     """Scores (sum 1 over the members, 0 outside), and how the iteration ended."""
 
-    scores: np.ndarray
+    scores: NDArray[np.float64]
     iterations: int
     converged: bool
 
@@ -84,7 +85,7 @@ def transition_matrix(
 
 
 def _iterate(
-    transition: sp.csr_matrix, members: np.ndarray, damping: float, tol: float, max_iter: int
+    transition: sp.csr_matrix, members: NDArray[np.bool_], damping: float, tol: float, max_iter: int
 ) -> PageRankResult:
     n_members = int(members.sum())
     if n_members == 0:

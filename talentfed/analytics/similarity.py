@@ -22,9 +22,11 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
+from typing import TYPE_CHECKING, Any, TypeAlias, TypedDict
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import NDArray
 
 from talentfed.analytics._topk import BlockedTopK, ragged_ranges
 from talentfed.analytics.features import SKILL_PREFIX, l2_normalize_rows
@@ -32,7 +34,12 @@ from talentfed.analytics.features import SKILL_PREFIX, l2_normalize_rows
 DEFAULT_BLOCK_SIZE = 32  # queries per block: the scratch array is block × items × 8 bytes
 
 
-Vector = np.ndarray | Sequence[float] | sp.spmatrix
+if TYPE_CHECKING:
+    from scipy.sparse._base import _spbase
+
+    #: Any scipy sparse matrix or array: scipy-stubs type them all as `_spbase`.
+    Sparse: TypeAlias = _spbase[Any, Any]
+    Vector: TypeAlias = NDArray[Any] | Sequence[float] | Sparse
 
 
 def cosine(a: Vector, b: Vector) -> float:
@@ -44,8 +51,8 @@ def cosine(a: Vector, b: Vector) -> float:
     return float(np.dot(a, b)) / norms if norms > 0 else 0.0
 
 
-def _dense_vector(vector: Vector) -> np.ndarray:
-    if sp.issparse(vector):
+def _dense_vector(vector: Vector) -> NDArray[np.float64]:
+    if not isinstance(vector, np.ndarray | Sequence):  # sparse
         vector = vector.toarray()
     return np.asarray(vector, dtype=np.float64).ravel()
 
@@ -80,12 +87,18 @@ class Match:
 class TopK:
     """Top-k of many queries at once: row q holds its item indices (-1 pads) and scores (0 pads)."""
 
-    indices: np.ndarray  # (n_queries, k) int64, best first
-    scores: np.ndarray  # (n_queries, k) float64
+    indices: NDArray[np.int64]  # (n_queries, k), best first
+    scores: NDArray[np.float64]  # (n_queries, k)
 
     def row(self, query: int) -> list[tuple[int, float]]:
         found = self.indices[query] >= 0
         return list(zip(self.indices[query][found].tolist(), self.scores[query][found].tolist(), strict=True))
+
+
+class _Tuning(TypedDict):
+    head_df_fraction: float
+    head_min_df: int
+    chunk: int
 
 
 class SimilarityIndex:
@@ -99,7 +112,7 @@ class SimilarityIndex:
 
     def __init__(
         self,
-        items: sp.spmatrix,
+        items: Sparse,
         *,
         vocabulary: Sequence[str] | None = None,
         is_skill: np.ndarray | None = None,
@@ -112,7 +125,7 @@ class SimilarityIndex:
         self.is_skill = (
             np.asarray(is_skill, dtype=bool) if is_skill is not None else np.zeros(self.items.shape[1], bool)
         )
-        self._tuning = {"head_df_fraction": head_df_fraction, "head_min_df": head_min_df, "chunk": chunk}
+        self._tuning = _Tuning(head_df_fraction=head_df_fraction, head_min_df=head_min_df, chunk=chunk)
         self._kernel = BlockedTopK(self.items, **self._tuning)
 
     @property
@@ -121,7 +134,7 @@ class SimilarityIndex:
 
     def search(
         self,
-        query: sp.spmatrix | np.ndarray,
+        query: Sparse | np.ndarray,
         k: int = 10,
         *,
         exclude: Sequence[int] | np.ndarray = (),
@@ -145,7 +158,7 @@ class SimilarityIndex:
 
     def search_team(
         self,
-        members: sp.spmatrix | np.ndarray,
+        members: Sparse | np.ndarray,
         k: int = 10,
         *,
         exclude: Sequence[int] | np.ndarray = (),
@@ -162,7 +175,7 @@ class SimilarityIndex:
 
     def search_all(
         self,
-        queries: sp.spmatrix | None = None,
+        queries: Sparse | None = None,
         k: int = 10,
         *,
         exclude_self: bool | None = None,
@@ -187,7 +200,7 @@ class SimilarityIndex:
         benchmark ask for it, a web request should not.
         """
         same = queries is None
-        query_rows = self.items if same else self._as_rows(queries)
+        query_rows = self.items if queries is None else self._as_rows(queries)
         exclude_self = same if exclude_self is None else exclude_self
         if exclude_self and query_rows.shape[0] != self.n_items:
             raise ValueError("exclude_self needs one query row per item")
@@ -204,14 +217,16 @@ class SimilarityIndex:
         indices[hit] = chosen[found.indices[hit]]
         return TopK(indices, found.scores)
 
-    def explain(self, query: sp.spmatrix | np.ndarray, item: int, limit: int = 5) -> tuple[SharedTerm, ...]:
+    def explain(self, query: Sparse | np.ndarray, item: int, limit: int = 5) -> tuple[SharedTerm, ...]:
         """The shared terms of a query and an item that contribute most to their similarity."""
         if self.vocabulary is None:
             return ()
         return explain(self._as_rows(query), self.items[item], self.vocabulary, self.is_skill, limit)
 
-    def _as_rows(self, query: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
-        rows = sp.csr_matrix(np.atleast_2d(query) if not sp.issparse(query) else query, dtype=np.float64)
+    def _as_rows(self, query: Sparse | np.ndarray) -> sp.csr_matrix:
+        rows = sp.csr_matrix(
+            np.atleast_2d(query) if isinstance(query, np.ndarray) else query, dtype=np.float64
+        )
         if rows.shape[1] != self.items.shape[1]:
             raise ValueError(f"query has {rows.shape[1]} features, the index {self.items.shape[1]}")
         return l2_normalize_rows(rows)
@@ -303,7 +318,7 @@ def _in_processes(run: Callable[[Callable[[], int]], Share], workers: int) -> li
 
     def take() -> int:
         with counter.get_lock():
-            block = counter.value
+            block: int = counter.value
             counter.value += 1
         return block
 
@@ -338,6 +353,7 @@ def _in_processes(run: Callable[[Callable[[], int]], Share], workers: int) -> li
 
 
 def _child(run: Callable[[Callable[[], int]], Share], take: Callable[[], int], send: Connection) -> None:
+    result: tuple[str, Share | str]
     try:
         result = ("ok", run(take))
     except BaseException:  # reported to the parent, which raises it
@@ -382,7 +398,7 @@ class _GroupExclusion:
         return rows, self.members[ragged_ranges(first, counts)]
 
 
-def team_vector(members: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
+def team_vector(members: Sparse | np.ndarray) -> sp.csr_matrix:
     """The direction a team points to: the mean of its members' unit vectors (1 × n_terms).
 
     Each member is normalised first so that everyone counts equally, however much they have
@@ -396,8 +412,8 @@ def team_vector(members: sp.spmatrix | np.ndarray) -> sp.csr_matrix:
 
 
 def explain(
-    query: sp.spmatrix,
-    item: sp.spmatrix,
+    query: Sparse,
+    item: Sparse,
     vocabulary: Sequence[str],
     is_skill: np.ndarray,
     limit: int = 5,

@@ -10,6 +10,7 @@ import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -106,8 +107,11 @@ async def _open(args: argparse.Namespace) -> AsyncIterator[Session]:
         await engine.dispose()
 
 
-def run_in_session(args: argparse.Namespace, body: Callable[[Session], Awaitable[object]]) -> object:
-    async def main() -> object:
+T = TypeVar("T")
+
+
+def run_in_session(args: argparse.Namespace, body: Callable[[Session], Awaitable[T]]) -> T:
+    async def main() -> T:
         async with _open(args) as session:
             return await body(session)
 

@@ -14,10 +14,11 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import delete, func, select
+from sqlalchemy import Select, delete, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.analytics.features import Document, FeatureSpace, build_features, skill_term
@@ -159,7 +160,9 @@ def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
     )
 
 
-async def _edges(session: AsyncSession, query, row_of: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+async def _edges(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], row_of: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     pairs = np.array(
         [(row_of[a], row_of[b]) for a, b in await session.execute(query) if a in row_of and b in row_of],
         dtype=np.int64,

@@ -19,8 +19,9 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, Select, and_, case, func, or_, select
+from sqlalchemy import Row, Select, SQLColumnExpression, and_, case, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -79,7 +80,7 @@ class DeliveryStatus:
     hosts: tuple[HostDelivery, ...]  # failing first, then queued, dead, delivered; by host
 
 
-def _jobs_of_posts(post_ids: list[int], *columns: object) -> Select:
+def _jobs_of_posts(post_ids: list[int], *columns: SQLColumnExpression[Any]) -> Select[*tuple[Any, ...]]:
     """`columns` (of Object, Activity, DeliveryJob) for every delivery job of the posts' activities."""
     author = aliased(Actor)
     institutions = select(Actor.uri).where(Actor.local.is_(True), Actor.type == "Organization")
@@ -117,19 +118,19 @@ _JOB_COLUMNS = (
 async def delivery_status(session: AsyncSession, post: Object) -> DeliveryStatus:
     """Per server, how the post's activities have been delivered."""
     rows = await session.execute(_jobs_of_posts([post.id], *_JOB_COLUMNS).order_by(DeliveryJob.id))
-    by_host: dict[str, list[Row]] = defaultdict(list)
+    by_host: dict[str, list[Row[*tuple[Any, ...]]]] = defaultdict(list)
     for row in rows:
         by_host[row.host].append(row)
     hosts = [_host_delivery(host, jobs) for host, jobs in by_host.items()]
     order = {state: -rank for rank, state in STATES.items()}
-    hosts.sort(key=lambda row: (order[row.state], row.host))
+    hosts.sort(key=lambda host: (order[host.state], host.host))
     counts = {state: 0 for state in STATES.values()}
-    for row in hosts:
-        counts[row.state] += 1
+    for host in hosts:
+        counts[host.state] += 1
     return DeliveryStatus(post_uri=post.uri, summary=DeliverySummary(**counts), hosts=tuple(hosts))
 
 
-def _host_delivery(host: str, jobs: list[Row]) -> HostDelivery:
+def _host_delivery(host: str, jobs: list[Row[*tuple[Any, ...]]]) -> HostDelivery:
     rank = max(job.rank for job in jobs)
     latest = max((job for job in jobs if job.rank == rank), key=lambda job: (job.updated_at, job.id))
     pending = [job.next_attempt_at for job in jobs if job.state in PENDING]

@@ -7,7 +7,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
@@ -124,7 +124,7 @@ async def add_member(session: AsyncSession, config: Config, new: NewMember) -> A
     return actor
 
 
-def _members_query():
+def _members_query() -> Select[Actor, User]:
     return select(Actor, User).join(User, User.actor_id == Actor.id)
 
 

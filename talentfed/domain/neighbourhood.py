@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import Protocol
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -85,7 +85,20 @@ class Neighbourhood:
         return len(self.neighbours) + self.hidden
 
 
-def profile_url(actor: Any) -> str:
+class _ActorColumns(Protocol):
+    """An `Actor`, or a row of its columns."""
+
+    @property
+    def uri(self) -> str: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def username(self) -> str: ...
+    @property
+    def display_name(self) -> str | None: ...
+
+
+def profile_url(actor: _ActorColumns) -> str:
     """Where a click on someone should lead: an http(s) `url`, else the actor id."""
     url = actor.url
     if url and url.lower().startswith(("https://", "http://")):
@@ -93,7 +106,7 @@ def profile_url(actor: Any) -> str:
     return actor.uri
 
 
-def _name(actor: Any) -> str:
+def _name(actor: _ActorColumns) -> str:
     return (actor.display_name or "").strip() or actor.username
 
 
@@ -192,7 +205,7 @@ async def load_neighbourhood(
     return Neighbourhood(centre, shown, await _edges_among(session, shown), len(candidates) - len(shown))
 
 
-def _strength(neighbour: Neighbour) -> tuple:
+def _strength(neighbour: Neighbour) -> tuple[bool, int, str, str, int]:
     return (
         not neighbour.mutual,
         -neighbour.interactions,
@@ -225,7 +238,7 @@ async def _edges_among(session: AsyncSession, shown: tuple[Neighbour, ...]) -> t
         )
         .group_by(Interaction.actor_id, Interaction.target_actor_id)
     ):
-        if source != target:
+        if target is not None and source != target:  # (the query's targets are in ids: never None)
             counts[(min(source, target), max(source, target))] += count
     pairs = {(min(a, b), max(a, b)) for a, b in follows} | set(counts)
     return tuple(

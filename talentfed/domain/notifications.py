@@ -22,9 +22,11 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from html import unescape
+from typing import Any
 
 from sqlalchemy import (
     ColumnElement,
+    CompoundSelect,
     Integer,
     Select,
     Subquery,
@@ -98,7 +100,7 @@ def plain_excerpt(html: str | None, limit: int = EXCERPT_CHARS) -> str:
 # --- the query ----------------------------------------------------------------------------
 
 
-def _sources(actor_id: int) -> Select:
+def _sources(actor_id: int) -> CompoundSelect[*tuple[Any, ...]]:
     """One row per notification: (kind, at, who_id, post_id, reply_id, source, ref_id).
 
     `source` and `ref_id` (the row's table and id) only make the order total.
@@ -140,7 +142,7 @@ def _sources(actor_id: int) -> Select:
         )
     )
 
-    def edges(source: int) -> Select:
+    def edges(source: int) -> Select[*tuple[Any, ...]]:
         return select(
             Interaction.kind,
             Interaction.created_at,

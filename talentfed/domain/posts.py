@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import datetime
 from html import escape
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -162,7 +163,9 @@ async def publish(
     return post
 
 
-def _thread_edges(author: Actor, post: Object, parent: Object | None, mentions: dict[str, Actor]) -> list:
+def _thread_edges(
+    author: Actor, post: Object, parent: Object | None, mentions: dict[str, Actor]
+) -> list[Interaction]:
     """A reply and its mentions as edges of the observed graph, shaped as the inbox records
     them for other servers' posts: the new post is the object, the other actor the target."""
     edges = [
@@ -406,6 +409,13 @@ async def answers_to(
 # --- likes and boosts by our members ------------------------------------------------------
 
 
+async def _author_of(session: AsyncSession, post: Object) -> Actor:
+    author = await session.get(Actor, post.author_id)
+    if author is None:  # objects.author_id is a foreign key: only a concurrent delete gets here
+        raise PostError("post", "the post's author no longer exists")
+    return author
+
+
 async def react(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> Interaction:
     """Like (a vote, for an answer) or announce (boost) a post from anywhere; sent to its author."""
     if kind not in ("like", "announce"):
@@ -419,9 +429,9 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
     )
     if existing is not None:
         return existing
-    author = await session.get(Actor, post.author_id)
+    author = await _author_of(session, post)
     verb = "Like" if kind == "like" else "Announce"
-    fields: dict = (
+    fields: dict[str, Any] = (
         {"to": [author.uri]} if kind == "like" else {"to": [PUBLIC], "cc": [author.uri, actor.followers_url]}
     )
     document = activities.build(config, verb, actor, post.uri, **fields)
@@ -452,7 +462,7 @@ async def unreact(session: AsyncSession, config: Config, actor: Actor, post: Obj
     original = {"id": edge.activity_uri, "type": verb, "actor": actor.uri, "object": post.uri}
     await session.delete(edge)
     await session.flush()
-    author = await session.get(Actor, post.author_id)
+    author = await _author_of(session, post)
     document = activities.build(config, "Undo", actor, original, to=[author.uri])
     recipients = [author] + (await outbox.follower_recipients(session, actor) if kind == "announce" else [])
     await outbox.send(session, config, actor, document, recipients)

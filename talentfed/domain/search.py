@@ -18,10 +18,12 @@ is how one searches an institution. Posts the institution itself publishes do ap
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
+from typing import Any
 
-from sqlalchemy import Select, String, func, literal_column, or_, select, union_all
+from sqlalchemy import Row, Select, String, Subquery, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
@@ -121,12 +123,12 @@ def check_query(query: SearchQuery) -> SearchQuery:
     for name, value in (("status", query.status), ("deadline_after", deadline_after)):
         if value is not None and query.kind not in ("projects", "all"):
             raise SearchError(name, "only project calls have one; ask for kind projects or all")
-    for name, value, low, high in (
+    for name, number, low, high in (
         ("limit", query.limit, 1, MAX_LIMIT),
         ("offset", query.offset, 0, MAX_OFFSET),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
-            raise SearchError(name, f"expected a whole number from {low} to {high}, got {value!r}")
+        if isinstance(number, bool) or not isinstance(number, int) or not low <= number <= high:
+            raise SearchError(name, f"expected a whole number from {low} to {high}, got {number!r}")
     return replace(
         query,
         text=query.text.strip(),
@@ -170,7 +172,7 @@ async def search(session: AsyncSession, config: Config, query: SearchQuery) -> S
 # --- the queries ----------------------------------------------------------------------------
 
 
-def _ranked(query: Select, matches) -> Select:
+def _ranked(query: Select[*tuple[Any, ...]], matches: Subquery | None) -> Select[*tuple[Any, ...]]:
     if matches is None:
         return query.add_columns(literal_column("0.0").label("score"))
     return query.join(matches, matches.c.document_id == SearchDocument.id).add_columns(
@@ -178,7 +180,9 @@ def _ranked(query: Select, matches) -> Select:
     )
 
 
-def _people(dialect: str, query: SearchQuery, matches, hidden: list[str]) -> Select:
+def _people(
+    dialect: str, query: SearchQuery, matches: Subquery | None, hidden: list[str]
+) -> Select[*tuple[Any, ...]]:
     people = select(
         literal_column("'person'", String).label("kind"),
         Actor.id.label("id"),
@@ -192,7 +196,9 @@ def _people(dialect: str, query: SearchQuery, matches, hidden: list[str]) -> Sel
     return people
 
 
-def _posts(dialect: str, query: SearchQuery, matches, hidden: list[str], kinds: list[str]) -> Select:
+def _posts(
+    dialect: str, query: SearchQuery, matches: Subquery | None, hidden: list[str], kinds: list[str]
+) -> Select[*tuple[Any, ...]]:
     posts = (
         select(Object.kind.label("kind"), Object.id.label("id"), Object.published.label("at"))
         .join_from(Object, SearchDocument, SearchDocument.object_id == Object.id)
@@ -223,7 +229,9 @@ def _posts(dialect: str, query: SearchQuery, matches, hidden: list[str], kinds: 
 # --- the page -------------------------------------------------------------------------------
 
 
-async def _hits(session: AsyncSession, rows, words: tuple[str, ...]) -> tuple[SearchHit, ...]:
+async def _hits(
+    session: AsyncSession, rows: Sequence[Row[*tuple[Any, ...]]], words: tuple[str, ...]
+) -> tuple[SearchHit, ...]:
     person_ids = [row.id for row in rows if row.kind == "person"]
     post_ids = [row.id for row in rows if row.kind != "person"]
     found: dict[tuple[str, int], SearchHit] = {}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
 from talentfed.config import Config
 from talentfed.federation.context import PUBLISHED_CONTEXT, published
@@ -14,7 +15,7 @@ def new_activity_id(config: Config) -> str:
     return LocalURIs(config.node.base_url).activity(uuid.uuid4().hex)
 
 
-def build(config: Config, activity_type: str, actor: Actor, obj: object, **fields: object) -> dict:
+def build(config: Config, activity_type: str, actor: Actor, obj: object, **fields: object) -> dict[str, Any]:
     document = {
         "@context": PUBLISHED_CONTEXT,
         "id": fields.pop("id", None) or new_activity_id(config),
@@ -26,22 +27,24 @@ def build(config: Config, activity_type: str, actor: Actor, obj: object, **field
     return published(document)  # an embedded object's own @context goes
 
 
-def follow_object(follow_id: str, follower_uri: str, target_uri: str) -> dict:
+def follow_object(follow_id: str, follower_uri: str, target_uri: str) -> dict[str, Any]:
     """The Follow as it is embedded in Accept, Reject and Undo (Mastodon matches on it)."""
     return {"id": follow_id, "type": "Follow", "actor": follower_uri, "object": target_uri}
 
 
-def follow(config: Config, follower: Actor, target: Actor) -> dict:
+def follow(config: Config, follower: Actor, target: Actor) -> dict[str, Any]:
     return build(config, "Follow", follower, target.uri, to=[target.uri])
 
 
-def answer_follow(config: Config, verdict: str, target: Actor, follower: Actor, follow_id: str) -> dict:
+def answer_follow(
+    config: Config, verdict: str, target: Actor, follower: Actor, follow_id: str
+) -> dict[str, Any]:
     """Accept or Reject, from the followed actor, with the Follow embedded."""
     embedded = follow_object(follow_id, follower.uri, target.uri)
     return build(config, verdict, target, embedded, to=[follower.uri])
 
 
-def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) -> dict:
+def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) -> dict[str, Any]:
     return build(
         config, "Undo", follower, follow_object(follow_id, follower.uri, target.uri), to=[target.uri]
     )

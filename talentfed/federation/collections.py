@@ -9,7 +9,7 @@ from talentfed.federation.context import PUBLISHED_CONTEXT
 PAGE_SIZE = 20
 
 
-def ordered_collection(collection_id: str, total: int) -> dict:
+def ordered_collection(collection_id: str, total: int) -> dict[str, Any]:
     """The collection itself: its size and a link to its first page (no items inline)."""
     document: dict[str, Any] = {
         "@context": PUBLISHED_CONTEXT,
@@ -23,7 +23,7 @@ def ordered_collection(collection_id: str, total: int) -> dict:
     return document
 
 
-def collection_page(collection_id: str, page: int, total: int, items: list[Any]) -> dict:
+def collection_page(collection_id: str, page: int, total: int, items: list[Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": PUBLISHED_CONTEXT,
         "id": f"{collection_id}?page={page}",

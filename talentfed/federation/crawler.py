@@ -16,9 +16,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, union
+from sqlalchemy import ColumnElement, CompoundSelect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
@@ -106,7 +107,7 @@ class Crawler:
     async def _seeds(self) -> list[str]:
         """Remote actors in a follow or an interaction with one of our actors, due for a crawl."""
         local = select(Actor.id).where(Actor.local.is_(True))
-        related = union(
+        related: CompoundSelect[int | None] = union(
             select(Follow.followed_id).where(Follow.follower_id.in_(local)),
             select(Follow.follower_id).where(Follow.followed_id.in_(local)),
             select(Interaction.actor_id).where(Interaction.target_actor_id.in_(local)),
@@ -118,7 +119,7 @@ class Crawler:
             )
             return list(uris)
 
-    def _is_due(self):
+    def _is_due(self) -> ColumnElement[bool]:
         return or_(Actor.crawled_at.is_(None), Actor.crawled_at < utcnow() - self.policy.recrawl_after)
 
     async def _due(self, uris: set[str]) -> list[str]:
@@ -161,7 +162,7 @@ class Crawler:
         self._report()
         return seen
 
-    async def _get(self, url: str) -> dict | None:
+    async def _get(self, url: str) -> dict[str, Any] | None:
         if is_blocked(url, self._blocked):
             return None
         semaphore = await self._limit(url)
@@ -185,8 +186,9 @@ class Crawler:
         while page is not None and pages < self.policy.max_pages:
             pages += 1
             document = page if isinstance(page, dict) and _items(page) else None
-            if document is None and id_of(page):
-                document = await self._get(id_of(page))
+            page_id = id_of(page)
+            if document is None and page_id:
+                document = await self._get(page_id)
             if document is None:
                 break
             items += _items(document)
@@ -246,7 +248,7 @@ class Crawler:
             self.on_progress(self.progress)
 
 
-def _items(document: dict) -> list[str]:
+def _items(document: dict[str, Any]) -> list[str]:
     values = as_list(document.get("orderedItems")) + as_list(document.get("items"))
     return [
         uri for uri in (id_of(value) for value in values) if uri and uri.startswith(("https://", "http://"))

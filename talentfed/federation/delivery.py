@@ -22,6 +22,7 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -30,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
-from talentfed.storage.db import write_lock
+from talentfed.storage.db import rowcount, write_lock
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
@@ -85,7 +86,8 @@ def classify(status: int, retry_after: float | None = None) -> Outcome:
 
 def backoff(attempts: int, policy: DeliveryPolicy, retry_after: float | None = None) -> float:
     """Seconds until the next try: exponential, with ±50 % jitter so retries do not stampede."""
-    delay = min(policy.base_delay * (2 ** max(attempts - 1, 0)), policy.max_delay)
+    growth: int = 2 ** max(attempts - 1, 0)
+    delay = min(policy.base_delay * growth, policy.max_delay)
     delay *= random.uniform(0.5, 1.5)
     if retry_after is not None:
         delay = max(delay, min(retry_after, policy.max_delay))
@@ -131,10 +133,10 @@ class DeliveryQueue:
             .over(partition_by=DeliveryJob.host, order_by=(DeliveryJob.next_attempt_at, DeliveryJob.id))
             .label("rank")
         )
-        ranked = select(DeliveryJob.id, rank).where(due)
+        ranking = select(DeliveryJob.id, rank).where(due)
         if skip_hosts:
-            ranked = ranked.where(DeliveryJob.host.not_in(skip_hosts))
-        ranked = ranked.subquery()
+            ranking = ranking.where(DeliveryJob.host.not_in(skip_hosts))
+        ranked = ranking.subquery()
         candidates = select(ranked.c.id).where(ranked.c.rank <= self.policy.per_host_limit).limit(limit)
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             # Lock the rows we will take; rows another worker is taking are skipped (PostgreSQL).
@@ -177,7 +179,7 @@ class DeliveryQueue:
         """Record an attempt's outcome, if the job is still ours."""
         now = utcnow()
         attempts = job.attempts + 1
-        values: dict = {
+        values: dict[str, Any] = {
             "attempts": attempts,
             "last_status": outcome.status,
             "last_error": outcome.error,
@@ -201,7 +203,7 @@ class DeliveryQueue:
                 .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
                 .values(**values)
             )
-            if not result.rowcount:
+            if not rowcount(result):
                 return  # our lease was taken over: the job, and what it says of the host, is not ours
             if outcome.kind == "done" and job.host not in self._reachable:
                 await _mark_host(session, job.host, reachable=True)
@@ -271,10 +273,12 @@ async def _instance(session: AsyncSession, host: str) -> Instance:
         # Deliveries to a new host run side by side (per_host_limit) and all get here: a plain
         # INSERT failed in all but one, after their POST had succeeded, so the job was never
         # finished and was POSTed again when its lease expired. Let the first insert win.
-        insert = postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
         new_row = insert(Instance).values(host=host).on_conflict_do_nothing(index_elements=["host"])
         await session.execute(new_row)
         instance = await session.scalar(select(Instance).where(Instance.host == host))
+        if instance is None:
+            raise RuntimeError(f"the instances row for {host} was neither inserted nor found")
     return instance
 
 
@@ -345,7 +349,7 @@ class DeliveryWorker:
     worker_id: str = field(default_factory=lambda: f"worker-{uuid.uuid4().hex[:12]}")
     _in_flight: dict[str, int] = field(default_factory=dict)
     _paused: dict[str, datetime] = field(default_factory=dict)
-    _tasks: set[asyncio.Task] = field(default_factory=set)
+    _tasks: set[asyncio.Task[None]] = field(default_factory=set)
     # Successful deliveries not yet written: recorded together, at most FLUSH_EVERY later. A crash
     # in between only means those jobs are delivered again when their lease expires.
     _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)

@@ -24,7 +24,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from email.utils import formatdate
-from typing import Any, Self
+from typing import Any, Self, TypeGuard
 from urllib.parse import urldefrag, urljoin
 
 import anyio
@@ -273,7 +273,7 @@ def _parse_json_object(body: bytes, url: str) -> dict[str, Any]:
     return document
 
 
-def _is_http_url(value: object) -> bool:
+def _is_http_url(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
 

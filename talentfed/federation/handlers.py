@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,6 +25,7 @@ from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, ca
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.federation.vocab import id_of, types_of
+from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
 logger = logging.getLogger("talentfed.inbox")
@@ -53,7 +55,7 @@ class Context:
     reading: Reading | None = None  # None: read when the handler needs it
 
 
-def read(activity: dict) -> Reading:
+def read(activity: dict[str, Any]) -> Reading:
     """Read the object a Create or Update embeds; raises Invalid for a malformed one."""
     if not {"Create", "Update"} & set(types_of(activity)):
         return Reading()
@@ -71,11 +73,11 @@ def read(activity: dict) -> Reading:
         return Reading(not_a_post=str(exc))
 
 
-def _reading(context: Context, activity: dict) -> Reading:
+def _reading(context: Context, activity: dict[str, Any]) -> Reading:
     return context.reading if context.reading is not None else read(activity)
 
 
-Handler = Callable[[Context, dict], Awaitable[str]]
+Handler = Callable[[Context, dict[str, Any]], Awaitable[str]]
 _HANDLERS: dict[str, Handler] = {}
 
 
@@ -87,7 +89,7 @@ def handles(activity_type: str) -> Callable[[Handler], Handler]:
     return register
 
 
-async def dispatch(context: Context, activity: dict) -> str:
+async def dispatch(context: Context, activity: dict[str, Any]) -> str:
     for activity_type in types_of(activity):
         handler = _HANDLERS.get(activity_type)
         if handler is not None:
@@ -102,11 +104,11 @@ async def _local_actor(session: AsyncSession, uri: str | None) -> Actor | None:
     return await session.scalar(select(Actor).where(Actor.uri == uri, Actor.local.is_(True)))
 
 
-def _embedded(value: object) -> dict | None:
+def _embedded(value: object) -> dict[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
-def _carried(activity: dict) -> dict | None:
+def _carried(activity: dict[str, Any]) -> dict[str, Any] | None:
     """The object a Create or Update embeds, with the activity's @context handed down: senders
     (talentfed among them) define their terms once, on the activity."""
     objects = carried_objects(activity)
@@ -117,7 +119,7 @@ def _carried(activity: dict) -> dict | None:
 
 
 @handles("Follow")
-async def on_follow(context: Context, activity: dict) -> str:
+async def on_follow(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     target = await _local_actor(session, id_of(activity.get("object")))
     if target is None:
@@ -158,7 +160,7 @@ async def _match_our_follow(context: Context, obj: object) -> Follow | None:
 
 
 @handles("Accept")
-async def on_accept(context: Context, activity: dict) -> str:
+async def on_accept(context: Context, activity: dict[str, Any]) -> str:
     follow = await _match_our_follow(context, activity.get("object"))
     if follow is None:
         return "accept of nothing we asked for; ignored"
@@ -168,7 +170,7 @@ async def on_accept(context: Context, activity: dict) -> str:
 
 
 @handles("Reject")
-async def on_reject(context: Context, activity: dict) -> str:
+async def on_reject(context: Context, activity: dict[str, Any]) -> str:
     follow = await _match_our_follow(context, activity.get("object"))
     if follow is None:
         return "reject of nothing we asked for; ignored"
@@ -177,7 +179,7 @@ async def on_reject(context: Context, activity: dict) -> str:
 
 
 @handles("Undo")
-async def on_undo(context: Context, activity: dict) -> str:
+async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     obj = activity.get("object")
     undone_id = id_of(obj)
@@ -207,14 +209,14 @@ async def on_undo(context: Context, activity: dict) -> str:
     result = await session.execute(
         delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
     )
-    return "interaction undone" if result.rowcount else "undo of nothing we know; ignored"
+    return "interaction undone" if rowcount(result) else "undo of nothing we know; ignored"
 
 
 # --- actors ----------------------------------------------------------------------------
 
 
 @handles("Update")
-async def on_update(context: Context, activity: dict) -> str:
+async def on_update(context: Context, activity: dict[str, Any]) -> str:
     if _carried(activity) is None:
         return "update without an embedded object; ignored"
     reading = _reading(context, activity)
@@ -229,7 +231,7 @@ async def on_update(context: Context, activity: dict) -> str:
 
 
 @handles("Delete")
-async def on_delete(context: Context, activity: dict) -> str:
+async def on_delete(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
     object_id = id_of(activity.get("object"))
     if object_id == sender.uri:
@@ -241,7 +243,7 @@ async def on_delete(context: Context, activity: dict) -> str:
         .where(Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
         .values(deleted_at=utcnow(), content=None, name=None, summary=None)
     )
-    return "object deleted" if result.rowcount else "delete of nothing we know; ignored"
+    return "object deleted" if rowcount(result) else "delete of nothing we know; ignored"
 
 
 # --- posts and interactions --------------------------------------------------------------
@@ -295,7 +297,7 @@ async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: in
 
 
 @handles("Create")
-async def on_create(context: Context, activity: dict) -> str:
+async def on_create(context: Context, activity: dict[str, Any]) -> str:
     if _carried(activity) is not None:
         return await _store_post(context, _reading(context, activity), "post stored")
     post = await context.session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
@@ -311,7 +313,7 @@ def _stored_mentions(post: Object) -> tuple[str, ...]:
     return tuple(e["href"] for e in entries if isinstance(e, dict) and isinstance(e.get("href"), str))
 
 
-async def _interaction(context: Context, activity: dict, kind: str) -> str:
+async def _interaction(context: Context, activity: dict[str, Any], kind: str) -> str:
     """A like or an announce of a post we know: one edge per actor and post."""
     session, sender = context.session, context.sender
     post = await session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
@@ -332,10 +334,10 @@ async def _interaction(context: Context, activity: dict, kind: str) -> str:
 
 
 @handles("Like")
-async def on_like(context: Context, activity: dict) -> str:
+async def on_like(context: Context, activity: dict[str, Any]) -> str:
     return await _interaction(context, activity, "like")
 
 
 @handles("Announce")
-async def on_announce(context: Context, activity: dict) -> str:
+async def on_announce(context: Context, activity: dict[str, Any]) -> str:
     return await _interaction(context, activity, "announce")

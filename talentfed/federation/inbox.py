@@ -19,6 +19,7 @@ import logging
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import insert, inspect, select
 from sqlalchemy.exc import IntegrityError
@@ -85,6 +86,8 @@ class Inbox:
         try:
             activity = parsed = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
+            if actor_uri is None:  # _parse has refused an activity without one
+                raise Rejected(400, "activity has no actor")
             await self._refuse_blocked(actor_uri)
             activity, signer = await self._authenticate(method, url, headers, body, activity, actor_uri)
             if activity is not parsed:  # forwarded: its origin's copy replaced it; check that one
@@ -97,7 +100,7 @@ class Inbox:
 
     # -- checks ----------------------------------------------------------------------
 
-    def _parse(self, body: bytes) -> dict:
+    def _parse(self, body: bytes) -> dict[str, Any]:
         if len(body) > self.config.federation.max_inbox_body_bytes:
             raise Rejected(413, f"body over {self.config.federation.max_inbox_body_bytes} bytes")
         try:
@@ -131,8 +134,14 @@ class Inbox:
             raise Rejected(403, "the actor's domain is blocked here")
 
     async def _authenticate(
-        self, method: str, url: str, headers: Mapping[str, str], body: bytes, activity: dict, actor_uri: str
-    ) -> tuple[dict, Actor]:
+        self,
+        method: str,
+        url: str,
+        headers: Mapping[str, str],
+        body: bytes,
+        activity: dict[str, Any],
+        actor_uri: str,
+    ) -> tuple[dict[str, Any], Actor]:
         try:
             signed = await verify_request(
                 method, url, headers, body, resolve_key=self.actors.resolve_key, our_hosts=self.our_hosts
@@ -152,7 +161,9 @@ class Inbox:
             return activity, signer
         return await self._refetch_forwarded(activity, actor_uri, signer), signer
 
-    async def _refetch_forwarded(self, activity: dict, actor_uri: str, signer: Actor) -> dict:
+    async def _refetch_forwarded(
+        self, activity: dict[str, Any], actor_uri: str, signer: Actor
+    ) -> dict[str, Any]:
         """Signed by someone else (forwarded): trust only the copy its origin serves."""
         activity_id = activity["id"]
         if not same_host(activity_id, actor_uri):
@@ -172,7 +183,7 @@ class Inbox:
         logger.info("accepted forwarded %s (signed by %s) after refetching it", activity_id, signer.uri)
         return original
 
-    def _check_origin(self, activity: dict, actor_uri: str) -> None:
+    def _check_origin(self, activity: dict[str, Any], actor_uri: str) -> None:
         # An id is recorded once, first come first served: an id on another host than its
         # actor's would let any server claim, and so block, another server's activity ids.
         if not same_host(activity["id"], actor_uri):
@@ -193,7 +204,7 @@ class Inbox:
         async with self.sessions() as session:
             return await session.scalar(select(Activity.id).where(Activity.uri == activity_id)) is not None
 
-    async def _prefetch(self, activity: dict) -> None:
+    async def _prefetch(self, activity: dict[str, Any]) -> None:
         """Fetch a post an Announce or Create names only by id, before the transaction opens
         (no network call ever runs while we hold the database's write lock)."""
         if self.posts is None or not set(types_of(activity)) & {"Announce", "Create"}:
@@ -206,7 +217,7 @@ class Inbox:
                 logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
 
     async def _apply(
-        self, activity: dict, actor_uri: str, recipient: str | None, signer: Actor
+        self, activity: dict[str, Any], actor_uri: str, recipient: str | None, signer: Actor
     ) -> InboxResult:
         try:
             sender = signer if signer.uri == actor_uri else await self.actors.get(actor_uri)
@@ -253,7 +264,7 @@ class Inbox:
         return InboxResult(202, reason)
 
 
-def _check_columns(activity: dict) -> None:
+def _check_columns(activity: dict[str, Any]) -> None:
     """The activity's id, type, actor and object fit the columns of `activities`."""
     try:
         limits.check_activity(activity)
@@ -261,15 +272,16 @@ def _check_columns(activity: dict) -> None:
         raise Rejected(400, exc.reason) from None
 
 
-def _created_post_uri(activity: dict) -> str | None:
+def _created_post_uri(activity: dict[str, Any]) -> str | None:
     """The id of the post a Create carries: a batch looks these up in one query."""
     obj = activity.get("object")
-    if "Create" in types_of(activity) and isinstance(obj, dict) and isinstance(obj.get("id"), str):
-        return obj["id"]
+    obj_id = obj.get("id") if isinstance(obj, dict) else None
+    if "Create" in types_of(activity) and isinstance(obj_id, str):
+        return obj_id
     return None
 
 
-async def _prepare_batch(session: AsyncSession, hints: list[tuple[dict, str | None]]) -> None:
+async def _prepare_batch(session: AsyncSession, hints: list[tuple[dict[str, Any], str | None]]) -> None:
     """What every activity of a batch needs, done once: its row in `activities` (one
     multi-row INSERT instead of an ORM object each) and the lookup of the posts it creates."""
     rows = [row for row, _ in hints]
@@ -289,5 +301,5 @@ async def _attach(session: AsyncSession, actor: Actor) -> Actor:
     return present if present is not None else await session.merge(actor, load=False)
 
 
-def _is_self_delete(activity: dict, actor_uri: str) -> bool:
+def _is_self_delete(activity: dict[str, Any], actor_uri: str) -> bool:
     return "Delete" in types_of(activity) and id_of(activity.get("object")) == actor_uri

@@ -86,7 +86,8 @@ def _key(iri: str) -> str:
 @cache
 def _bundled(filename: str) -> dict[str, Any]:
     text = (files("talentfed.federation") / "contexts" / filename).read_text("utf-8")
-    return json.loads(text)
+    bundled: dict[str, Any] = json.loads(text)
+    return bundled
 
 
 _BUNDLED_BY_KEY = {_key(iri): filename for iri, filename in _BUNDLED_FILES.items()}
@@ -227,12 +228,16 @@ def expand(doc: dict[str, Any]) -> list[dict[str, Any]]:
     """
     if not isinstance(doc, dict):
         raise TypeError("expand() takes a parsed JSON object, not a URL or other value")
+    # pyld is untyped: its results are typed here, as its documentation gives them
+    expanded: list[dict[str, Any]]
     try:
-        return pyld_jsonld.expand(doc, _options())
+        expanded = pyld_jsonld.expand(doc, _options())
+        return expanded
     except pyld_jsonld.JsonLdError:
         pass
     try:
-        return pyld_jsonld.expand(_repair(doc), _options())
+        expanded = pyld_jsonld.expand(_repair(doc), _options())
+        return expanded
     except pyld_jsonld.JsonLdError as exc:
         raise InvalidJsonLd(f"cannot expand document {doc.get('id')!r}: {exc}") from exc
 
@@ -245,7 +250,8 @@ def compact(doc: dict[str, Any] | list[Any], context: Any) -> dict[str, Any]:
     if not isinstance(doc, dict | list):
         raise TypeError("compact() takes a parsed JSON document, not a URL or other value")
     try:
-        return pyld_jsonld.compact(doc, context, _options())
+        compacted: dict[str, Any] = pyld_jsonld.compact(doc, context, _options())
+        return compacted
     except pyld_jsonld.JsonLdError as exc:
         raise InvalidJsonLd(f"cannot compact document: {exc}") from exc
 

@@ -30,6 +30,8 @@ import re
 from typing import Any
 from urllib.parse import urlsplit
 
+from sqlalchemy import String
+
 from talentfed.storage.models import NAME, URI, Activity
 
 __all__ = [
@@ -56,10 +58,17 @@ __all__ = [
 
 # --- the caps ----------------------------------------------------------------------------
 
+
+def _length(column_type: object) -> int:
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"{column_type!r} is not a string column type with a length")
+    return column_type.length
+
+
 # What fits the columns remote values are stored in: read from the models, never copied.
-MAX_IRI: int = URI.length  # ids and links (2048)
-MAX_TYPE: int = Activity.__table__.c.type.type.length  # an activity's or a post's type (32)
-MAX_NAME: int = NAME.length  # a handle's username, a host (255)
+MAX_IRI: int = _length(URI)  # ids and links (2048)
+MAX_TYPE: int = _length(Activity.__table__.c.type.type)  # an activity's or a post's type (32)
+MAX_NAME: int = _length(NAME)  # a handle's username, a host (255)
 MAX_HOST: int = MAX_NAME  # the host[:port] of a URL: actors.domain, delivery_jobs.host
 
 MAX_DEPTH = 32  # nesting of arrays and objects; real documents use at most 7

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from talentfed import __version__
 from talentfed.config import Config
@@ -19,7 +20,7 @@ class Usage:
     local_posts: int
 
 
-def discovery_document(base_url: str) -> dict:
+def discovery_document(base_url: str) -> dict[str, Any]:
     return {
         "links": [
             {"rel": SCHEMA.format(version=version), "href": f"{base_url}/nodeinfo/{version}"}
@@ -28,8 +29,8 @@ def discovery_document(base_url: str) -> dict:
     }
 
 
-def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict:
-    software: dict = {"name": "talentfed", "version": __version__}
+def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict[str, Any]:
+    software: dict[str, Any] = {"name": "talentfed", "version": __version__}
     return {
         "version": version,
         "software": software,

@@ -9,6 +9,7 @@ commits, nothing is lost, whatever happens to the process afterwards.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
@@ -43,7 +44,7 @@ async def send(
     session: AsyncSession,
     config: Config,
     signer: Actor,
-    document: dict,
+    document: dict[str, Any],
     recipients: Iterable[Actor],
     *,
     shared_inbox: bool = True,
@@ -65,7 +66,7 @@ async def send(
     return activity
 
 
-async def store_local_activity(session: AsyncSession, actor: Actor, document: dict) -> Activity:
+async def store_local_activity(session: AsyncSession, actor: Actor, document: dict[str, Any]) -> Activity:
     obj = document.get("object")
     object_uri = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
     activity = Activity(

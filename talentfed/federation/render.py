@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from html import escape
+from typing import Any
 
 from talentfed.federation.context import PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
@@ -11,10 +12,10 @@ from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor
 
 
-def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None = None) -> dict:
+def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None = None) -> dict[str, Any]:
     """A local member (Person) or the institution (Organization) as Mastodon reads actors."""
     username = actor.username
-    document: dict = {
+    document: dict[str, Any] = {
         "@context": PUBLISHED_CONTEXT,
         "id": actor.uri,
         "type": actor.type,
@@ -75,11 +76,11 @@ TECHNICAL_ATTRIBUTES = (
 )
 
 
-def technical_actor_document(document: dict) -> dict:
+def technical_actor_document(document: dict[str, Any]) -> dict[str, Any]:
     return {key: document[key] for key in TECHNICAL_ATTRIBUTES if key in document}
 
 
-def _property_value(name: str, value: str) -> dict:
+def _property_value(name: str, value: str) -> dict[str, Any]:
     """A profile field; URLs become links, as Mastodon renders its own fields."""
     if value.startswith(("https://", "http://")):
         shown = escape(value.split("://", 1)[1])

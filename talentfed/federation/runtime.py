@@ -47,7 +47,7 @@ class Federation:
     inbox: Inbox
     queue: DeliveryQueue
     posts: RemotePosts
-    _workers: list[asyncio.Task] = field(default_factory=list)
+    _workers: list[asyncio.Task[None]] = field(default_factory=list)
     _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
@@ -129,7 +129,7 @@ async def _institution_signer(sessions: async_sessionmaker[AsyncSession], config
     except Exception as exc:  # the node still starts (and /healthz reports) with the database down
         logger.error("could not load the institution's key: %s", exc)
         return None
-    if institution is None or not institution.private_key_pem:
+    if institution is None or not institution.private_key_pem or not institution.public_key_id:
         logger.warning("no institution actor yet: remote fetches will not be signed")
         return None
     key_id, private_pem = institution.public_key_id, institution.private_key_pem

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from talentfed.federation import limits
@@ -58,7 +59,7 @@ def _parse_url(resource: str, uris: LocalURIs) -> ResourceQuery | None:
     return None
 
 
-def build_jrd(username: str, domain: str, uris: LocalURIs) -> dict:
+def build_jrd(username: str, domain: str, uris: LocalURIs) -> dict[str, Any]:
     actor = uris.actor(username)
     profile = uris.profile_page(username)
     return {
@@ -82,7 +83,7 @@ def host_meta_xrd(uris: LocalURIs) -> str:
     )
 
 
-def host_meta_json(uris: LocalURIs) -> dict:
+def host_meta_json(uris: LocalURIs) -> dict[str, Any]:
     template = f"{uris.base_url}/.well-known/webfinger?resource={{uri}}"
     return {"links": [{"rel": "lrdd", "template": template}]}
 
@@ -107,7 +108,7 @@ def parse_handle(handle: str) -> ResourceQuery:
     return ResourceQuery(username=username.lower(), domain=domain.lower())
 
 
-async def _jrd(fetcher: Fetcher, query: ResourceQuery, https: bool) -> dict:
+async def _jrd(fetcher: Fetcher, query: ResourceQuery, https: bool) -> dict[str, Any]:
     """The JRD the handle's server publishes for it; WebFingerError when there is none."""
     scheme = "https" if https else "http"
     resource = f"acct:{query.username}@{query.domain}"
@@ -126,7 +127,7 @@ async def _jrd(fetcher: Fetcher, query: ResourceQuery, https: bool) -> dict:
     return document
 
 
-def _links(document: dict) -> list[dict]:
+def _links(document: dict[str, Any]) -> list[dict[str, Any]]:
     links = document.get("links")
     return [link for link in links if isinstance(link, dict)] if isinstance(links, list) else []
 
@@ -149,9 +150,8 @@ async def subscribe_template(fetcher: Fetcher, query: ResourceQuery, *, https: b
     """The handle's server's remote-follow template (OStatus subscribe), with its `{uri}` slot."""
     for link in _links(await _jrd(fetcher, query, https)):
         template = link.get("template")
-        usable = (
-            isinstance(template, str) and "{uri}" in template and template.startswith(("https://", "http://"))
-        )
-        if link.get("rel") == SUBSCRIBE_REL and usable:
+        if link.get("rel") != SUBSCRIBE_REL or not isinstance(template, str):
+            continue
+        if "{uri}" in template and template.startswith(("https://", "http://")):
             return template
     raise WebFingerError(f"{query.domain} does not offer remote follows for {query.username}")

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -93,6 +93,13 @@ def _first_line(exc: BaseException) -> str:
     return text_
 
 
+def rowcount(result: Result[Any]) -> int:
+    """The rows an executed UPDATE or DELETE matched (its result is a `CursorResult`)."""
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"{type(result).__name__} is not the result of an UPDATE or DELETE")
+    return result.rowcount
+
+
 def sqlite_engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:
     """The engine behind `sessions` if it is SQLite (one writer at a time), else None."""
     engine = sessions.kw.get("bind")
@@ -102,7 +109,7 @@ def sqlite_engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine 
 _write_locks: dict[tuple[str, int], asyncio.Lock] = {}
 
 
-def write_lock(sessions: async_sessionmaker[AsyncSession]) -> contextlib.AbstractAsyncContextManager:
+def write_lock(sessions: async_sessionmaker[AsyncSession]) -> contextlib.AbstractAsyncContextManager[None]:
     """Serialise this process's write transactions on SQLite (a no-op on PostgreSQL).
 
     SQLite has one writer at a time; a second writer would wait in SQLite's busy handler, which

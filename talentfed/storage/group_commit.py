@@ -68,8 +68,9 @@ class GroupCommit:
         self.parallel = parallel or (1 if sqlite else 4)
         # On an SQLite file, batches run on the event loop's thread (see storage/inline_sqlite.py);
         # a unit that runs alone, after a failed batch, uses the ordinary threaded engine.
-        file_backed = sqlite is not None and sqlite.url.database not in (None, "", ":memory:")
-        self._inline_url = sqlite.url.render_as_string(hide_password=False) if file_backed else None
+        self._inline_url: str | None = None
+        if sqlite is not None and sqlite.url.database not in (None, "", ":memory:"):
+            self._inline_url = sqlite.url.render_as_string(hide_password=False)
         self._inline: AsyncEngine | None = None  # opened with the first batch
         self._inline_sessions: async_sessionmaker[AsyncSession] | None = None
         self._queue: list[_Queued[Any]] = []
@@ -103,7 +104,7 @@ class GroupCommit:
         finally:
             # Synchronously after the last look at the queue: a unit queued from now on
             # sees one drainer fewer and starts its own.
-            self._drainers.discard(asyncio.current_task())  # type: ignore[arg-type]
+            self._drainers.discard(asyncio.current_task())
 
     async def _run_batch(self, batch: list[_Queued[Any]]) -> None:
         try:

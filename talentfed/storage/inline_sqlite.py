@@ -86,7 +86,7 @@ class InlineCursor:
 class _RunNow:
     """Stands in for aiosqlite's request queue, which SQLAlchemy uses to set the isolation level."""
 
-    def put_nowait(self, item: tuple[asyncio.Future | None, Any]) -> None:
+    def put_nowait(self, item: tuple[asyncio.Future[Any] | None, Any]) -> None:
         future, function = item
         try:
             result = function()

@@ -49,10 +49,23 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Float, cast, column, exists, func, literal, literal_column, select, table, type_coerce
+from sqlalchemy import (
+    Float,
+    SQLColumnExpression,
+    cast,
+    column,
+    exists,
+    func,
+    literal,
+    literal_column,
+    select,
+    table,
+    type_coerce,
+)
 from sqlalchemy.dialects.postgresql import JSONB, REGCONFIG
-from sqlalchemy.sql.expression import ColumnElement, Subquery
+from sqlalchemy.sql.expression import ColumnClause, ColumnElement, Subquery, TableClause
 
 from talentfed.storage.models import SearchDocument
 
@@ -64,7 +77,7 @@ PERSON_TYPE = "Person"
 INDEX_PREFIX = "search_fts"
 
 
-def is_model_object(name: str | None, _type: str, _parents: dict) -> bool:
+def is_model_object(name: str | None, _type: str, _parents: object) -> bool:
     """For Alembic's comparison: the full-text index's tables and GIN index are not models."""
     return not (name or "").startswith(INDEX_PREFIX)
 
@@ -165,7 +178,7 @@ def fts5_queries(phrases: Sequence[Phrase]) -> tuple[str | None, str | None]:
     return (" AND ".join(words_query) or None, " AND ".join(cjk_query) or None)
 
 
-def _fts5_table(name: str):
+def _fts5_table(name: str) -> TableClause:
     return table(name, column("rowid"), column(name))
 
 
@@ -173,7 +186,7 @@ def _sqlite_matches(phrases: Sequence[Phrase]) -> Subquery:
     words_query, cjk_query = fts5_queries(phrases)
     main = _fts5_table("search_fts" if words_query is not None else "search_fts_cjk")
     hidden = main.c[main.name]
-    weights = [literal_column(repr(weight)) for weight in BM25_WEIGHTS]
+    weights: list[ColumnClause[Any]] = [literal_column(repr(weight)) for weight in BM25_WEIGHTS]
     query = select(
         main.c.rowid.label("document_id"), type_coerce(-func.bm25(hidden, *weights), Float).label("score")
     ).where(hidden.op("MATCH")(words_query if words_query is not None else cjk_query))
@@ -203,7 +216,7 @@ def tsquery(phrases: Sequence[Phrase]) -> str:
     return " & ".join(parts)
 
 
-def document_vector() -> ColumnElement:
+def document_vector() -> ColumnElement[Any]:
     """The expression the GIN index is built on; a query must use exactly this to use the index."""
     d = SearchDocument.__table__.c
     return func.talentfed_search_vector(d.title, d.skills, d.lead, d.body)
@@ -232,7 +245,7 @@ def matches(dialect: str, phrases: Sequence[Phrase]) -> Subquery:
     return _sqlite_matches(phrases) if dialect == "sqlite" else _postgresql_matches(phrases)
 
 
-def json_list_contains(dialect: str, json_list: ColumnElement, value: str) -> ColumnElement[bool]:
+def json_list_contains(dialect: str, json_list: SQLColumnExpression[Any], value: str) -> ColumnElement[bool]:
     """Whether a JSON list column (skills, tags) holds `value` exactly."""
     if dialect == "sqlite":
         items = func.json_each(json_list).table_valued("value")

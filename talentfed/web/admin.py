@@ -92,6 +92,8 @@ async def institution_profile(request: Request, me: Viewer) -> Response:
     try:
         async with request.app.state.sessions.begin() as session:
             institution = await find_local_actor(session, config.node.institution_username)
+            if institution is None:  # the admin page shows no form then: a stale or forged POST
+                raise MemberError("display name: this node has no institution actor yet")
             changes = ProfileChanges(
                 display_name=values["display_name"], bio=values["bio"], icon_url=values["icon_url"].strip()
             )

@@ -12,6 +12,7 @@ import dataclasses
 import logging
 from collections.abc import Sequence
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import numpy as np
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +25,9 @@ from talentfed.domain import discovery
 from talentfed.domain.live_influence import LiveInfluence
 from talentfed.storage.models import utcnow
 from talentfed.web.api import PREFIX, ApiError, api
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 logger = logging.getLogger("talentfed.analytics")
 PAGE_SIZE = 10
@@ -112,7 +116,7 @@ def _member_row(observed: discovery.Observed, username: str | None) -> int:
     raise ApiError(404, f"no member called {username!r}", "member")
 
 
-def _answer(observed: discovery.Observed, page: int, items: Sequence[object]) -> Response:
+def _answer(observed: discovery.Observed, page: int, items: Sequence[DataclassInstance]) -> Response:
     return JSONResponse(
         {
             "computed_at": observed.computed_at.isoformat(),

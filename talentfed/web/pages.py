@@ -11,7 +11,7 @@ from urllib.parse import quote
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import HTMLResponse
+from starlette.responses import HTMLResponse, Response
 
 from talentfed.config import Config
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
@@ -221,7 +221,7 @@ async def post(request: Request, item: Object, author: Actor, *, errors=None, va
     return await render(request, "post.html", context, status_code=400 if errors else 200)
 
 
-async def authorize_interaction(request: Request) -> HTMLResponse:
+async def authorize_interaction(request: Request) -> Response:
     """Where other servers send our members to follow someone (our WebFinger `subscribe` template)."""
     uri = request.query_params.get("uri", "").strip()
     if not uri:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from sqlalchemy import distinct, func, select
+from sqlalchemy import Select, distinct, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
@@ -65,18 +65,21 @@ async def nodeinfo_endpoint(request: Request) -> Response:
 async def _usage(session: AsyncSession) -> nodeinfo.Usage:
     now = utcnow()
 
+    async def count(query: Select[int]) -> int:
+        return (await session.execute(query)).scalar_one()
+
     async def active_since(days: int) -> int:
-        return await session.scalar(
+        return await count(
             select(func.count(distinct(Object.author_id))).where(
                 Object.local.is_(True), Object.published >= now - timedelta(days=days)
             )
         )
 
     return nodeinfo.Usage(
-        users_total=await session.scalar(select(func.count()).select_from(User)),
+        users_total=await count(select(func.count()).select_from(User)),
         users_active_month=await active_since(30),
         users_active_halfyear=await active_since(180),
-        local_posts=await session.scalar(
+        local_posts=await count(
             select(func.count()).where(Object.local.is_(True), Object.deleted_at.is_(None))
         ),
     )

@@ -63,11 +63,12 @@ def sign(algorithm: str, key: PrivateKey, data: bytes) -> bytes:
     require_supported(algorithm)
     if not key_matches(algorithm, key):
         raise UnsupportedAlgorithmError(f"a {type(key).__name__} cannot sign {algorithm}")
-    if algorithm == RSA_V1_5_SHA256:
+    # key_matches has paired the key's type with the algorithm: dispatch on the type.
+    if isinstance(key, rsa.RSAPrivateKey):
+        if algorithm == RSA_PSS_SHA512:
+            return key.sign(data, _PSS, hashes.SHA512())
         return key.sign(data, padding.PKCS1v15(), hashes.SHA256())
-    if algorithm == RSA_PSS_SHA512:
-        return key.sign(data, _PSS, hashes.SHA512())
-    if algorithm == ED25519:
+    if isinstance(key, ed25519.Ed25519PrivateKey):
         return key.sign(data)
     r, s = decode_dss_signature(key.sign(data, ec.ECDSA(hashes.SHA256())))
     return r.to_bytes(_P256_HALF, "big") + s.to_bytes(_P256_HALF, "big")
@@ -85,11 +86,13 @@ def verify(algorithm: str, key: PublicKey, signature: bytes, data: bytes) -> boo
 
 
 def _verify(algorithm: str, key: PublicKey, signature: bytes, data: bytes) -> None:
-    if algorithm == RSA_V1_5_SHA256:
-        key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
-    elif algorithm == RSA_PSS_SHA512:
-        key.verify(signature, data, _PSS, hashes.SHA512())
-    elif algorithm == ED25519:
+    # verify has checked that the key's type goes with the algorithm: dispatch on the type.
+    if isinstance(key, rsa.RSAPublicKey):
+        if algorithm == RSA_PSS_SHA512:
+            key.verify(signature, data, _PSS, hashes.SHA512())
+        else:
+            key.verify(signature, data, padding.PKCS1v15(), hashes.SHA256())
+    elif isinstance(key, ed25519.Ed25519PublicKey):
         key.verify(signature, data)
     else:
         if len(signature) != 2 * _P256_HALF:

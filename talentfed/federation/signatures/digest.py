@@ -17,13 +17,18 @@ import binascii
 import hashlib
 import hmac
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 import http_sf
 
 from .errors import DigestMismatchError, MalformedDigestError
 
-_HASHES: dict[str, Callable[[bytes], Any]] = {
+
+class _Hash(Protocol):
+    def digest(self) -> bytes: ...
+
+
+_HASHES: dict[str, Callable[[bytes], _Hash]] = {
     "sha-256": hashlib.sha256,
     "sha-512": hashlib.sha512,
 }
@@ -71,11 +76,15 @@ def _parse_legacy(value: str) -> dict[str, bytes]:
 
 def _parse_structured(value: str) -> dict[str, bytes]:
     try:
-        members = http_sf.parse(value.encode("ascii"), tltype="dictionary")
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except (ValueError, UnicodeEncodeError) as exc:
         raise MalformedDigestError(
             "Content-Digest could not be parsed: it is not a valid RFC 8941 dictionary"
         ) from exc
+    if not isinstance(parsed, dict):  # what tltype="dictionary" always gives
+        raise MalformedDigestError("Content-Digest could not be parsed: it is not an RFC 8941 dictionary")
+    # http_sf's types describe bare items; parse() pairs each one with its parameters
+    members: dict[str, Any] = parsed
     found: dict[str, bytes] = {}
     for algorithm, (member, _params) in members.items():
         if algorithm not in _HASHES:

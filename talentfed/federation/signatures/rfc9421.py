@@ -92,6 +92,8 @@ def _parse_dictionary(value: str, header: str) -> dict[str, Any]:
         parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary", on_duplicate_key=reject_duplicate)
     except (ValueError, UnicodeEncodeError) as exc:
         raise MalformedSignatureError(f"{header} is not a valid RFC 8941 dictionary") from exc
+    if not isinstance(parsed, dict):  # what tltype="dictionary" always gives
+        raise MalformedSignatureError(f"{header} is not an RFC 8941 dictionary")
     if not parsed:
         raise MalformedSignatureError(f"{header} is empty")
     return parsed
@@ -162,7 +164,7 @@ def signature_base(message: HttpMessage, sig: MessageSignature) -> bytes:
     return base.encode("ascii")
 
 
-def _base_line(resolver: HTTPSignatureComponentResolver, name: str, params: dict) -> str:
+def _base_line(resolver: HTTPSignatureComponentResolver, name: str, params: dict[str, Any]) -> str:
     identifier = http_sf.ser((name, params))
     node = Item(name)
     node.params.update(params)
@@ -272,5 +274,10 @@ def sign(
 def _component_from_text(text: str) -> tuple[str, dict[str, Any]]:
     if not text.startswith('"'):
         return text, {}
-    name, params = http_sf.parse(text.encode("ascii"), tltype="item")
+    parsed = http_sf.parse(text.encode("ascii"), tltype="item")
+    if not isinstance(parsed, tuple):  # an item always comes with its parameters
+        raise MalformedSignatureError(f"component {text!r} is not an RFC 8941 item")
+    name, params = parsed
+    if not isinstance(name, str):
+        raise MalformedSignatureError(f"component {text!r} is not a string")
     return name, dict(params)
