@@ -9,7 +9,7 @@ Setup (all on 127.0.0.1):
 * an SQLite database seeded directly: 10 remote followers per host, half of the hosts
   advertising a sharedInbox, every follow accepted.
 * the Create queued with `federation.outbox.send` (one job per shared inbox, one per
-  personal inbox elsewhere: 5,500 jobs), then delivered by `Federation.start_workers`
+  personal inbox elsewhere: 5,500 jobs), then delivered by the node's delivery jobs (`talentfed.jobs`)
   with the node's own defaults (2 workers, dev mode so loopback is allowed).
 
 Two runs, each on a fresh copy of the database and a fresh receiver:
@@ -495,18 +495,22 @@ async def deliver(
 ) -> None:
     """The real workers, as `talentfed serve` starts them, until the live hosts are done or the deadline."""
     from talentfed.federation.runtime import Federation
+    from talentfed.jobs.runner import DELIVERY, BackgroundJobs, node_jobs
 
     federation = await Federation.open(config, sessions)
+    every_job = node_jobs(config, sessions, federation, delivery_workers=config.federation.delivery_workers)
+    workers = BackgroundJobs([job for job in every_job if job.name == DELIVERY])
     try:
         started = time.monotonic()
-        federation.start_workers(config.federation.delivery_workers)
+        workers.start()
         await wait_for_live(receiver.counters, plan.live, deadline)
         collect(result, receiver.counters, plan, plan.live, started)
     finally:
         # A graceful stop with the receiver still up, so every job in flight ends in a recorded
         # state (a POST to a dead host ends by its own read timeout); bounded all the same.
         with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(federation.close(), CLOSE_TIMEOUT)
+            await asyncio.wait_for(workers.stop(), CLOSE_TIMEOUT)
+        await federation.close()
     # Again after the stop: POSTs made while the workers drained must be correct too.
     counters = receiver.counters
     result.duplicates, result.unsigned = counters.duplicates.value, counters.unsigned.value
@@ -552,7 +556,7 @@ def report(args: argparse.Namespace, plan: HostPlan, baseline: RunResult, measur
     print(machine_line())
     print(f"at the start: {args.load_at_start}; at the end: {load_line()}")
     print(
-        "workers: talentfed Federation.start_workers in-process, the node's default delivery settings; "
+        "workers: talentfed delivery jobs in-process, the node's default delivery settings; "
         f"deadline {args.deadline:g} s per run"
     )
     for result in (baseline, measured):

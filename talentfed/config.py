@@ -75,6 +75,7 @@ class FederationConfig:
     max_fetch_bytes: int = 1024 * 1024
     delivery_workers: int = 2
     retry_initial_delay: float = 30.0
+    crawl_interval_minutes: int = 0  # 0: no scheduled crawl, only `talentfed crawl`
 
 
 @dataclass(frozen=True)
@@ -226,6 +227,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "max_fetch_bytes"): _check_positive,
     ("federation", "delivery_workers"): _check_non_negative,
     ("federation", "retry_initial_delay"): _check_positive,
+    ("federation", "crawl_interval_minutes"): _check_non_negative,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
     ("web", "session_secret"): _check_secret,

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from talentfed.federation.actor_documents import parse_actor
-from talentfed.federation.ingest import carried_objects, read_post
+from talentfed.federation.post_reader import carried_objects, read_post
 from talentfed.federation.signatures import verify_request
 from tests.support import (
     SCHEMES,

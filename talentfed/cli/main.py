@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from talentfed import __version__
-from talentfed.cli import content, discover, node, social, users
+from talentfed.cli import analytics, content, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
 from talentfed.domain.errors import FieldError
@@ -32,7 +32,7 @@ def build_parser() -> argparse.ArgumentParser:
     users.register(commands)
     social.register(commands)
     content.register(commands)
-    discover.register(commands)
+    analytics.register(commands)
     return parser
 
 

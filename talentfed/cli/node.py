@@ -1,4 +1,4 @@
-"""Node commands: init, migrate, demo, serve."""
+"""Node commands: init, migrate, demo, serve, worker."""
 
 from __future__ import annotations
 
@@ -13,12 +13,16 @@ from pathlib import Path
 from queue import SimpleQueue
 
 import uvicorn
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.cli.context import CommandError, open_engine, transaction
 from talentfed.config import Config, ConfigError, load_config, render_config
 from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
+from talentfed.federation.runtime import Federation
+from talentfed.jobs.runner import Job, node_jobs, run_jobs
 from talentfed.storage import migrate
+from talentfed.storage.db import session_factory
 from talentfed.web.app import create_app
 
 TEMPLATE = Path(__file__).resolve().parents[1] / "config.example.toml"
@@ -58,6 +62,16 @@ def register(commands: argparse._SubParsersAction) -> None:
     serve.add_argument("--host", help="override [server] host")
     serve.add_argument("--port", type=int, help="override [server] port")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser(
+        "worker",
+        help="run the background jobs (without the web server)",
+        description="Run the background jobs until SIGINT/SIGTERM: delivery, the refresh of "
+        "followed actors, the analytics refresh and, when scheduled, the crawl. Several may run "
+        "at once on PostgreSQL.",
+    )
+    worker.add_argument("--count", type=int, default=1, help="delivery workers in this process (default 1)")
+    worker.set_defaults(handler=cmd_worker)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -191,3 +205,35 @@ def _log_off_the_event_loop() -> QueueListener:
 async def _check_ready(config: Config) -> None:
     """Refuse to serve an unreachable or unmigrated database; make sure the institution exists."""
     await _institution(config)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    if args.count < 1:
+        raise CommandError("--count: expected 1 or more")
+    config = load_config(args.config)
+    asyncio.run(_work(config, args.count))
+    return 0
+
+
+def worker_jobs(
+    config: Config, sessions: async_sessionmaker[AsyncSession], federation: Federation, count: int
+) -> list[Job]:
+    """The jobs of `talentfed worker`: the same as `serve` runs, with `count` delivery workers."""
+    return node_jobs(config, sessions, federation, delivery_workers=count)
+
+
+async def _work(config: Config, count: int) -> None:
+    engine = await open_engine(config)
+    sessions = session_factory(engine)
+    federation = await Federation.open(config, sessions)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(stop_signal, stop.set)
+    try:
+        jobs = worker_jobs(config, sessions, federation, count)
+        logging.getLogger("talentfed").info("running jobs: %s", ", ".join(job.name for job in jobs))
+        await run_jobs(jobs, stop)
+    finally:
+        await federation.close()
+        await engine.dispose()

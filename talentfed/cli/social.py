@@ -1,4 +1,4 @@
-"""Federation commands: lookup, follow, unfollow, followers, following, follow-requests, worker."""
+"""Federation commands: lookup, follow, unfollow, followers, following, follow-requests, crawl."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import argparse
 import asyncio
 import contextlib
 import dataclasses
-import signal
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
@@ -76,14 +75,6 @@ def register(commands: argparse._SubParsersAction) -> None:
     crawl.add_argument("--max-actors", type=int, default=5000, help="new actors to fetch at most")
     crawl.add_argument("--json", action="store_true", help="print the totals as JSON")
     crawl.set_defaults(handler=cmd_crawl)
-
-    worker = commands.add_parser(
-        "worker",
-        help="run delivery workers (without the web server)",
-        description="Deliver queued activities until SIGINT/SIGTERM. Several may run at once on PostgreSQL.",
-    )
-    worker.add_argument("--count", type=int, default=1, help="workers in this process (default 1)")
-    worker.set_defaults(handler=cmd_worker)
 
 
 @dataclass
@@ -236,29 +227,6 @@ def cmd_requests_answer(args: argparse.Namespace) -> int:
 
     handle = run_in_session(args, body)
     print(f"{'accepted' if args.accept else 'rejected'} the follow request of {handle}")
-    return 0
-
-
-def cmd_worker(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise CommandError("--count: expected 1 or more")
-    config = load_config(args.config)
-
-    async def main() -> None:
-        engine = await open_engine(config)
-        runtime = await Federation.open(config, session_factory(engine))
-        stop = asyncio.Event()
-        loop = asyncio.get_running_loop()
-        for stop_signal in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(stop_signal, stop.set)
-        try:
-            workers = [runtime.new_worker() for _ in range(args.count)]
-            await asyncio.gather(*(worker.run(stop) for worker in workers))
-        finally:
-            await runtime.close()
-            await engine.dispose()
-
-    asyncio.run(main())
     return 0
 
 

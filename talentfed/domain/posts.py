@@ -24,6 +24,7 @@ from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
+from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, Object, utcnow
 from talentfed.text import normalize_skills, render_markdown
@@ -109,6 +110,26 @@ def mention_handles(markdown: str) -> list[str]:
     return list(dict.fromkeys(handle.lower() for handle in found))
 
 
+async def resolve_mentions(actors: RemoteActors, markdown: str) -> dict[str, Actor]:
+    """The actors of the @user@domain handles in a text, looked up (WebFinger) where unknown.
+
+    This waits on other servers, so callers resolve before they open the transaction that
+    stores the post, and pass the result to `publish` or `edit`.
+    """
+    found = {}
+    for handle in mention_handles(markdown):
+        try:
+            found[handle] = await actors.by_handle(handle)
+        except ActorUnavailable as exc:
+            raise PostError("body", f"cannot find {handle}: {exc}") from None
+    return found
+
+
+async def _attached(session: AsyncSession, mentions: dict[str, Actor] | None) -> dict[str, Actor]:
+    """The mentioned actors (resolved in sessions of their own) as records of this session."""
+    return {handle: await session.merge(actor) for handle, actor in (mentions or {}).items()}
+
+
 def _link_mentions(html: str, mentioned: dict[str, Actor]) -> str:
     """Turn resolved @user@domain into the h-card links Mastodon writes."""
 
@@ -138,8 +159,10 @@ async def publish(
     object_id: str | None = None,
     mentions: dict[str, Actor] | None = None,
 ) -> Object:
-    """Store a new local post and federate it. `mentions` maps handles in the body to actors."""
+    """Store a new local post and federate it. `mentions` maps handles in the body to actors
+    (`resolve_mentions`)."""
     check_draft(draft)
+    mentions = await _attached(session, mentions)
     parent = await _parent(session, draft)
     uris = LocalURIs(config.node.base_url)
     uri = uris.object(object_id or uuid.uuid4().hex)
@@ -152,12 +175,12 @@ async def publish(
         local=True,
         published=utcnow(),
     )
-    _apply_draft(post, draft, mentions or {})
+    _apply_draft(post, draft, mentions)
     post.context_uri = (parent.context_uri or parent.uri) if parent else None
     session.add(post)
     await session.flush()
-    session.add_all(_thread_edges(author, post, parent, mentions or {}))
-    await _federate(session, config, author, post, "Create", mentions or {}, parent)
+    session.add_all(_thread_edges(author, post, parent, mentions))
+    await _federate(session, config, author, post, "Create", mentions, parent)
     if post.kind == "project":
         await _announce_by_institution(session, config, post)
     return post
@@ -194,10 +217,11 @@ async def edit(
     if draft.kind != post.kind:
         raise PostError("kind", f"a {post.kind} cannot become a {draft.kind}")
     check_draft(draft, new=False)
-    _apply_draft(post, draft, mentions or {})
+    mentions = await _attached(session, mentions)
+    _apply_draft(post, draft, mentions)
     post.updated = utcnow()
     await session.flush()
-    await _federate(session, config, author, post, "Update", mentions or {}, await _parent(session, draft))
+    await _federate(session, config, author, post, "Update", mentions, await _parent(session, draft))
     return post
 
 

@@ -5,7 +5,7 @@ FTS5 on SQLite, a GIN tsvector index on PostgreSQL) and ranked by it (bm25, ts_r
 narrow it down: skill, institution (the actor's domain), project status and deadline, kind.
 Without text, the same filters list the newest records first.
 
-Privacy, the rule of `talentfed.domain.discovery`: an actor that is not both `discoverable` and
+Privacy, the rule of `talentfed.domain.observed_graph`: an actor that is not both `discoverable` and
 `indexable` (a missing value counts as false, as in Mastodon), or that is on a blocked domain
 (configuration or the domain_blocks table, subdomains included), never appears — neither as a
 person nor as the author of a post. Posts appear only if public and not deleted. Local members
@@ -27,8 +27,8 @@ from sqlalchemy import Row, Select, String, Subquery, func, literal_column, or_,
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.domain.discovery import PERSON_TYPES
 from talentfed.domain.errors import FieldError
+from talentfed.domain.observed_graph import PERSON_TYPES
 from talentfed.domain.posts import PROJECT_STATUSES
 from talentfed.domain.visibility import actors_listed, hidden_domains, listed
 from talentfed.storage import search as index

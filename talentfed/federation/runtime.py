@@ -1,15 +1,15 @@
 """The federation pieces of a running node, wired together once.
 
-The web app opens one `Federation` in its lifespan; CLI commands open one per command.
+The web app opens one `Federation` in its lifespan; CLI commands open one per command. The
+background jobs that deliver and refresh actors (`talentfed/jobs/delivery.py`) run on it.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,7 +18,7 @@ from talentfed.config import Config
 from talentfed.federation.delivery import Deliverer, DeliveryPolicy, DeliveryQueue, DeliveryWorker
 from talentfed.federation.fetcher import Fetcher, FetcherConfig, Signer
 from talentfed.federation.inbox import Inbox
-from talentfed.federation.remote_actors import REFRESH_AFTER, ActorUnavailable, RemoteActors
+from talentfed.federation.remote_actors import REFRESH_AFTER, RemoteActors
 from talentfed.federation.remote_posts import RemotePosts
 from talentfed.federation.signatures import sign_request
 from talentfed.storage.models import Actor, Follow, Object, utcnow
@@ -47,8 +47,6 @@ class Federation:
     inbox: Inbox
     queue: DeliveryQueue
     posts: RemotePosts
-    _workers: list[asyncio.Task[None]] = field(default_factory=list)
-    _stop: asyncio.Event = field(default_factory=asyncio.Event)
 
     @classmethod
     async def open(
@@ -77,30 +75,8 @@ class Federation:
     def new_worker(self) -> DeliveryWorker:
         return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue))
 
-    def start_workers(self, count: int) -> None:
-        """Delivery workers, plus the refresher that keeps followed actors' copies fresh."""
-        for _ in range(count):
-            self._workers.append(asyncio.create_task(self.new_worker().run(self._stop)))
-        if count:
-            self._workers.append(asyncio.create_task(self._refresh_actors(self._stop)))
-
-    async def _refresh_actors(self, stop: asyncio.Event, every: float = 3600.0, batch: int = 50) -> None:
-        """Refetch the stalest remote actors we follow or who follow us, a batch an hour."""
-        while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), every)
-            if stop.is_set():
-                return
-            for uri in await stale_followed_actors(self.sessions, batch):
-                try:
-                    await self.actors.fetch(uri)
-                except ActorUnavailable as exc:
-                    logger.info("could not refresh %s: %s", uri, exc)
-
     async def close(self) -> None:
-        self._stop.set()
-        if self._workers:
-            await asyncio.gather(*self._workers, return_exceptions=True)
+        """Close what it opened; the jobs that use it (`talentfed/jobs/`) must have stopped."""
         await self.inbox.close()
         await self.fetcher.aclose()
 

@@ -23,7 +23,6 @@ from talentfed.domain.members import member_for_token
 from talentfed.domain.posts import Draft, PostError
 from talentfed.domain.visibility import ANONYMOUS, readable_by
 from talentfed.federation.post_documents import term_values
-from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
@@ -150,16 +149,15 @@ async def _own_post(request: Request, session: AsyncSession) -> Object:
     return post
 
 
-async def resolve_mentions(request: Request, session: AsyncSession, markdown: str) -> dict[str, Actor]:
-    """The actors of the @user@domain handles in a text, looked up (WebFinger) where unknown."""
-    found = {}
-    for handle in posts.mention_handles(markdown):
-        try:
-            actor = await request.app.state.federation.actors.by_handle(handle)
-        except ActorUnavailable as exc:
-            raise PostError("body", f"cannot find {handle}: {exc}") from None
-        found[handle] = await session.merge(actor)
-    return found
+async def _checked_author(request: Request) -> None:
+    """Refuse a request without a valid token before anything is looked up on other servers."""
+    async with request.app.state.sessions() as session:
+        await _author(request, session)
+
+
+async def _mentions(request: Request, markdown: str) -> dict[str, Actor]:
+    """Resolved with no transaction open: the lookups wait on other servers."""
+    return await posts.resolve_mentions(request.app.state.federation.actors, markdown)
 
 
 def _terms_json(post: Object) -> dict[str, Any]:
@@ -198,9 +196,10 @@ def post_json(post: Object, author: Actor | None = None) -> dict[str, Any]:
 async def create_post(request: Request) -> Response:
     data = await _json_body(request)
     draft = _draft(data)
+    await _checked_author(request)
+    mentions = await _mentions(request, draft.body)
     async with request.app.state.sessions() as session, session.begin():
         author = await _author(request, session)
-        mentions = await resolve_mentions(request, session, draft.body)
         post = await posts.publish(session, request.app.state.config, author, draft, mentions=mentions)
         return JSONResponse(post_json(post, author), status_code=201, headers={"Location": post.uri})
 
@@ -208,23 +207,30 @@ async def create_post(request: Request) -> Response:
 @api
 async def edit_post(request: Request) -> Response:
     data = await _json_body(request)
+    async with request.app.state.sessions() as session:
+        await _author(request, session)
+        current = await _own_post(request, session)
+    draft = _draft({**_editable(current), **data}, kind=current.kind)
+    mentions = await _mentions(request, draft.body)
     async with request.app.state.sessions() as session, session.begin():
         author = await _author(request, session)
         post = await _own_post(request, session)
-        current = {
-            "title": post.name or "",
-            "body": post.source or "",
-            "tags": post.tags,
-            "skills": post.skills,
-            "language": post.language,
-            "in_reply_to": post.in_reply_to_uri,
-            "visibility": post.visibility,
-            **_terms_json(post),
-        }
-        draft = _draft({**current, **data}, kind=post.kind)
-        mentions = await resolve_mentions(request, session, draft.body)
         await posts.edit(session, request.app.state.config, author, post, draft, mentions=mentions)
         return JSONResponse(post_json(post, author))
+
+
+def _editable(post: Object) -> dict[str, Any]:
+    """A post's current fields, as the JSON a client sends: what an edit leaves out is kept."""
+    return {
+        "title": post.name or "",
+        "body": post.source or "",
+        "tags": post.tags,
+        "skills": post.skills,
+        "language": post.language,
+        "in_reply_to": post.in_reply_to_uri,
+        "visibility": post.visibility,
+        **_terms_json(post),
+    }
 
 
 @api

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import logging
 import secrets
@@ -17,24 +16,25 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
 from talentfed.config import Config
+from talentfed.domain.analytics_snapshot import AnalyticsSnapshot
 from talentfed.federation.runtime import Federation
+from talentfed.jobs.runner import BackgroundJobs, node_jobs
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
     accounts,
     activitypub,
     admin,
+    analytics_api,
     api,
     authoring,
-    discover,
-    discovery_page,
     feeds,
     inbox,
     objects,
     pages,
+    search_page,
     social,
     wellknown,
 )
-from talentfed.web.discover import AnalyticsJob
 from talentfed.web.health import healthz
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
@@ -58,7 +58,8 @@ def _session_secret(config: Config) -> str:
 def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers: bool = True) -> Starlette:
     """Build the app. Given an engine, the caller owns it; otherwise the lifespan does.
 
-    Delivery workers run inside the app unless `run_workers` is False (tests drive them).
+    The node's background jobs (`talentfed/jobs/`) run inside the app unless `run_workers` is
+    False (tests drive them).
     """
 
     @contextlib.asynccontextmanager
@@ -67,17 +68,22 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
         app.state.engine = engine or create_engine(config.database.url, pool_size=config.database.pool_size)
         app.state.sessions = session_factory(app.state.engine)
         app.state.federation = await Federation.open(config, app.state.sessions)
-        app.state.analytics = AnalyticsJob(app.state.sessions, config)
-        stop_analytics = asyncio.Event()
-        background = []
-        if run_workers:
-            app.state.federation.start_workers(config.federation.delivery_workers)
-            background.append(asyncio.create_task(app.state.analytics.run(stop_analytics)))
+        app.state.analytics = AnalyticsSnapshot(app.state.sessions, config)
+        jobs = BackgroundJobs(
+            node_jobs(
+                config,
+                app.state.sessions,
+                app.state.federation,
+                delivery_workers=config.federation.delivery_workers,
+            )
+            if run_workers
+            else []
+        )
+        jobs.start()
         try:
             yield
         finally:
-            stop_analytics.set()
-            await asyncio.gather(*background, return_exceptions=True)
+            await jobs.stop()
             await app.state.federation.close()
             if owned:
                 await app.state.engine.dispose()
@@ -92,13 +98,13 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *admin.routes,
             *authoring.routes,
             *social.routes,
-            *discovery_page.routes,
+            *search_page.routes,
             *wellknown.routes,
             *inbox.routes,
             *activitypub.routes,
             *objects.routes,
             *api.routes,
-            *discover.routes,
+            *analytics_api.routes,
             *feeds.routes,
         ],
         middleware=[

@@ -25,7 +25,6 @@ from talentfed.storage.models import Actor, Object
 from talentfed.text import render_markdown
 from talentfed.web import pages
 from talentfed.web.accounts import members_only
-from talentfed.web.api import resolve_mentions
 from talentfed.web.sessions import read_form
 from talentfed.web.templating import Viewer, render
 
@@ -115,6 +114,11 @@ async def choose_kind(request: Request, me: Viewer) -> Response:
     return await render(request, "write_choose.html", {"kinds": KIND_NAMES})
 
 
+async def _mentions(request: Request, markdown: str) -> dict[str, Actor]:
+    """Resolved with no transaction open: the lookups wait on other servers."""
+    return await posts.resolve_mentions(request.app.state.federation.actors, markdown)
+
+
 async def _publish_or_preview(request: Request, me: Viewer, kind: str, editing: Object | None) -> Response:
     form = await read_form(request)
     values = _form_values(form)
@@ -124,9 +128,9 @@ async def _publish_or_preview(request: Request, me: Viewer, kind: str, editing: 
         if form.get("action") == "preview":
             posts.check_draft(draft, new=editing is None)
             return await _editor(request, kind, values, editing=editing, preview=render_markdown(draft.body))
+        mentions = await _mentions(request, draft.body)
         async with request.app.state.sessions.begin() as session:
             author = await session.merge(me.actor)
-            mentions = await resolve_mentions(request, session, draft.body)
             if editing is None:
                 post = await posts.publish(session, config, author, draft, mentions=mentions)
             else:
@@ -180,10 +184,10 @@ async def reply(request: Request, me: Viewer) -> Response:
         return await pages.message(request, "Not found", "That post is not known here.", status_code=404)
     kind = kinds.kind_of_reply(kinds.NOTE, parent.kind)
     try:
+        mentions = await _mentions(request, body)
         async with request.app.state.sessions.begin() as session:
             author = await session.merge(me.actor)
             draft = Draft(kind=kind, body=body, in_reply_to=parent.uri)
-            mentions = await resolve_mentions(request, session, body)
             await posts.publish(session, config, author, draft, mentions=mentions)
     except PostError as exc:
         errors = {"body": exc.message}

@@ -224,7 +224,7 @@ async def test_a_direct_reply_draws_no_line_in_the_neighbourhood_picture(node: N
 
 async def test_the_analytics_see_no_followers_only_project_call(node: Node, world: dict) -> None:
     """Recommendations and candidates are computed from what anyone may read."""
-    from talentfed.domain.discovery import load_observed
+    from talentfed.domain.observed_graph import load_observed
 
     async with node.sessions() as session:
         observed = await load_observed(session, node.config)

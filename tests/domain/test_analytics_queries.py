@@ -1,4 +1,5 @@
-"""Discovery over the observed graph: the right people and calls, with reasons; opt-outs never shown."""
+"""Recommendations and rankings over the observed graph: the right people and calls, with reasons;
+opt-outs never shown. And a full analytics run stores them."""
 
 from __future__ import annotations
 
@@ -10,8 +11,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.domain import discovery
+from talentfed.domain import analytics_runs, ranking, recommendations
 from talentfed.domain.members import NewMember, add_member
+from talentfed.domain.observed_graph import load_observed
 from talentfed.storage.models import Actor, ActorScore, Follow, Object, Recommendation, utcnow
 from tests.support.factories import remote_actor
 
@@ -102,8 +104,10 @@ async def build_world(session: AsyncSession, config: Config) -> dict[str, Actor]
 async def test_similar_people_elsewhere_with_the_shared_skills(
     session: AsyncSession, config: Config, world: dict
 ) -> None:
-    observed = await discovery.load_observed(session, config)
-    found = discovery.similar_people(observed, observed.row_of[world["ada"].id], other_institutions=True)
+    observed = await load_observed(session, config)
+    found = recommendations.similar_people(
+        observed, observed.row_of[world["ada"].id], other_institutions=True
+    )
     assert found[0].uri == world["kim"].uri
     assert "speech recognition" in found[0].shared_skills
     assert "shared skills: speech recognition" in found[0].why
@@ -112,44 +116,44 @@ async def test_similar_people_elsewhere_with_the_shared_skills(
 
 
 async def test_matching_projects_and_candidates(session: AsyncSession, config: Config, world: dict) -> None:
-    observed = await discovery.load_observed(session, config)
-    projects = discovery.matching_projects(observed, [observed.row_of[world["ada"].id]])
+    observed = await load_observed(session, config)
+    projects = recommendations.matching_projects(observed, [observed.row_of[world["ada"].id]])
     assert [r.uri for r in projects] == [
         "https://lab.example/objects/asr"
     ]  # not closed, not the hidden author's
     assert projects[0].shared_skills == ("speech recognition",)
-    team = discovery.matching_projects(
+    team = recommendations.matching_projects(
         observed, [observed.row_of[world["ada"].id], observed.row_of[world["grace"].id]]
     )
     assert [r.uri for r in team] == ["https://lab.example/objects/asr"]
     index = next(i for i, p in enumerate(observed.projects) if p.uri.endswith("/asr"))
-    people = [r.uri for r in discovery.candidates(observed, index)]
+    people = [r.uri for r in recommendations.candidates(observed, index)]
     assert people[0] == world["ada"].uri and HIDDEN not in people and world["kim"].uri not in people
 
 
 async def test_influence_is_the_formula_and_hides_opt_outs(
     session: AsyncSession, config: Config, world: dict
 ) -> None:
-    observed = await discovery.load_observed(session, config)
-    inf, _ = discovery.scores(observed)
+    observed = await load_observed(session, config)
+    inf, _ = ranking.scores(observed)
     row = observed.row_of
     # N(kim) = {ada, hidden}, |N(ada)| = 1, |N(hidden)| = 1  →  I(kim) = (1/2)(1/√1 + 1/√1) = 1
     assert inf[row[world["kim"].id]] == pytest.approx(1.0)
     # N(ada) = {kim}, |N(kim)| = 2  →  I(ada) = 1/√2
     assert inf[row[world["ada"].id]] == pytest.approx(1 / math.sqrt(2))
-    ranked = discovery.ranking(observed)
+    ranked = ranking.ranking(observed)
     assert HIDDEN not in [r.uri for r in ranked]
     # I(grace) = I(lee) = 1 too (each other's only neighbour); ada follows the busier kim.
     assert {r.uri for r in ranked[:3]} == {world["kim"].uri, world["grace"].uri, world["lee"].uri}
     assert [r.uri for r in ranked[3:]] == [world["ada"].uri]
-    speech = discovery.ranking(observed, skill="#SpeechRecognition")
+    speech = ranking.ranking(observed, skill="#SpeechRecognition")
     assert {r.uri for r in speech} == {world["ada"].uri, world["kim"].uri}
 
 
 async def test_a_run_stores_scores_and_recommendations(
     session: AsyncSession, config: Config, world: dict
 ) -> None:
-    run = await discovery.run_analytics(session, config)
+    run = await analytics_runs.run_analytics(session, config)
     assert run.actors >= 5 and run.projects == 3
     stored = {score.actor_id: score for score in await session.scalars(select(ActorScore))}
     assert stored[world["kim"].id].influence == pytest.approx(1.0)
@@ -158,4 +162,4 @@ async def test_a_run_stores_scores_and_recommendations(
         r.target_uri for r in recommendations if r.actor_id == world["ada"].id and r.kind == "project"
     } == {"https://lab.example/objects/asr"}
     assert all(r.target_uri != HIDDEN and "secret" not in r.target_uri for r in recommendations)
-    assert await discovery.new_edges_since(session, run.computed_at) == 0
+    assert await analytics_runs.new_edges_since(session, run.computed_at) == 0

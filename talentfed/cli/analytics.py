@@ -1,4 +1,4 @@
-"""Discovery commands: analytics run, discover people|projects|candidates, influence."""
+"""Analytics commands: analytics run, discover people|projects|candidates, influence."""
 
 from __future__ import annotations
 
@@ -10,7 +10,11 @@ import sys
 from talentfed.cli.context import CommandError, transaction
 from talentfed.cli.output import print_json, print_table
 from talentfed.config import load_config
-from talentfed.domain import discovery
+from talentfed.domain import recommendations
+from talentfed.domain.analytics_runs import run_analytics
+from talentfed.domain.observed_graph import Observed, load_observed
+from talentfed.domain.ranking import Ranked, ranking
+from talentfed.domain.recommendations import Result
 
 
 def register(commands: argparse._SubParsersAction) -> None:
@@ -55,7 +59,7 @@ def cmd_analytics_run(args: argparse.Namespace) -> int:
 
     async def body() -> dict:
         async with transaction(config) as session:
-            run = await discovery.run_analytics(session, config, progress)
+            run = await run_analytics(session, config, progress)
             return {
                 "computed_at": run.computed_at.isoformat(),
                 "actors": run.actors,
@@ -81,7 +85,7 @@ def _limit(value: int) -> int:
     return value
 
 
-def _row_of(observed: discovery.Observed, username: str) -> int:
+def _row_of(observed: Observed, username: str) -> int:
     for row, actor in enumerate(observed.actors):
         if actor.local and actor.handle.startswith(f"@{username}@"):
             return row
@@ -92,21 +96,21 @@ def cmd_discover(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     limit = _limit(args.limit)
 
-    async def body() -> list[discovery.Result]:
+    async def body() -> list[Result]:
         async with transaction(config) as session:
-            observed = await discovery.load_observed(session, config)
+            observed = await load_observed(session, config)
             if args.kind == "people":
                 row = _row_of(observed, args.user)
-                return discovery.similar_people(
+                return recommendations.similar_people(
                     observed, row, limit, other_institutions=not args.all_institutions
                 )
             if args.kind == "projects":
                 rows = [_row_of(observed, user) for user in args.user]
-                return discovery.matching_projects(observed, rows, limit)
+                return recommendations.matching_projects(observed, rows, limit)
             index = next((i for i, p in enumerate(observed.projects) if p.uri == args.project), None)
             if index is None:
                 raise CommandError(f"{args.project}: not a project call this node knows")
-            return discovery.candidates(observed, index, limit)
+            return recommendations.candidates(observed, index, limit)
 
     results = asyncio.run(body())
     if args.json:
@@ -124,10 +128,10 @@ def cmd_influence(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     limit = _limit(args.limit)
 
-    async def body() -> list[discovery.Ranked]:
+    async def body() -> list[Ranked]:
         async with transaction(config) as session:
-            observed = await discovery.load_observed(session, config)
-            return discovery.ranking(observed, skill=args.skill, measure=args.measure)[:limit]
+            observed = await load_observed(session, config)
+            return ranking(observed, skill=args.skill, measure=args.measure)[:limit]
 
     ranked = asyncio.run(body())
     if args.json:

@@ -1,8 +1,9 @@
-"""/discover: search everything this node has observed; recommendations and influence.
+"""The search page, /discover: search everything this node has observed; recommendations and
+influence beside the results.
 
 The search runs on the database's full-text index (domain/search.py). Recommendations and the
-influence ranking come from the analytics snapshot (domain/discovery.py), which the background
-job refreshes; the page says when it was computed.
+influence ranking come from the analytics snapshot (domain/analytics_snapshot.py), which follows
+the runs of the analytics refresh job; the page says when it was computed.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from talentfed.domain import discovery
+from talentfed.domain.observed_graph import Observed
+from talentfed.domain.ranking import Ranked, ranking
+from talentfed.domain.recommendations import matching_projects, similar_people
 from talentfed.domain.search import KINDS, SearchError, SearchQuery, search
 from talentfed.text import normalize_skill
 from talentfed.web.templating import Viewer, render, viewer
@@ -56,10 +59,15 @@ async def _recommendations(request: Request, me: Viewer) -> dict:
     if row is None:
         return {"people": [], "projects": [], "computed_at": observed.computed_at}
     return {
-        "people": discovery.similar_people(observed, row, RECOMMENDED, other_institutions=True),
-        "projects": discovery.matching_projects(observed, [row], RECOMMENDED),
+        "people": similar_people(observed, row, RECOMMENDED, other_institutions=True),
+        "projects": matching_projects(observed, [row], RECOMMENDED),
         "computed_at": observed.computed_at,
     }
+
+
+async def _most_influential(request: Request, observed: Observed, skill: str | None) -> list[Ranked]:
+    since = await request.app.state.analytics.influence_since(observed)
+    return [r for r in ranking(observed, skill=skill, influence_since=since)[:RANKED] if r.influence > 0]
 
 
 async def discover_page(request: Request) -> Response:
@@ -88,13 +96,7 @@ async def discover_page(request: Request) -> Response:
             else None
         ),
         "recommended": await _recommendations(request, me) if me else None,
-        "ranking": [
-            r
-            for r in discovery.ranking(
-                observed, skill=skill, current_influence=request.app.state.analytics.current_influence()
-            )[:RANKED]
-            if r.influence > 0
-        ],
+        "ranking": await _most_influential(request, observed, skill),
         "ranking_skill": skill,
         "computed_at": observed.computed_at,
         "link_for": lambda uri: link_for(request, uri),

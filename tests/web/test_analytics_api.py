@@ -1,21 +1,23 @@
-"""Discovery endpoints: results with reasons and computed_at, paging, clear errors, no opt-outs."""
+"""Analytics endpoints: results with reasons and computed_at, paging, clear errors, no opt-outs;
+they follow the results that the analytics job stores, whichever process computed them."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import AsyncIterator
+from datetime import datetime
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from talentfed.config import Config
+from talentfed.jobs.analytics_refresh import AnalyticsRefresh
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
+from talentfed.storage.models import ActorScore, Follow, utcnow
 from talentfed.web.app import create_app
-from tests.domain.test_discovery import HIDDEN, build_world
-from tests.support.factories import remote_actor
+from tests.domain.test_analytics_queries import HIDDEN, build_world
+from tests.support import remote_actor
 
 API = "/api/talentfed/v1"
 
@@ -78,61 +80,27 @@ async def test_bad_queries(
     assert response.status_code == status and response.json()["field"] == field
 
 
-async def test_the_job_runs_when_due(config: Config, engine: AsyncEngine, discovery_world: dict) -> None:
-    from talentfed.web.discover import AnalyticsJob
-
-    job = AnalyticsJob(session_factory(engine), config)
-    assert await job.due() == "full"  # never computed
-    await job.run_once()
-    assert await job.due() is None
-    assert job.snapshot is not None and job.snapshot.n >= 5
-
-
-async def test_new_follows_update_influence_without_a_full_run(
-    config: Config, engine: AsyncEngine, discovery_world: dict
+async def test_the_api_follows_what_the_job_stored_in_another_process(
+    client: httpx.AsyncClient, config: Config, engine: AsyncEngine, discovery_world: dict
 ) -> None:
-    from talentfed.domain.discovery import run_analytics
-    from talentfed.web.discover import AnalyticsJob
-
-    eager = dataclasses.replace(
-        config, analytics=dataclasses.replace(config.analytics, recompute_after_edges=1)
-    )
-    sessions = session_factory(engine)
-    job = AnalyticsJob(sessions, eager)
+    """The job runs outside the app (as in `talentfed worker`); the app reads what it stored."""
+    first = (await client.get(f"{API}/influence")).json()  # a snapshot, loaded before any run
+    job = AnalyticsRefresh(session_factory(engine), config)
     await job.run_once()
-    async with sessions() as session, session.begin():
-        actors = list(await session.scalars(select(Actor).order_by(Actor.id)))
-        newcomer = remote_actor("new", "far.example")
-        session.add(newcomer)
+    after_run = (await client.get(f"{API}/influence")).json()
+    assert datetime.fromisoformat(after_run["computed_at"]) > datetime.fromisoformat(first["computed_at"])
+
+    ada = discovery_world["ada"]
+    async with session_factory(engine)() as session, session.begin():
+        fan = remote_actor("fan", "far.example")
+        session.add(fan)
         await session.flush()
-        session.add_all(
-            [
-                Follow(
-                    follower_id=newcomer.id, followed_id=actors[0].id, state="accepted", accepted_at=utcnow()
-                ),
-                Follow(
-                    follower_id=actors[1].id,
-                    followed_id=actors[-1].id,
-                    state="accepted",
-                    accepted_at=utcnow(),
-                ),
-            ]
-        )
-    runs_before = await _count(sessions, AnalyticsRun)
-    assert await job.due() == "new edges"
-    changed = await job.catch_up()
-    assert changed > 0 and await job.due() is None
-    assert await _count(sessions, AnalyticsRun) == runs_before  # no full run happened
-    async with sessions() as session:
-        live = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
-    async with sessions() as session, session.begin():
-        await run_analytics(session, config)  # the reference: everything from scratch
-    async with sessions() as session:
-        full = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
-    assert set(full) <= set(live) and newcomer.id in live
-    assert all(abs(live[actor_id] - value) < 1e-12 for actor_id, value in full.items())
-
-
-async def _count(sessions, model) -> int:
-    async with sessions() as session:
-        return await session.scalar(select(func.count()).select_from(model))
+        session.add(Follow(follower_id=fan.id, followed_id=ada.id, state="accepted", accepted_at=utcnow()))
+    assert await job.catch_up() > 0  # no new run: only ada's and her neighbours' scores change
+    async with session_factory(engine)() as session:
+        stored = await session.scalar(select(ActorScore.influence).where(ActorScore.actor_id == ada.id))
+    ranked = (await client.get(f"{API}/influence")).json()
+    assert ranked["computed_at"] == after_run["computed_at"]
+    influence = {item["uri"]: item["influence"] for item in ranked["items"]}
+    before = {item["uri"]: item["influence"] for item in after_run["items"]}
+    assert influence[ada.uri] == pytest.approx(stored) and stored != pytest.approx(before[ada.uri])

@@ -1,0 +1,226 @@
+"""The observed graph as arrays: what analytics read, loaded from what this node has observed.
+
+`load_observed` reads actors, follows, interactions and every person's and project call's text
+into one `Observed` snapshot; recommendations (`domain/recommendations.py`) and the ranking
+(`domain/ranking.py`) are computed from it, locally, from public data, with nothing sent anywhere.
+Privacy: an actor that is not both `discoverable` and `indexable` (a missing value counts as
+false, as in Mastodon), or that is on a blocked domain, is marked not `visible` and never appears
+in a ranking, a recommendation or a search result; its follows still count, in aggregate, in
+other actors' degrees.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import numpy as np
+import scipy.sparse as sp
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.analytics.features import Document, FeatureSpace, build_features
+from talentfed.config import Config
+from talentfed.domain.visibility import ANONYMOUS, actor_listed, on_open_post, readable_by
+from talentfed.federation.blocks import blocked_domains
+from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
+
+PERSON_TYPES = ("Person",)
+OWN_POST_KINDS = ("article", "question", "answer", "note")
+OWN_POST_WEIGHT = 0.5
+OWN_POSTS_PER_PERSON = 50
+
+
+@dataclass(frozen=True)
+class ActorInfo:
+    id: int
+    uri: str
+    handle: str
+    name: str
+    domain: str
+    local: bool
+    person: bool
+    visible: bool  # may appear in rankings and results
+
+
+@dataclass(frozen=True)
+class ProjectInfo:
+    id: int
+    uri: str
+    title: str
+    author_row: int
+    status: str | None
+    deadline: datetime | None
+    skills: tuple[str, ...]
+
+
+@dataclass
+class Observed:
+    """A snapshot of the observed graph and the shared feature space of people and projects."""
+
+    actors: list[ActorInfo]
+    row_of: dict[int, int]  # actor id → row
+    follow_src: np.ndarray
+    follow_dst: np.ndarray
+    interaction_src: np.ndarray
+    interaction_dst: np.ndarray
+    projects: list[ProjectInfo]
+    space: FeatureSpace
+    people: np.ndarray  # actor row of each person, in feature-row order (projects follow them)
+    person_rows: np.ndarray  # feature row of each actor row, -1 for non-persons
+    computed_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def n(self) -> int:
+        return len(self.actors)
+
+    def person_vector(self, actor_row: int) -> sp.csr_matrix:
+        return self.space.matrix[int(self.person_rows[actor_row])]
+
+    def project_vector(self, index: int) -> sp.csr_matrix:
+        return self.space.matrix[len(self.people) + index]
+
+    @property
+    def people_matrix(self) -> sp.csr_matrix:
+        return self.space.matrix[: len(self.people)]
+
+    @property
+    def project_matrix(self) -> sp.csr_matrix:
+        return self.space.matrix[len(self.people) :]
+
+
+# --- loading ---------------------------------------------------------------------------------
+
+
+async def load_observed(session: AsyncSession, config: Config) -> Observed:
+    blocked = await blocked_domains(session, config)
+    rows = (await session.execute(select(Actor).order_by(Actor.id))).scalars().all()
+    actors = [_info(actor, blocked) for actor in rows]
+    row_of = {info.id: index for index, info in enumerate(actors)}
+    follow_src, follow_dst = await _edges(
+        session, select(Follow.follower_id, Follow.followed_id).where(Follow.state == "accepted"), row_of
+    )
+    interaction_src, interaction_dst = await _edges(
+        session,
+        select(Interaction.actor_id, Interaction.target_actor_id).where(
+            Interaction.target_actor_id.is_not(None), on_open_post()
+        ),
+        row_of,
+    )
+    people = [actor for actor in rows if actor.type in PERSON_TYPES]
+    texts = await _own_texts(session, [p.id for p in people])
+    documents = [_person_document(actor, texts.get(actor.id, [])) for actor in people]
+    projects = await _projects(session, row_of)
+    documents += [Document(skills=p.skills, texts=[(p.title, 1.0), (p.description, 1.0)]) for p in projects]
+    space = build_features(documents)
+    people_rows = np.array([row_of[actor.id] for actor in people], dtype=np.int64)
+    person_rows = np.full(len(actors), -1, dtype=np.int64)
+    person_rows[people_rows] = np.arange(len(people_rows))
+    return Observed(
+        actors,
+        row_of,
+        follow_src,
+        follow_dst,
+        interaction_src,
+        interaction_dst,
+        [p.info for p in projects],
+        space,
+        people_rows,
+        person_rows,
+    )
+
+
+def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
+    visible = actor_listed(actor, blocked)
+    return ActorInfo(
+        actor.id,
+        actor.uri,
+        f"@{actor.handle}",
+        actor.display_name or actor.username,
+        actor.domain,
+        actor.local,
+        actor.type in PERSON_TYPES,
+        visible,
+    )
+
+
+async def _edges(session: AsyncSession, query, row_of: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    pairs = np.array(
+        [(row_of[a], row_of[b]) for a, b in await session.execute(query) if a in row_of and b in row_of],
+        dtype=np.int64,
+    ).reshape(-1, 2)
+    return pairs[:, 0], pairs[:, 1]
+
+
+async def _own_texts(session: AsyncSession, author_ids: list[int]) -> dict[int, list[str]]:
+    """The text of each person's own recent articles, questions, answers and notes."""
+    ranked = (
+        select(
+            Object.author_id,
+            Object.name,
+            Object.content,
+            func.row_number()
+            .over(partition_by=Object.author_id, order_by=Object.published.desc())
+            .label("rank"),
+        )
+        .where(
+            Object.author_id.in_(author_ids),
+            Object.kind.in_(OWN_POST_KINDS),
+            Object.deleted_at.is_(None),
+            readable_by(ANONYMOUS),  # what anyone may read
+        )
+        .subquery()
+    )
+    texts: dict[int, list[str]] = {}
+    query = select(ranked.c.author_id, ranked.c.name, ranked.c.content).where(
+        ranked.c.rank <= OWN_POSTS_PER_PERSON
+    )
+    for author_id, name, content in await session.execute(query):
+        texts.setdefault(author_id, []).append(f"{name or ''} {content or ''}")
+    return texts
+
+
+def _person_document(actor: Actor, own_texts: list[str]) -> Document:
+    profile = " ".join(filter(None, [actor.headline, actor.summary, actor.department]))
+    texts = [(profile, 1.0)] + [(text, OWN_POST_WEIGHT) for text in own_texts]
+    return Document(skills=tuple(actor.skills or ()), texts=texts)
+
+
+@dataclass(frozen=True)
+class _Project:
+    info: ProjectInfo
+    description: str
+
+    @property
+    def skills(self) -> tuple[str, ...]:
+        return self.info.skills
+
+    @property
+    def title(self) -> str:
+        return self.info.title
+
+
+async def _projects(session: AsyncSession, row_of: dict[int, int]) -> list[_Project]:
+    query = (
+        select(Object)
+        .where(
+            Object.kind == "project",
+            Object.deleted_at.is_(None),
+            readable_by(ANONYMOUS),  # what anyone may read
+        )
+        .order_by(Object.id)
+    )
+    found = []
+    for post in (await session.execute(query)).scalars():
+        if post.author_id in row_of:
+            info = ProjectInfo(
+                post.id,
+                post.uri,
+                post.name or "",
+                row_of[post.author_id],
+                post.status,
+                post.deadline,
+                tuple(post.skills or ()),
+            )
+            found.append(_Project(info, post.content or ""))
+    return found

@@ -1,0 +1,74 @@
+"""Which jobs a node runs, by name, and running them until asked to stop.
+
+`talentfed serve` starts them inside the web process (`BackgroundJobs`), `talentfed worker`
+runs them on their own (`run_jobs`); `node_jobs` builds the same list for both.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from talentfed.config import Config
+from talentfed.federation.runtime import Federation
+from talentfed.jobs.analytics_refresh import AnalyticsRefresh
+from talentfed.jobs.crawl import crawl
+from talentfed.jobs.delivery import deliver, refresh_actors
+
+DELIVERY = "delivery"
+ACTOR_REFRESH = "actor-refresh"
+ANALYTICS_REFRESH = AnalyticsRefresh.name
+CRAWL = "crawl"
+JOB_NAMES = (DELIVERY, ACTOR_REFRESH, ANALYTICS_REFRESH, CRAWL)
+
+
+@dataclass(frozen=True)
+class Job:
+    """A named loop that returns once `stop` is set (a job with n workers is n of these)."""
+
+    name: str
+    run: Callable[[asyncio.Event], Awaitable[None]]
+
+
+def node_jobs(
+    config: Config,
+    sessions: async_sessionmaker[AsyncSession],
+    federation: Federation,
+    *,
+    delivery_workers: int,
+) -> list[Job]:
+    """Delivery (with the refresh of followed actors) when there are workers, analytics always,
+    the crawl when it is scheduled."""
+    jobs = [Job(DELIVERY, functools.partial(deliver, federation)) for _ in range(delivery_workers)]
+    if delivery_workers:
+        jobs.append(Job(ACTOR_REFRESH, functools.partial(refresh_actors, federation)))
+    jobs.append(Job(ANALYTICS_REFRESH, AnalyticsRefresh(sessions, config).run))
+    if config.federation.crawl_interval_minutes:
+        jobs.append(Job(CRAWL, functools.partial(crawl, federation)))
+    return jobs
+
+
+async def run_jobs(jobs: list[Job], stop: asyncio.Event) -> None:
+    """Run every job until `stop` is set and each has returned."""
+    await asyncio.gather(*(job.run(stop) for job in jobs))
+
+
+@dataclass
+class BackgroundJobs:
+    """Jobs running as tasks beside other work (the web server), stopped together."""
+
+    jobs: list[Job]
+    _stop: asyncio.Event = field(default_factory=asyncio.Event)
+    _tasks: list[asyncio.Task] = field(default_factory=list)
+
+    def start(self) -> None:
+        for number, job in enumerate(self.jobs, start=1):
+            self._tasks.append(asyncio.create_task(job.run(self._stop), name=f"{job.name}-{number}"))
+
+    async def stop(self) -> None:
+        self._stop.set()
+        await asyncio.gather(*self._tasks, return_exceptions=True)

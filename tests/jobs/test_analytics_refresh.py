@@ -1,0 +1,84 @@
+"""The analytics refresh job: a full run when due, influence brought up to date in between."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from talentfed.config import Config
+from talentfed.domain.analytics_runs import run_analytics
+from talentfed.jobs.analytics_refresh import AnalyticsRefresh
+from talentfed.storage.db import session_factory
+from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
+from tests.domain.test_analytics_queries import build_world
+
+
+@pytest.fixture
+async def discovery_world(session: AsyncSession, config: Config) -> dict:
+    world = await build_world(session, config)
+    await session.commit()  # the job uses its own connections
+    return world
+
+
+async def test_the_job_runs_when_due(config: Config, engine: AsyncEngine, discovery_world: dict) -> None:
+    job = AnalyticsRefresh(session_factory(engine), config)
+    assert await job.due() == "full"  # never computed
+    run = await job.run_once()
+    assert await job.due() is None
+    assert run.actors >= 5 and job.live is not None and len(job.live.actor_ids) == run.actors
+
+
+async def test_new_follows_update_influence_without_a_full_run(
+    config: Config, engine: AsyncEngine, discovery_world: dict
+) -> None:
+    eager = dataclasses.replace(
+        config, analytics=dataclasses.replace(config.analytics, recompute_after_edges=1)
+    )
+    sessions = session_factory(engine)
+    job = AnalyticsRefresh(sessions, eager)
+    await job.run_once()
+    async with sessions() as session, session.begin():
+        actors = list(await session.scalars(select(Actor).order_by(Actor.id)))
+        newcomer = Actor(
+            uri="https://far.example/users/new",
+            type="Person",
+            username="new",
+            domain="far.example",
+            inbox_url="https://far.example/inbox",
+        )
+        session.add(newcomer)
+        await session.flush()
+        session.add_all(
+            [
+                Follow(
+                    follower_id=newcomer.id, followed_id=actors[0].id, state="accepted", accepted_at=utcnow()
+                ),
+                Follow(
+                    follower_id=actors[1].id,
+                    followed_id=actors[-1].id,
+                    state="accepted",
+                    accepted_at=utcnow(),
+                ),
+            ]
+        )
+    runs_before = await _count(sessions, AnalyticsRun)
+    assert await job.due() == "new edges"
+    changed = await job.catch_up()
+    assert changed > 0 and await job.due() is None
+    assert await _count(sessions, AnalyticsRun) == runs_before  # no full run happened
+    async with sessions() as session:
+        live = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
+    async with sessions() as session, session.begin():
+        await run_analytics(session, config)  # the reference: everything from scratch
+    async with sessions() as session:
+        full = {a: i for a, i in await session.execute(select(ActorScore.actor_id, ActorScore.influence))}
+    assert set(full) <= set(live) and newcomer.id in live
+    assert all(abs(live[actor_id] - value) < 1e-12 for actor_id, value in full.items())
+
+
+async def _count(sessions, model) -> int:
+    async with sessions() as session:
+        return await session.scalar(select(func.count()).select_from(model))

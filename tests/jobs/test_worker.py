@@ -1,0 +1,82 @@
+"""`talentfed worker` runs the node's jobs by name, the analytics refresh among them."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from talentfed.cli.node import worker_jobs
+from talentfed.config import Config
+from talentfed.federation.runtime import federation
+from talentfed.jobs.runner import run_jobs
+from talentfed.storage.db import session_factory
+from talentfed.storage.models import ActorScore, AnalyticsRun
+from tests.domain.test_analytics_queries import build_world
+from tests.federation.test_delivery import eventually
+from tests.support import run_cli, write_config
+
+
+async def _count(engine: AsyncEngine, model: type) -> int:
+    async with session_factory(engine)() as session:
+        return await session.scalar(select(func.count()).select_from(model))
+
+
+async def test_the_worker_jobs_store_analytics_until_stopped(
+    config: Config, engine: AsyncEngine, session: AsyncSession
+) -> None:
+    world = await build_world(session, config)
+    await session.commit()
+    sessions = session_factory(engine)
+    async with federation(config, sessions) as runtime:
+        jobs = worker_jobs(config, sessions, runtime, count=2)
+        assert [job.name for job in jobs] == ["delivery", "delivery", "actor-refresh", "analytics-refresh"]
+        stop = asyncio.Event()
+        running = asyncio.create_task(run_jobs(jobs, stop))
+        await eventually(lambda: _count(engine, AnalyticsRun), timeout=30)
+        stop.set()
+        await asyncio.wait_for(running, 30)
+    async with sessions() as reader:
+        kim = await reader.get(ActorScore, world["kim"].id)
+    assert kim is not None and kim.influence == pytest.approx(1.0)
+
+
+async def test_a_scheduled_crawl_is_a_job_of_its_own(config: Config, engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    crawling = dataclasses.replace(
+        config, federation=dataclasses.replace(config.federation, crawl_interval_minutes=30)
+    )
+    async with federation(crawling, sessions) as runtime:
+        assert "crawl" in [job.name for job in worker_jobs(crawling, sessions, runtime, count=1)]
+        assert "crawl" not in [job.name for job in worker_jobs(config, sessions, runtime, count=1)]
+
+
+async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
+    tmp_path: Path, db_url: str, engine: AsyncEngine
+) -> None:
+    write_config(tmp_path, db_url)
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    worker = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "talentfed", "worker", cwd=tmp_path, stderr=asyncio.subprocess.PIPE
+    )
+    assert worker.stderr is not None
+    seen = []
+    try:
+        async with asyncio.timeout(60):
+            while not any(b"analytics recomputed" in line for line in seen):
+                line = await worker.stderr.readline()
+                assert line, b"".join(seen).decode()
+                seen.append(line)
+    finally:
+        worker.send_signal(signal.SIGTERM)
+        (rest,) = (await worker.communicate())[1:]
+    log = b"".join(seen).decode() + rest.decode()
+    assert worker.returncode == 0, log
+    assert "running jobs: delivery, actor-refresh, analytics-refresh" in log
+    assert await _count(engine, AnalyticsRun) == 1 and await _count(engine, ActorScore) >= 4
