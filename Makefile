@@ -6,12 +6,12 @@ DEV_DOMAIN ?= 127.0.0.1:8000
 
 PEER   := tests/interop/fedify_peer
 
-.PHONY: run test lint typecheck bench fuzz clean help
+.PHONY: run test lint bench fuzz clean help
 
 help:
 	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
 	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
-	@echo "make typecheck - mypy over talentfed/ (strict on federation/, domain/, storage/, analytics/; pyproject.toml)"
+	@echo "make lint  - ruff, and mypy over talentfed/ (strict on federation/, domain/, storage/, analytics/, jobs/)"
 	@echo "make bench - run the benchmarks in bench/ (minutes; figures go to docs/benchmarks.md)"
 	@echo "make fuzz  - fuzz the inbox with FUZZ_EXAMPLES inputs per back-end (default 50000; docs/reliability.md)"
 
@@ -27,8 +27,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	@touch $@
 
 $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	$(BIN)/python -m pip install --quiet -e '.[test]'
 	@touch $@ $(VENV)/.installed
+
+# The benchmarks' baselines (networkx, scikit-learn) and memory readings (psutil): not needed by tests.
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
+	@touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
 # The interop tests' Fedify peer: its npm packages, and the Node.js 22 it runs on, as pinned by
 # its package-lock.json; reinstalled whenever that changes. (npm warns that Fedify wants node >= 22
@@ -49,12 +54,9 @@ run: $(VENV)/.installed
 	$(BIN)/talentfed demo
 	$(BIN)/talentfed serve
 
+# mypy's settings (which packages are strict) are in pyproject.toml.
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check talentfed tests bench
-
-# Not yet part of lint: a few federation/ modules still have errors (issue 13); once they are
-# clean, lint runs it too.
-typecheck: $(VENV)/.installed-test
 	$(BIN)/mypy talentfed
 
 test: lint $(PEER)/node_modules/.package-lock.json
@@ -62,7 +64,7 @@ test: lint $(PEER)/node_modules/.package-lock.json
 	  "and fail in CI (CI=true). Install Debian's Chromium as root: apt-get install chromium" >&2
 	$(BIN)/pytest
 
-bench: $(VENV)/.installed-test
+bench: $(VENV)/.installed-bench
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/analytics.py
 

@@ -114,7 +114,7 @@ async def new_edges_since(session: AsyncSession, moment: datetime) -> int:
 
 async def take_writers_lock(session: AsyncSession) -> None:
     """Wait until no other process writes analytics results (PostgreSQL; SQLite has one writer)."""
-    if session.bind.dialect.name == "postgresql":
+    if session.get_bind().dialect.name == "postgresql":
         await session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITERS_LOCK})
 
 

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.analytics.features import Document, FeatureSpace, build_features
@@ -144,7 +145,9 @@ def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
     )
 
 
-async def _edges(session: AsyncSession, query, row_of: dict[int, int]) -> tuple[np.ndarray, np.ndarray]:
+async def _edges(
+    session: AsyncSession, query: Select[*tuple[Any, ...]], row_of: dict[int, int]
+) -> tuple[np.ndarray, np.ndarray]:
     pairs = np.array(
         [(row_of[a], row_of[b]) for a, b in await session.execute(query) if a in row_of and b in row_of],
         dtype=np.int64,

@@ -24,8 +24,8 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.federation.as_values import is_public
 from talentfed.federation.blocks import blocked_domains, is_blocked
-from talentfed.federation.vocab import is_public
 from talentfed.storage.models import Actor, Follow, Interaction, Object
 
 OPEN = ("public", "unlisted")  # readable by anyone

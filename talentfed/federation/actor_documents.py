@@ -1,6 +1,6 @@
 """Reading a remote actor document into a `RemoteActor`.
 
-Parsing is tolerant of shape (see `vocab`) but strict about what an actor
+Parsing is tolerant of shape (see `as_values`) but strict about what an actor
 needs to be usable: an http(s) `id`, an actor `type` and an http(s) `inbox`,
 each fitting our columns (`limits`). Every link kept is an http(s) URL: the
 profile's `url` and `icon` are rendered as links and images.
@@ -18,9 +18,7 @@ from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
 
-from talentfed.federation.limits import MAX_IRI, MAX_NAME, http_url
-from talentfed.federation.object_types import ACTOR_TYPES
-from talentfed.federation.vocab import (
+from talentfed.federation.as_values import (
     PublicKey,
     as_list,
     bool_of,
@@ -31,6 +29,8 @@ from talentfed.federation.vocab import (
     types_of,
     url_of,
 )
+from talentfed.federation.limits import MAX_IRI, MAX_NAME, http_url
+from talentfed.federation.object_types import ACTOR_TYPES
 
 __all__ = ["InvalidDocument", "ProfileField", "RemoteActor", "parse_actor"]
 

@@ -23,10 +23,10 @@ from sqlalchemy import ColumnElement, CompoundSelect, or_, select, union
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
+from talentfed.federation.as_values import as_list, id_of
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
-from talentfed.federation.vocab import as_list, id_of
 from talentfed.storage.models import Actor, Follow, Interaction, utcnow
 
 logger = logging.getLogger("talentfed.crawler")

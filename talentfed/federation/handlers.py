@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
+from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.object_types import ACTOR_TYPES
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
-from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 

@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.federation import handlers, limits
+from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.origins import authority, our_hosts, same_host
@@ -34,7 +35,6 @@ from talentfed.federation.post_store import note_absent_posts
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
-from talentfed.federation.vocab import id_of, types_of
 from talentfed.storage.group_commit import GroupCommit
 from talentfed.storage.models import Activity, Actor, utcnow
 

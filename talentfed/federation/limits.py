@@ -3,7 +3,7 @@
 Every JSON document another server gives us goes through `parse_json` before anything else
 reads it: an inbox POST (`inbox.py`), a fetched actor, post, key or collection (`fetcher.py`),
 a WebFinger answer (`webfinger.py`). An activity then passes `check_activity`, and every link
-that leaves a parser passes `http_url` (`vocab.url_of`, `ingest`, `actor_documents`).
+that leaves a parser passes `http_url` (`as_values.url_of`, `post_reader`, `actor_documents`).
 
 Why at the door, and why these caps:
 
@@ -280,7 +280,7 @@ def _check_markdown(document: dict[str, Any]) -> None:
 
 def check_activity(activity: dict[str, Any]) -> None:
     """What the inbox stores as columns of `activities` must fit them: id, type, actor, object."""
-    from talentfed.federation.vocab import id_of, types_of  # vocab uses http_url below
+    from talentfed.federation.as_values import id_of, types_of  # as_values uses http_url below
 
     if http_url(activity.get("id")) is None:
         raise InputRefused(_why_not_a_link(activity.get("id")), "id")

@@ -6,7 +6,7 @@ A server speaks only for its own host. Every check that binds an id to its owner
   host (`same_host`; `federation/inbox.py`);
 - a key belongs to the actor whose document lists it only if it lives on that actor's host,
   and, when the key id is a fragment, is a fragment of the actor's own document
-  (`key_belongs_to`; `vocab.public_keys`, `remote_actors`);
+  (`key_belongs_to`; `as_values.public_keys`, `remote_actors`);
 - a signed request is for this node only if the host it was signed for is ours
   (`our_hosts`; `signatures.verify_request` compares).
 

@@ -18,9 +18,9 @@ from html import escape
 from typing import Any
 
 from talentfed import kinds
+from talentfed.federation.as_values import timestamp
 from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
-from talentfed.federation.vocab import timestamp
 from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor, Object
 

@@ -6,7 +6,7 @@ Lemmy, PeerTube, WordPress, another talentfed node …) into an `IncomingPost`, 
 poll votes). Everything a browser will render is sanitised here; URLs are kept only when they
 are http(s).
 
-Common properties are read from the compact JSON with the tolerant readers in `vocab`
+Common properties are read from the compact JSON with the tolerant readers in `as_values`
 (servers disagree on arrays vs single values and objects vs ids). talentfed's own terms are
 read through JSON-LD expansion (`vocabulary.reading`), so they are understood whatever prefix
 or term name the sender's @context gives them. Storing what was read is `post_store`'s job.
@@ -22,15 +22,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from talentfed import kinds
-from talentfed.federation.limits import MAX_IRI, MAX_TYPE, http_url, iri
-from talentfed.federation.object_types import (
-    ACTIVITY_TYPES,
-    ACTOR_TYPES,
-    CARRIER_TYPES,
-    OTHER_NON_POSTS,
-    POST_TYPES,
-)
-from talentfed.federation.vocab import (
+from talentfed.federation.as_values import (
     as_list,
     bool_of,
     clean_text,
@@ -41,6 +33,14 @@ from talentfed.federation.vocab import (
     language_tag,
     types_of,
     url_of,
+)
+from talentfed.federation.limits import MAX_IRI, MAX_TYPE, http_url, iri
+from talentfed.federation.object_types import (
+    ACTIVITY_TYPES,
+    ACTOR_TYPES,
+    CARRIER_TYPES,
+    OTHER_NON_POSTS,
+    POST_TYPES,
 )
 from talentfed.federation.vocabulary import POST_CARRIERS, terms_of
 from talentfed.federation.vocabulary.reading import expanded_node, read_terms

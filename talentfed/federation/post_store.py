@@ -15,8 +15,8 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
+from talentfed.federation.as_values import datetime_of
 from talentfed.federation.post_reader import IncomingPost, visibility_of
-from talentfed.federation.vocab import datetime_of
 from talentfed.storage.models import Actor, Object, utcnow
 
 __all__ = ["IngestError", "note_absent_posts", "store_post"]

@@ -20,12 +20,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from talentfed.config import Config
 from talentfed.federation import webfinger
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
+from talentfed.federation.as_values import id_of, public_keys
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.limits import MAX_NAME
 from talentfed.federation.origins import key_belongs_to, same_host
 from talentfed.federation.signatures import KeyResolutionError
-from talentfed.federation.vocab import id_of, public_keys
 from talentfed.federation.vocabulary.reading import profile_terms
 from talentfed.storage.models import Actor, utcnow
 from talentfed.text import sanitize_html

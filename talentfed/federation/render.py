@@ -5,9 +5,9 @@ from __future__ import annotations
 from html import escape
 from typing import Any
 
+from talentfed.federation.as_values import timestamp
 from talentfed.federation.context import PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
-from talentfed.federation.vocab import timestamp
 from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor
 

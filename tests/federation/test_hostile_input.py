@@ -18,9 +18,9 @@ from sqlalchemy import select
 
 from talentfed.federation import handlers, limits
 from talentfed.federation.actor_documents import InvalidDocument, parse_actor
+from talentfed.federation.as_values import url_of
 from talentfed.federation.fetcher import InvalidJSON, _parse_json_object
 from talentfed.federation.post_reader import read_post
-from talentfed.federation.vocab import url_of
 from talentfed.storage.models import Activity, Actor, Object
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser

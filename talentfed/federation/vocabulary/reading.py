@@ -12,9 +12,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from talentfed.federation import jsonld
+from talentfed.federation.as_values import as_list, clean_text, datetime_of
 from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.limits import http_url
-from talentfed.federation.vocab import as_list, clean_text, datetime_of
 from talentfed.federation.vocabulary import NAMESPACE, Term, terms_of
 from talentfed.text import normalize_skills
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from talentfed.federation.vocab import timestamp
+from talentfed.federation.as_values import timestamp
 from talentfed.federation.vocabulary import Term, terms_of
 
 

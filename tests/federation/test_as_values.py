@@ -9,7 +9,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-from talentfed.federation.vocab import (
+from talentfed.federation.as_values import (
     PUBLIC,
     as_list,
     bool_of,
