@@ -47,3 +47,10 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     module = tmp_path / "late.py"
     module.write_text("def f():\n    from talentfed.web import app\n")
     assert "talentfed.web" in imported_modules(module)
+
+
+@pytest.mark.parametrize("module", ["kinds.py", "text.py"])
+def test_the_bottom_modules_import_no_other_layer(module: str) -> None:
+    """kinds.py holds rules that federation/ and domain/ share, so it can depend on neither."""
+    ours = [name for name in imported_modules(PACKAGE / module) if name.startswith("talentfed")]
+    assert ours == []
