@@ -127,3 +127,32 @@ def test_user_set_edits_the_profile(tmp_path: Path, fresh_database) -> None:
     assert bad_avatar.returncode == 1 and "avatar: expected an http(s) URL" in bad_avatar.stderr
     bad = run_cli("user", "set", "grace", "--indexable", "maybe", cwd=tmp_path)
     assert bad.returncode == 2 and "expected true or false" in bad.stderr
+
+
+def test_a_mention_nobody_answers_for_names_the_body_and_publishes_nothing(
+    tmp_path: Path, db_url: str
+) -> None:
+    write_config(tmp_path, db_url)
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    body = tmp_path / "body.md"
+    body.write_text("Thanks @nobody@127.0.0.1:9 for the idea.")  # port 9: nothing listens
+    before = json.loads(run_cli("posts", "grace", "--json", cwd=tmp_path).stdout)
+
+    post = run_cli("post", "article", "grace", "--title", "Ideas", "--file", str(body), cwd=tmp_path)
+
+    assert post.returncode == 1
+    assert "body" in post.stderr and "cannot find @nobody@127.0.0.1:9" in post.stderr
+    assert "Traceback" not in post.stderr
+    assert json.loads(run_cli("posts", "grace", "--json", cwd=tmp_path).stdout) == before
+
+
+def test_team_size_out_of_range_is_refused_with_the_vocabularys_limits(tmp_path: Path, db_url: str) -> None:
+    write_config(tmp_path, db_url)
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    body = tmp_path / "body.md"
+    body.write_text("Help wanted.")
+    post = run_cli(
+        "post", "project", "alan", "--title", "Big", "--file", str(body), "--team-size", "0", cwd=tmp_path
+    )
+    assert post.returncode == 1
+    assert "team_size" in post.stderr and "from 1 to 1000" in post.stderr

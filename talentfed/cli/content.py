@@ -13,9 +13,8 @@ from talentfed.cli.social import Session, member_actor, run_in_session
 from talentfed.domain import posts
 from talentfed.domain.members import ProfileChanges, update_profile
 from talentfed.domain.posts import Draft
-from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.remote_posts import PostUnavailable
-from talentfed.storage.models import Actor, Object
+from talentfed.storage.models import Object
 
 
 def _bool(text: str) -> bool:
@@ -197,21 +196,10 @@ def cmd_user_set(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _mentions(session: Session, markdown: str) -> dict[str, Actor]:
-    """Resolve every @user@domain in the text with WebFinger; an unknown handle is an error."""
-    found = {}
-    for handle in posts.mention_handles(markdown):
-        try:
-            actor = await session.federation.actors.by_handle(handle)
-        except ActorUnavailable as exc:
-            raise CommandError(f"mention {handle}: {exc}") from None
-        found[handle] = await session.db.merge(actor)
-    return found
-
-
 async def _publish(session: Session, user: str, draft: Draft) -> dict:
+    # Before the first statement, so no transaction is open while other servers answer.
+    mentions = await posts.resolve_mentions(session.federation.actors, draft.body)
     member = await member_actor(session, user)
-    mentions = await _mentions(session, draft.body)
     post = await posts.publish(session.db, session.config, member, draft, mentions=mentions)
     return post_record(post)
 
