@@ -223,7 +223,8 @@ def cmd_post(args: argparse.Namespace) -> int:
         deadline=args.deadline,
         visibility=args.visibility,
         status="open" if args.kind == "project" else None,
-        extra={"teamSize": args.team_size, "contact": args.contact or None},
+        team_size=args.team_size,
+        contact=args.contact or None,
     )
     _print_post(args, run_in_session(args, lambda session: _publish(session, args.user, draft)))
     return 0

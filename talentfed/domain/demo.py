@@ -119,7 +119,8 @@ async def ensure_demo(session: AsyncSession, config: Config) -> dict[str, int]:
                 skills=("Speech Recognition", "Swahili", "Data Engineering"),
                 status="open",
                 deadline=utcnow() + timedelta(days=60),
-                extra={"teamSize": 4, "contact": "ada"},
+                team_size=4,
+                contact="ada",
             ),
         ),
     )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from html import escape
 from typing import Any
@@ -18,12 +18,14 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed import kinds
 from talentfed.config import Config
 from talentfed.domain.errors import FieldError
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
+from talentfed.federation.post_terms import set_term_values
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, Object, utcnow
@@ -57,7 +59,8 @@ class Draft:
     deadline: datetime | None = None
     status: str | None = None
     visibility: str = "public"
-    extra: dict[str, object] = field(default_factory=dict)
+    team_size: int | None = None
+    contact: str | None = None
 
 
 def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
@@ -92,8 +95,8 @@ def _check_terms(draft: Draft) -> None:
     values = {
         "status": draft.status,
         "deadline": draft.deadline,
-        "team_size": draft.extra.get("teamSize"),
-        "contact": draft.extra.get("contact"),
+        "team_size": draft.team_size,
+        "contact": draft.contact,
     }
     for term in vocabulary.terms_of(draft.kind):
         value = values.get(term.field)
@@ -297,10 +300,17 @@ def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None
     post.in_reply_to_uri = draft.in_reply_to
     post.visibility = draft.visibility
     post.tags = normalize_skills(list(draft.tags))
-    post.skills = normalize_skills(list(draft.skills))
-    post.status = draft.status if draft.kind == "project" else None
-    post.deadline = draft.deadline
-    post.extra = {key: value for key, value in draft.extra.items() if value is not None}
+    post.extra = {}  # mentions are set again when the post is federated
+    set_term_values(
+        post,
+        {
+            "skills": normalize_skills(list(draft.skills)),
+            "status": draft.status if draft.kind == kinds.PROJECT else None,
+            "deadline": draft.deadline,
+            "team_size": draft.team_size,
+            "contact": draft.contact,
+        },
+    )
 
 
 async def _parent(session: AsyncSession, draft: Draft) -> Object | None:

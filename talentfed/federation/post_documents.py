@@ -20,6 +20,7 @@ from typing import Any
 from talentfed import kinds
 from talentfed.federation.as_values import timestamp
 from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
+from talentfed.federation.post_terms import term_values
 from talentfed.federation.uris import LocalURIs
 from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor, Object
@@ -136,27 +137,11 @@ def _project_lines(post: Object) -> str:
     if post.deadline:
         details.append(f"Deadline: {post.deadline.strftime('%Y-%m-%d')}")
     details.append(f"Status: {escape(post.status or 'open')}")
-    team_size = (post.extra or {}).get("teamSize")
+    team_size = term_values(post)["team_size"]
     if team_size:
         details.append(f"Team size: {int(team_size)}")
     facts.append(" · ".join(details))
     return "".join(f"<p>{fact}</p>" for fact in facts)
-
-
-def term_values(post: Object) -> dict[str, Any]:
-    """A stored post's values of talentfed's terms, by field (the vocabulary's `field` names,
-    also those of the JSON API): where each lives on the row, said once."""
-    extra = post.extra or {}
-    return {
-        "kind": post.kind,
-        "skills": post.skills,
-        "accepted_answer": post.accepted_answer_uri,
-        "deadline": post.deadline,
-        "status": post.status,
-        "team_size": extra.get("teamSize") or None,
-        "contact": extra.get("contact") or None,
-        "institution": extra.get("institution") or None,
-    }
 
 
 def _term_values(post: Object, context: PostContext) -> dict[str, Any]:

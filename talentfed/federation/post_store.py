@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed import kinds
 from talentfed.federation.as_values import datetime_of
 from talentfed.federation.post_reader import IncomingPost, visibility_of
+from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
+from talentfed.federation.post_terms import set_term_values
 from talentfed.storage.models import Actor, Object, utcnow
 
 __all__ = ["IngestError", "note_absent_posts", "store_post"]
 
-# What `extra` holds for a remote post (the same names local posts use).
-EXTRA_KEYS = ("teamSize", "contact", "institution", "attachments", "mentions")
 ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
 
 
@@ -59,9 +59,8 @@ async def _stored_kind(session: AsyncSession, post: IncomingPost) -> str:
 
 
 def _extra(post: IncomingPost, previous: dict[str, Any] | None) -> dict[str, Any]:
-    extra = {k: v for k, v in (previous or {}).items() if k not in EXTRA_KEYS}
-    optional = {"teamSize": post.team_size, "contact": post.contact, "institution": post.institution}
-    extra.update({k: v for k, v in optional.items() if v is not None})
+    """What a remote post keeps in `extra` besides its terms (set_term_values writes those)."""
+    extra = dict(previous or {})
     extra["attachments"] = [dict(a) for a in post.attachments]
     extra["mentions"] = [{"href": href, "name": post.mention_names.get(href, "")} for href in post.mentions]
     return extra
@@ -83,11 +82,8 @@ def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
     row.visibility = visibility_of(post.to, post.cc, author.followers_url, post.attributed_to)
     row.sensitive = post.sensitive
     row.tags = list(post.tags)
-    row.skills = list(post.skills)
-    row.status = post.status
-    row.deadline = post.deadline
-    row.accepted_answer_uri = post.accepted_answer
     row.extra = _extra(post, row.extra)
+    set_term_values(row, {name: getattr(post, name) for name in TERM_FIELDS})
     row.document = copy.deepcopy(dict(post.document))
 
 

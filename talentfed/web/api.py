@@ -22,7 +22,7 @@ from talentfed.domain import posts
 from talentfed.domain.members import member_for_token
 from talentfed.domain.posts import Draft, PostError
 from talentfed.domain.visibility import ANONYMOUS, readable_by
-from talentfed.federation.post_documents import term_values
+from talentfed.federation.post_terms import term_values
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
@@ -126,7 +126,8 @@ def _draft(data: dict, *, kind: str | None = None) -> Draft:
         deadline=_datetime(data.get("deadline"), "deadline"),
         status=_text(data, "status", "open") if kind == "project" else None,
         visibility=_text(data, "visibility", "public"),
-        extra={"teamSize": team_size, "contact": _text(data, "contact") or None},
+        team_size=team_size,
+        contact=_text(data, "contact") or None,
     )
 
 

@@ -20,7 +20,7 @@ from talentfed.domain import posts
 from talentfed.domain.members import MemberError, ProfileChanges, update_profile
 from talentfed.domain.posts import Draft, PostError
 from talentfed.federation import vocabulary
-from talentfed.federation.post_documents import term_values
+from talentfed.federation.post_terms import term_values
 from talentfed.storage.models import Actor, Object
 from talentfed.text import render_markdown
 from talentfed.web import pages
@@ -70,7 +70,7 @@ def _draft(kind: str, values: dict[str, str], *, status: str | None = None) -> D
         deadline=_deadline(values["deadline"]) if kind == "project" else None,
         status=(values["status"] or status or "open") if kind == "project" else None,
         visibility=values["visibility"] or "public",
-        extra={"teamSize": _team_size(values["team_size"])} if kind == "project" else {},
+        team_size=_team_size(values["team_size"]) if kind == "project" else None,
     )
 
 

@@ -61,7 +61,8 @@ async def test_project_call_is_created_for_followers_and_announced_by_the_instit
         skills=("#SpeechRecognition", "Kubernetes"),
         status="open",
         deadline=deadline,
-        extra={"teamSize": 3, "contact": "ada@uni.example"},
+        team_size=3,
+        contact="ada@uni.example",
     )
     post = await posts.publish(session, config, world["ada"], draft)
     creates = [c for c in await _queued(session, "Create") if c[0]["object"]["id"] == post.uri]
@@ -156,7 +157,7 @@ async def test_edit_delete_accept_and_status_are_federated(
             Draft(kind="project", title="t", body="x", status="open", deadline=utcnow() - timedelta(days=1)),
             "deadline",
         ),
-        (Draft(kind="project", title="t", body="x", status="open", extra={"teamSize": 0}), "team_size"),
+        (Draft(kind="project", title="t", body="x", status="open", team_size=0), "team_size"),
         (Draft(kind="answer", body="x"), "in_reply_to"),
         (Draft(kind="answer", body="x", in_reply_to="https://nowhere.example/q"), "in_reply_to"),
     ],

@@ -295,7 +295,8 @@ async def test_every_activity_delivery_sends_is_read_strictly(
                 skills=("Swahili", "Annotation"),
                 status="open",
                 deadline=utcnow() + timedelta(days=20),
-                extra={"teamSize": 3, "contact": "ada@uni.example"},
+                team_size=3,
+                contact="ada@uni.example",
             ),
         )
         question = await posts.publish(
