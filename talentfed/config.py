@@ -46,6 +46,7 @@ class NodeConfig:
     summary: str = ""
     institution_username: str = "institution"
     admin_contact: str = ""
+    publish_peers: bool = False  # GET /api/v1/instance/peers lists the domains we know
 
 
 @dataclass(frozen=True)

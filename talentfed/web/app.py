@@ -29,6 +29,7 @@ from talentfed.web import (
     authoring,
     feeds,
     inbox,
+    mastodon,
     objects,
     pages,
     search_page,
@@ -36,6 +37,8 @@ from talentfed.web import (
     wellknown,
 )
 from talentfed.web.health import healthz
+from talentfed.web.mastodon.cors import ApiCorsMiddleware
+from talentfed.web.mastodon.errors import MastodonError, mastodon_error
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
 from talentfed.web.templating import STATIC
@@ -106,9 +109,11 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *api.routes,
             *analytics_api.routes,
             *feeds.routes,
+            *mastodon.routes,
         ],
         middleware=[
             Middleware(RequestLogMiddleware),
+            Middleware(ApiCorsMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret=_session_secret(config),
@@ -116,7 +121,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
                 https_only=config.node.base_url.startswith("https://"),
             ),
         ],
-        exception_handlers={FormRefused: _form_refused},
+        exception_handlers={FormRefused: _form_refused, MastodonError: mastodon_error},
         lifespan=lifespan,
     )
     app.state.config = config

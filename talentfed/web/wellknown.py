@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
-from sqlalchemy import Select, distinct, func, select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from talentfed.domain import node_stats
 from talentfed.federation import nodeinfo, webfinger
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Actor, Object, User, utcnow
+from talentfed.storage.models import Actor
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -57,32 +55,9 @@ async def nodeinfo_endpoint(request: Request) -> Response:
     if version not in nodeinfo.VERSIONS:
         return PlainTextResponse("Not found: NodeInfo 2.0 and 2.1 are served", status_code=404)
     async with request.app.state.sessions() as session:
-        usage = await _usage(session)
+        usage = await node_stats.usage(session)
     document = nodeinfo.nodeinfo_document(version, request.app.state.config, usage)
     return JSONResponse(document, media_type=nodeinfo.content_type(version), headers=CORS)
-
-
-async def _usage(session: AsyncSession) -> nodeinfo.Usage:
-    now = utcnow()
-
-    async def count(query: Select[int]) -> int:
-        return (await session.execute(query)).scalar_one()
-
-    async def active_since(days: int) -> int:
-        return await count(
-            select(func.count(distinct(Object.author_id))).where(
-                Object.local.is_(True), Object.published >= now - timedelta(days=days)
-            )
-        )
-
-    return nodeinfo.Usage(
-        users_total=await count(select(func.count()).select_from(User)),
-        users_active_month=await active_since(30),
-        users_active_halfyear=await active_since(180),
-        local_posts=await count(
-            select(func.count()).where(Object.local.is_(True), Object.deleted_at.is_(None))
-        ),
-    )
 
 
 routes = [

@@ -1,0 +1,131 @@
+"""`/api/v1/instance`, `/api/v2/instance` and `/api/v1/instance/peers`: what apps read first.
+
+Apps decide what to offer from these documents (the compose box's length, media, polls), so the
+limits are ours: a post's text may be as long as publishing accepts (domain/posts.MAX_BODY);
+there are no media uploads or polls yet, so those limits are zero.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from talentfed import __version__
+from talentfed.config import Config
+from talentfed.domain import node_stats
+from talentfed.domain.posts import MAX_BODY
+from talentfed.federation.nodeinfo import Usage
+from talentfed.web.mastodon.errors import MastodonError
+
+# The Mastodon API version whose shapes we follow; apps read features from it.
+MASTODON_API_VERSION = "4.3.0"
+VERSION = f"{MASTODON_API_VERSION} (compatible; talentfed {__version__})"
+SOURCE_URL = "https://github.com/talentfed/talentfed"
+CHARACTERS_RESERVED_PER_URL = 23  # as Mastodon counts links
+
+
+def _limits() -> dict[str, Any]:
+    return {
+        "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+        "statuses": {
+            "max_characters": MAX_BODY,
+            "max_media_attachments": 0,
+            "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL,
+        },
+        "media_attachments": {
+            "supported_mime_types": [],
+            "image_size_limit": 0,
+            "image_matrix_limit": 0,
+            "video_size_limit": 0,
+            "video_frame_rate_limit": 0,
+            "video_matrix_limit": 0,
+        },
+        "polls": {"max_options": 0, "max_characters_per_option": 0, "min_expiration": 0, "max_expiration": 0},
+    }
+
+
+def _registrations_message() -> str:
+    return "Members join with an invitation from their institution's admin."
+
+
+def instance_v1(config: Config, usage: Usage, domain_count: int) -> dict[str, Any]:
+    node = config.node
+    return {
+        "uri": node.domain,
+        "title": node.name,
+        "short_description": node.summary,
+        "description": node.summary,
+        "email": node.admin_contact,
+        "version": VERSION,
+        "urls": {},  # no streaming API: apps poll
+        "stats": {
+            "user_count": usage.users_total,
+            "status_count": usage.local_posts,
+            "domain_count": domain_count,
+        },
+        "thumbnail": None,
+        "languages": ["en"],
+        "registrations": False,
+        "approval_required": True,
+        "invites_enabled": True,
+        "configuration": _limits(),
+        "contact_account": None,
+        "rules": [],
+    }
+
+
+def instance_v2(config: Config, usage: Usage) -> dict[str, Any]:
+    node = config.node
+    return {
+        "domain": node.domain,
+        "title": node.name,
+        "version": VERSION,
+        "source_url": SOURCE_URL,
+        "description": node.summary,
+        "usage": {"users": {"active_month": usage.users_active_month}},
+        "thumbnail": {"url": f"{node.base_url}/static/favicon.svg"},
+        "icon": [],
+        "languages": ["en"],
+        "configuration": {
+            "urls": {"streaming": None, "status": None, "about": f"{node.base_url}/"},
+            "vapid": {"public_key": ""},
+            "translation": {"enabled": False},
+            **_limits(),
+        },
+        "registrations": {"enabled": False, "approval_required": True, "message": _registrations_message()},
+        "api_versions": {"mastodon": 2},
+        "contact": {"email": node.admin_contact, "account": None},
+        "rules": [],
+    }
+
+
+async def v1(request: Request) -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        usage = await node_stats.usage(session)
+        domains = await node_stats.peer_domains(session, config)
+    return JSONResponse(instance_v1(config, usage, len(domains)))
+
+
+async def v2(request: Request) -> Response:
+    async with request.app.state.sessions() as session:
+        usage = await node_stats.usage(session)
+    return JSONResponse(instance_v2(request.app.state.config, usage))
+
+
+async def peers(request: Request) -> Response:
+    config = request.app.state.config
+    if not config.node.publish_peers:
+        raise MastodonError(404, "This node does not list its peers")
+    async with request.app.state.sessions() as session:
+        return JSONResponse(await node_stats.peer_domains(session, config))
+
+
+routes = [
+    Route("/api/v1/instance", v1),
+    Route("/api/v2/instance", v2),
+    Route("/api/v1/instance/peers", peers),
+]
