@@ -6,6 +6,7 @@ these functions are what a browser gets.
 
 from __future__ import annotations
 
+import dataclasses
 from urllib.parse import quote
 
 from sqlalchemy import func, select
@@ -17,7 +18,7 @@ from talentfed.config import Config
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
-from talentfed.domain.visibility import listed
+from talentfed.domain.profiles import listed_posts, profile_counts
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
 from talentfed.web.neighbourhood_svg import render_neighbourhood
@@ -43,15 +44,9 @@ def post_url(item: Object) -> str:
     return (item.url or item.uri) if item.local else f"/observed?uri={quote(item.uri, safe='')}"
 
 
-def public_posts(*kinds: str):
-    """Visible, public posts of the given kinds (all kinds when none are named)."""
-    query = select(Object).where(Object.deleted_at.is_(None), listed())
-    return query.where(Object.kind.in_(kinds)) if kinds else query
-
-
 async def _latest_local(session: AsyncSession, kind: str, limit: int = 6) -> list[tuple[Object, Actor]]:
     query = (
-        public_posts(kind)
+        listed_posts(kind)
         .add_columns(Actor)
         .join(Actor, Actor.id == Object.author_id)
         .where(Object.local.is_(True))
@@ -98,16 +93,6 @@ async def home(request: Request) -> HTMLResponse:
     return await render(request, "home.html", context)
 
 
-async def _counts(session: AsyncSession, actor: Actor) -> dict[str, int]:
-    accepted = Follow.state == "accepted"
-    followers = await session.scalar(select(func.count()).where(Follow.followed_id == actor.id, accepted))
-    following = await session.scalar(select(func.count()).where(Follow.follower_id == actor.id, accepted))
-    posts = await session.scalar(
-        select(func.count()).select_from(public_posts().where(Object.author_id == actor.id).subquery())
-    )
-    return {"followers": followers or 0, "following": following or 0, "posts": posts or 0}
-
-
 async def profile(
     request: Request, actor: Actor, *, follow_value: str = "", follow_error: str = ""
 ) -> HTMLResponse:
@@ -115,10 +100,10 @@ async def profile(
     config = request.app.state.config
     me = await viewer(request)
     async with request.app.state.sessions() as session:
-        counts = await _counts(session, actor)
+        counts = dataclasses.asdict(await profile_counts(session, actor))
         sections = []
         for kind, heading in POST_KINDS:
-            query = public_posts(kind).where(Object.author_id == actor.id)
+            query = listed_posts(kind).where(Object.author_id == actor.id)
             posts = list(await session.scalars(query.order_by(Object.published.desc()).limit(PER_SECTION)))
             if posts:
                 sections.append((heading, posts))

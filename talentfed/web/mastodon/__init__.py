@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from talentfed.web.mastodon import instance, placeholders
+from talentfed.web.mastodon import accounts, instance, placeholders
 
-routes: list[BaseRoute] = [*instance.routes, *placeholders.routes]
+routes: list[BaseRoute] = [*instance.routes, *placeholders.routes, *accounts.routes]

@@ -1,0 +1,67 @@
+"""Accounts anyone may read: `/api/v1/accounts/lookup?acct=` and `/api/v1/accounts/:id`.
+
+Accounts on blocked domains are not found, as Mastodon hides suspended ones.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from talentfed.config import Config
+from talentfed.domain.profiles import profile_counts
+from talentfed.federation import webfinger
+from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.storage.models import Actor
+from talentfed.web.mastodon.entities import account
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+
+
+async def _visible(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
+    if actor is None or is_blocked(actor.domain, await blocked_domains(session, config)):
+        raise MastodonError(404, NOT_FOUND)
+    return actor
+
+
+def account_id(request: Request) -> int:
+    """The path's account id; ids are decimal strings, anything else names no account."""
+    raw = request.path_params["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise MastodonError(404, NOT_FOUND)
+    return int(raw)
+
+
+async def show(request: Request) -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await _visible(session, config, await session.get(Actor, account_id(request)))
+        return JSONResponse(account(actor, await profile_counts(session, actor), config))
+
+
+async def lookup(request: Request) -> Response:
+    """`acct` is `user` (a member here) or `user@domain`; only accounts already known are found."""
+    config = request.app.state.config
+    wanted = request.query_params.get("acct", "").strip().removeprefix("@")
+    if not wanted:
+        raise MastodonError(422, "acct is required")
+    if "@" not in wanted:
+        wanted = f"{wanted}@{config.node.domain}"
+    try:
+        query = webfinger.parse_handle(wanted)
+    except webfinger.MalformedResource:
+        raise MastodonError(404, NOT_FOUND) from None
+    async with request.app.state.sessions() as session:
+        found = await session.scalar(
+            select(Actor).where(func.lower(Actor.username) == query.username, Actor.domain == query.domain)
+        )
+        actor = await _visible(session, config, found)
+        return JSONResponse(account(actor, await profile_counts(session, actor), config))
+
+
+routes = [
+    Route("/api/v1/accounts/lookup", lookup),
+    Route("/api/v1/accounts/{id}", show),
+]
