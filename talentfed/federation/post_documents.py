@@ -76,7 +76,7 @@ def post_document(post: Object, context: PostContext) -> dict[str, Any]:
         "url": post.url or post.uri,
         "published": timestamp(post.published),
         **addressing(post, context),
-        "content": _content(post),
+        "content": display_content(post),
         "tag": [_hashtag(tag, uris) for tag in tags]
         + [{"type": "Mention", "href": m.href, "name": m.name} for m in context.mentions],
         "sensitive": post.sensitive,
@@ -92,7 +92,7 @@ def post_document(post: Object, context: PostContext) -> dict[str, Any]:
     if post.context_uri:
         document["context"] = post.context_uri
     if post.kind == "article":
-        document["summary"] = _article_summary(post)
+        document["summary"] = article_summary(post)
     if post.kind == kinds.QUESTION:
         document["replies"] = f"{post.uri}/replies"
     document.update(write_terms(_term_values(post, context), post.kind))
@@ -114,7 +114,9 @@ def _hashtag(tag: str, uris: LocalURIs) -> dict[str, Any]:
     return {"type": "Hashtag", "href": f"{uris.base_url}/tags/{name.lower()}", "name": f"#{name}"}
 
 
-def _content(post: Object) -> str:
+def display_content(post: Object) -> str:
+    """The HTML that Mastodon users see as the post's text: a question's and a project call's
+    title and facts come first, since Mastodon shows no other field of a Note."""
     body = post.content or ""
     if post.kind == "question":
         return f"<p><strong>{escape(post.name or '')}</strong></p>{body}{_tag_line(post.tags)}"
@@ -155,7 +157,7 @@ def _term_values(post: Object, context: PostContext) -> dict[str, Any]:
     return values
 
 
-def _article_summary(post: Object) -> str:
+def article_summary(post: Object) -> str:
     """Mastodon shows only this (and a link) for an Article: an HTML excerpt."""
     if post.summary:
         return post.summary  # stored as HTML already (the author's text, escaped)

@@ -9,6 +9,6 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from talentfed.web.mastodon import accounts, instance, placeholders
+from talentfed.web.mastodon import accounts, instance, placeholders, statuses
 
-routes: list[BaseRoute] = [*instance.routes, *placeholders.routes, *accounts.routes]
+routes: list[BaseRoute] = [*instance.routes, *placeholders.routes, *statuses.routes, *accounts.routes]

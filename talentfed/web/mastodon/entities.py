@@ -4,11 +4,16 @@ strings, times are ISO 8601 with milliseconds in UTC, URLs are absolute."""
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from html import escape
 from typing import Any
 
+from talentfed import kinds
 from talentfed.config import Config
+from talentfed.domain.post_counts import PostCounts
 from talentfed.domain.profiles import ProfileCounts
-from talentfed.storage.models import Actor
+from talentfed.federation.post_documents import article_summary, display_content, hashtag_name
+from talentfed.storage.models import Actor, Object
+from talentfed.text import html_to_excerpt
 
 BOT_TYPES = frozenset({"Service", "Application"})
 
@@ -59,3 +64,90 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
             for field in actor.fields or []
         ],
     }
+
+
+# Our audiences as Mastodon names them.
+VISIBILITY = {"public": "public", "unlisted": "unlisted", "followers": "private", "direct": "direct"}
+
+
+def status(
+    post: Object,
+    author: Actor,
+    author_counts: ProfileCounts,
+    counts: PostCounts,
+    config: Config,
+    *,
+    in_reply_to: Object | None = None,
+) -> dict[str, Any]:
+    """A Status. Articles and project calls also carry a preview card linking their full page."""
+    url = post.url or post.uri
+    return {
+        "id": str(post.id),
+        "uri": post.uri,
+        "url": url,
+        "created_at": iso(post.published),
+        "edited_at": iso(post.updated),
+        "account": account(author, author_counts, config),
+        "content": _content(post),
+        "text": None,
+        "visibility": VISIBILITY.get(post.visibility, "direct"),
+        "sensitive": post.sensitive,
+        "spoiler_text": "",
+        "language": post.language,
+        "in_reply_to_id": str(in_reply_to.id) if in_reply_to is not None else None,
+        "in_reply_to_account_id": str(in_reply_to.author_id) if in_reply_to is not None else None,
+        "replies_count": counts.replies,
+        "favourites_count": counts.likes,
+        "reblogs_count": counts.boosts,
+        "media_attachments": [],
+        "mentions": [_mention(m) for m in (post.extra or {}).get("mentions") or [] if isinstance(m, dict)],
+        "tags": [_tag(tag, config) for tag in post.tags or []],
+        "emojis": [],
+        "reblog": None,
+        "poll": None,
+        "card": _card(post, config) if post.kind in CARD_KINDS else None,
+        "application": None,
+    }
+
+
+CARD_KINDS = frozenset({kinds.ARTICLE, kinds.PROJECT})
+
+
+def _content(post: Object) -> str:
+    """An article shows as its title, excerpt and link (its card has the rest); every other
+    kind as Mastodon users see it (post_documents.display_content)."""
+    if post.kind != kinds.ARTICLE:
+        return display_content(post)
+    url = escape(post.url or post.uri)
+    title = f"<p><strong>{escape(post.name or '')}</strong></p>" if post.name else ""
+    return f'{title}{article_summary(post)}<p><a href="{url}">{url}</a></p>'
+
+
+def _card(post: Object, config: Config) -> dict[str, Any]:
+    return {
+        "url": post.url or post.uri,
+        "title": post.name or "",
+        "description": html_to_excerpt(post.summary or post.content or ""),
+        "type": "link",
+        "author_name": "",
+        "author_url": "",
+        "provider_name": config.node.name,
+        "provider_url": config.node.base_url,
+        "html": "",
+        "width": 0,
+        "height": 0,
+        "image": None,
+        "embed_url": "",
+        "blurhash": None,
+    }
+
+
+def _tag(tag: str, config: Config) -> dict[str, str]:
+    name = hashtag_name(tag)  # as the post's Hashtag tags name it
+    return {"name": name, "url": f"{config.node.base_url}/tags/{name.lower()}"}
+
+
+def _mention(entry: dict[str, Any]) -> dict[str, Any]:
+    """A mention as stored with the post: its href and `@user@domain` name (no account id)."""
+    name = str(entry.get("name") or "").lstrip("@")
+    return {"id": "", "username": name.split("@")[0], "acct": name, "url": str(entry.get("href") or "")}

@@ -1,0 +1,73 @@
+"""Mastodon's pagination: `max_id`, `since_id`, `min_id` and `limit` in, a `Link` header out.
+
+Ids are our row ids (as strings), so "newer" is "larger". `min_id` pages forward from an id
+(the oldest first, then reversed for the answer); `since_id` keeps the newest after an id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from sqlalchemy import Select
+from starlette.requests import Request
+
+from talentfed.web.mastodon.errors import MastodonError
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Page:
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def _id(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 18:
+        raise MastodonError(422, f"{name} must be an id")
+    return int(raw)
+
+
+def page_of(request: Request) -> Page:
+    """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
+    raw_limit = request.query_params.get("limit") or str(DEFAULT_LIMIT)
+    if not raw_limit.isdigit():
+        raise MastodonError(422, "limit must be a whole number")
+    limit = min(max(int(raw_limit), 1), MAX_LIMIT)
+    return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
+
+
+def paged(query: Select[Any], column: Any, page: Page) -> Select[Any]:
+    """`query` limited to the page, newest first (oldest first with min_id: see `in_order`)."""
+    if page.max_id is not None:
+        query = query.where(column < page.max_id)
+    if page.since_id is not None:
+        query = query.where(column > page.since_id)
+    if page.min_id is not None:
+        return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
+    return query.order_by(column.desc()).limit(page.limit)
+
+
+def in_order(rows: Sequence[Any], page: Page) -> list[Any]:
+    """Rows newest first, whichever way `paged` read them."""
+    return list(reversed(rows)) if page.min_id is not None else list(rows)
+
+
+def link_header(request: Request, ids: Sequence[int]) -> dict[str, str]:
+    """`Link: <…max_id=oldest>; rel="next", <…min_id=newest>; rel="prev"` for a non-empty page."""
+    if not ids:
+        return {}
+    base = str(request.url.replace(query=""))
+    kept = {k: v for k, v in request.query_params.items() if k not in ("max_id", "min_id", "since_id")}
+    older = f"{base}?{urlencode({**kept, 'max_id': min(ids)})}"
+    newer = f"{base}?{urlencode({**kept, 'min_id': max(ids)})}"
+    return {"Link": f'<{older}>; rel="next", <{newer}>; rel="prev"'}

@@ -1,0 +1,184 @@
+"""Reading statuses: one status, its thread (`context`), an account's statuses, and the
+public timeline. Who may read what is decided by domain/visibility.py, as on the web pages."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from talentfed.config import Config
+from talentfed.domain.post_counts import post_counts
+from talentfed.domain.profiles import profile_counts
+from talentfed.domain.visibility import Viewer, listed, readable_by
+from talentfed.storage.models import Actor, Object
+from talentfed.web.mastodon.accounts import account_id
+from talentfed.web.mastodon.entities import status
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.paging import in_order, link_header, page_of, paged
+from talentfed.web.mastodon.viewers import request_viewer
+
+MAX_THREAD = 200  # ancestors or descendants shown in a context
+
+
+def _status_id(request: Request) -> int:
+    raw = request.path_params["id"]
+    if not raw.isdigit() or len(raw) > 18:
+        raise MastodonError(404, NOT_FOUND)
+    return int(raw)
+
+
+def _readable(viewer: Viewer) -> Any:
+    return select(Object).where(Object.deleted_at.is_(None), readable_by(viewer))
+
+
+async def statuses_json(
+    session: AsyncSession, config: Config, posts: Sequence[Object]
+) -> list[dict[str, Any]]:
+    """Statuses for posts, with their authors, counts and parents read in a few queries."""
+    authors = {
+        a.id: a
+        for a in await session.scalars(select(Actor).where(Actor.id.in_({p.author_id for p in posts})))
+    }
+    parents = {
+        p.uri: p
+        for p in await session.scalars(
+            select(Object).where(Object.uri.in_({p.in_reply_to_uri for p in posts if p.in_reply_to_uri}))
+        )
+    }
+    counts = await post_counts(session, posts)
+    author_counts = {actor_id: await profile_counts(session, actor) for actor_id, actor in authors.items()}
+    return [
+        status(
+            post,
+            authors[post.author_id],
+            author_counts[post.author_id],
+            counts[post.id],
+            config,
+            in_reply_to=parents.get(post.in_reply_to_uri or ""),
+        )
+        for post in posts
+    ]
+
+
+async def _one(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
+    post = await session.scalar(_readable(viewer).where(Object.id == post_id))
+    if post is None:
+        raise MastodonError(404, NOT_FOUND)
+    return post
+
+
+async def show(request: Request) -> Response:
+    viewer = await request_viewer(request)
+    async with request.app.state.sessions() as session:
+        post = await _one(session, viewer, _status_id(request))
+        [shown] = await statuses_json(session, request.app.state.config, [post])
+    return JSONResponse(shown)
+
+
+async def context(request: Request) -> Response:
+    """Ancestors oldest first; descendants in thread order, a question's accepted answer first."""
+    viewer = await request_viewer(request)
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        post = await _one(session, viewer, _status_id(request))
+        ancestors = await _ancestors(session, viewer, post)
+        descendants = await _descendants(session, viewer, post)
+        return JSONResponse(
+            {
+                "ancestors": await statuses_json(session, config, ancestors),
+                "descendants": await statuses_json(session, config, descendants),
+            }
+        )
+
+
+async def _ancestors(session: AsyncSession, viewer: Viewer, post: Object) -> list[Object]:
+    found: list[Object] = []
+    seen = {post.uri}
+    parent_uri = post.in_reply_to_uri
+    while parent_uri and parent_uri not in seen and len(found) < MAX_THREAD:
+        seen.add(parent_uri)
+        parent = await session.scalar(_readable(viewer).where(Object.uri == parent_uri))
+        if parent is None:
+            break
+        found.append(parent)
+        parent_uri = parent.in_reply_to_uri
+    return list(reversed(found))
+
+
+async def _descendants(session: AsyncSession, viewer: Viewer, post: Object) -> list[Object]:
+    """Depth first, each level oldest first; an accepted answer leads its question's replies."""
+    found: list[Object] = []
+    seen = {post.uri}
+
+    async def walk(parent: Object) -> None:
+        replies = list(
+            await session.scalars(
+                _readable(viewer)
+                .where(Object.in_reply_to_uri == parent.uri)
+                .order_by(Object.published, Object.id)
+            )
+        )
+        replies.sort(
+            key=lambda reply: reply.uri != parent.accepted_answer_uri
+        )  # stable: keeps the time order
+        for reply in replies:
+            if reply.uri in seen or len(found) >= MAX_THREAD:
+                continue
+            seen.add(reply.uri)
+            found.append(reply)
+            await walk(reply)
+
+    await walk(post)
+    return found
+
+
+async def account_statuses(request: Request) -> Response:
+    """exclude_replies, pinned and only_media as Mastodon reads them (we have no media)."""
+    viewer = await request_viewer(request)
+    config = request.app.state.config
+    page = page_of(request)
+    params = request.query_params
+    async with request.app.state.sessions() as session:
+        author = await session.get(Actor, account_id(request))
+        if author is None:
+            raise MastodonError(404, NOT_FOUND)
+        if params.get("only_media") in ("true", "1"):
+            return JSONResponse([])
+        query = _readable(viewer).where(Object.author_id == author.id)
+        if params.get("exclude_replies") in ("true", "1"):
+            query = query.where(Object.in_reply_to_uri.is_(None))
+        if params.get("pinned") in ("true", "1"):
+            query = query.where(Object.pinned.is_(True))
+        posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
+        body = await statuses_json(session, config, posts)
+    return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
+
+
+async def public_timeline(request: Request) -> Response:
+    """Public posts, newest first; `local=true` ours only, `remote=true` others' only."""
+    config = request.app.state.config
+    page = page_of(request)
+    params = request.query_params
+    query = select(Object).where(Object.deleted_at.is_(None), listed())
+    if params.get("local") in ("true", "1"):
+        query = query.where(Object.local.is_(True))
+    elif params.get("remote") in ("true", "1"):
+        query = query.where(Object.local.is_(False))
+    async with request.app.state.sessions() as session:
+        posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
+        body = await statuses_json(session, config, posts)
+    return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
+
+
+routes = [
+    Route("/api/v1/statuses/{id}", show),
+    Route("/api/v1/statuses/{id}/context", context),
+    Route("/api/v1/accounts/{id}/statuses", account_statuses),
+    Route("/api/v1/timelines/public", public_timeline),
+]
