@@ -25,6 +25,7 @@ from talentfed.domain.visibility import ANONYMOUS, readable_by
 from talentfed.federation.post_terms import term_values
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Object
+from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
 from talentfed.web.bodies import BodyTooLarge, read_body
 
@@ -330,11 +331,10 @@ async def list_projects(request: Request) -> Response:
         query = query.where(
             or_(Actor.domain == institution.lower(), cast(Object.extra, String).contains(institution))
         )
-    if params.get("skill"):
-        skill = normalize_skill(params["skill"])
-        # Skills are a JSON list; a quoted match finds the whole skill on both backends.
-        query = query.where(cast(Object.skills, String).contains(json.dumps(skill)))
     async with request.app.state.sessions() as session:
+        if params.get("skill"):
+            dialect = session.get_bind().dialect.name
+            query = query.where(json_list_contains(dialect, Object.skills, normalize_skill(params["skill"])))
         total = await session.scalar(select(func.count()).select_from(query.subquery()))
         rows = await session.execute(
             query.order_by(Object.deadline.is_(None), Object.deadline, Object.id)  # undated last

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -17,6 +17,8 @@ from talentfed.domain.post_counts import post_counts
 from talentfed.domain.profiles import profile_counts
 from talentfed.domain.visibility import Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Object
+from talentfed.storage.search import json_list_contains
+from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.entities import status
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
@@ -176,9 +178,33 @@ async def public_timeline(request: Request) -> Response:
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
+async def tag_timeline(request: Request) -> Response:
+    """Public posts with the hashtag or skill (`MachineLearning` finds "machine learning")."""
+    config = request.app.state.config
+    page = page_of(request)
+    tag = normalize_skill(request.path_params["hashtag"])
+    if not tag:
+        return JSONResponse([])
+    async with request.app.state.sessions() as session:
+        dialect = session.get_bind().dialect.name
+        query = select(Object).where(
+            Object.deleted_at.is_(None),
+            listed(),
+            or_(
+                json_list_contains(dialect, Object.tags, tag), json_list_contains(dialect, Object.skills, tag)
+            ),
+        )
+        if request.query_params.get("local") in ("true", "1"):
+            query = query.where(Object.local.is_(True))
+        posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
+        body = await statuses_json(session, config, posts)
+    return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
+
+
 routes = [
     Route("/api/v1/statuses/{id}", show),
     Route("/api/v1/statuses/{id}/context", context),
     Route("/api/v1/accounts/{id}/statuses", account_statuses),
     Route("/api/v1/timelines/public", public_timeline),
+    Route("/api/v1/timelines/tag/{hashtag}", tag_timeline),
 ]

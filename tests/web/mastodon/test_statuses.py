@@ -100,3 +100,14 @@ async def test_bad_ids_and_paging_values_are_refused_clearly(demo_client: httpx.
     assert bad.status_code == 422 and bad.json() == {"error": "max_id must be an id"}
     capped = await demo_client.get("/api/v1/timelines/public", params={"limit": 500})
     assert capped.status_code == 200 and len(capped.json()) <= 40
+
+
+async def test_the_tag_timeline_finds_hashtags_and_skills(demo_client: httpx.AsyncClient) -> None:
+    project = next(
+        s
+        for s in (await demo_client.get("/api/v1/timelines/public", params={"limit": 40})).json()
+        if "Project call:" in s["content"]
+    )
+    tagged = (await demo_client.get("/api/v1/timelines/tag/SpeechRecognition")).json()
+    assert project["id"] in [s["id"] for s in tagged]
+    assert (await demo_client.get("/api/v1/timelines/tag/NoSuchTopicAnywhere")).json() == []
