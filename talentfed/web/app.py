@@ -36,6 +36,7 @@ from talentfed.web import (
     wellknown,
 )
 from talentfed.web.health import healthz
+from talentfed.web.mastodon import oauth as mastodon_oauth
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
 from talentfed.web.templating import STATIC
@@ -106,6 +107,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *api.routes,
             *analytics_api.routes,
             *feeds.routes,
+            *mastodon_oauth.routes,
         ],
         middleware=[
             Middleware(RequestLogMiddleware),
