@@ -355,3 +355,60 @@ class SearchDocument(Base):
     skills: Mapped[str] = mapped_column(Text, default="")  # skills (and a post's tags), comma-separated
     lead: Mapped[str] = mapped_column(Text, default="")  # a person's headline and department; a summary
     body: Mapped[str] = mapped_column(Text, default="")  # a person's bio; a post's text
+
+
+class OAuthApplication(Base):
+    """A client app registered for the Mastodon client API (POST /api/v1/apps).
+
+    The client secret is shown once, at registration; only its SHA-256 is kept.
+    """
+
+    __tablename__ = "oauth_applications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    client_id: Mapped[str] = mapped_column(String(64), unique=True)
+    client_secret_hash: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(NAME)
+    website: Mapped[str | None] = mapped_column(URI)
+    redirect_uris: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    scopes: Mapped[str] = mapped_column(Text)  # space-separated, as OAuth writes them
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OAuthAuthorization(Base):
+    """An authorization code a member granted an app: single-use, short-lived, stored hashed."""
+
+    __tablename__ = "oauth_authorizations"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    code_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    redirect_uri: Mapped[str] = mapped_column(URI)
+    code_challenge: Mapped[str | None] = mapped_column(String(128))
+    code_challenge_method: Mapped[str | None] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class OAuthToken(Base):
+    """An access token (and its refresh token) of an app; a member's, or the app's own
+    (client_credentials, no user). Both tokens are stored as SHA-256 only."""
+
+    __tablename__ = "oauth_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    refresh_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True
+    )
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    scopes: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -1,14 +1,23 @@
 """The Mastodon client API (`/api/v1`, `/api/v2`, `/oauth`), for the apps members already use.
 
-Built on the domain layer like the web pages: no rule is restated here. The modules: `instance`
-(what apps read first), `placeholders` (valid empty answers for what we do not do), `errors`
-(Mastodon's error shape), `cors` (cross-origin access for browser apps).
+Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
+`auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `statuses`,
+`placeholders` (valid empty answers for what we do not do), `entities`, `paging`, `errors`
+(Mastodon's error shape) and `cors` (cross-origin access for browser apps).
 """
 
 from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from talentfed.web.mastodon import accounts, instance, placeholders, statuses
+from talentfed.web.mastodon import accounts, instance, me, oauth, placeholders, statuses
 
-routes: list[BaseRoute] = [*instance.routes, *placeholders.routes, *statuses.routes, *accounts.routes]
+# `me` before `accounts`: /api/v1/accounts/verify_credentials is not an account id.
+routes: list[BaseRoute] = [
+    *oauth.routes,
+    *instance.routes,
+    *placeholders.routes,
+    *me.routes,
+    *statuses.routes,
+    *accounts.routes,
+]

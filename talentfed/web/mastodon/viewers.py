@@ -5,9 +5,11 @@ from __future__ import annotations
 from starlette.requests import Request
 
 from talentfed.domain.visibility import ANONYMOUS, Viewer
+from talentfed.web.mastodon.auth import bearer_holder
 
 
 async def request_viewer(request: Request) -> Viewer:
-    """The reader of a client API request. Until bearer tokens are read (issue 14, OAuth),
-    everyone reads as anyone: public and unlisted posts only."""
-    return ANONYMOUS
+    """The member whose bearer token came with the request, else anyone. Endpoints that
+    anyone may call still show a member what the member may read."""
+    holder = await bearer_holder(request)
+    return holder.viewer if holder is not None else ANONYMOUS

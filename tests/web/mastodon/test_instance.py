@@ -15,6 +15,7 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.models import DomainBlock
 from talentfed.web.app import create_app
 from tests.support import remote_actor
+from tests.web.mastodon.test_oauth import bearer, member_token, register
 
 
 async def test_v1_instance_reports_the_node_and_our_limits(
@@ -64,16 +65,25 @@ async def test_published_peers_leave_blocked_domains_out(config: Config, engine:
     assert response.json() == ["lab.example"]
 
 
-@pytest.mark.parametrize(
-    "path", ["/api/v1/custom_emojis", "/api/v2/filters", "/api/v1/lists", "/api/v1/trends"]
-)
+PUBLIC_EMPTY = ["/api/v1/custom_emojis", "/api/v1/trends", "/api/v1/trends/tags"]
+MEMBERS_EMPTY = ["/api/v2/filters", "/api/v1/lists", "/api/v1/announcements", "/api/v1/markers"]
+
+
+@pytest.mark.parametrize("path", PUBLIC_EMPTY)
 async def test_what_we_do_not_do_answers_empty(demo_client: httpx.AsyncClient, path: str) -> None:
     response = await demo_client.get(path)
     assert response.status_code == 200 and response.json() == []
 
 
-async def test_markers_answer_an_empty_object(demo_client: httpx.AsyncClient) -> None:
-    assert (await demo_client.get("/api/v1/markers")).json() == {}
+async def test_members_empty_answers_want_a_token_as_mastodons_do(demo_client: httpx.AsyncClient) -> None:
+    app = await register(demo_client)
+    token = (await member_token(demo_client, app))["access_token"]
+    for path in MEMBERS_EMPTY:
+        refused = await demo_client.get(path)
+        assert refused.status_code == 401 and refused.json() == {"error": "The access token is invalid"}
+        answered = await demo_client.get(path, headers=bearer(token))
+        assert answered.status_code == 200
+        assert answered.json() == ({} if path.endswith("markers") else [])
 
 
 async def test_browser_apps_may_call_the_api_across_origins(demo_client: httpx.AsyncClient) -> None:
