@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from talentfed.web.mastodon import accounts, instance, me, oauth, placeholders, statuses
+from talentfed.web.mastodon import accounts, instance, me, oauth, placeholders, posting, statuses
 
 # `me` before `accounts`: /api/v1/accounts/verify_credentials is not an account id.
 routes: list[BaseRoute] = [
@@ -18,6 +18,7 @@ routes: list[BaseRoute] = [
     *instance.routes,
     *placeholders.routes,
     *me.routes,
+    *posting.routes,
     *statuses.routes,
     *accounts.routes,
 ]

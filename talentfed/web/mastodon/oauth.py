@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 from typing import Any
 from urllib.parse import unquote, urlencode
 
@@ -23,13 +22,12 @@ from talentfed.domain import oauth
 from talentfed.domain.oauth import NewApplication, OAuthError
 from talentfed.storage.models import OAuthApplication
 from talentfed.web.accounts import members_only
-from talentfed.web.bodies import BodyTooLarge, read_body
 from talentfed.web.mastodon.auth import Holder, scoped
+from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
 from talentfed.web.pages import message
 from talentfed.web.sessions import read_form, sign_out
 from talentfed.web.templating import Viewer, render, viewer
 
-MAX_BODY_BYTES = 64 * 1024
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}  # RFC 6749 §5.1: tokens are not cached
 # The parameters of an authorization request, carried from the consent page to its POST.
 AUTHORIZE_FIELDS = (
@@ -44,53 +42,22 @@ SCOPE_MEANINGS = {
 }
 ERROR_STATUS = {"invalid_client": 401, "unauthorized_client": 403}  # the rest: 400 (RFC 6749 §5.2)
 
-Params = dict[str, str | list[str]]
-
 
 # --- parameters -------------------------------------------------------------------------
 
 
 async def _params(request: Request) -> Params:
-    """The body's parameters, form-encoded or JSON: strings, or lists of strings."""
     try:
-        body = await read_body(request, MAX_BODY_BYTES)
-    except BodyTooLarge:
-        raise OAuthError("invalid_request", f"the body is over {MAX_BODY_BYTES} bytes") from None
-    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
-        return _json_params(body)
-    form = await request.form(max_files=0, max_fields=100)
-    # Rails clients send arrays as `name[]`; strings only (max_files=0 refuses uploads).
-    return {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
-
-
-def _json_params(body: bytes) -> Params:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise OAuthError("invalid_request", "the body is not JSON") from None
-    if not isinstance(data, dict):
-        raise OAuthError("invalid_request", "the body is not a JSON object")
-    params: Params = {}
-    for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            params[key] = value
-        elif isinstance(value, str | int | bool):
-            params[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        else:
-            raise OAuthError("invalid_request", f"{key}: expected a string")
-    return params
+        return await read_params(request)
+    except ParamsError as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
 
 
 def _text(params: Params, name: str) -> str | None:
-    """One string parameter; a form field given once arrives as a list of one."""
-    value = params.get(name)
-    if isinstance(value, list):
-        if len(value) > 1:
-            raise OAuthError("invalid_request", f"{name}: given more than once")
-        value = value[0] if value else None
-    return value or None
+    try:
+        return text_param(params, name)
+    except ParamsError as exc:
+        raise OAuthError("invalid_request", str(exc)) from None
 
 
 def _required(params: Params, name: str) -> str:

@@ -28,7 +28,7 @@ from talentfed.web.mastodon.viewers import request_viewer
 MAX_THREAD = 200  # ancestors or descendants shown in a context
 
 
-def _status_id(request: Request) -> int:
+def status_id(request: Request) -> int:
     raw = request.path_params["id"]
     if not raw.isdigit() or len(raw) > 18:
         raise MastodonError(404, NOT_FOUND)
@@ -68,7 +68,8 @@ async def statuses_json(
     ]
 
 
-async def _one(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
+async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
+    """The post with that id if `viewer` may read it; else Mastodon's 404."""
     post = await session.scalar(_readable(viewer).where(Object.id == post_id))
     if post is None:
         raise MastodonError(404, NOT_FOUND)
@@ -78,7 +79,7 @@ async def _one(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
 async def show(request: Request) -> Response:
     viewer = await request_viewer(request)
     async with request.app.state.sessions() as session:
-        post = await _one(session, viewer, _status_id(request))
+        post = await readable_post(session, viewer, status_id(request))
         [shown] = await statuses_json(session, request.app.state.config, [post])
     return JSONResponse(shown)
 
@@ -88,7 +89,7 @@ async def context(request: Request) -> Response:
     viewer = await request_viewer(request)
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        post = await _one(session, viewer, _status_id(request))
+        post = await readable_post(session, viewer, status_id(request))
         ancestors = await _ancestors(session, viewer, post)
         descendants = await _descendants(session, viewer, post)
         return JSONResponse(

@@ -1,0 +1,64 @@
+"""Parameters of a client API request: form-encoded or JSON bodies, as apps send both.
+
+Values are strings or lists of strings (Rails-style `name[]` fields, JSON arrays); anything
+else is refused with `ParamsError`, which each endpoint family answers in its own shape.
+"""
+
+from __future__ import annotations
+
+import json
+
+from starlette.requests import Request
+
+from talentfed.web.bodies import BodyTooLarge, read_body
+
+MAX_BODY_BYTES = 64 * 1024  # far above any text a status or an app registration needs
+
+Params = dict[str, str | list[str]]
+
+
+class ParamsError(ValueError):
+    """The body cannot be read as parameters; the text says why."""
+
+
+async def read_params(request: Request, limit: int = MAX_BODY_BYTES) -> Params:
+    """The body's parameters, form-encoded or JSON."""
+    try:
+        body = await read_body(request, limit)
+    except BodyTooLarge:
+        raise ParamsError(f"the body is over {limit} bytes") from None
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        return _json_params(body)
+    form = await request.form(max_files=0, max_fields=100)
+    # Rails clients send arrays as `name[]`; strings only (max_files=0 refuses uploads).
+    return {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+
+
+def _json_params(body: bytes) -> Params:
+    try:
+        data = json.loads(body or b"{}")
+    except ValueError:
+        raise ParamsError("the body is not JSON") from None
+    if not isinstance(data, dict):
+        raise ParamsError("the body is not a JSON object")
+    params: Params = {}
+    for key, value in data.items():
+        if value is None:
+            continue
+        if isinstance(value, list) and all(isinstance(item, str) for item in value):
+            params[key] = value
+        elif isinstance(value, str | int | bool):
+            params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+        else:
+            raise ParamsError(f"{key}: expected a string")
+    return params
+
+
+def text_param(params: Params, name: str) -> str | None:
+    """One string parameter; a form field given once arrives as a list of one."""
+    value = params.get(name)
+    if isinstance(value, list):
+        if len(value) > 1:
+            raise ParamsError(f"{name}: given more than once")
+        value = value[0] if value else None
+    return value or None
