@@ -10,15 +10,26 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from talentfed.web.mastodon import accounts, instance, me, oauth, placeholders, posting, statuses
+from talentfed.web.mastodon import (
+    accounts,
+    instance,
+    me,
+    oauth,
+    placeholders,
+    posting,
+    relationships,
+    statuses,
+)
 
-# `me` before `accounts`: /api/v1/accounts/verify_credentials is not an account id.
+# `me` and `relationships` before `accounts`: /api/v1/accounts/verify_credentials and
+# /api/v1/accounts/relationships are not account ids.
 routes: list[BaseRoute] = [
     *oauth.routes,
     *instance.routes,
     *placeholders.routes,
     *me.routes,
     *posting.routes,
+    *relationships.routes,
     *statuses.routes,
     *accounts.routes,
 ]
