@@ -5,6 +5,7 @@ The profile page and the Mastodon client API both read them here.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,15 +31,37 @@ def listed_posts(*kinds: str) -> Select[Object]:
 
 async def profile_counts(session: AsyncSession, actor: Actor) -> ProfileCounts:
     """Accepted follows each way, and listed posts."""
+    return (await profile_counts_of(session, [actor]))[actor.id]
+
+
+async def profile_counts_of(session: AsyncSession, actors: Sequence[Actor]) -> dict[int, ProfileCounts]:
+    """`profile_counts` of many actors in three grouped queries (a page of statuses has many
+    authors, and apps ask for pages often)."""
+    ids = list({actor.id for actor in actors})
+    if not ids:
+        return {}
     accepted = Follow.state == "accepted"
 
-    async def count(query: Any) -> int:
-        return int(await session.scalar(query) or 0)
+    async def grouped(column: Any, query: Any) -> dict[int, int]:
+        return {key: int(count) for key, count in await session.execute(query.group_by(column))}
 
-    return ProfileCounts(
-        followers=await count(select(func.count()).where(Follow.followed_id == actor.id, accepted)),
-        following=await count(select(func.count()).where(Follow.follower_id == actor.id, accepted)),
-        posts=await count(
-            select(func.count()).select_from(listed_posts().where(Object.author_id == actor.id).subquery())
-        ),
+    followers = await grouped(
+        Follow.followed_id,
+        select(Follow.followed_id, func.count()).where(Follow.followed_id.in_(ids), accepted),
     )
+    following = await grouped(
+        Follow.follower_id,
+        select(Follow.follower_id, func.count()).where(Follow.follower_id.in_(ids), accepted),
+    )
+    listed_ids = listed_posts().where(Object.author_id.in_(ids)).subquery()
+    posts = await grouped(
+        listed_ids.c.author_id, select(listed_ids.c.author_id, func.count()).select_from(listed_ids)
+    )
+    return {
+        actor_id: ProfileCounts(
+            followers=followers.get(actor_id, 0),
+            following=following.get(actor_id, 0),
+            posts=posts.get(actor_id, 0),
+        )
+        for actor_id in ids
+    }

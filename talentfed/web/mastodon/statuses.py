@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain.post_counts import post_counts
-from talentfed.domain.profiles import profile_counts
+from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.visibility import Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Object
 from talentfed.storage.search import json_list_contains
@@ -54,7 +54,7 @@ async def statuses_json(
         )
     }
     counts = await post_counts(session, posts)
-    author_counts = {actor_id: await profile_counts(session, actor) for actor_id, actor in authors.items()}
+    author_counts = await profile_counts_of(session, list(authors.values()))
     return [
         status(
             post,
