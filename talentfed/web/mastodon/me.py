@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from sqlalchemy import or_, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from talentfed.domain import timelines
 from talentfed.domain.profiles import profile_counts
-from talentfed.domain.visibility import readable_by
-from talentfed.storage.models import Actor, Follow, Object
+from talentfed.storage.models import Actor
 from talentfed.web.mastodon.auth import INVALID_TOKEN, Holder, scoped
 from talentfed.web.mastodon.entities import VISIBILITY, account
 from talentfed.web.mastodon.errors import MastodonError
-from talentfed.web.mastodon.paging import in_order, link_header, page_of, paged
+from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.statuses import statuses_json
 
 
@@ -49,16 +48,9 @@ async def verify_credentials(request: Request, holder: Holder) -> Response:
 @scoped("read:statuses")
 async def home_timeline(request: Request, holder: Holder) -> Response:
     """The member's own posts and those of the accounts they follow, newest first."""
-    member = _member(holder)
     page = page_of(request)
-    followed = select(Follow.followed_id).where(Follow.follower_id == member.id, Follow.state == "accepted")
-    query = select(Object).where(
-        Object.deleted_at.is_(None),
-        readable_by(holder.viewer),
-        or_(Object.author_id == member.id, Object.author_id.in_(followed)),
-    )
     async with request.app.state.sessions() as session:
-        posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
+        posts = await timelines.home(session, _member(holder), holder.viewer, page)
         body = await statuses_json(session, request.app.state.config, posts)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 

@@ -1,31 +1,15 @@
-"""Mastodon's pagination: `max_id`, `since_id`, `min_id` and `limit` in, a `Link` header out.
-
-Ids are our row ids (as strings), so "newer" is "larger". `min_id` pages forward from an id
-(the oldest first, then reversed for the answer); `since_id` keeps the newest after an id.
-"""
+"""Mastodon's pagination on the wire: `max_id`, `since_id`, `min_id` and `limit` read from a
+request, a `Link` header written for the answer. The paging of queries is domain/paging.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
 from urllib.parse import urlencode
 
-from sqlalchemy import Select
 from starlette.requests import Request
 
+from talentfed.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from talentfed.web.mastodon.errors import MastodonError
-
-DEFAULT_LIMIT = 20
-MAX_LIMIT = 40
-
-
-@dataclass(frozen=True)
-class Page:
-    max_id: int | None = None
-    since_id: int | None = None
-    min_id: int | None = None
-    limit: int = DEFAULT_LIMIT
 
 
 def _id(request: Request, name: str) -> int | None:
@@ -44,22 +28,6 @@ def page_of(request: Request) -> Page:
         raise MastodonError(422, "limit must be a whole number")
     limit = min(max(int(raw_limit), 1), MAX_LIMIT)
     return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
-
-
-def paged(query: Select[Any], column: Any, page: Page) -> Select[Any]:
-    """`query` limited to the page, newest first (oldest first with min_id: see `in_order`)."""
-    if page.max_id is not None:
-        query = query.where(column < page.max_id)
-    if page.since_id is not None:
-        query = query.where(column > page.since_id)
-    if page.min_id is not None:
-        return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
-    return query.order_by(column.desc()).limit(page.limit)
-
-
-def in_order(rows: Sequence[Any], page: Page) -> list[Any]:
-    """Rows newest first, whichever way `paged` read them."""
-    return list(reversed(rows)) if page.min_id is not None else list(rows)
 
 
 def link_header(request: Request, ids: Sequence[int]) -> dict[str, str]:

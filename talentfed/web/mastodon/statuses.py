@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
+from talentfed.domain.paging import in_order, paged
 from talentfed.domain.post_counts import post_counts
 from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.visibility import Viewer, listed, readable_by
@@ -22,7 +23,7 @@ from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.entities import status
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
-from talentfed.web.mastodon.paging import in_order, link_header, page_of, paged
+from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.viewers import request_viewer
 
 MAX_THREAD = 200  # ancestors or descendants shown in a context

@@ -1,0 +1,40 @@
+"""Pages of rows by id, as Mastodon's API pages them: `max_id`, `since_id`, `min_id`, `limit`.
+
+Ids are our row ids, so "newer" is "larger". `min_id` pages forward from an id (read oldest
+first, answered newest first); `since_id` keeps the newest after an id.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import Select
+
+DEFAULT_LIMIT = 20
+MAX_LIMIT = 40
+
+
+@dataclass(frozen=True)
+class Page:
+    max_id: int | None = None
+    since_id: int | None = None
+    min_id: int | None = None
+    limit: int = DEFAULT_LIMIT
+
+
+def paged(query: Select[Any], column: Any, page: Page) -> Select[Any]:
+    """`query` limited to the page, newest first (oldest first with min_id: see `in_order`)."""
+    if page.max_id is not None:
+        query = query.where(column < page.max_id)
+    if page.since_id is not None:
+        query = query.where(column > page.since_id)
+    if page.min_id is not None:
+        return query.where(column > page.min_id).order_by(column.asc()).limit(page.limit)
+    return query.order_by(column.desc()).limit(page.limit)
+
+
+def in_order(rows: Sequence[Any], page: Page) -> list[Any]:
+    """Rows newest first, whichever way `paged` read them."""
+    return list(reversed(rows)) if page.min_id is not None else list(rows)
