@@ -17,18 +17,12 @@ from talentfed.web.mastodon.paging import in_order, link_header, page_of, paged
 from talentfed.web.mastodon.statuses import statuses_json
 
 
-def _member(holder: Holder) -> Actor:
-    if holder.actor is None:  # scoped(user_required=True) has refused app-only tokens
-        raise RuntimeError("a member's token was expected")
-    return holder.actor
-
-
 @scoped("read:accounts")
 async def verify_credentials(request: Request, holder: Holder) -> Response:
     """The member's Account, with `source`: what the app's profile editor starts from."""
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await session.get(Actor, _member(holder).id)
+        actor = await session.get(Actor, holder.member.id)
         if actor is None:  # deleted since the token was read
             raise MastodonError(401, INVALID_TOKEN)
         body = account(actor, await profile_counts(session, actor), config)
@@ -49,7 +43,7 @@ async def verify_credentials(request: Request, holder: Holder) -> Response:
 @scoped("read:statuses")
 async def home_timeline(request: Request, holder: Holder) -> Response:
     """The member's own posts and those of the accounts they follow, newest first."""
-    member = _member(holder)
+    member = holder.member
     page = page_of(request)
     followed = select(Follow.followed_id).where(Follow.follower_id == member.id, Follow.state == "accepted")
     query = select(Object).where(
