@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.domain.visibility import not_hidden
 from talentfed.federation import activities, outbox
 from talentfed.storage.models import Actor, Follow, utcnow
 
@@ -89,23 +90,44 @@ async def answer_request(
     )
 
 
-async def followers(session: AsyncSession, actor: Actor, *, state: str | None = None) -> list[FollowEdge]:
+def follower_rows(
+    actor_id: int, *, state: str | None = None, hidden: list[str] | None = None
+) -> Select[Actor, Follow]:
+    """(follower, follow) of everyone who follows `actor_id`, in any order (callers page by
+    `Follow.id`); leaves out actors on `hidden` domains (`visibility.hidden_domains`)."""
     query = (
         select(Actor, Follow)
         .join(Follow, Follow.follower_id == Actor.id)
-        .where(Follow.followed_id == actor.id)
+        .where(Follow.followed_id == actor_id)
     )
+    return _narrowed(query, state, hidden)
+
+
+def following_rows(
+    actor_id: int, *, state: str | None = None, hidden: list[str] | None = None
+) -> Select[Actor, Follow]:
+    """(followed, follow) of everyone `actor_id` follows; as `follower_rows`."""
+    query = (
+        select(Actor, Follow)
+        .join(Follow, Follow.followed_id == Actor.id)
+        .where(Follow.follower_id == actor_id)
+    )
+    return _narrowed(query, state, hidden)
+
+
+def _narrowed(
+    query: Select[Actor, Follow], state: str | None, hidden: list[str] | None
+) -> Select[Actor, Follow]:
     if state:
         query = query.where(Follow.state == state)
-    rows = await session.execute(query.order_by(Follow.id))
+    return query.where(not_hidden(Actor, hidden or []))
+
+
+async def followers(session: AsyncSession, actor: Actor, *, state: str | None = None) -> list[FollowEdge]:
+    rows = await session.execute(follower_rows(actor.id, state=state).order_by(Follow.id))
     return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows]
 
 
 async def following(session: AsyncSession, actor: Actor) -> list[FollowEdge]:
-    query = (
-        select(Actor, Follow)
-        .join(Follow, Follow.followed_id == Actor.id)
-        .where(Follow.follower_id == actor.id)
-    )
-    rows = await session.execute(query.order_by(Follow.id))
+    rows = await session.execute(following_rows(actor.id).order_by(Follow.id))
     return [FollowEdge(other, edge.state, edge.uri) for other, edge in rows]

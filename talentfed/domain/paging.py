@@ -24,7 +24,7 @@ class Page:
     limit: int = DEFAULT_LIMIT
 
 
-def paged(query: Select[Any], column: Any, page: Page) -> Select[Any]:
+def paged(query: Select[*tuple[Any, ...]], column: Any, page: Page) -> Select[*tuple[Any, ...]]:
     """`query` limited to the page, newest first (oldest first with min_id: see `in_order`)."""
     if page.max_id is not None:
         query = query.where(column < page.max_id)

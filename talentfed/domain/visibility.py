@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, exists, false, or_, select
+from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
@@ -110,7 +110,13 @@ def actor_listed(actor: Any, blocked: frozenset[str]) -> bool:
 def actors_listed(hidden: list[str]) -> ColumnElement[bool]:
     """`actor_listed` as a condition on `Actor`; `hidden` comes from `hidden_domains`."""
     opted_in = and_(Actor.discoverable.is_(True), Actor.indexable.is_(True))
-    return and_(opted_in, Actor.domain.not_in(hidden)) if hidden else opted_in
+    return and_(opted_in, not_hidden(Actor, hidden))
+
+
+def not_hidden(actor: Any, hidden: list[str]) -> ColumnElement[bool]:
+    """A condition on `actor` (`Actor` or an alias of it): not on a blocked domain; `hidden`
+    comes from `hidden_domains`."""
+    return actor.domain.not_in(hidden) if hidden else true()
 
 
 async def hidden_domains(session: AsyncSession, config: Config) -> list[str]:

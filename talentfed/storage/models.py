@@ -23,6 +23,7 @@ from sqlalchemy import (
     Index,
     Integer,
     MetaData,
+    SmallInteger,
     String,
     Text,
     TypeDecorator,
@@ -412,3 +413,20 @@ class OAuthToken(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class NotificationDismissal(Base):
+    """A notification a member dismissed (or cleared). Notifications are derived from other
+    rows (domain/notifications.py); this names one by its key: its source table (`source`),
+    that row's id and its time. The time is kept so that a reused row id (SQLite may reuse the
+    largest one after a delete) is not hidden by an old dismissal."""
+
+    __tablename__ = "notification_dismissals"
+    __table_args__ = (UniqueConstraint("actor_id", "source", "ref_id", "at"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    source: Mapped[int] = mapped_column(SmallInteger)
+    ref_id: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

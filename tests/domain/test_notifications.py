@@ -15,6 +15,9 @@ from talentfed.domain.members import NewMember, add_member, ensure_institution
 from talentfed.domain.notifications import (
     KINDS,
     Notification,
+    NotificationKey,
+    clear,
+    dismiss,
     notifications_for,
     plain_excerpt,
     unread_count,
@@ -292,3 +295,17 @@ def test_plain_excerpt() -> None:
     assert plain_excerpt(None) == ""
     long = plain_excerpt("<p>" + "word " * 100 + "</p>", 20)
     assert long == "word word word word…"
+
+
+async def test_keys_dismiss_and_clear(session: AsyncSession, config: Config, world: World) -> None:
+    """Keys order as times and read back from their text; what is dismissed is gone everywhere
+    (the page, the unread count), and clear dismisses the rest."""
+    found = await notifications_for(session, world.ada, config=config)
+    assert [NotificationKey.parse(n.key.id) for n in found] == [n.key for n in found]
+    assert [n.key.id for n in found] == sorted((n.key.id for n in found), reverse=True)
+    assert await dismiss(session, world.ada, found[0].key, config=config)
+    assert not await dismiss(session, world.grace, found[1].key, config=config)  # not grace's
+    assert await unread_count(session, world.ada, None, config=config) == len(found) - 1
+    await clear(session, world.ada)
+    assert await notifications_for(session, world.ada, config=config) == []
+    assert await unread_count(session, world.ada, None, config=config) == 0

@@ -2,8 +2,9 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `statuses`,
-`placeholders` (valid empty answers for what we do not do), `entities`, `paging`, `errors`
-(Mastodon's error shape) and `cors` (cross-origin access for browser apps).
+`notifications`, `follow_lists` (followers, following, follow requests), `placeholders` (valid
+empty answers for what we do not do), `entities`, `paging`, `errors` (Mastodon's error shape) and
+`cors` (cross-origin access for browser apps).
 """
 
 from __future__ import annotations
@@ -12,8 +13,10 @@ from starlette.routing import BaseRoute
 
 from talentfed.web.mastodon import (
     accounts,
+    follow_lists,
     instance,
     me,
+    notifications,
     oauth,
     placeholders,
     posting,
@@ -22,7 +25,8 @@ from talentfed.web.mastodon import (
 )
 
 # `me` and `relationships` before `accounts`: /api/v1/accounts/verify_credentials and
-# /api/v1/accounts/relationships are not account ids.
+# /api/v1/accounts/relationships are not account ids. `follow_lists` (/api/v1/accounts/{id}/
+# followers, …) has no literal segment in an id's place, but stays with them, before `accounts`.
 routes: list[BaseRoute] = [
     *oauth.routes,
     *instance.routes,
@@ -30,6 +34,8 @@ routes: list[BaseRoute] = [
     *me.routes,
     *posting.routes,
     *relationships.routes,
+    *follow_lists.routes,
+    *notifications.routes,
     *statuses.routes,
     *accounts.routes,
 ]

@@ -5,6 +5,9 @@ Accounts on blocked domains are not found, as Mastodon hides suspended ones.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -20,10 +23,17 @@ from talentfed.web.mastodon.entities import account
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 
 
-async def _visible(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
+async def visible(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
     if actor is None or is_blocked(actor.domain, await blocked_domains(session, config)):
         raise MastodonError(404, NOT_FOUND)
     return actor
+
+
+async def accounts_json(
+    session: AsyncSession, config: Config, actors: Sequence[Actor]
+) -> list[dict[str, Any]]:
+    """Accounts for actors, in their order."""
+    return [account(actor, await profile_counts(session, actor), config) for actor in actors]
 
 
 def account_id(request: Request) -> int:
@@ -37,7 +47,7 @@ def account_id(request: Request) -> int:
 async def show(request: Request) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await _visible(session, config, await session.get(Actor, account_id(request)))
+        actor = await visible(session, config, await session.get(Actor, account_id(request)))
         return JSONResponse(account(actor, await profile_counts(session, actor), config))
 
 
@@ -57,7 +67,7 @@ async def lookup(request: Request) -> Response:
         found = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == query.username, Actor.domain == query.domain)
         )
-        actor = await _visible(session, config, found)
+        actor = await visible(session, config, found)
         return JSONResponse(account(actor, await profile_counts(session, actor), config))
 
 

@@ -33,6 +33,14 @@ class Holder:
         """The reader of posts this token stands for (an app's own token reads as anyone)."""
         return visibility.Viewer(actor_id=self.actor.id) if self.actor is not None else visibility.ANONYMOUS
 
+    @property
+    def member(self) -> Actor:
+        """The token's member, for endpoints behind `scoped(user_required=True)` (the default),
+        which has refused app-only tokens already."""
+        if self.actor is None:
+            raise RuntimeError("a member's token was expected")
+        return self.actor
+
 
 def _bearer(request: Request) -> str | None:
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")

@@ -16,18 +16,12 @@ from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.statuses import statuses_json
 
 
-def _member(holder: Holder) -> Actor:
-    if holder.actor is None:  # scoped(user_required=True) has refused app-only tokens
-        raise RuntimeError("a member's token was expected")
-    return holder.actor
-
-
 @scoped("read:accounts")
 async def verify_credentials(request: Request, holder: Holder) -> Response:
     """The member's Account, with `source`: what the app's profile editor starts from."""
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await session.get(Actor, _member(holder).id)
+        actor = await session.get(Actor, holder.member.id)
         if actor is None:  # deleted since the token was read
             raise MastodonError(401, INVALID_TOKEN)
         body = account(actor, await profile_counts(session, actor), config)
@@ -50,7 +44,7 @@ async def home_timeline(request: Request, holder: Holder) -> Response:
     """The member's own posts and those of the accounts they follow, newest first."""
     page = page_of(request)
     async with request.app.state.sessions() as session:
-        posts = await timelines.home(session, _member(holder), holder.viewer, page)
+        posts = await timelines.home(session, holder.member, holder.viewer, page)
         body = await statuses_json(session, request.app.state.config, posts)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 

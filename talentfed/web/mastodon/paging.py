@@ -21,12 +21,17 @@ def _id(request: Request, name: str) -> int | None:
     return int(raw)
 
 
-def page_of(request: Request) -> Page:
-    """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
-    raw_limit = request.query_params.get("limit") or str(DEFAULT_LIMIT)
+def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
+    """The `limit` asked for; one beyond `maximum` is `maximum`, as Mastodon does."""
+    raw_limit = request.query_params.get("limit") or str(default)
     if not raw_limit.isdigit():
         raise MastodonError(422, "limit must be a whole number")
-    limit = min(max(int(raw_limit), 1), MAX_LIMIT)
+    return min(max(int(raw_limit[:6]), 1), maximum)
+
+
+def page_of(request: Request) -> Page:
+    """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
+    limit = limit_of(request)
     return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
 
 
@@ -34,8 +39,16 @@ def link_header(request: Request, ids: Sequence[int]) -> dict[str, str]:
     """`Link: <…max_id=oldest>; rel="next", <…min_id=newest>; rel="prev"` for a non-empty page."""
     if not ids:
         return {}
+    return links_between(request, str(min(ids)), str(max(ids)))
+
+
+def links_between(request: Request, oldest: str, newest: str) -> dict[str, str]:
+    """The `Link` header of a page whose ids are not row ids: its oldest and newest ids.
+    Repeated parameters (`types[]=…`) are kept."""
     base = str(request.url.replace(query=""))
-    kept = {k: v for k, v in request.query_params.items() if k not in ("max_id", "min_id", "since_id")}
-    older = f"{base}?{urlencode({**kept, 'max_id': min(ids)})}"
-    newer = f"{base}?{urlencode({**kept, 'min_id': max(ids)})}"
+    kept = [
+        (k, v) for k, v in request.query_params.multi_items() if k not in ("max_id", "min_id", "since_id")
+    ]
+    older = f"{base}?{urlencode([*kept, ('max_id', oldest)])}"
+    newer = f"{base}?{urlencode([*kept, ('min_id', newest)])}"
     return {"Link": f'<{older}>; rel="next", <{newer}>; rel="prev"'}
