@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import or_, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain.profiles import profile_counts
+from talentfed.config import Config
+from talentfed.domain.profiles import ProfileCounts, profile_counts
 from talentfed.domain.visibility import readable_by
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.web.mastodon.auth import INVALID_TOKEN, Holder, scoped
@@ -23,15 +26,9 @@ def _member(holder: Holder) -> Actor:
     return holder.actor
 
 
-@scoped("read:accounts")
-async def verify_credentials(request: Request, holder: Holder) -> Response:
-    """The member's Account, with `source`: what the app's profile editor starts from."""
-    config = request.app.state.config
-    async with request.app.state.sessions() as session:
-        actor = await session.get(Actor, _member(holder).id)
-        if actor is None:  # deleted since the token was read
-            raise MastodonError(401, INVALID_TOKEN)
-        body = account(actor, await profile_counts(session, actor), config)
+def credential_account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, Any]:
+    """The member's own Account, with `source`: what an app's profile editor starts from."""
+    body = account(actor, counts, config)
     body["source"] = {
         "privacy": VISIBILITY["public"],
         "sensitive": False,
@@ -43,7 +40,17 @@ async def verify_credentials(request: Request, holder: Holder) -> Response:
         ],
         "follow_requests_count": 0,
     }
-    return JSONResponse(body)
+    return body
+
+
+@scoped("read:accounts")
+async def verify_credentials(request: Request, holder: Holder) -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await session.get(Actor, _member(holder).id)
+        if actor is None:  # deleted since the token was read
+            raise MastodonError(401, INVALID_TOKEN)
+        return JSONResponse(credential_account(actor, await profile_counts(session, actor), config))
 
 
 @scoped("read:statuses")
