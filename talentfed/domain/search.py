@@ -2,7 +2,8 @@
 
 Free text is looked up in the database's own full-text index (`talentfed.storage.search`:
 FTS5 on SQLite, a GIN tsvector index on PostgreSQL) and ranked by it (bm25, ts_rank); filters
-narrow it down: skill, institution (the actor's domain), project status and deadline, kind.
+narrow it down: skill, institution (the actor's domain), project status and deadline, kind;
+for the client API also a post's author and the people someone follows.
 Without text, the same filters list the newest records first.
 
 Privacy, the rule of `talentfed.domain.observed_graph`: an actor that is not both `discoverable` and
@@ -32,9 +33,10 @@ from talentfed.domain.observed_graph import PERSON_TYPES
 from talentfed.domain.posts import PROJECT_STATUSES
 from talentfed.domain.visibility import actors_listed, hidden_domains, listed
 from talentfed.storage import search as index
-from talentfed.storage.models import Actor, Object, SearchDocument
+from talentfed.storage.models import Actor, Follow, Object, SearchDocument
 from talentfed.text import normalize_skill
 
+POST_KINDS = ("project", "article", "question")
 # The kinds one may ask for, and the kinds of result each gives.
 KINDS = {
     "all": ("person", "project", "article", "question"),
@@ -42,8 +44,8 @@ KINDS = {
     "projects": ("project",),
     "articles": ("article",),
     "questions": ("question",),
+    "posts": POST_KINDS,  # every kind of post and no people: Mastodon's statuses
 }
-POST_KINDS = ("project", "article", "question")
 MAX_TEXT = 200
 MAX_LIMIT = 100
 MAX_OFFSET = 10_000
@@ -66,6 +68,8 @@ class SearchQuery:
     deadline_after: date | None = None  # project calls whose deadline is on or after this day (UTC)
     limit: int = 20
     offset: int = 0
+    author_id: int | None = None  # posts by this actor only
+    followed_by: int | None = None  # people this actor follows (accepted) only
 
 
 @dataclass(frozen=True)
@@ -123,6 +127,10 @@ def check_query(query: SearchQuery) -> SearchQuery:
     for name, value in (("status", query.status), ("deadline_after", deadline_after)):
         if value is not None and query.kind not in ("projects", "all"):
             raise SearchError(name, "only project calls have one; ask for kind projects or all")
+    for name in ("author_id", "followed_by"):
+        value = getattr(query, name)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            raise SearchError(name, "expected an actor id")
     for name, number, low, high in (
         ("limit", query.limit, 1, MAX_LIMIT),
         ("offset", query.offset, 0, MAX_OFFSET),
@@ -193,6 +201,11 @@ def _people(
         people = people.where(index.json_list_contains(dialect, Actor.skills, query.skill))
     if query.institution:
         people = people.where(Actor.domain == query.institution)
+    if query.followed_by is not None:
+        followed = select(Follow.followed_id).where(
+            Follow.follower_id == query.followed_by, Follow.state == "accepted"
+        )
+        people = people.where(Actor.id.in_(followed))
     return people
 
 
@@ -219,6 +232,8 @@ def _posts(
         )
     if query.institution:
         posts = posts.where(Actor.domain == query.institution)
+    if query.author_id is not None:
+        posts = posts.where(Object.author_id == query.author_id)
     if query.status:
         posts = posts.where(func.coalesce(Object.status, "open") == query.status)
     if query.deadline_after:

@@ -1,10 +1,11 @@
 """The Mastodon client API (`/api/v1`, `/api/v2`, `/oauth`), for the apps members already use.
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
-`auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `statuses`,
-`notifications`, `follow_lists` (followers, following, follow requests), `placeholders` (valid
-empty answers for what we do not do), `entities`, `paging`, `errors` (Mastodon's error shape) and
-`cors` (cross-origin access for browser apps).
+`auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
+`search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
+following, follow requests), `placeholders` (valid empty answers for what we do not do),
+`entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
+for browser apps).
 """
 
 from __future__ import annotations
@@ -20,18 +21,22 @@ from talentfed.web.mastodon import (
     oauth,
     placeholders,
     posting,
+    profile,
     relationships,
+    search,
     statuses,
 )
 
-# `me` and `relationships` before `accounts`: /api/v1/accounts/verify_credentials and
-# /api/v1/accounts/relationships are not account ids. `follow_lists` (/api/v1/accounts/{id}/
-# followers, …) has no literal segment in an id's place, but stays with them, before `accounts`.
+# `me`, `profile` and `relationships` before `accounts`: /api/v1/accounts/verify_credentials,
+# /update_credentials and /relationships are not account ids. `follow_lists` (/api/v1/accounts/
+# {id}/followers, …) stays with them, before `accounts`.
 routes: list[BaseRoute] = [
     *oauth.routes,
     *instance.routes,
     *placeholders.routes,
     *me.routes,
+    *profile.routes,
+    *search.routes,
     *posting.routes,
     *relationships.routes,
     *follow_lists.routes,

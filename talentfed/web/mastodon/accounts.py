@@ -23,7 +23,8 @@ from talentfed.web.mastodon.entities import account
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 
 
-async def visible(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
+async def visible_account(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
+    """The actor, unless there is none or it is on a blocked domain: Mastodon's 404 either way."""
     if actor is None or is_blocked(actor.domain, await blocked_domains(session, config)):
         raise MastodonError(404, NOT_FOUND)
     return actor
@@ -47,7 +48,7 @@ def account_id(request: Request) -> int:
 async def show(request: Request) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await visible(session, config, await session.get(Actor, account_id(request)))
+        actor = await visible_account(session, config, await session.get(Actor, account_id(request)))
         return JSONResponse(account(actor, await profile_counts(session, actor), config))
 
 
@@ -67,7 +68,7 @@ async def lookup(request: Request) -> Response:
         found = await session.scalar(
             select(Actor).where(func.lower(Actor.username) == query.username, Actor.domain == query.domain)
         )
-        actor = await visible(session, config, found)
+        actor = await visible_account(session, config, found)
         return JSONResponse(account(actor, await profile_counts(session, actor), config))
 
 

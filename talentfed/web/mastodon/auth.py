@@ -11,12 +11,14 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from talentfed.domain import visibility
 from talentfed.domain.oauth import grants, token_holder
 from talentfed.storage.models import Actor, OAuthToken, User
+from talentfed.web.mastodon.errors import MastodonError
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,15 @@ async def bearer_holder(request: Request) -> Holder | None:
 INVALID_TOKEN = "The access token is invalid"
 OUTSIDE_SCOPES = "This action is outside the authorized scopes"
 USER_REQUIRED = "This method requires an authenticated user"
+
+
+async def member_in(session: AsyncSession, holder: Holder) -> Actor:
+    """The token's member as a row of `session`, to change; 401 if deleted since the token was read."""
+    actor = await session.get(Actor, holder.actor.id) if holder.actor is not None else None
+    if actor is None:
+        raise MastodonError(401, INVALID_TOKEN)
+    return actor
+
 
 Endpoint = Callable[[Request, Holder], Awaitable[Response]]
 

@@ -101,7 +101,7 @@ def status(
         "reblogs_count": counts.boosts,
         "media_attachments": [],
         "mentions": [_mention(m) for m in (post.extra or {}).get("mentions") or [] if isinstance(m, dict)],
-        "tags": [_tag(tag, config) for tag in post.tags or []],
+        "tags": [tag(name, config) for name in post.tags or []],
         "emojis": [],
         "reblog": None,
         "poll": None,
@@ -142,8 +142,9 @@ def _card(post: Object, config: Config) -> dict[str, Any]:
     }
 
 
-def _tag(tag: str, config: Config) -> dict[str, str]:
-    name = hashtag_name(tag)  # as the post's Hashtag tags name it
+def tag(skill: str, config: Config) -> dict[str, str]:
+    """A hashtag or skill as a status's Tag: named as the post's Hashtag tags name it."""
+    name = hashtag_name(skill)
     return {"name": name, "url": f"{config.node.base_url}/tags/{name.lower()}"}
 
 

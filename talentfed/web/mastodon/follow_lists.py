@@ -13,7 +13,7 @@ from talentfed.domain import follows
 from talentfed.domain.paging import in_order, paged
 from talentfed.domain.visibility import hidden_domains
 from talentfed.storage.models import Actor, Follow
-from talentfed.web.mastodon.accounts import account_id, accounts_json, visible
+from talentfed.web.mastodon.accounts import account_id, accounts_json, visible_account
 from talentfed.web.mastodon.auth import Holder, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 from talentfed.web.mastodon.paging import link_header, page_of
@@ -34,7 +34,7 @@ async def _listed_account(request: Request) -> tuple[int, list[str]]:
     """The path's account (404 when unknown or blocked) and the blocked domains to leave out."""
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await visible(session, config, await session.get(Actor, account_id(request)))
+        actor = await visible_account(session, config, await session.get(Actor, account_id(request)))
         return actor.id, await hidden_domains(session, config)
 
 

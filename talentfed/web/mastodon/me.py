@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from talentfed.config import Config
 from talentfed.domain import timelines
-from talentfed.domain.profiles import profile_counts
+from talentfed.domain.profiles import ProfileCounts, profile_counts
 from talentfed.storage.models import Actor
 from talentfed.web.mastodon.auth import INVALID_TOKEN, Holder, scoped
 from talentfed.web.mastodon.entities import VISIBILITY, account
@@ -16,15 +19,9 @@ from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.statuses import statuses_json
 
 
-@scoped("read:accounts")
-async def verify_credentials(request: Request, holder: Holder) -> Response:
-    """The member's Account, with `source`: what the app's profile editor starts from."""
-    config = request.app.state.config
-    async with request.app.state.sessions() as session:
-        actor = await session.get(Actor, holder.member.id)
-        if actor is None:  # deleted since the token was read
-            raise MastodonError(401, INVALID_TOKEN)
-        body = account(actor, await profile_counts(session, actor), config)
+def credential_account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, Any]:
+    """The member's own Account, with `source`: what an app's profile editor starts from."""
+    body = account(actor, counts, config)
     body["source"] = {
         "privacy": VISIBILITY["public"],
         "sensitive": False,
@@ -36,7 +33,17 @@ async def verify_credentials(request: Request, holder: Holder) -> Response:
         ],
         "follow_requests_count": 0,
     }
-    return JSONResponse(body)
+    return body
+
+
+@scoped("read:accounts")
+async def verify_credentials(request: Request, holder: Holder) -> Response:
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await session.get(Actor, holder.member.id)
+        if actor is None:  # deleted since the token was read
+            raise MastodonError(401, INVALID_TOKEN)
+        return JSONResponse(credential_account(actor, await profile_counts(session, actor), config))
 
 
 @scoped("read:statuses")

@@ -1,7 +1,8 @@
 """Parameters of a client API request: form-encoded or JSON bodies, as apps send both.
 
-Values are strings or lists of strings (Rails-style `name[]` fields, JSON arrays); anything
-else is refused with `ParamsError`, which each endpoint family answers in its own shape.
+Values are strings or lists of strings (Rails-style `name[]` fields, JSON arrays); nested
+JSON objects are named as Rails forms name them (`fields_attributes[0][name]`); anything else is
+refused with `ParamsError`, which each endpoint family answers in its own shape.
 """
 
 from __future__ import annotations
@@ -43,15 +44,28 @@ def _json_params(body: bytes) -> Params:
         raise ParamsError("the body is not a JSON object")
     params: Params = {}
     for key, value in data.items():
-        if value is None:
-            continue
-        if isinstance(value, list) and all(isinstance(item, str) for item in value):
-            params[key] = value
-        elif isinstance(value, str | int | bool):
-            params[key] = str(value).lower() if isinstance(value, bool) else str(value)
-        else:
-            raise ParamsError(f"{key}: expected a string")
+        _add_json(params, key, value, depth=0)
     return params
+
+
+MAX_DEPTH = 2  # fields_attributes[0][name]: as deep as Mastodon's parameters go
+
+
+def _add_json(params: Params, key: str, value: object, depth: int) -> None:
+    """One JSON member; objects and lists of objects become Rails-style names
+    (`fields_attributes[0][name]`), so a JSON body reads exactly as the same form would."""
+    if value is None:
+        return
+    if isinstance(value, list) and all(isinstance(item, str | int) for item in value):
+        params[key] = [str(item).lower() if isinstance(item, bool) else str(item) for item in value]
+    elif isinstance(value, str | int | bool):
+        params[key] = str(value).lower() if isinstance(value, bool) else str(value)
+    elif isinstance(value, dict | list) and depth < MAX_DEPTH:
+        members = value.items() if isinstance(value, dict) else enumerate(value)
+        for name, member in members:
+            _add_json(params, f"{key}[{name}]", member, depth + 1)
+    else:
+        raise ParamsError(f"{key}: expected a string")
 
 
 def text_param(params: Params, name: str) -> str | None:

@@ -17,7 +17,7 @@ from talentfed.domain import posts
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
-from talentfed.web.mastodon.auth import Holder, scoped
+from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
 from talentfed.web.mastodon.statuses import readable_post, status_id, statuses_json
@@ -42,13 +42,6 @@ async def _params(request: Request) -> Params:
 
 def _refused(exc: FieldError | ValueError) -> MastodonError:
     return MastodonError(422, f"Validation failed: {exc}")
-
-
-async def _member(session: AsyncSession, holder: Holder) -> Actor:
-    actor = await session.get(Actor, holder.actor.id) if holder.actor is not None else None
-    if actor is None:
-        raise MastodonError(401, "The access token is invalid")
-    return actor
 
 
 async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft:
@@ -84,7 +77,7 @@ async def create(request: Request, holder: Holder) -> Response:
         mentions = await posts.resolve_mentions(request.app.state.federation.actors, draft.body)
         async with request.app.state.sessions() as session, session.begin():
             post = await posts.publish(
-                session, config, await _member(session, holder), draft, mentions=mentions
+                session, config, await member_in(session, holder), draft, mentions=mentions
             )
             [body] = await statuses_json(session, config, [post])
     except FieldError as exc:
@@ -98,7 +91,7 @@ async def delete(request: Request, holder: Holder) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session, session.begin():
         post = await readable_post(session, holder.viewer, status_id(request))
-        author = await _member(session, holder)
+        author = await member_in(session, holder)
         if post.author_id != author.id:
             raise MastodonError(404, NOT_FOUND)  # as Mastodon answers for others' statuses
         [body] = await statuses_json(session, config, [post])
@@ -118,7 +111,7 @@ def _on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response
         async with request.app.state.sessions() as session, session.begin():
             post = await readable_post(session, holder.viewer, status_id(request))
             try:
-                await change(session, config, await _member(session, holder), post)
+                await change(session, config, await member_in(session, holder), post)
             except FieldError as exc:
                 raise _refused(exc) from None
             [body] = await statuses_json(session, config, [post])

@@ -1,0 +1,129 @@
+"""A member's own profile through the client API: `update_credentials` and featured tags.
+
+Changes go through `domain/members.update_profile`, as the web's profile form does: the same
+checks, the note rendered from Markdown, and an Update of the Person sent to the followers.
+Our skills are what Mastodon calls featured tags.
+"""
+
+from __future__ import annotations
+
+import re
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from talentfed.config import Config
+from talentfed.domain.members import MemberError, ProfileChanges, update_profile
+from talentfed.domain.profiles import profile_counts
+from talentfed.web.mastodon.auth import Holder, member_in, scoped
+from talentfed.web.mastodon.entities import tag
+from talentfed.web.mastodon.errors import MastodonError
+from talentfed.web.mastodon.me import credential_account
+from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
+
+UPLOADS = ("avatar", "header")
+NO_UPLOADS = "uploads are not supported yet"
+TRUE, FALSE = ("true", "1", "on"), ("false", "0", "off", "")
+FIELD_PARAM = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
+
+
+def _refused(message: str) -> MastodonError:
+    return MastodonError(422, f"Validation failed: {message}")
+
+
+async def _params(request: Request) -> Params:
+    """The body's parameters; a file part is an avatar or header we cannot store yet."""
+    multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
+    try:
+        params = await read_params(request)
+    except HTTPException as exc:  # Starlette refuses file parts: read_params allows none
+        raise _refused(f"{', '.join(UPLOADS)}: {NO_UPLOADS}" if multipart else str(exc.detail)) from None
+    except ParamsError as exc:  # a multipart body over the limit carries a picture
+        raise _refused(f"{', '.join(UPLOADS)}: {NO_UPLOADS}" if multipart else str(exc)) from None
+    uploads = [name for name in UPLOADS if name in params]
+    if uploads:
+        raise _refused(f"{', '.join(uploads)}: {NO_UPLOADS}")
+    return params
+
+
+def _text(params: Params, name: str) -> str | None:
+    """A text field, "" when sent empty (to clear it), None when not sent (to keep it)."""
+    if name not in params:
+        return None
+    try:
+        return text_param(params, name) or ""
+    except ParamsError as exc:
+        raise _refused(str(exc)) from None
+
+
+def _flag(params: Params, name: str) -> bool | None:
+    value = _text(params, name)
+    if value is None:
+        return None
+    if value.lower() not in TRUE + FALSE:
+        raise _refused(f"{name}: expected true or false, got {value!r}")
+    return value.lower() in TRUE
+
+
+def _fields(params: Params) -> tuple[tuple[str, str], ...] | None:
+    """`fields_attributes[i][name|value]` (JSON lists and objects read the same, params.py),
+    in the order of i; pairs left empty are dropped, as Mastodon drops them."""
+    if params.get("fields_attributes") == []:  # JSON `[]`: no fields at all
+        return ()
+    rows: dict[int, dict[str, str]] = {}
+    for key in params:
+        match = FIELD_PARAM.match(key)
+        if match:
+            rows.setdefault(int(match[1]), {})[match[2]] = _text(params, key) or ""
+    if not rows:
+        return None
+    pairs = ((row.get("name", ""), row.get("value", "")) for _, row in sorted(rows.items()))
+    return tuple((name, value) for name, value in pairs if name.strip() or value.strip())
+
+
+def _changes(params: Params) -> ProfileChanges:
+    return ProfileChanges(
+        display_name=_text(params, "display_name"),
+        bio=_text(params, "note"),
+        fields=_fields(params),
+        discoverable=_flag(params, "discoverable"),
+        indexable=_flag(params, "indexable"),
+        manually_approves_followers=_flag(params, "locked"),
+    )
+
+
+@scoped("write:accounts")
+async def update_credentials(request: Request, holder: Holder) -> Response:
+    """The changed Account with `source`; followers' servers get an Update."""
+    changes = _changes(await _params(request))
+    config = request.app.state.config
+    try:
+        async with request.app.state.sessions.begin() as session:
+            actor = await update_profile(session, config, await member_in(session, holder), changes)
+            body = credential_account(actor, await profile_counts(session, actor), config)
+    except MemberError as exc:  # names the field: "display name: expected a non-empty name"
+        raise _refused(str(exc)) from None
+    return JSONResponse(body)
+
+
+@scoped("read:accounts")
+async def featured_tags(request: Request, holder: Holder) -> Response:
+    """The member's skills as FeaturedTag entities; a skill's name is its id."""
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await member_in(session, holder)
+        skills = list(actor.skills or [])
+    return JSONResponse([_featured(skill, config) for skill in skills])
+
+
+def _featured(skill: str, config: Config) -> dict[str, object]:
+    shown = tag(skill, config)
+    return {"id": shown["name"], **shown, "statuses_count": 0, "last_status_at": None}
+
+
+routes = [
+    Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/featured_tags", featured_tags),
+]
