@@ -59,7 +59,7 @@ async def home_timeline(request: Request, holder: Holder) -> Response:
     )
     async with request.app.state.sessions() as session:
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, request.app.state.config, posts)
+        body = await statuses_json(session, request.app.state.config, posts, viewer=holder.viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 

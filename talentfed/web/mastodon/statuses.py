@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.post_counts import post_counts
+from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.profiles import profile_counts
 from talentfed.domain.visibility import Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Object
@@ -40,9 +40,11 @@ def _readable(viewer: Viewer) -> Any:
 
 
 async def statuses_json(
-    session: AsyncSession, config: Config, posts: Sequence[Object]
+    session: AsyncSession, config: Config, posts: Sequence[Object], *, viewer: Viewer
 ) -> list[dict[str, Any]]:
-    """Statuses for posts, with their authors, counts and parents read in a few queries."""
+    """Statuses for posts, with their authors, counts and parents read in a few queries; for a
+    member (`viewer`), also what Mastodon adds for the signed-in reader: `favourited`,
+    `reblogged`, `muted`, `bookmarked`, and `pinned` on their own statuses."""
     authors = {
         a.id: a
         for a in await session.scalars(select(Actor).where(Actor.id.in_({p.author_id for p in posts})))
@@ -55,7 +57,7 @@ async def statuses_json(
     }
     counts = await post_counts(session, posts)
     author_counts = {actor_id: await profile_counts(session, actor) for actor_id, actor in authors.items()}
-    return [
+    shown = [
         status(
             post,
             authors[post.author_id],
@@ -66,6 +68,16 @@ async def statuses_json(
         )
         for post in posts
     ]
+    if viewer.actor_id is not None:
+        reacted = await reactions_of(session, viewer.actor_id, posts)
+        for post, body in zip(posts, shown, strict=True):
+            body["favourited"] = (post.id, "like") in reacted
+            body["reblogged"] = (post.id, "announce") in reacted
+            body["muted"] = False
+            body["bookmarked"] = False
+            if post.author_id == viewer.actor_id:
+                body["pinned"] = bool(post.pinned)
+    return shown
 
 
 async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
@@ -80,8 +92,8 @@ async def show(request: Request) -> Response:
     viewer = await request_viewer(request)
     async with request.app.state.sessions() as session:
         post = await readable_post(session, viewer, status_id(request))
-        [shown] = await statuses_json(session, request.app.state.config, [post])
-    return JSONResponse(shown)
+        [body] = await statuses_json(session, request.app.state.config, [post], viewer=viewer)
+    return JSONResponse(body)
 
 
 async def context(request: Request) -> Response:
@@ -94,8 +106,8 @@ async def context(request: Request) -> Response:
         descendants = await _descendants(session, viewer, post)
         return JSONResponse(
             {
-                "ancestors": await statuses_json(session, config, ancestors),
-                "descendants": await statuses_json(session, config, descendants),
+                "ancestors": await statuses_json(session, config, ancestors, viewer=viewer),
+                "descendants": await statuses_json(session, config, descendants, viewer=viewer),
             }
         )
 
@@ -159,12 +171,13 @@ async def account_statuses(request: Request) -> Response:
         if params.get("pinned") in ("true", "1"):
             query = query.where(Object.pinned.is_(True))
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
 async def public_timeline(request: Request) -> Response:
     """Public posts, newest first; `local=true` ours only, `remote=true` others' only."""
+    viewer = await request_viewer(request)
     config = request.app.state.config
     page = page_of(request)
     params = request.query_params
@@ -175,12 +188,13 @@ async def public_timeline(request: Request) -> Response:
         query = query.where(Object.local.is_(False))
     async with request.app.state.sessions() as session:
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
 async def tag_timeline(request: Request) -> Response:
     """Public posts with the hashtag or skill (`MachineLearning` finds "machine learning")."""
+    viewer = await request_viewer(request)
     config = request.app.state.config
     page = page_of(request)
     tag = normalize_skill(request.path_params["hashtag"])
@@ -198,7 +212,7 @@ async def tag_timeline(request: Request) -> Response:
         if request.query_params.get("local") in ("true", "1"):
             query = query.where(Object.local.is_(True))
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
