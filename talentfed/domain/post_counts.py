@@ -1,4 +1,5 @@
-"""How many replies, likes and boosts posts have, for many posts in three queries."""
+"""How many replies, likes and boosts posts have, for many posts in three queries; and which
+of them one actor liked or boosted."""
 
 from __future__ import annotations
 
@@ -50,3 +51,17 @@ async def post_counts(session: AsyncSession, posts: Sequence[Object]) -> dict[in
         )
         for post_id in ids
     }
+
+
+async def reactions_of(session: AsyncSession, actor_id: int, posts: Sequence[Object]) -> set[tuple[int, str]]:
+    """(post id, "like" or "announce") for each of `posts` the actor liked or boosted."""
+    if not posts:
+        return set()
+    rows = await session.execute(
+        select(Interaction.object_id, Interaction.kind).where(
+            Interaction.actor_id == actor_id,
+            Interaction.object_id.in_([post.id for post in posts]),
+            Interaction.kind.in_(("like", "announce")),
+        )
+    )
+    return {(object_id, kind) for object_id, kind in rows if object_id is not None}

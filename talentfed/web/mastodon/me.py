@@ -52,7 +52,7 @@ async def home_timeline(request: Request, holder: Holder) -> Response:
     page = page_of(request)
     async with request.app.state.sessions() as session:
         posts = await timelines.home(session, holder.member, holder.viewer, page)
-        body = await statuses_json(session, request.app.state.config, posts)
+        body = await statuses_json(session, request.app.state.config, posts, viewer=holder.viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 

@@ -82,9 +82,8 @@ async def _statuses(
         return {}
     query = select(Object).where(Object.id.in_(wanted), Object.deleted_at.is_(None), readable_by(viewer))
     posts = list(await session.scalars(query))
-    return {
-        post.id: shown for post, shown in zip(posts, await statuses_json(session, config, posts), strict=True)
-    }
+    shown = await statuses_json(session, config, posts, viewer=viewer)
+    return {post.id: body for post, body in zip(posts, shown, strict=True)}
 
 
 async def _entities(

@@ -79,7 +79,7 @@ async def create(request: Request, holder: Holder) -> Response:
             post = await posts.publish(
                 session, config, await member_in(session, holder), draft, mentions=mentions
             )
-            [body] = await statuses_json(session, config, [post])
+            [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
     except FieldError as exc:
         raise _refused(exc) from None
     return JSONResponse(body)
@@ -94,7 +94,7 @@ async def delete(request: Request, holder: Holder) -> Response:
         author = await member_in(session, holder)
         if post.author_id != author.id:
             raise MastodonError(404, NOT_FOUND)  # as Mastodon answers for others' statuses
-        [body] = await statuses_json(session, config, [post])
+        [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
         body["text"] = post.source or ""
         await posts.delete(session, config, author, post)
     return JSONResponse(body)
@@ -114,7 +114,7 @@ def _on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response
                 await change(session, config, await member_in(session, holder), post)
             except FieldError as exc:
                 raise _refused(exc) from None
-            [body] = await statuses_json(session, config, [post])
+            [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
         return JSONResponse(body)
 
     return endpoint

@@ -218,7 +218,7 @@ async def _statuses(
         return []
     by_author = SearchQuery(kind="posts", author_id=ask.account_id)
     ids = await _ids(session, config, ask, resolved.id if resolved else None, by_author)
-    return await statuses_json(session, config, await _readable(session, viewer, ids))
+    return await statuses_json(session, config, await _readable(session, viewer, ids), viewer=viewer)
 
 
 async def _readable(session: AsyncSession, viewer: Viewer, ids: Sequence[int]) -> list[Object]:

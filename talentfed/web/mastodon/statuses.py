@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain.paging import in_order, paged
-from talentfed.domain.post_counts import post_counts
+from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.visibility import Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Object
@@ -41,9 +41,11 @@ def _readable(viewer: Viewer) -> Any:
 
 
 async def statuses_json(
-    session: AsyncSession, config: Config, posts: Sequence[Object]
+    session: AsyncSession, config: Config, posts: Sequence[Object], *, viewer: Viewer
 ) -> list[dict[str, Any]]:
-    """Statuses for posts, with their authors, counts and parents read in a few queries."""
+    """Statuses for posts, with their authors, counts and parents read in a few queries; for a
+    member (`viewer`), also what Mastodon adds for the signed-in reader: `favourited`,
+    `reblogged`, `muted`, `bookmarked`, and `pinned` on their own statuses."""
     authors = {
         a.id: a
         for a in await session.scalars(select(Actor).where(Actor.id.in_({p.author_id for p in posts})))
@@ -56,7 +58,7 @@ async def statuses_json(
     }
     counts = await post_counts(session, posts)
     author_counts = await profile_counts_of(session, list(authors.values()))
-    return [
+    shown = [
         status(
             post,
             authors[post.author_id],
@@ -67,6 +69,16 @@ async def statuses_json(
         )
         for post in posts
     ]
+    if viewer.actor_id is not None:
+        reacted = await reactions_of(session, viewer.actor_id, posts)
+        for post, body in zip(posts, shown, strict=True):
+            body["favourited"] = (post.id, "like") in reacted
+            body["reblogged"] = (post.id, "announce") in reacted
+            body["muted"] = False
+            body["bookmarked"] = False
+            if post.author_id == viewer.actor_id:
+                body["pinned"] = bool(post.pinned)
+    return shown
 
 
 async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
@@ -81,8 +93,8 @@ async def show(request: Request) -> Response:
     viewer = await request_viewer(request)
     async with request.app.state.sessions() as session:
         post = await readable_post(session, viewer, status_id(request))
-        [shown] = await statuses_json(session, request.app.state.config, [post])
-    return JSONResponse(shown)
+        [body] = await statuses_json(session, request.app.state.config, [post], viewer=viewer)
+    return JSONResponse(body)
 
 
 async def context(request: Request) -> Response:
@@ -95,8 +107,8 @@ async def context(request: Request) -> Response:
         descendants = await _descendants(session, viewer, post)
         return JSONResponse(
             {
-                "ancestors": await statuses_json(session, config, ancestors),
-                "descendants": await statuses_json(session, config, descendants),
+                "ancestors": await statuses_json(session, config, ancestors, viewer=viewer),
+                "descendants": await statuses_json(session, config, descendants, viewer=viewer),
             }
         )
 
@@ -160,12 +172,13 @@ async def account_statuses(request: Request) -> Response:
         if params.get("pinned") in ("true", "1"):
             query = query.where(Object.pinned.is_(True))
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
 async def public_timeline(request: Request) -> Response:
     """Public posts, newest first; `local=true` ours only, `remote=true` others' only."""
+    viewer = await request_viewer(request)
     config = request.app.state.config
     page = page_of(request)
     params = request.query_params
@@ -176,12 +189,13 @@ async def public_timeline(request: Request) -> Response:
         query = query.where(Object.local.is_(False))
     async with request.app.state.sessions() as session:
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 
 async def tag_timeline(request: Request) -> Response:
     """Public posts with the hashtag or skill (`MachineLearning` finds "machine learning")."""
+    viewer = await request_viewer(request)
     config = request.app.state.config
     page = page_of(request)
     tag = normalize_skill(request.path_params["hashtag"])
@@ -199,7 +213,7 @@ async def tag_timeline(request: Request) -> Response:
         if request.query_params.get("local") in ("true", "1"):
             query = query.where(Object.local.is_(True))
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts)
+        body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
 
 

@@ -129,3 +129,38 @@ async def test_favourite_and_boost_count_and_undo(
     assert twice.status_code == 200
     unboosted = (await demo_client.post(f"/api/v1/statuses/{article.id}/unreblog", headers=auth)).json()
     assert unboosted["reblogs_count"] == before["reblogs_count"]
+
+
+async def test_a_members_statuses_say_what_they_favourited_reblogged_and_pinned(
+    demo_client: httpx.AsyncClient, engine: AsyncEngine
+) -> None:
+    """Mastodon adds favourited, reblogged, muted, bookmarked (and pinned on one's own statuses)
+    for a signed-in reader; apps such as Mastodon.py read the state of their buttons there."""
+    async with session_factory(engine)() as session:
+        question = await session.scalar(select(Object).where(Object.uri.endswith("/objects/demo-question")))
+    assert question is not None
+    auth = await _token(demo_client)
+    path = f"/api/v1/statuses/{question.id}"
+
+    anonymous = (await demo_client.get(path)).json()
+    assert "favourited" not in anonymous and "reblogged" not in anonymous
+
+    fresh = (await demo_client.get(path, headers=auth)).json()
+    assert (fresh["favourited"], fresh["reblogged"], fresh["muted"], fresh["bookmarked"]) == (
+        False,
+        False,
+        False,
+        False,
+    )
+    assert "pinned" not in fresh  # grace's question, not ada's
+    liked = (await demo_client.post(f"{path}/favourite", headers=auth)).json()
+    assert (liked["favourited"], liked["reblogged"]) == (True, False)
+    boosted = (await demo_client.post(f"{path}/reblog", headers=auth)).json()
+    assert (boosted["favourited"], boosted["reblogged"]) == (True, True)
+    public = (await demo_client.get("/api/v1/timelines/public", headers=auth)).json()
+    assert next(s for s in public if s["id"] == str(question.id))["reblogged"] is True
+    unliked = (await demo_client.post(f"{path}/unfavourite", headers=auth)).json()
+    assert (unliked["favourited"], unliked["reblogged"]) == (False, True)
+
+    own = await demo_client.post("/api/v1/statuses", json={"status": "Mine"}, headers=auth)
+    assert own.json()["pinned"] is False and own.json()["favourited"] is False
