@@ -7,8 +7,6 @@ member and marks the invitation used in one transaction, so a link works exactly
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from dataclasses import replace
 from datetime import timedelta
 
@@ -18,13 +16,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.domain.accounts import AccountError, check_password, hash_password
 from talentfed.domain.members import NewMember, add_member, find_member
+from talentfed.domain.stored_secrets import digest, new_secret
 from talentfed.storage.models import Actor, Invitation, utcnow
 
 ROLES = ("member", "admin")
-
-
-def _digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
 
 
 async def create_invitation(
@@ -33,10 +28,10 @@ async def create_invitation(
     """A new single-use invitation; returns the token to put in the link (shown once)."""
     if role not in ROLES:
         raise AccountError("role", f"expected one of {', '.join(ROLES)}, got {role!r}")
-    token = secrets.token_urlsafe(24)
+    token = new_secret(24)
     session.add(
         Invitation(
-            token_hash=_digest(token),
+            token_hash=digest(token),
             role=role,
             note=note.strip() or None,
             created_by_id=created_by.id if created_by else None,
@@ -51,7 +46,7 @@ async def open_invitation(session: AsyncSession, token: str) -> Invitation | Non
     """The invitation for this token if it can still be used (not used, not expired)."""
     if not token or len(token) > 128:
         return None
-    invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == _digest(token)))
+    invitation = await session.scalar(select(Invitation).where(Invitation.token_hash == digest(token)))
     if invitation is None or invitation.used_at is not None or invitation.expires_at <= utcnow():
         return None
     return invitation

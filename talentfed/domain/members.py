@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.domain.stored_secrets import digest, new_secret
 from talentfed.federation import activities, outbox
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.render import actor_document
@@ -203,15 +202,11 @@ async def update_profile(
     return actor
 
 
-def _token_digest(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
 async def issue_api_token(session: AsyncSession, username: str) -> str:
     """A new API token for a member (replacing any earlier one); only its hash is stored."""
     _, user = await find_member(session, username)
-    token = secrets.token_urlsafe(32)
-    user.api_token_hash = _token_digest(token)
+    token = new_secret()
+    user.api_token_hash = digest(token)
     await session.flush()
     return token
 
@@ -221,7 +216,7 @@ async def member_for_token(session: AsyncSession, token: str) -> tuple[Actor, Us
         return None
     row = (
         await session.execute(
-            _members_query().where(User.api_token_hash == _token_digest(token), User.disabled.is_(False))
+            _members_query().where(User.api_token_hash == digest(token), User.disabled.is_(False))
         )
     ).first()
     return (row[0], row[1]) if row else None

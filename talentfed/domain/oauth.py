@@ -15,7 +15,6 @@ import base64
 import hashlib
 import hmac
 import re
-import secrets
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -26,6 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from talentfed.domain.accounts import get_user
+from talentfed.domain.stored_secrets import digest, new_secret
 from talentfed.federation.limits import http_url
 from talentfed.storage.models import Actor, OAuthApplication, OAuthAuthorization, OAuthToken, User, utcnow
 
@@ -103,15 +103,6 @@ def _within(requested: Sequence[str], allowed: Iterable[str]) -> tuple[str, ...]
 # --- secrets ----------------------------------------------------------------------------
 
 
-def _new_secret() -> str:
-    return secrets.token_urlsafe(32)
-
-
-def digest(secret: str) -> str:
-    """What is stored of a secret or a token: its SHA-256, hex."""
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
 # --- apps -------------------------------------------------------------------------------
 
 
@@ -160,9 +151,9 @@ async def register_application(session: AsyncSession, new: NewApplication) -> tu
     website = (new.website or "").strip() or None
     if website is not None and http_url(website) is None:
         raise OAuthError("invalid_request", "website: not an http(s) URL")
-    secret = _new_secret()
+    secret = new_secret()
     application = OAuthApplication(
-        client_id=_new_secret(),
+        client_id=new_secret(),
         client_secret_hash=digest(secret),
         name=name,
         website=website,
@@ -248,7 +239,7 @@ def authorization_request(
 
 async def issue_code(session: AsyncSession, request: AuthorizationRequest, user: User) -> str:
     """The member approved: a single-use code valid for ten minutes."""
-    code = _new_secret()
+    code = new_secret()
     session.add(
         OAuthAuthorization(
             code_hash=digest(code),
@@ -281,7 +272,7 @@ class IssuedToken:
 async def _issue_token(
     session: AsyncSession, application: OAuthApplication, user_id: int | None, scopes: str, *, refresh: bool
 ) -> IssuedToken:
-    access, refresh_token = _new_secret(), (_new_secret() if refresh else None)
+    access, refresh_token = new_secret(), (new_secret() if refresh else None)
     row = OAuthToken(
         token_hash=digest(access),
         refresh_token_hash=digest(refresh_token) if refresh_token else None,

@@ -39,6 +39,7 @@ from talentfed.web import (
 from talentfed.web.health import healthz
 from talentfed.web.mastodon.cors import ApiCorsMiddleware
 from talentfed.web.mastodon.errors import MastodonError, mastodon_error
+from talentfed.web.mastodon.params import ParamsError
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
 from talentfed.web.templating import STATIC
@@ -121,7 +122,11 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
                 https_only=config.node.base_url.startswith("https://"),
             ),
         ],
-        exception_handlers={FormRefused: _form_refused, MastodonError: mastodon_error},
+        exception_handlers={
+            FormRefused: _form_refused,
+            MastodonError: mastodon_error,
+            ParamsError: mastodon_error,
+        },
         lifespan=lifespan,
     )
     app.state.config = config

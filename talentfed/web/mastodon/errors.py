@@ -5,6 +5,8 @@ from __future__ import annotations
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
+from talentfed.web.mastodon.params import ParamsError
+
 
 class MastodonError(Exception):
     """Raised by an endpoint; answered as Mastodon answers it."""
@@ -15,13 +17,21 @@ class MastodonError(Exception):
         self.message = message
 
 
+def validation_failed(reason: object) -> MastodonError:
+    """Mastodon's 422 for a field it cannot take: `Validation failed: <reason>`."""
+    return MastodonError(422, f"Validation failed: {reason}")
+
+
 def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
 
 async def mastodon_error(request: Request, exc: Exception) -> Response:
-    """The app's handler for MastodonError."""
-    if not isinstance(exc, MastodonError):  # registered for MastodonError only
+    """The app's handler for MastodonError, and for a body no endpoint could read as parameters
+    (ParamsError: OAuth endpoints answer those themselves, in RFC 6749's shape)."""
+    if isinstance(exc, ParamsError):
+        exc = validation_failed(exc)
+    if not isinstance(exc, MastodonError):  # registered for these two only
         raise exc
     return error_response(exc.status, exc.message)
 

@@ -12,9 +12,8 @@ from talentfed.config import Config
 from talentfed.domain import timelines
 from talentfed.domain.profiles import ProfileCounts, profile_counts
 from talentfed.storage.models import Actor
-from talentfed.web.mastodon.auth import INVALID_TOKEN, Holder, scoped
+from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.entities import VISIBILITY, account
-from talentfed.web.mastodon.errors import MastodonError
 from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.statuses import statuses_json
 
@@ -40,9 +39,7 @@ def credential_account(actor: Actor, counts: ProfileCounts, config: Config) -> d
 async def verify_credentials(request: Request, holder: Holder) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        actor = await session.get(Actor, holder.member.id)
-        if actor is None:  # deleted since the token was read
-            raise MastodonError(401, INVALID_TOKEN)
+        actor = await member_in(session, holder)
         return JSONResponse(credential_account(actor, await profile_counts(session, actor), config))
 
 

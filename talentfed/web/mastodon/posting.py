@@ -18,42 +18,24 @@ from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
-from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.params import Params, read_params, text_param
 from talentfed.web.mastodon.statuses import readable_post, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
 VISIBILITIES = {"public": "public", "unlisted": "unlisted", "private": "followers"}
 
 
-def _text(params: Params, name: str) -> str | None:
-    try:
-        return text_param(params, name)
-    except ParamsError as exc:
-        raise MastodonError(422, f"Validation failed: {exc}") from None
-
-
-async def _params(request: Request) -> Params:
-    try:
-        return await read_params(request)
-    except ParamsError as exc:
-        raise MastodonError(422, f"Validation failed: {exc}") from None
-
-
-def _refused(exc: FieldError | ValueError) -> MastodonError:
-    return MastodonError(422, f"Validation failed: {exc}")
-
-
 async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft:
     """A note, or an answer when it replies to a question (talentfed.kinds)."""
-    text = _text(params, "status")
+    text = text_param(params, "status")
     if not text:
-        raise MastodonError(422, "Validation failed: Text can't be blank")
-    visibility = _text(params, "visibility") or "public"
+        raise validation_failed("Text can't be blank")
+    visibility = text_param(params, "visibility") or "public"
     if visibility not in VISIBILITIES:
-        raise MastodonError(422, f"Validation failed: visibility {visibility!r} is not offered here")
+        raise validation_failed(f"visibility {visibility!r} is not offered here")
     parent = None
-    reply_to = _text(params, "in_reply_to_id")
+    reply_to = text_param(params, "in_reply_to_id")
     if reply_to:
         if not reply_to.isdigit() or len(reply_to) > 18:
             raise MastodonError(404, NOT_FOUND)
@@ -61,7 +43,7 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
         body=text,
-        language=_text(params, "language") or "en",
+        language=text_param(params, "language") or "en",
         in_reply_to=parent.uri if parent else None,
         visibility=VISIBILITIES[visibility],
     )
@@ -69,7 +51,7 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
 
 @scoped("write:statuses")
 async def create(request: Request, holder: Holder) -> Response:
-    params = await _params(request)
+    params = await read_params(request)
     config = request.app.state.config
     async with request.app.state.sessions() as session:
         draft = await _draft(session, holder, params)
@@ -81,7 +63,7 @@ async def create(request: Request, holder: Holder) -> Response:
             )
             [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
     except FieldError as exc:
-        raise _refused(exc) from None
+        raise validation_failed(exc) from None
     return JSONResponse(body)
 
 
@@ -113,7 +95,7 @@ def _on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response
             try:
                 await change(session, config, await member_in(session, holder), post)
             except FieldError as exc:
-                raise _refused(exc) from None
+                raise validation_failed(exc) from None
             [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
         return JSONResponse(body)
 

@@ -19,18 +19,15 @@ from talentfed.domain.members import MemberError, ProfileChanges, update_profile
 from talentfed.domain.profiles import profile_counts
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.entities import tag
-from talentfed.web.mastodon.errors import MastodonError
+from talentfed.web.mastodon.errors import validation_failed
 from talentfed.web.mastodon.me import credential_account
 from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
 
 UPLOADS = ("avatar", "header")
 NO_UPLOADS = "uploads are not supported yet"
+NO_UPLOAD_FIELDS = f"{', '.join(UPLOADS)}: {NO_UPLOADS}"
 TRUE, FALSE = ("true", "1", "on"), ("false", "0", "off", "")
 FIELD_PARAM = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
-
-
-def _refused(message: str) -> MastodonError:
-    return MastodonError(422, f"Validation failed: {message}")
 
 
 async def _params(request: Request) -> Params:
@@ -39,12 +36,12 @@ async def _params(request: Request) -> Params:
     try:
         params = await read_params(request)
     except HTTPException as exc:  # Starlette refuses file parts: read_params allows none
-        raise _refused(f"{', '.join(UPLOADS)}: {NO_UPLOADS}" if multipart else str(exc.detail)) from None
+        raise validation_failed(NO_UPLOAD_FIELDS if multipart else exc.detail) from None
     except ParamsError as exc:  # a multipart body over the limit carries a picture
-        raise _refused(f"{', '.join(UPLOADS)}: {NO_UPLOADS}" if multipart else str(exc)) from None
+        raise validation_failed(NO_UPLOAD_FIELDS if multipart else exc) from None
     uploads = [name for name in UPLOADS if name in params]
     if uploads:
-        raise _refused(f"{', '.join(uploads)}: {NO_UPLOADS}")
+        raise validation_failed(f"{', '.join(uploads)}: {NO_UPLOADS}")
     return params
 
 
@@ -52,10 +49,7 @@ def _text(params: Params, name: str) -> str | None:
     """A text field, "" when sent empty (to clear it), None when not sent (to keep it)."""
     if name not in params:
         return None
-    try:
-        return text_param(params, name) or ""
-    except ParamsError as exc:
-        raise _refused(str(exc)) from None
+    return text_param(params, name) or ""
 
 
 def _flag(params: Params, name: str) -> bool | None:
@@ -63,7 +57,7 @@ def _flag(params: Params, name: str) -> bool | None:
     if value is None:
         return None
     if value.lower() not in TRUE + FALSE:
-        raise _refused(f"{name}: expected true or false, got {value!r}")
+        raise validation_failed(f"{name}: expected true or false, got {value!r}")
     return value.lower() in TRUE
 
 
@@ -104,7 +98,7 @@ async def update_credentials(request: Request, holder: Holder) -> Response:
             actor = await update_profile(session, config, await member_in(session, holder), changes)
             body = credential_account(actor, await profile_counts(session, actor), config)
     except MemberError as exc:  # names the field: "display name: expected a non-empty name"
-        raise _refused(str(exc)) from None
+        raise validation_failed(str(exc)) from None
     return JSONResponse(body)
 
 

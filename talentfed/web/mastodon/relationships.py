@@ -13,8 +13,8 @@ from starlette.routing import Route
 from talentfed.domain import follows
 from talentfed.storage.models import Actor, Follow
 from talentfed.web.mastodon.accounts import account_id
-from talentfed.web.mastodon.auth import Holder, scoped
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.auth import Holder, member_in, scoped
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 
 MAX_IDS = 40  # relationships asked for at once
 
@@ -57,28 +57,22 @@ async def relationship(session: AsyncSession, me: Actor, other: Actor) -> dict[s
     }
 
 
-async def _me(session: AsyncSession, holder: Holder) -> Actor:
-    if holder.actor is None:
-        raise MastodonError(422, "This method requires an authenticated user")
-    return await _actor(session, holder.actor.id)
-
-
 @scoped("write:follows")
 async def follow(request: Request, holder: Holder) -> Response:
     """Follow at once (a member here) or by a Follow activity (elsewhere: `requested` until Accept)."""
     async with request.app.state.sessions() as session, session.begin():
-        me, other = await _me(session, holder), await _actor(session, account_id(request))
+        me, other = await member_in(session, holder), await _actor(session, account_id(request))
         try:
             await follows.follow(session, request.app.state.config, me, other)
         except follows.FollowError as exc:
-            raise MastodonError(422, f"Validation failed: {exc}") from None
+            raise validation_failed(exc) from None
         return JSONResponse(await relationship(session, me, other))
 
 
 @scoped("write:follows")
 async def unfollow(request: Request, holder: Holder) -> Response:
     async with request.app.state.sessions() as session, session.begin():
-        me, other = await _me(session, holder), await _actor(session, account_id(request))
+        me, other = await member_in(session, holder), await _actor(session, account_id(request))
         # Not following already is no error: Mastodon answers with the relationship all the same.
         with contextlib.suppress(follows.FollowError):
             await follows.unfollow(session, request.app.state.config, me, other)
@@ -91,7 +85,7 @@ async def relationships(request: Request, holder: Holder) -> Response:
     raw = request.query_params.getlist("id[]") or request.query_params.getlist("id")
     wanted = [int(value) for value in raw[:MAX_IDS] if value.isdigit() and len(value) <= 18]
     async with request.app.state.sessions() as session:
-        me = await _me(session, holder)
+        me = await member_in(session, holder)
         found = []
         for other_id in wanted:
             other = await session.get(Actor, other_id)

@@ -34,7 +34,7 @@ from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import visible_account
 from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder
 from talentfed.web.mastodon.entities import account, tag
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.statuses import statuses_json
 
 logger = logging.getLogger("talentfed.mastodon.search")
@@ -138,7 +138,7 @@ async def search_v2(request: Request) -> Response:
                 "hashtags": await _hashtags(session, config, ask),
             }
     except SearchError as exc:
-        raise MastodonError(422, f"Validation failed: {exc}") from None
+        raise validation_failed(exc) from None
     return JSONResponse(body)
 
 
