@@ -153,6 +153,16 @@ def stopped_on_exit(nodes: Sequence[ServedNode]) -> Iterator[None]:
             node.stop()
 
 
+def print_profile(path: Path, limit: int = 25) -> None:
+    """The top of a server's cProfile stats (written by `ServedNode.start(wrapper=...)`)."""
+    import pstats
+
+    print(f"\n-- server profile ({path}), top {limit} by internal time --")
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(limit)
+    print(f"-- top {limit} by cumulative time --")
+    pstats.Stats(str(path)).sort_stats("cumulative").print_stats(limit)
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of `values`; NaN for an empty list."""
     if not values:

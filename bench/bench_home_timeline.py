@@ -10,7 +10,7 @@ HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
 
 Target: p99 <= 50 ms for the home timeline on each back-end.
 
-    .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300]
+    .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300] [--profile]
 """
 
 from __future__ import annotations
@@ -33,6 +33,7 @@ from _common import (
     load_line,
     machine_line,
     percentile,
+    print_profile,
     run_cli,
     run_in_temp_dir,
     sqlite_url,
@@ -205,9 +206,14 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
         token = asyncio.run(populate(url, followed=args.followed, posts=args.posts))
         stored_in = time.perf_counter() - started
         print(f"{backend}: {args.posts:,} posts, {args.followed:,} followed, stored in {stored_in:.1f} s")
+        profile = directory / f"{backend}.prof"
+        wrapper = ("-m", "cProfile", "-o", str(profile)) if args.profile else ()
         with stopped_on_exit([node]):
-            node.start()
-            return report(backend, *measure(node.base_url, token, args.requests))
+            node.start(wrapper=wrapper)
+            met = report(backend, *measure(node.base_url, token, args.requests))
+        if args.profile:
+            print_profile(profile, limit=40)
+        return met
     finally:
         if backend == "postgresql":
             asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
@@ -230,6 +236,9 @@ def main() -> int:
     parser.add_argument("--requests", type=int, default=300)
     parser.add_argument(
         "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
+    )
+    parser.add_argument(
+        "--profile", action="store_true", help="run the server under cProfile and print where time goes"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return run_in_temp_dir("talentfed-home-", parser.parse_args(), run)

@@ -46,6 +46,7 @@ from _common import (
     load_line,
     machine_line,
     percentile,
+    print_profile,
     run_in_temp_dir,
     stopped_on_exit,
     verdict,
@@ -358,13 +359,6 @@ def stored_counts(db_path: Path, prefix: str) -> Stored:
             "SELECT count(*) FROM objects WHERE uri LIKE ? || '%'", (post_prefix,)
         ).fetchone()
     return Stored(rows, distinct, posts)
-
-
-def print_profile(path: Path, limit: int = 25) -> None:
-    import pstats
-
-    print(f"\n-- receiver profile ({path}), top {limit} by internal time --")
-    pstats.Stats(str(path)).sort_stats("tottime").print_stats(limit)
 
 
 # --- the run -----------------------------------------------------------------------------

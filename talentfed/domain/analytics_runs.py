@@ -13,6 +13,7 @@ PostgreSQL their writes to `actor_scores` take turns on an advisory lock.
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +27,7 @@ from talentfed.analytics.influence import InfluenceGraph
 from talentfed.config import Config
 from talentfed.domain.observed_graph import Observed, load_observed
 from talentfed.domain.ranking import scores
-from talentfed.domain.recommendations import matching_projects, similar_people
+from talentfed.domain.recommendations import Result, matching_projects, similar_people
 from talentfed.storage.models import ActorScore, AnalyticsRun, Follow, Interaction, Recommendation, utcnow
 
 TOP_K_STORED = 20
@@ -55,7 +56,9 @@ async def store_run(
 ) -> AnalyticsRun:
     """Compute and store the scores and recommendations of a snapshot loaded since `started`."""
     say(f"{observed.n} actors, {len(observed.follow_src)} follows, {len(observed.projects)} project calls")
-    inf, rank = scores(observed)
+    # The computations are CPU-bound and run in a thread: on the event loop they would hold up
+    # every request the process serves meanwhile (seconds, on a large graph).
+    inf, rank = await asyncio.to_thread(scores, observed)
     await take_writers_lock(session)
     now = observed.computed_at
     await session.execute(delete(ActorScore))
@@ -69,10 +72,7 @@ async def store_run(
     await session.execute(delete(Recommendation))
     members = [i for i, a in enumerate(observed.actors) if a.local and a.person]
     for done, row in enumerate(members, start=1):
-        for kind, results in (
-            ("person", similar_people(observed, row, TOP_K_STORED, other_institutions=True)),
-            ("project", matching_projects(observed, [row], TOP_K_STORED)),
-        ):
+        for kind, results in await asyncio.to_thread(_recommended_for, observed, row):
             session.add_all(
                 [
                     Recommendation(
@@ -98,6 +98,13 @@ async def store_run(
     session.add(run)
     await session.flush()
     return run
+
+
+def _recommended_for(observed: Observed, row: int) -> list[tuple[str, list[Result]]]:
+    return [
+        ("person", similar_people(observed, row, TOP_K_STORED, other_institutions=True)),
+        ("project", matching_projects(observed, [row], TOP_K_STORED)),
+    ]
 
 
 async def latest_run(session: AsyncSession) -> AnalyticsRun | None:

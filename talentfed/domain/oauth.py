@@ -24,7 +24,6 @@ from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from talentfed.domain.accounts import get_user
 from talentfed.domain.stored_secrets import digest, new_secret
 from talentfed.federation.limits import http_url
 from talentfed.storage.models import Actor, OAuthApplication, OAuthAuthorization, OAuthToken, User, utcnow
@@ -398,16 +397,23 @@ async def token_holder(
     None when unknown, revoked, or its member is disabled or gone."""
     if not bearer or len(bearer) > 256:
         return None
-    token = await session.scalar(
-        select(OAuthToken).where(OAuthToken.token_hash == digest(bearer), OAuthToken.revoked_at.is_(None))
-    )
-    if token is None:
+    # One round trip: apps send the token with every request.
+    row = (
+        await session.execute(
+            select(OAuthToken, Actor, User)
+            .outerjoin(User, User.id == OAuthToken.user_id)
+            .outerjoin(Actor, Actor.id == User.actor_id)
+            .where(OAuthToken.token_hash == digest(bearer), OAuthToken.revoked_at.is_(None))
+        )
+    ).first()
+    if row is None:
         return None
+    token, actor, user = row
     member = None
     if token.user_id is not None:
-        member = await get_user(session, token.user_id)
-        if member is None or member[1].disabled:
+        if actor is None or user is None or user.disabled:
             return None
+        member = (actor, user)
     now = utcnow()
     if token.last_used_at is None or now - token.last_used_at >= LAST_USED_PRECISION:
         token.last_used_at = now

@@ -11,6 +11,7 @@ other actors' degrees.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -113,7 +114,7 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     documents = [_person_document(actor, texts.get(actor.id, [])) for actor in people]
     projects = await _projects(session, row_of)
     documents += [Document(skills=p.skills, texts=[(p.title, 1.0), (p.description, 1.0)]) for p in projects]
-    space = build_features(documents)
+    space = await asyncio.to_thread(build_features, documents)  # CPU-bound: off the event loop
     people_rows = np.array([row_of[actor.id] for actor in people], dtype=np.int64)
     person_rows = np.full(len(actors), -1, dtype=np.int64)
     person_rows[people_rows] = np.arange(len(people_rows))

@@ -1,4 +1,4 @@
-"""How many replies, likes and boosts posts have, for many posts in three queries; and which
+"""How many replies, likes and boosts posts have, for many posts in one query; and which
 of them one actor liked or boosted."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
+from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.storage.models import Interaction, Object
@@ -20,34 +20,36 @@ class PostCounts:
 
 
 async def post_counts(session: AsyncSession, posts: Sequence[Object]) -> dict[int, PostCounts]:
-    """Counts by post id. Replies count those not deleted, whoever may read them (as the
-    reply count Mastodon shows)."""
+    """Counts by post id, in one round trip. Replies count those not deleted, whoever may read
+    them (as the reply count Mastodon shows)."""
     if not posts:
         return {}
     ids = [post.id for post in posts]
-    by_uri = {post.uri: post.id for post in posts}
-    replies = dict(
-        (by_uri[uri], count)
-        for uri, count in await session.execute(
-            select(Object.in_reply_to_uri, func.count())
-            .where(Object.in_reply_to_uri.in_(list(by_uri)), Object.deleted_at.is_(None))
-            .group_by(Object.in_reply_to_uri)
-        )
-        if uri in by_uri
+    id_of = {post.uri: post.id for post in posts}
+    reply_counts = (
+        select(literal("reply"), Object.in_reply_to_uri, literal(None), func.count())
+        .where(Object.in_reply_to_uri.in_(list(id_of)), Object.deleted_at.is_(None))
+        .group_by(Object.in_reply_to_uri)
     )
-    reactions: dict[tuple[int | None, str], int] = {
-        (object_id, kind): count
-        for object_id, kind, count in await session.execute(
-            select(Interaction.object_id, Interaction.kind, func.count())
-            .where(Interaction.object_id.in_(ids), Interaction.kind.in_(("like", "announce")))
-            .group_by(Interaction.object_id, Interaction.kind)
-        )
-    }
+    reaction_counts = (
+        select(Interaction.kind, literal(None), Interaction.object_id, func.count())
+        .where(Interaction.object_id.in_(ids), Interaction.kind.in_(("like", "announce")))
+        .group_by(Interaction.object_id, Interaction.kind)
+    )
+    found: dict[tuple[str, int], int] = {}
+    what: str
+    uri: str | None
+    object_id: int | None
+    count: int
+    for what, uri, object_id, count in await session.execute(union_all(reply_counts, reaction_counts)):
+        post_id = id_of.get(uri) if what == "reply" else object_id
+        if post_id is not None:
+            found[(what, post_id)] = int(count)
     return {
         post_id: PostCounts(
-            replies=replies.get(post_id, 0),
-            likes=reactions.get((post_id, "like"), 0),
-            boosts=reactions.get((post_id, "announce"), 0),
+            replies=found.get(("reply", post_id), 0),
+            likes=found.get(("like", post_id), 0),
+            boosts=found.get(("announce", post_id), 0),
         )
         for post_id in ids
     }

@@ -44,11 +44,16 @@ async def _recent_home(
 
     `+author_id` (a no-op in SQL) keeps the database from planning through the author index,
     so it reads rows in id order and stops at the page's end."""
-    top = page.max_id
-    if top is None:
-        top = (await session.scalar(select(func.max(Object.id))) or 0) + 1
     author: ColumnElement[int] = literal_column("+objects.author_id")
+    # The newest page's top is read in the same statement, not a round trip of its own.
+    top: Any = page.max_id
+    if top is None:
+        top = select(func.coalesce(func.max(Object.id), 0) + 1).scalar_subquery()
     query = select(Object).where(_home_condition(member, viewer, author), Object.id >= top - RECENT_WINDOW)
-    rows = list(await session.scalars(paged(query, Object.id, Page(top, page.since_id, None, page.limit))))
+    rows = list(await session.scalars(paged(query, Object.id, page)))  # page.min_id is None here
+    if len(rows) == page.limit:
+        return rows
+    if page.max_id is None:
+        top = await session.scalar(select(func.coalesce(func.max(Object.id), 0) + 1))
     window_reaches_since = page.since_id is not None and page.since_id >= top - RECENT_WINDOW
-    return rows if len(rows) == page.limit or window_reaches_since or top - RECENT_WINDOW <= 1 else None
+    return rows if window_reaches_since or top - RECENT_WINDOW <= 1 else None

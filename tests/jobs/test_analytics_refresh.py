@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 
 import pytest
 from sqlalchemy import func, select
@@ -82,3 +83,30 @@ async def test_new_follows_update_influence_without_a_full_run(
 async def _count(sessions, model) -> int:
     async with sessions() as session:
         return await session.scalar(select(func.count()).select_from(model))
+
+
+async def test_the_computations_run_off_the_event_loop(
+    config: Config, engine: AsyncEngine, discovery_world: dict, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Features, scores and recommendations are CPU-bound: on the event loop they would hold up
+    every request the serving process answers meanwhile."""
+    import threading
+
+    from talentfed.domain import analytics_runs, observed_graph
+
+    threads: dict[str, str] = {}
+
+    def recorded(name: str, function: Callable[..., object]) -> Callable[..., object]:
+        def call(*args: object, **kwargs: object) -> object:
+            threads[name] = threading.current_thread().name
+            return function(*args, **kwargs)
+
+        return call
+
+    monkeypatch.setattr(observed_graph, "build_features", recorded("features", observed_graph.build_features))
+    monkeypatch.setattr(analytics_runs, "scores", recorded("scores", analytics_runs.scores))
+    monkeypatch.setattr(analytics_runs, "similar_people", recorded("people", analytics_runs.similar_people))
+    await AnalyticsRefresh(session_factory(engine), config).run_once()
+    main = threading.main_thread().name
+    assert set(threads) == {"features", "scores", "people"}
+    assert all(thread != main for thread in threads.values()), threads
