@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 from talentfed.config import load_config
@@ -95,3 +96,20 @@ def test_every_command_has_help(tmp_path: Path) -> None:
         result = run_cli(*command, "--help", cwd=tmp_path)
         assert result.returncode == 0
         assert "usage: talentfed" in result.stdout
+
+
+def test_migrate_check_says_whether_migrations_are_pending(tmp_path: Path) -> None:
+    write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'node.db'}")
+    empty = run_cli("migrate", "--check", cwd=tmp_path)
+    assert empty.returncode == 1 and "has no schema yet" in empty.stdout, empty
+    assert run_cli("migrate", cwd=tmp_path).returncode == 0
+    current = run_cli("migrate", "--check", cwd=tmp_path)
+    assert current.returncode == 0 and "(current)" in current.stdout, current
+    with sqlite3.connect(tmp_path / "node.db") as db:  # one migration behind
+        (head,) = db.execute("SELECT version_num FROM alembic_version").fetchone()
+        previous = f"{int(head) - 1:04d}"
+        db.execute("UPDATE alembic_version SET version_num = ?", (previous,))
+    behind = run_cli("migrate", "--check", cwd=tmp_path)
+    assert behind.returncode == 1, behind
+    assert f"at revision {previous}, 1 migration(s) behind {head}" in behind.stdout
+    assert f"pending: {head}; run `talentfed migrate`" in behind.stdout

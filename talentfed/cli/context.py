@@ -21,14 +21,23 @@ async def open_engine(config: Config, *, require_schema: bool = True) -> AsyncEn
     await check_reachable(config)
     engine = create_engine(config.database.url, pool_size=config.database.pool_size)
     if require_schema:
-        current, head = await migrate.current_revision(engine), migrate.head_revision()
-        if current != head:
+        state = await migrate.schema_state(engine)
+        if not state.up_to_date:
             await engine.dispose()
-            state = "has no schema yet" if current is None else f"is at revision {current}, not {head}"
-            raise ConfigError(
-                config.source, "[database] url", f"the database {state}: run `talentfed migrate`"
-            )
+            problem = f"{describe_schema(state)}: run `talentfed migrate`"
+            raise ConfigError(config.source, "[database] url", problem)
     return engine
+
+
+def describe_schema(state: migrate.SchemaState) -> str:
+    if state.current is None:
+        return "the database has no schema yet"
+    if state.newer:
+        return f"the database is at revision {state.current}, newer than this release's {state.head}"
+    if state.pending:
+        count = len(state.pending)
+        return f"the database is at revision {state.current}, {count} migration(s) behind {state.head}"
+    return f"the database is at revision {state.current} (current)"
 
 
 @contextlib.asynccontextmanager

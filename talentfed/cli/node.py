@@ -16,7 +16,7 @@ from queue import SimpleQueue
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from talentfed.cli.context import CommandError, open_engine, transaction
+from talentfed.cli.context import CommandError, describe_schema, open_engine, transaction
 from talentfed.config import Config, ConfigError, load_config, render_config
 from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
@@ -46,9 +46,15 @@ def register(commands: argparse._SubParsersAction) -> None:
     init.add_argument("--force", action="store_true", help="overwrite an existing configuration file")
     init.set_defaults(handler=cmd_init)
 
-    commands.add_parser(
+    migrate_command = commands.add_parser(
         "migrate", help="bring the database schema up to date", description="Apply pending migrations."
-    ).set_defaults(handler=cmd_migrate)
+    )
+    migrate_command.add_argument(
+        "--check",
+        action="store_true",
+        help="change nothing; exit 1 when migrations are pending (for deploy scripts and upgrades)",
+    )
+    migrate_command.set_defaults(handler=cmd_migrate)
 
     commands.add_parser(
         "demo",
@@ -115,6 +121,14 @@ async def _migrate(config: Config) -> None:
         await engine.dispose()
 
 
+async def _schema_state(config: Config) -> migrate.SchemaState:
+    engine = await open_engine(config, require_schema=False)
+    try:
+        return await migrate.schema_state(engine)
+    finally:
+        await engine.dispose()
+
+
 async def _institution(config: Config) -> None:
     async with transaction(config) as session:
         await ensure_institution(session, config)
@@ -122,6 +136,12 @@ async def _institution(config: Config) -> None:
 
 def cmd_migrate(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.check:
+        state = asyncio.run(_schema_state(config))
+        print(describe_schema(state))
+        if state.pending and state.current is not None:
+            print(f"pending: {', '.join(state.pending)}; run `talentfed migrate`")
+        return 0 if state.up_to_date else 1
     asyncio.run(_migrate(config))
     print(f"database at revision {migrate.head_revision()}")
     return 0

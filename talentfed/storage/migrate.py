@@ -6,7 +6,9 @@ async engine, so the same code path serves SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import functools
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +28,38 @@ def alembic_config(connection: Any = None) -> AlembicConfig:
     return config
 
 
+@functools.cache
+def _scripts() -> ScriptDirectory:
+    return ScriptDirectory.from_config(alembic_config())
+
+
 def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+    return _scripts().get_current_head()
+
+
+@dataclass(frozen=True)
+class SchemaState:
+    """Where a database's schema stands against the migrations this code carries."""
+
+    current: str | None
+    head: str | None
+    pending: tuple[str, ...]  # revisions to apply, oldest first
+    newer: bool  # at a revision this code does not know: a newer release migrated it
+
+    @property
+    def up_to_date(self) -> bool:
+        """This code can run on it: at head, or ahead of it (during an upgrade, processes of the
+        previous release keep serving after the new release's migrations ran)."""
+        return not self.pending
+
+
+async def schema_state(engine: AsyncEngine) -> SchemaState:
+    current, head = await current_revision(engine), head_revision()
+    scripts = _scripts()
+    if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
+        return SchemaState(current, head, (), newer=True)
+    pending = [script.revision for script in scripts.iterate_revisions(head, current)] if head else []
+    return SchemaState(current, head, tuple(reversed(pending)), newer=False)
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:

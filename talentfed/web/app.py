@@ -36,7 +36,7 @@ from talentfed.web import (
     social,
     wellknown,
 )
-from talentfed.web.health import healthz
+from talentfed.web.health import healthz, readyz
 from talentfed.web.mastodon.cors import ApiCorsMiddleware
 from talentfed.web.mastodon.errors import MastodonError, mastodon_error
 from talentfed.web.mastodon.params import ParamsError
@@ -96,6 +96,7 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
         routes=[
             Route("/", pages.home),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
             Route("/authorize_interaction", pages.authorize_interaction),
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *accounts.routes,
