@@ -98,6 +98,21 @@ class WebConfig:
 
 
 @dataclass(frozen=True)
+class RateLimitsConfig:
+    """Mastodon's limits on the client API (docs.joinmastodon.org/api/rate-limits), per window."""
+
+    enabled: bool = True
+    api_per_token: int = 300  # /api/v1, /api/v2 requests with a bearer token, per 5 minutes
+    api_per_address: int = 300  # ... without one, per client address, per 5 minutes
+    all_per_address: int = 7500  # every limited request of one address, per 5 minutes
+    media_per_token: int = 30  # media uploads, per 30 minutes
+    deletions_per_token: int = 30  # status deletions and unreblogs, per 30 minutes
+    accounts_per_address: int = 5  # accounts created, per 30 minutes
+    oauth_per_address: int = 30  # POST /oauth/token and /oauth/revoke, per 5 minutes
+    max_keys: int = 100_000  # counters kept per limit; past it the oldest are forgotten
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -105,6 +120,7 @@ class Config:
     federation: FederationConfig = field(default_factory=FederationConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     web: WebConfig = field(default_factory=WebConfig)
+    rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
     source: str = "<defaults>"
 
     @property
@@ -119,6 +135,7 @@ SECTIONS: dict[str, type] = {
     "federation": FederationConfig,
     "analytics": AnalyticsConfig,
     "web": WebConfig,
+    "rate_limits": RateLimitsConfig,
 }
 
 
@@ -236,6 +253,11 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("web", "sign_in_attempts"): _check_positive,
     ("web", "sign_in_window_minutes"): _check_positive,
     ("web", "invitation_days"): _check_positive,
+    **{
+        ("rate_limits", spec.name): _check_positive
+        for spec in dataclasses.fields(RateLimitsConfig)
+        if spec.type == "int"
+    },
 }
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from talentfed.config import ConfigError, load_config, render_config
+from talentfed.config import ConfigError, RateLimitsConfig, load_config, render_config
 from tests.support import REPO, write_config
 
 EXAMPLE = REPO / "config.example.toml"
@@ -18,6 +18,7 @@ def test_example_is_valid_and_documents_every_key() -> None:
     config = load_config(EXAMPLE, environ={})
     assert config.node.domain == "uni.example"
     assert config.federation.dev_mode is False
+    assert config.rate_limits == RateLimitsConfig()  # the example states the defaults
     text = EXAMPLE.read_text().splitlines()
     # Every key line is preceded by a comment (possibly after other keys' comments).
     for index, line in enumerate(text):
@@ -38,9 +39,11 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         "TALENTFED_FEDERATION_BLOCKED_DOMAINS": "spam.example, Bad.Example",
         "TALENTFED_FEDERATION_AUTHORIZED_FETCH": "true",
         "TALENTFED_DATABASE_URL": "postgresql://someone@db.internal/talentfed",
+        "TALENTFED_RATE_LIMITS_API_PER_TOKEN": "600",
     }
     config = load_config(path, environ=env)
     assert config.server.port == 9123
+    assert config.rate_limits.api_per_token == 600
     assert config.federation.blocked_domains == ("spam.example", "bad.example")
     assert config.federation.authorized_fetch is True
     # A plain postgresql:// URL is given the async driver.
@@ -59,6 +62,8 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"federation.dev_mode": "yes"}, '[federation] dev_mode: expected true or false, got "yes"'),
         ({"federation.blocked_domains": "x.example"}, "[federation] blocked_domains: expected a list"),
         ({"federation.request_timeout": -1}, "[federation] request_timeout: expected a number greater"),
+        ({"rate_limits.api_per_token": 0}, "[rate_limits] api_per_token: expected a number greater than 0"),
+        ({"rate_limits.enabled": "no"}, '[rate_limits] enabled: expected true or false, got "no"'),
     ],
 )
 def test_bad_values_name_file_key_and_expectation(tmp_path: Path, override: dict, expected: str) -> None:

@@ -76,3 +76,26 @@ def test_serve_names_a_tls_file_it_cannot_use(tmp_path: Path) -> None:
         assert result.returncode == 2, (name, result.stderr)
         [line] = result.stderr.strip().splitlines()
         assert "[server] tls_certificate: cannot use" in line and "Traceback" not in result.stderr, line
+
+
+def test_serve_counts_clients_behind_its_trusted_proxy(tmp_path: Path) -> None:
+    """The real server, as behind nginx on 127.0.0.1: X-Forwarded-For names the client counted."""
+    port = _free_port()
+    limits = {"rate_limits.enabled": True, "rate_limits.api_per_address": 2}
+    write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'node.db'}", **{"server.port": port, **limits})
+    assert run_cli("migrate", cwd=tmp_path).returncode == 0
+    process = subprocess.Popen(
+        [sys.executable, "-m", "talentfed", "serve"], cwd=tmp_path, stderr=subprocess.PIPE, text=True
+    )
+    url = f"http://127.0.0.1:{port}/api/v1/instance"
+    try:
+        _wait_for(f"http://127.0.0.1:{port}/healthz", process)
+        first, second, third = (httpx.get(url, headers={"X-Forwarded-For": "203.0.113.5"}) for _ in range(3))
+        other = httpx.get(url, headers={"X-Forwarded-For": "203.0.113.6"})
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=20)
+    assert [first.headers["x-ratelimit-remaining"], second.headers["x-ratelimit-remaining"]] == ["1", "0"]
+    assert third.status_code == 429 and third.json() == {"error": "Too many requests"}
+    assert other.status_code == 200 and other.headers["x-ratelimit-remaining"] == "1"
+    assert "Traceback" not in stderr

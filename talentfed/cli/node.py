@@ -189,8 +189,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             port=port,
             ssl_certfile=config.server.tls_certificate or None,
             ssl_keyfile=config.server.tls_private_key or None,
-            proxy_headers=True,
-            forwarded_allow_ips=config.server.forwarded_allow_ips,
+            proxy_headers=False,  # the app itself trusts [server] forwarded_allow_ips (web/caller.py)
             access_log=False,  # RequestLogMiddleware writes one line per request, with its id
             log_config=None,
             timeout_graceful_shutdown=10,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict, deque
 from collections.abc import Awaitable, Callable
 from urllib.parse import quote
 
@@ -15,65 +13,9 @@ from talentfed.domain.accounts import AccountError, authenticate, set_password
 from talentfed.domain.invitations import join, open_invitation
 from talentfed.domain.members import MemberError, NewMember, find_member
 from talentfed.text import normalize_skills
+from talentfed.web.rate_limits import rate_limits
 from talentfed.web.sessions import read_form, sign_in, sign_out
 from talentfed.web.templating import Viewer, render, viewer
-
-
-class SignInThrottle:
-    """Failed sign-ins per client address and per account name in a sliding window.
-
-    In memory, per process: enough to stop password guessing against one node, and a
-    restart forgets nothing that matters (the window is minutes long).
-    """
-
-    SWEEP_ABOVE = 10_000  # keys kept before expired ones are swept out
-
-    def __init__(self, attempts: int, window_seconds: float) -> None:
-        self.attempts = attempts
-        self.window = window_seconds
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-
-    def _recent(self, key: str, now: float) -> deque[float]:
-        failures = self._failures[key]
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[key]
-            return deque()
-        return failures
-
-    def wait_seconds(self, keys: list[str]) -> float:
-        """0 if a sign-in may be tried now, else how long until it may."""
-        now = time.monotonic()
-        waits = [
-            failures[0] + self.window - now
-            for key in keys
-            if len(failures := self._recent(key, now)) >= self.attempts
-        ]
-        return max(waits, default=0.0)
-
-    def failed(self, keys: list[str]) -> None:
-        now = time.monotonic()
-        for key in keys:
-            failures = self._failures[key]
-            failures.append(now)
-            while len(failures) > self.attempts:  # more than the limit tells nothing new
-                failures.popleft()
-        if len(self._failures) > self.SWEEP_ABOVE:  # many names or addresses: forget the expired
-            for key in list(self._failures):
-                self._recent(key, now)
-
-    def succeeded(self, keys: list[str]) -> None:
-        for key in keys:
-            self._failures.pop(key, None)
-
-
-def throttle(request: Request) -> SignInThrottle:
-    state = request.app.state
-    if not hasattr(state, "sign_in_throttle"):
-        web = state.config.web
-        state.sign_in_throttle = SignInThrottle(web.sign_in_attempts, web.sign_in_window_minutes * 60)
-    return state.sign_in_throttle
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -122,32 +64,32 @@ async def sign_in_page(request: Request) -> Response:
     username = str(form.get("username", "")).strip().lower().lstrip("@")[:64]
     password = str(form.get("password", ""))[:1024]
     target = safe_next(str(form.get("next", "")))
-    client = request.client.host if request.client else "unknown"
-    keys = [f"address:{client}", f"account:{username}"]
-    limiter = throttle(request)
+    failures, own_failures = rate_limits(request).of_sign_in(request, username)
     context = {"next": target, "values": {"username": username}}
-    wait = limiter.wait_seconds(keys)
+    wait = await rate_limits(request).wait(failures)
     if wait > 0:
-        minutes = max(1, round(wait / 60))
-        message = (
-            f"Too many failed sign-ins. Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
-        )
+        message = f"Too many failed sign-ins. {_try_again(wait)}"
         return await render(
-            request,
-            "sign_in.html",
-            {**context, "error": message},
-            status_code=429,
-            headers={"Retry-After": str(int(wait) + 1)},
+            request, "sign_in.html", {**context, "error": message}, status_code=429, headers=_retry(wait)
         )
     async with request.app.state.sessions.begin() as session:
         found = await authenticate(session, username, password)
     if found is None:
-        limiter.failed(keys)
+        await rate_limits(request).count(failures)
         error = "That name and password do not match an account on this server."
         return await render(request, "sign_in.html", {**context, "error": error}, status_code=401)
-    limiter.succeeded([f"account:{username}"])
+    await rate_limits(request).forget(own_failures)
     sign_in(request, found[1].id, found[1].password_hash)
     return RedirectResponse(target, status_code=303)
+
+
+def _try_again(wait: int) -> str:
+    minutes = max(1, round(wait / 60))
+    return f"Try again in about {minutes} minute{'s' if minutes > 1 else ''}."
+
+
+def _retry(wait: int) -> dict[str, str]:
+    return {"Retry-After": str(wait)}
 
 
 async def sign_out_endpoint(request: Request) -> Response:
@@ -175,6 +117,11 @@ async def join_page(request: Request) -> Response:
     if request.method == "GET":
         return await render(request, "join.html", {"token": token, "invitation": invitation})
     form = await read_form(request)
+    joining = rate_limits(request).of_joining(request)
+    if wait := await rate_limits(request).wait(joining):
+        text = f"Too many accounts were created from your address. {_try_again(wait)}"
+        page = {"title": "Join", "text": text}
+        return await render(request, "message.html", page, status_code=429, headers=_retry(wait))
     values = {name: str(form.get(name, ""))[:2000] for name in JOIN_FIELDS}
     errors: dict[str, str] = {}
     if values["password"] != values["password_again"]:
@@ -200,6 +147,7 @@ async def join_page(request: Request) -> Response:
             values.pop(secret)
         context = {"token": token, "invitation": invitation, "errors": errors, "values": values}
         return await render(request, "join.html", context, status_code=400)
+    await rate_limits(request).count(joining)
     sign_in(request, user.id, user.password_hash)
     request.session["flash"] = (
         f"Welcome, {actor.display_name}. This is your profile; add your skills and links."

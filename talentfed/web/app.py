@@ -19,6 +19,7 @@ from talentfed.config import Config
 from talentfed.domain.analytics_snapshot import AnalyticsSnapshot
 from talentfed.federation.runtime import Federation
 from talentfed.jobs.runner import BackgroundJobs, node_jobs
+from talentfed.rate_limiter import Limiter
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
     accounts,
@@ -36,10 +37,13 @@ from talentfed.web import (
     social,
     wellknown,
 )
+from talentfed.web.caller import behind_proxies
 from talentfed.web.health import healthz, readyz
 from talentfed.web.mastodon.cors import ApiCorsMiddleware
 from talentfed.web.mastodon.errors import MastodonError, mastodon_error
 from talentfed.web.mastodon.params import ParamsError
+from talentfed.web.mastodon.throttling import RateLimitMiddleware
+from talentfed.web.rate_limits import RateLimits
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
 from talentfed.web.templating import STATIC
@@ -59,11 +63,18 @@ def _session_secret(config: Config) -> str:
     return secrets.token_urlsafe(48)
 
 
-def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers: bool = True) -> Starlette:
+def create_app(
+    config: Config,
+    *,
+    engine: AsyncEngine | None = None,
+    run_workers: bool = True,
+    rate_limiter: Limiter | None = None,
+) -> Starlette:
     """Build the app. Given an engine, the caller owns it; otherwise the lifespan does.
 
     The node's background jobs (`talentfed/jobs/`) run inside the app unless `run_workers` is
-    False (tests drive them).
+    False (tests drive them). Rate limits count in this process's memory unless `rate_limiter`
+    says otherwise (tests give one with their own clock).
     """
 
     @contextlib.asynccontextmanager
@@ -113,9 +124,13 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
             *feeds.routes,
             *mastodon.routes,
         ],
+        # Outermost first: the client's address is settled before anything reads it, and CORS
+        # headers go on every answer of the client API, a 429 of the rate limits included.
         middleware=[
+            behind_proxies(config),
             Middleware(RequestLogMiddleware),
             Middleware(ApiCorsMiddleware),
+            Middleware(RateLimitMiddleware),
             Middleware(
                 SessionMiddleware,
                 secret=_session_secret(config),
@@ -131,4 +146,5 @@ def create_app(config: Config, *, engine: AsyncEngine | None = None, run_workers
         lifespan=lifespan,
     )
     app.state.config = config
+    app.state.rate_limits = RateLimits(config, rate_limiter)
     return app

@@ -574,15 +574,3 @@ async def test_back_after_a_follow_never_leaves_the_site(demo_client: httpx.Asyn
         )
         assert followed.headers["location"] == "/follows", back
 
-
-def test_the_sign_in_throttle_forgets_expired_failures() -> None:
-    from talentfed.web.accounts import SignInThrottle
-
-    throttle = SignInThrottle(attempts=2, window_seconds=0.0)  # every failure expires at once
-    throttle.SWEEP_ABOVE = 10
-    for n in range(50):
-        throttle.failed([f"account:guess{n}"])
-    assert len(throttle._failures) <= 11
-    limited = SignInThrottle(attempts=2, window_seconds=600)
-    limited.failed(["address:1"] * 5)
-    assert len(limited._failures["address:1"]) == 2 and limited.wait_seconds(["address:1"]) > 0

@@ -4,8 +4,8 @@ Built on the domain layer like the web pages: no rule is restated here. The modu
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
 `search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
 following, follow requests), `placeholders` (valid empty answers for what we do not do),
-`entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
-for browser apps).
+`entities`, `paging`, `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access
+for browser apps) and `throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
 """
 
 from __future__ import annotations

@@ -18,6 +18,7 @@ from starlette.responses import JSONResponse, Response
 from talentfed.domain import visibility
 from talentfed.domain.oauth import grants, token_holder
 from talentfed.storage.models import Actor, OAuthToken, User
+from talentfed.web.caller import bearer_token
 from talentfed.web.mastodon.errors import MastodonError
 
 
@@ -44,17 +45,12 @@ class Holder:
         return self.actor
 
 
-def _bearer(request: Request) -> str | None:
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    return credentials.strip() or None if scheme.lower() == "bearer" else None
-
-
 async def bearer_holder(request: Request) -> Holder | None:
     """The holder of the request's `Authorization: Bearer` token, or None; looked up once per request."""
     if "bearer_holder" in request.scope.get("state", {}):
         return request.state.bearer_holder
     found = None
-    bearer = _bearer(request)
+    bearer = bearer_token(request)
     if bearer:
         # begin(): token_holder may record when the token was last used
         async with request.app.state.sessions.begin() as session:
