@@ -10,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.stored_secrets import digest, new_secret
-from talentfed.federation import activities, outbox
+from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.render import actor_document
 from talentfed.federation.signatures.keys import generate_rsa_keypair
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, User, utcnow
-from talentfed.text import normalize_skills, render_markdown
+from talentfed.text import normalize_skill, normalize_skills, render_markdown
 
 USERNAME_RULE = re.compile(r"^[a-z0-9_]{1,30}$")
 # Paths and names that must never become a member's handle.
@@ -111,7 +111,7 @@ async def add_member(session: AsyncSession, config: Config, new: NewMember) -> A
     actor.summary_source = new.bio
     actor.summary = render_markdown(new.bio) if new.bio.strip() else None
     actor.department = new.department.strip() or None
-    actor.skills = normalize_skills(list(new.skills))
+    actor.skills = _checked_skills(new.skills)
     actor.open_to_collaboration = new.open_to_collaboration
     actor.manually_approves_followers = new.manually_approves_followers
     actor.discoverable = new.discoverable
@@ -157,6 +157,16 @@ class ProfileChanges:
 
 
 MAX_PROFILE_FIELDS = 8
+SKILLS = vocabulary.term("skills")
+MAX_SKILLS = SKILLS.max_items  # a profile lists the skills another server would read of it
+
+
+def _checked_skills(raw: tuple[str, ...]) -> list[str]:
+    """Normalised skill names within the vocabulary's limits (terms.toml), or MemberError."""
+    skills = normalize_skills(list(raw))
+    if problem := vocabulary.problem(SKILLS, skills):
+        raise MemberError(f"skills: {problem}")
+    return skills
 
 
 def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
@@ -176,7 +186,7 @@ def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
             raise MemberError(f"avatar: expected an http(s) URL, got {changes.icon_url!r}")
         actor.icon_url = changes.icon_url or None
     if changes.skills is not None:
-        actor.skills = normalize_skills(list(changes.skills))
+        actor.skills = _checked_skills(changes.skills)
     if changes.fields is not None:
         if len(changes.fields) > MAX_PROFILE_FIELDS:
             raise MemberError(f"fields: at most {MAX_PROFILE_FIELDS} profile fields")
@@ -220,3 +230,29 @@ async def member_for_token(session: AsyncSession, token: str) -> tuple[Actor, Us
         )
     ).first()
     return (row[0], row[1]) if row else None
+
+
+# --- skills one at a time (the client API's featured tags) ------------------------------
+
+
+async def add_skill(session: AsyncSession, config: Config, actor: Actor, name: str) -> str:
+    """Add one skill to the member's profile through `update_profile` (followers get an Update);
+    the normalised name. MemberError when it is no name, over the limits, or already there."""
+    skill = normalize_skill(name)
+    if not skill:
+        raise MemberError("skills: expected a skill or hashtag name")
+    if skill in (actor.skills or []):
+        raise MemberError(f"skills: {skill!r} is already one of your skills")
+    await update_profile(session, config, actor, ProfileChanges(skills=(*(actor.skills or []), skill)))
+    return skill
+
+
+async def remove_skill(session: AsyncSession, config: Config, actor: Actor, name: str) -> bool:
+    """Remove one skill (named in any spelling: `MachineLearning`, `machine learning`) through
+    `update_profile`; False when the member has no such skill."""
+    skill = normalize_skill(name)
+    if skill not in (actor.skills or []):
+        return False
+    kept = tuple(other for other in actor.skills if other != skill)
+    await update_profile(session, config, actor, ProfileChanges(skills=kept))
+    return True

@@ -18,14 +18,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NoReturn
 from urllib.parse import urlsplit
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from talentfed.domain.stored_secrets import digest, new_secret
 from talentfed.federation.limits import http_url
+from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, OAuthApplication, OAuthAuthorization, OAuthToken, User, utcnow
 
 OOB_REDIRECT = "urn:ietf:wg:oauth:2.0:oob"  # the code is shown to the member, who pastes it
@@ -68,6 +70,14 @@ class OAuthError(Exception):
         super().__init__(f"{code}: {description}")
         self.code = code
         self.description = description
+
+
+class ReplayedCode(OAuthError):
+    """An authorization code presented again: refused, and the tokens issued for it were revoked
+    in the caller's session, which must commit them although the request is refused."""
+
+    def __init__(self) -> None:
+        super().__init__("invalid_grant", "the authorization code was already used")
 
 
 # --- scopes -----------------------------------------------------------------------------
@@ -268,34 +278,51 @@ class IssuedToken:
     created_at: datetime
 
 
+@dataclass(frozen=True)
+class Grant:
+    """What a new token is for: its member (None for the app's own token), its scopes, and the
+    authorization code it comes from (kept through refreshes, for the revocation of a replay)."""
+
+    user_id: int | None
+    scopes: str
+    authorization_id: int | None = None
+
+
 async def _issue_token(
-    session: AsyncSession, application: OAuthApplication, user_id: int | None, scopes: str, *, refresh: bool
+    session: AsyncSession, application: OAuthApplication, grant: Grant, *, refresh: bool
 ) -> IssuedToken:
     access, refresh_token = new_secret(), (new_secret() if refresh else None)
     row = OAuthToken(
         token_hash=digest(access),
         refresh_token_hash=digest(refresh_token) if refresh_token else None,
         application_id=application.id,
-        user_id=user_id,
-        scopes=scopes,
+        user_id=grant.user_id,
+        authorization_id=grant.authorization_id,
+        scopes=grant.scopes,
         created_at=utcnow(),
     )
     session.add(row)
     await session.flush()
-    return IssuedToken(access, refresh_token, scopes, row.created_at)
+    return IssuedToken(access, refresh_token, grant.scopes, row.created_at)
+
+
+async def _end_all(
+    session: AsyncSession, ended: InstrumentedAttribute[datetime | None], *where: ColumnElement[bool]
+) -> int:
+    """Set `ended` (a code's used_at, a token's revoked_at) now on the rows `where` selects that
+    have not ended yet, in one conditional UPDATE; how many ended."""
+    result = await session.execute(
+        update(ended.class_).where(ended.is_(None), *where).values({ended: utcnow()})
+    )
+    return rowcount(result)
 
 
 async def _end_once(
-    session: AsyncSession, ended: InstrumentedAttribute[datetime | None], row_id: int, refusal: str
-) -> None:
-    """Set `ended` (a code's used_at, a token's revoked_at) in one conditional UPDATE: of two
-    concurrent requests presenting the same code or refresh token, only one wins."""
-    model = ended.class_
-    result = await session.execute(
-        update(model).where(model.id == row_id, ended.is_(None)).values({ended: utcnow()})
-    )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
-        raise OAuthError("invalid_grant", refusal)
+    session: AsyncSession, ended: InstrumentedAttribute[datetime | None], row_id: int
+) -> bool:
+    """End one code or token: of two concurrent requests presenting the same code or refresh
+    token, only one wins (True)."""
+    return await _end_all(session, ended, ended.class_.id == row_id) == 1
 
 
 async def _may_sign_in(session: AsyncSession, user_id: int) -> bool:
@@ -320,27 +347,40 @@ async def exchange_code(
     redirect_uri: str | None,
     code_verifier: str | None,
 ) -> IssuedToken:
-    """authorization_code grant: a member's token for a code of this app, once."""
+    """authorization_code grant: a member's token for a code of this app, once.
+
+    A code presented again is refused with `ReplayedCode`, and the tokens issued for it are
+    revoked (RFC 6749 §4.1.2): someone other than the app may have had it. Of two concurrent
+    presentations one wins the conditional update of `used_at`; the other is the replay.
+    """
     authorization = await session.scalar(
         select(OAuthAuthorization).where(
             OAuthAuthorization.code_hash == digest(code or ""),
             OAuthAuthorization.application_id == application.id,
         )
     )
-    if authorization is None or authorization.used_at is not None:
-        raise OAuthError("invalid_grant", "the authorization code is unknown or was already used")
+    if authorization is None:
+        raise OAuthError("invalid_grant", "the authorization code is unknown")
+    if authorization.used_at is not None:
+        await _revoke_replayed(session, authorization.id)
     if authorization.expires_at <= utcnow():
         raise OAuthError("invalid_grant", "the authorization code has expired")
     if redirect_uri != authorization.redirect_uri:
         raise OAuthError("invalid_grant", "redirect_uri differs from the authorization request's")
     if not _pkce_matches(authorization, code_verifier):
         raise OAuthError("invalid_grant", "code_verifier does not match the code_challenge")
-    await _end_once(
-        session, OAuthAuthorization.used_at, authorization.id, "the authorization code was already used"
-    )
+    if not await _end_once(session, OAuthAuthorization.used_at, authorization.id):
+        await _revoke_replayed(session, authorization.id)  # the other request redeemed it first
     if not await _may_sign_in(session, authorization.user_id):
         raise OAuthError("invalid_grant", "the member who approved this app cannot sign in")
-    return await _issue_token(session, application, authorization.user_id, authorization.scopes, refresh=True)
+    grant = Grant(authorization.user_id, authorization.scopes, authorization.id)
+    return await _issue_token(session, application, grant, refresh=True)
+
+
+async def _revoke_replayed(session: AsyncSession, authorization_id: int) -> NoReturn:
+    """Revoke every live token issued for this code (refreshed ones too), then refuse."""
+    await _end_all(session, OAuthToken.revoked_at, OAuthToken.authorization_id == authorization_id)
+    raise ReplayedCode()
 
 
 async def client_credentials_token(
@@ -348,7 +388,7 @@ async def client_credentials_token(
 ) -> IssuedToken:
     """client_credentials grant: the app's own token, no member, no refresh token (RFC 6749 §4.4.3)."""
     scopes = _within(parse_scopes(scope), application.scopes.split())
-    return await _issue_token(session, application, None, " ".join(scopes), refresh=False)
+    return await _issue_token(session, application, Grant(None, " ".join(scopes)), refresh=False)
 
 
 async def refresh_token_grant(
@@ -367,10 +407,12 @@ async def refresh_token_grant(
     scopes = old.scopes.split()
     if scope:  # a narrower set may be asked for, never a wider one (RFC 6749 §6)
         scopes = list(_within(parse_scopes(scope), scopes))
-    await _end_once(session, OAuthToken.revoked_at, old.id, "the refresh token was already used")
+    if not await _end_once(session, OAuthToken.revoked_at, old.id):
+        raise OAuthError("invalid_grant", "the refresh token was already used")
     if old.user_id is not None and not await _may_sign_in(session, old.user_id):
         raise OAuthError("invalid_grant", "the member of this token cannot sign in")
-    return await _issue_token(session, application, old.user_id, " ".join(scopes), refresh=True)
+    grant = Grant(old.user_id, " ".join(scopes), old.authorization_id)
+    return await _issue_token(session, application, grant, refresh=True)
 
 
 async def revoke(session: AsyncSession, application: OAuthApplication, token: str) -> None:
@@ -425,3 +467,64 @@ async def application_of(session: AsyncSession, token: OAuthToken) -> OAuthAppli
     application = await session.get(OAuthApplication, token.application_id)
     assert application is not None  # the foreign key cascades: a token outlives no app
     return application
+
+
+# --- the apps a member authorized -------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuthorizedApp:
+    """An app holding live tokens of a member, as the member's settings show it."""
+
+    application: OAuthApplication
+    scopes: tuple[str, ...]  # every scope its tokens hold, in the order first granted
+    authorized_at: datetime  # when the member approved it (the oldest live grant)
+    last_used_at: datetime | None
+
+
+async def authorized_apps(session: AsyncSession, user: User) -> list[AuthorizedApp]:
+    """The apps that can act for this member now, the most recently used first."""
+    rows = await session.execute(
+        select(OAuthToken, OAuthApplication, OAuthAuthorization.created_at)
+        .join(OAuthApplication, OAuthApplication.id == OAuthToken.application_id)
+        .outerjoin(OAuthAuthorization, OAuthAuthorization.id == OAuthToken.authorization_id)
+        .where(OAuthToken.user_id == user.id, OAuthToken.revoked_at.is_(None))
+        .order_by(OAuthToken.id)
+    )
+    grouped: dict[int, list[tuple[OAuthToken, datetime]]] = {}
+    applications: dict[int, OAuthApplication] = {}
+    for token, application, approved_at in rows:
+        applications[application.id] = application
+        grouped.setdefault(application.id, []).append((token, approved_at or token.created_at))
+    found = [_authorized(applications[app_id], tokens) for app_id, tokens in grouped.items()]
+    return sorted(found, key=lambda app: app.last_used_at or app.authorized_at, reverse=True)
+
+
+def _authorized(application: OAuthApplication, tokens: list[tuple[OAuthToken, datetime]]) -> AuthorizedApp:
+    scopes = dict.fromkeys(name for token, _ in tokens for name in token.scopes.split())
+    used = [token.last_used_at for token, _ in tokens if token.last_used_at is not None]
+    return AuthorizedApp(
+        application=application,
+        scopes=tuple(scopes),
+        authorized_at=min(approved_at for _, approved_at in tokens),
+        last_used_at=max(used, default=None),
+    )
+
+
+async def revoke_application(session: AsyncSession, user: User, application_id: int) -> bool:
+    """End at once every token this app holds for this member, and the codes it has not traded
+    yet; False when the app holds none (never authorized, already revoked, or not this member's)."""
+    tokens = await _end_all(
+        session,
+        OAuthToken.revoked_at,
+        OAuthToken.application_id == application_id,
+        OAuthToken.user_id == user.id,
+    )
+    codes = await _end_all(
+        session,
+        OAuthAuthorization.used_at,  # an unused code ended is refused as a replay
+        OAuthAuthorization.application_id == application_id,
+        OAuthAuthorization.user_id == user.id,
+        OAuthAuthorization.expires_at > utcnow(),
+    )
+    return tokens + codes > 0

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.domain.visibility import listed
 from talentfed.storage.models import Actor, Follow, Object
+from talentfed.text import normalize_skill
 
 
 @dataclass(frozen=True)
@@ -61,3 +62,20 @@ async def profile_counts_of(session: AsyncSession, actors: Sequence[Actor]) -> d
         )
         for actor_id in ids
     }
+
+
+RECENT_POSTS = 40  # how far back suggestions of tags look
+
+
+async def recent_tags(session: AsyncSession, actor: Actor, *, limit: int = 10) -> list[str]:
+    """The hashtags and skills of the actor's latest posts, newest first, that are not among
+    the actor's own skills: what the client API suggests featuring."""
+    rows = await session.execute(
+        select(Object.tags, Object.skills)
+        .where(Object.author_id == actor.id, Object.deleted_at.is_(None))
+        .order_by(Object.published.desc())
+        .limit(RECENT_POSTS)
+    )
+    used = (normalize_skill(name) for tags, skills in rows for name in [*(tags or []), *(skills or [])])
+    featured = set(actor.skills or [])
+    return [name for name in dict.fromkeys(used) if name and name not in featured][:limit]

@@ -409,6 +409,11 @@ class OAuthToken(Base):
         ForeignKey("oauth_applications.id", ondelete="CASCADE"), index=True
     )
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The code this token (or the token it was refreshed from) was issued for: a code presented
+    # twice revokes every token issued from it (RFC 6749 §4.1.2). None for client_credentials.
+    authorization_id: Mapped[int | None] = mapped_column(
+        ForeignKey("oauth_authorizations.id", ondelete="SET NULL"), index=True
+    )
     scopes: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -33,6 +33,7 @@ MEMBER_PAGES = [
     ("follows", "/follows"),
     ("notifications", "/notifications"),
     ("settings", "/settings/profile"),
+    ("settings-apps", "/settings/apps"),
     ("admin", "/admin"),
 ]
 

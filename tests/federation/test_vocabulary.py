@@ -87,6 +87,7 @@ def test_absent_values_are_left_out_and_booleans_are_always_written() -> None:
         ("postKind", NAMESPACE + "question", "question"),
         ("postKind", "note", None),
         ("contact", "x" * 600, "x" * 500),
+        ("skills", ["Rust", "x" * 101, "machine-learning"], ("rust", "machine learning")),
         ("headline", "  Researcher  ", "Researcher"),
         ("affiliation", "javascript:alert(1)", None),
         ("deadline", "not a date", None),
@@ -112,6 +113,11 @@ def test_reading_applies_each_terms_type_and_limits(name: str, wire: Any, read: 
         ("institution", "ftp://uni.example/", "expected an http(s) URL"),
         ("skills", ["rust"], None),
         ("skills", "rust", "expected a list of names"),
+        ("skills", ["rust", "x" * 101], f"'{'x' * 40}': at most 100 characters"),
+        ("skills", [f"s{n}" for n in range(101)], "at most 100"),
+        ("skills", ["a\x00b"], "'a\\x00b': must not contain control characters"),
+        ("contact", "call \ud800", "must not contain control characters"),
+        ("contact", "line one\nline two\ttab", None),
     ],
 )
 def test_publishing_limits_say_what_is_wrong(name: str, value: Any, message: str | None) -> None:

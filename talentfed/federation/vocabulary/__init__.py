@@ -8,6 +8,7 @@ The published @context, the reader of remote documents (`reading.py`), the write
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from datetime import datetime
 from importlib import resources
@@ -15,7 +16,7 @@ from types import MappingProxyType
 from typing import Any
 
 from talentfed import kinds
-from talentfed.federation.limits import http_url
+from talentfed.federation.limits import FIELD_ITEMS, MAX_ITEMS, http_url
 
 __all__ = [
     "CARRIERS",
@@ -65,6 +66,11 @@ class Term:
         if self.value in typed:
             return {"@id": compact, "@type": typed[self.value]}
         return compact
+
+    @property
+    def max_items(self) -> int | None:
+        """How many values a set may hold: no more than we read from another server."""
+        return FIELD_ITEMS.get(self.name, MAX_ITEMS) if self.many else None
 
     def token_for(self, ours: str) -> str | None:
         """The wire value of one of our values (`project` → `projectCall`)."""
@@ -126,9 +132,17 @@ def problem(term: Term, value: Any) -> str | None:
     """Why `value` cannot be our value of `term` (None when it can): the one check of the limits
     that publishing (JSON API, form, CLI) applies; reading applies them by ignoring such values."""
     if term.many:
-        ok = isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)
-        return None if ok else "expected a list of names"
+        return _set_problem(term, value)
     return _PROBLEMS[term.value](term, value)
+
+
+def _set_problem(term: Term, value: Any) -> str | None:
+    """A set: at most as many values as we would read from another server, each one usable."""
+    if not (isinstance(value, list | tuple) and all(isinstance(item, str) for item in value)):
+        return "expected a list of names"
+    if term.max_items is not None and len(value) > term.max_items:
+        return f"at most {term.max_items}"
+    return next((f"{item[:40]!r}: {found}" for item in value if (found := _text_problem(term, item))), None)
 
 
 def _integer_problem(term: Term, value: Any) -> str | None:
@@ -142,9 +156,16 @@ def _integer_problem(term: Term, value: Any) -> str | None:
     return wanted if too_small or (high is not None and value > high) else None
 
 
+# Control characters other than tab and line breaks, and lone surrogates: no text of ours holds
+# them, and PostgreSQL cannot store some (NUL, surrogates).
+_UNPRINTABLE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
 def _text_problem(term: Term, value: Any) -> str | None:
     if not isinstance(value, str):
         return "expected text"
+    if _UNPRINTABLE.search(value):
+        return "must not contain control characters"
     too_long = term.max_length is not None and len(value) > term.max_length
     return f"at most {term.max_length} characters" if too_long else None
 

@@ -112,7 +112,8 @@ def read_terms(node: dict[str, Any], terms: tuple[Term, ...]) -> dict[str, Any]:
 def read_term(node: dict[str, Any], term: Term) -> Any:
     found = values(node, term.name)
     if term.many:
-        return tuple(normalize_skills([v for v in found if isinstance(v, str)]))
+        names = normalize_skills([v for v in found if isinstance(v, str)])
+        return tuple(name for name in names if term.max_length is None or len(name) <= term.max_length)
     if term.value == "boolean":
         return any(v is True for v in found)
     read_one = _READERS[term.value]

@@ -45,5 +45,5 @@ def _value(term: Term) -> str:
     if term.minimum is not None and term.maximum is not None:
         described += f", {term.minimum} to {term.maximum}"
     if term.max_length is not None:
-        described += f", at most {term.max_length} characters"
+        described += f", {'each ' if term.many else ''}at most {term.max_length} characters"
     return described

@@ -148,6 +148,11 @@ def tag(skill: str, config: Config) -> dict[str, str]:
     return {"name": name, "url": f"{config.node.base_url}/tags/{name.lower()}"}
 
 
+def hashtag(skill: str, config: Config) -> dict[str, Any]:
+    """A skill or hashtag as the Tag entity of search results and suggestions (no usage kept)."""
+    return {**tag(skill, config), "history": []}
+
+
 def _mention(entry: dict[str, Any]) -> dict[str, Any]:
     """A mention as stored with the post: its href and `@user@domain` name (no account id)."""
     name = str(entry.get("name") or "").lstrip("@")

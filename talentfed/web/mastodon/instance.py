@@ -16,6 +16,7 @@ from starlette.routing import Route
 from talentfed import __version__
 from talentfed.config import Config
 from talentfed.domain import node_stats
+from talentfed.domain.members import MAX_SKILLS
 from talentfed.domain.posts import MAX_BODY
 from talentfed.federation.nodeinfo import Usage
 from talentfed.web.mastodon.errors import MastodonError
@@ -29,7 +30,7 @@ CHARACTERS_RESERVED_PER_URL = 23  # as Mastodon counts links
 
 def _limits() -> dict[str, Any]:
     return {
-        "accounts": {"max_featured_tags": 10, "max_pinned_statuses": 5},
+        "accounts": {"max_featured_tags": MAX_SKILLS, "max_pinned_statuses": 5},
         "statuses": {
             "max_characters": MAX_BODY,
             "max_media_attachments": 0,

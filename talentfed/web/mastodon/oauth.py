@@ -13,6 +13,7 @@ import binascii
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -246,19 +247,29 @@ async def _grant(request: Request, params: Params) -> oauth.IssuedToken:
         raise OAuthError("unsupported_grant_type", f"{grant_type}: this server grants {', '.join(GRANTS)}")
     client_id, secret = _client_credentials(request, params)
     async with request.app.state.sessions.begin() as session:
-        application = await oauth.authenticate_client(session, client_id, secret)
-        if grant_type == "authorization_code":
-            return await oauth.exchange_code(
-                session,
-                application,
-                _required(params, "code"),
-                redirect_uri=_text(params, "redirect_uri"),
-                code_verifier=_text(params, "code_verifier"),
-            )
-        if grant_type == "client_credentials":
-            return await oauth.client_credentials_token(session, application, _text(params, "scope"))
-        refresh_token = _required(params, "refresh_token")
-        return await oauth.refresh_token_grant(session, application, refresh_token, _text(params, "scope"))
+        try:
+            return await _grant_in(session, grant_type, params, client_id, secret)
+        except oauth.ReplayedCode as exc:
+            refusal = exc  # refused, but the revocation of the code's tokens is committed
+    raise refusal
+
+
+async def _grant_in(
+    session: AsyncSession, grant_type: str, params: Params, client_id: str, secret: str
+) -> oauth.IssuedToken:
+    application = await oauth.authenticate_client(session, client_id, secret)
+    if grant_type == "authorization_code":
+        return await oauth.exchange_code(
+            session,
+            application,
+            _required(params, "code"),
+            redirect_uri=_text(params, "redirect_uri"),
+            code_verifier=_text(params, "code_verifier"),
+        )
+    if grant_type == "client_credentials":
+        return await oauth.client_credentials_token(session, application, _text(params, "scope"))
+    refresh_token = _required(params, "refresh_token")
+    return await oauth.refresh_token_grant(session, application, refresh_token, _text(params, "scope"))
 
 
 def _basic_challenge(request: Request) -> dict[str, str]:

@@ -2,7 +2,9 @@
 
 Changes go through `domain/members.update_profile`, as the web's profile form does: the same
 checks, the note rendered from Markdown, and an Update of the Person sent to the followers.
-Our skills are what Mastodon calls featured tags.
+Our skills are what Mastodon calls featured tags: adding or removing one changes the skills
+(`members.add_skill`, `remove_skill`), within the vocabulary's limits; a featured tag's id is
+its name (`MachineLearning`), any spelling of which finds it.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.members import MemberError, ProfileChanges, update_profile
-from talentfed.domain.profiles import profile_counts
+from talentfed.domain.members import MemberError, ProfileChanges, add_skill, remove_skill, update_profile
+from talentfed.domain.profiles import profile_counts, recent_tags
+from talentfed.storage.models import Actor
+from talentfed.web.mastodon.accounts import account_id, visible_account
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
-from talentfed.web.mastodon.entities import tag
-from talentfed.web.mastodon.errors import validation_failed
+from talentfed.web.mastodon.entities import hashtag, tag
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.me import credential_account
 from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
 
@@ -112,6 +116,53 @@ async def featured_tags(request: Request, holder: Holder) -> Response:
     return JSONResponse([_featured(skill, config) for skill in skills])
 
 
+@scoped("write:accounts")
+async def feature_tag(request: Request, holder: Holder) -> Response:
+    """POST /api/v1/featured_tags: `name` becomes one of the member's skills (followers get an
+    Update); 422 for no name, one over the limits, one already featured, or too many."""
+    name = text_param(await read_params(request), "name")  # ParamsError: the app's 422
+    if name is None:
+        raise validation_failed("name: can't be blank")
+    config = request.app.state.config
+    try:
+        async with request.app.state.sessions.begin() as session:
+            skill = await add_skill(session, config, await member_in(session, holder), name)
+    except MemberError as exc:
+        raise validation_failed(str(exc)) from None
+    return JSONResponse(_featured(skill, config))
+
+
+@scoped("write:accounts")
+async def unfeature_tag(request: Request, holder: Holder) -> Response:
+    """DELETE /api/v1/featured_tags/:id: the skill is removed; 404 if the member has none such."""
+    config = request.app.state.config
+    async with request.app.state.sessions.begin() as session:
+        removed = await remove_skill(
+            session, config, await member_in(session, holder), request.path_params["id"]
+        )
+    if not removed:
+        raise MastodonError(404, NOT_FOUND)
+    return JSONResponse({})
+
+
+@scoped("read:accounts")
+async def suggestions(request: Request, holder: Holder) -> Response:
+    """GET /api/v1/featured_tags/suggestions: tags of the member's latest posts not featured yet."""
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        names = await recent_tags(session, await member_in(session, holder))
+    return JSONResponse([hashtag(name, config) for name in names])
+
+
+async def account_featured_tags(request: Request) -> Response:
+    """GET /api/v1/accounts/:id/featured_tags: anyone may read an account's skills."""
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        actor = await visible_account(session, config, await session.get(Actor, account_id(request)))
+        skills = list(actor.skills or [])
+    return JSONResponse([_featured(skill, config) for skill in skills])
+
+
 def _featured(skill: str, config: Config) -> dict[str, object]:
     shown = tag(skill, config)
     return {"id": shown["name"], **shown, "statuses_count": 0, "last_status_at": None}
@@ -119,5 +170,9 @@ def _featured(skill: str, config: Config) -> dict[str, object]:
 
 routes = [
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/accounts/{id}/featured_tags", account_featured_tags),
     Route("/api/v1/featured_tags", featured_tags),
+    Route("/api/v1/featured_tags", feature_tag, methods=["POST"]),
+    Route("/api/v1/featured_tags/suggestions", suggestions),
+    Route("/api/v1/featured_tags/{id}", unfeature_tag, methods=["DELETE"]),
 ]

@@ -33,7 +33,7 @@ from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import visible_account
 from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder
-from talentfed.web.mastodon.entities import account, tag
+from talentfed.web.mastodon.entities import account, hashtag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.statuses import statuses_json
 
@@ -238,7 +238,7 @@ async def _hashtags(session: AsyncSession, config: Config, ask: Ask) -> list[dic
     found = (normalize_skill(skill) for hit in page.hits for skill in hit.skills)
     names = dict.fromkeys(name for name in found if wanted in name)
     ordered = sorted(names, key=lambda name: name != wanted)  # stable: keeps the search's ranking
-    return [{**tag(name, config), "history": []} for name in ordered[ask.offset : ask.offset + ask.limit]]
+    return [hashtag(name, config) for name in ordered[ask.offset : ask.offset + ask.limit]]
 
 
 routes = [Route("/api/v2/search", search_v2)]
