@@ -2,8 +2,9 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
-following, follow requests), `placeholders` (valid empty answers for what we do not do),
+`search`, `statuses`, `posting`, `relationships`, `notifications` (and `grouped_notifications`,
+API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders` (valid
+empty answers for what we do not do, Web Push among them),
 `entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
 for browser apps).
 """
@@ -15,7 +16,9 @@ from starlette.routing import BaseRoute
 from talentfed.web.mastodon import (
     accounts,
     follow_lists,
+    grouped_notifications,
     instance,
+    markers,
     me,
     notifications,
     oauth,
@@ -41,6 +44,8 @@ routes: list[BaseRoute] = [
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,
+    *grouped_notifications.routes,
+    *markers.routes,
     *statuses.routes,
     *accounts.routes,
 ]
