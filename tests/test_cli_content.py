@@ -61,6 +61,7 @@ def test_publish_answer_accept_close_delete(tmp_path: Path, db_url: str) -> None
     assert run_cli("pin", "grace", question_url, cwd=tmp_path).returncode == 0
     assert "pinned" in run_cli("pin", "grace", question_url, cwd=tmp_path).stdout
     assert run_cli("pin", "ada", question_url, cwd=tmp_path).returncode == 1  # not ada's post
+    assert run_cli("like", "ada", question_url, cwd=tmp_path).stdout.strip() == f"like: {question_url}"
     assert run_cli("delete", "grace", question_url, cwd=tmp_path).returncode == 0
     remaining = json.loads(run_cli("posts", "grace", "--json", cwd=tmp_path).stdout)
     assert question_url not in [p["url"] for p in remaining]

@@ -113,7 +113,10 @@ def register(commands: argparse._SubParsersAction) -> None:
         react.add_argument("user", metavar="USER")
         react.add_argument("url", metavar="URL")
         react.set_defaults(
-            handler=cmd_react, kind="like" if "like" in verb else "announce", undo=verb.startswith("un")
+            handler=cmd_react,
+            verb=verb,  # cmd_react says what it did with it
+            kind="like" if "like" in verb else "announce",
+            undo=verb.startswith("un"),
         )
 
     for verb in ("pin", "unpin"):

@@ -34,6 +34,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 URI = String(2048)
 NAME = String(255)
+MAX_ROW_ID = 2**31 - 1  # the largest id of an Integer key (PostgreSQL): a larger one fails in the database
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -435,3 +436,19 @@ class NotificationDismissal(Base):
     ref_id: Mapped[int] = mapped_column(BigInteger)
     at: Mapped[datetime] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Marker(Base):
+    """Where a member stopped reading a timeline (`home` or `notifications`), as Mastodon's
+    markers: the id last read (a status id, or a notification's key), and a version that grows
+    with each change, for apps that sync the position between devices."""
+
+    __tablename__ = "markers"
+    __table_args__ = (UniqueConstraint("actor_id", "timeline"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    timeline: Mapped[str] = mapped_column(String(16))
+    last_read_id: Mapped[str] = mapped_column(String(40))
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -14,11 +14,13 @@ from talentfed.domain import posts
 from talentfed.domain.members import NewMember, add_member, ensure_institution
 from talentfed.domain.notifications import (
     KINDS,
+    GroupKey,
     Notification,
     NotificationKey,
     clear,
     dismiss,
     notifications_for,
+    parse_group_key,
     plain_excerpt,
     unread_count,
 )
@@ -309,3 +311,42 @@ async def test_keys_dismiss_and_clear(session: AsyncSession, config: Config, wor
     await clear(session, world.ada)
     assert await notifications_for(session, world.ada, config=config) == []
     assert await unread_count(session, world.ada, None, config=config) == 0
+
+
+async def test_a_reply_the_member_may_not_read_is_not_news_to_them(
+    session: AsyncSession, config: Config, world: World
+) -> None:
+    """A followers-only reply by someone ada does not follow, not mentioning her, is addressed to
+    others: neither the notification nor its count tells her of it (domain/visibility.py)."""
+    before = await unread_count(session, world.ada, None, config=config)
+    hidden = _remote_post(world.lee, "for-my-followers", reply_to=world.article.uri)
+    hidden.visibility, hidden.published = "followers", _at(50)
+    session.add(hidden)
+    await session.flush()
+    found = await notifications_for(session, world.ada, config=config)
+    assert hidden.uri not in {n.reply_uri for n in found}
+    assert await unread_count(session, world.ada, None, config=config) == before
+    session.add(Follow(follower_id=world.ada.id, followed_id=world.lee.id, state="accepted"))
+    await session.flush()  # now she is one of those followers
+    found = await notifications_for(session, world.ada, config=config)
+    assert hidden.uri in {n.reply_uri for n in found}
+
+
+def test_group_keys_name_a_window_of_twelve_hours() -> None:
+    noon = datetime(2031, 1, 1, 12, 0, tzinfo=UTC)
+    hours = (noon - datetime(1970, 1, 1, tzinfo=UTC)) // timedelta(hours=1)
+    key = GroupKey("like", 5, hours)
+    assert key.text == f"favourite-5-{hours}" and (key.starts, key.ends) == (noon, noon + timedelta(hours=12))
+    assert parse_group_key(key.text) == key
+    assert parse_group_key(f"reblog-5-{hours}") == GroupKey("announce", 5, hours)
+    assert parse_group_key(f"follow-{hours}") == GroupKey("follow", None, hours)
+    assert parse_group_key("ungrouped-" + NotificationKey(noon, 1, 3).id) == NotificationKey(noon, 1, 3)
+    for bad in (
+        f"follow-{hours + 1}",
+        "follow-",
+        "follow-１２",
+        "mention-5-12",
+        "favourite-5",
+        "follow-999999996",
+    ):
+        assert parse_group_key(bad) is None, bad

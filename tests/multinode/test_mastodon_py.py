@@ -1,6 +1,8 @@
 """A real client library against real nodes: Mastodon.py signs ada in on node A with OAuth
-(authorization code with PKCE), then posts, answers, follows a member of node B over
-federation and reads, favourites and reblogs B's post — all through the Mastodon client API."""
+(authorization code with PKCE), then posts, answers, reads every kind of post, finds a member
+of node B by handle (search with resolve) and follows him over federation, reads, favourites,
+reblogs and replies to his post, and reads his follow, like and answer as notifications
+(grouped too), with read markers and unread counts — all through the Mastodon client API."""
 
 from __future__ import annotations
 
@@ -107,6 +109,85 @@ def _kind(node: Node, uri: str) -> str | None:
     return rows[0][0] if rows else None
 
 
+def _write(tmp_path: Path, name: str, text: str) -> str:
+    body = tmp_path / name
+    body.write_text(text)
+    return str(body)
+
+
+def _status_of(api: Mastodon, account_id: Any, uri: str) -> Any:
+    """The status with that uri among the account's newest, as an app finds it."""
+    return next(s for s in api.account_statuses(account_id, limit=40) if s.uri == uri)
+
+
+def _reads_every_kind(api: Mastodon, a: Node, me: Any) -> None:
+    """Articles and project calls (written on the web pages or the CLI) read as statuses with
+    their title in the text and a card linking to their page here."""
+    article = _status_of(api, me.id, f"{a.base_url}/objects/demo-article")
+    assert "Speech recognition for languages with little data" in api.status(article.id).content
+    assert article.card and article.card.url == article.url
+    project = _status_of(api, me.id, f"{a.base_url}/objects/demo-project")
+    assert "Collaborators wanted" in project.content and project.card
+
+
+def _bob_acts_on_node_b(a: Node, b: Node, tmp_path: Path) -> tuple[str, str]:
+    """From node B, bob follows ada, likes her article and answers her question (asked with
+    the CLI on A); ada accepts his answer. The question's and the answer's URIs."""
+    asked = a.cli_json(
+        "post",
+        "question",
+        "ada",
+        "--title",
+        "Which corpus first?",
+        "--file",
+        _write(tmp_path, "q.md", "Ideas?"),
+    )
+    b.cli_ok("follow", "bob", a.handle("ada"))
+    b.cli_ok("like", "bob", f"{a.base_url}/objects/demo-article")
+    answer = b.cli_json(
+        "answer", "bob", asked["url"], "--file", _write(tmp_path, "a.md", "Start with Swahili.")
+    )
+    wait_until(lambda: _kind(a, answer["url"]) == "answer", what="bob's answer on node A")
+    a.cli_ok("accept", "ada", answer["url"])
+    return asked["url"], answer["url"]
+
+
+def _reads_notifications(api: Mastodon, bob: Any, question_uri: str, answer_uri: str) -> None:
+    """bob's follow, like and answer reach ada as Mastodon's notifications, grouped (v2) too;
+    the markers say what she has read, and the unread counts follow them."""
+
+    def from_bob() -> set[str]:
+        return {n.type for n in api.notifications(account_id=bob.id)}
+
+    wait_until(lambda: {"follow", "favourite", "mention"} <= from_bob(), what="bob's notifications on A")
+    mention = api.notifications(account_id=bob.id, types=["mention"])[0]
+    assert mention.status.uri == answer_uri and mention.account.acct == bob.acct
+
+    grouped = api.grouped_notifications(limit=10, expand_accounts="full")
+    groups = {g.type: g for g in grouped.notification_groups if bob.id in g.sample_account_ids}
+    assert {"follow", "favourite", "mention"} <= set(groups)
+    assert groups["favourite"].group_key.startswith("favourite-") and groups["favourite"].status_id
+    assert bob.id in {account.id for account in grouped.accounts}
+    one = api.grouped_notification(groups["follow"].group_key)
+    assert one.notification_groups[0].group_key == groups["follow"].group_key
+    assert bob.id in [account.id for account in api.grouped_notification_accounts(groups["follow"].group_key)]
+
+    assert api.notifications_unread_count().count >= 3  # nothing read yet
+    newest = api.notifications(limit=1)[0]
+    saved = api.markers_set("notifications", newest.id)
+    assert saved.notifications.last_read_id == str(newest.id)
+    assert api.markers_get("notifications").notifications.version == saved.notifications.version
+    assert api.notifications_unread_count().count == 0
+    assert api.unread_grouped_notifications_count() == 0
+
+    question = api.status(_status_of(api, api.me().id, question_uri).id)
+    replies = api.status_context(question.id).descendants
+    assert replies and replies[0].uri == answer_uri  # the accepted answer first
+
+    api.dismiss_grouped_notification(groups["favourite"].group_key)
+    assert "favourite" not in from_bob()
+
+
 def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
     nodes: tuple[Node, Node], tmp_path: Path
 ) -> None:
@@ -142,36 +223,40 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
     assert answer.in_reply_to_id == question.id
     assert _kind(a, answer.uri) == "answer"
     assert answer.id in [s.id for s in api.status_context(question.id).descendants]
+    _reads_every_kind(api, a, me)
 
-    # bob on node B. As on Mastodon, lookup answers only accounts the node knows; apps find others
-    # with search (v2, resolve=true), which is not here yet: node A learns of bob through its CLI
-    # (WebFinger), then ada follows him through the API.
+    # bob on node B. As on Mastodon, lookup answers only accounts the node knows; apps find
+    # others with search (v2, resolve=true), which looks bob up on B (WebFinger); then ada
+    # follows him through the API.
     with pytest.raises(MastodonNotFoundError):
         api.account_lookup(f"bob@{b.domain}")
-    a.cli_ok("lookup", b.handle("bob"))
+    found = api.search_v2(b.handle("bob"), resolve=True)
+    assert [account.acct for account in found.accounts] == [f"bob@{b.domain}"]
     bob = api.account_lookup(f"bob@{b.domain}")
-    assert bob.acct == f"bob@{b.domain}" and bob.url
+    assert bob.id == found.accounts[0].id and bob.url
     relationship = api.account_follow(bob.id)
     assert relationship.id == bob.id and (relationship.following or relationship.requested)
     wait_until(lambda: api.account_relationships(bob.id)[0].following, what="bob's Accept to reach node A")
 
-    # bob posts on B; the post reaches ada's home timeline on A.
-    body = tmp_path / "bob.md"
-    body.write_text("Bob's first post from node B.")
-    b.cli_ok("post", "note", "bob", "--file", str(body))
+    # bob posts on B; the post reaches ada's home timeline on A, where she marks it read.
+    b.cli_ok("post", "note", "bob", "--file", _write(tmp_path, "bob.md", "Bob's first post from node B."))
     bobs = wait_until(
         lambda: [s for s in api.timeline_home() if s.account.id == bob.id], what="bob's post on A"
     )[0]
     assert "first post from node B" in bobs.content
+    assert api.markers_set("home", bobs).home.last_read_id == str(bobs.id)
+    assert api.markers_get(["home", "notifications"]).home.last_read_id == str(bobs.id)
 
-    # Favourite and reblog it; both reach node B. (Mastodon answers a reblog with a new status
-    # wrapping the original; ours answers with the original, marked reblogged.)
+    # Favourite, reblog and reply to it; all reach node B. (Mastodon answers a reblog with a new
+    # status wrapping the original; ours answers with the original, marked reblogged.)
     assert api.status_favourite(bobs.id).favourited is True
     boost = api.status_reblog(bobs.id)
     assert (boost.reblog or boost).id == bobs.id
     seen = api.status(bobs.id)
     assert seen.favourited is True and seen.reblogged is True
     assert seen.favourites_count == 1 and seen.reblogs_count == 1
+    reply = api.status_post("Welcome, Bob!", in_reply_to_id=bobs.id)
+    assert reply.in_reply_to_id == bobs.id and reply.in_reply_to_account_id == bob.id
     bobs_uri_on_b = bobs.uri
 
     def interactions_on_b() -> set[str]:
@@ -183,6 +268,11 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
         return {row[0] for row in rows}
 
     wait_until(lambda: {"like", "announce"} <= interactions_on_b(), what="the like and boost on B")
+    wait_until(lambda: _kind(b, reply.uri) == "note", what="ada's reply on B")
+
+    # bob answers back from B: his follow, like and answer are ada's notifications on A.
+    question_uri, answer_uri = _bob_acts_on_node_b(a, b, tmp_path)
+    _reads_notifications(api, bob, question_uri, answer_uri)
 
     # Delete the note: the answer carries its text (delete and redraft), and it is gone.
     deleted = api.status_delete(note.id)

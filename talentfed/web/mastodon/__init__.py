@@ -2,10 +2,11 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
-following, follow requests), `placeholders` (valid empty answers for what we do not do),
-`entities`, `paging`, `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access
-for browser apps) and `throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
+`search`, `statuses`, `posting`, `relationships`, `notifications` (and `grouped_notifications`,
+API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders` (valid
+empty answers for what we do not do, Web Push among them), `entities`, `paging`, `params`,
+`errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
+`throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from starlette.routing import BaseRoute
 from talentfed.web.mastodon import (
     accounts,
     follow_lists,
+    grouped_notifications,
     instance,
+    markers,
     me,
     notifications,
     oauth,
@@ -41,6 +44,8 @@ routes: list[BaseRoute] = [
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,
+    *grouped_notifications.routes,
+    *markers.routes,
     *statuses.routes,
     *accounts.routes,
 ]

@@ -9,6 +9,8 @@ from typing import Any
 
 from talentfed import kinds
 from talentfed.config import Config
+from talentfed.domain.markers import Marker
+from talentfed.domain.notifications import MASTODON_TYPES, Group, Notification, group_key_of
 from talentfed.domain.post_counts import PostCounts
 from talentfed.domain.profiles import ProfileCounts
 from talentfed.federation.post_documents import article_summary, display_content, hashtag_name
@@ -157,3 +159,52 @@ def _mention(entry: dict[str, Any]) -> dict[str, Any]:
     """A mention as stored with the post: its href and `@user@domain` name (no account id)."""
     name = str(entry.get("name") or "").lstrip("@")
     return {"id": "", "username": name.split("@")[0], "acct": name, "url": str(entry.get("href") or "")}
+
+
+def notification(item: Notification, account: dict[str, Any], shown: dict[str, Any] | None) -> dict[str, Any]:
+    """A Notification, with the Account of who did it and the Status it shows, if any."""
+    entity = {
+        "id": item.key.id,
+        "type": MASTODON_TYPES[item.kind],
+        "created_at": iso(item.at),
+        "group_key": group_key_of(item),
+        "account": account,
+    }
+    if shown is not None:
+        entity["status"] = shown
+    return entity
+
+
+def notification_group(group: Group, status_id: int | None, *, paged: bool) -> dict[str, Any]:
+    """A NotificationGroup (grouped notifications, API v2); its accounts and status are named
+    by id, and listed once beside the groups. Notification ids are strings, as everywhere."""
+    entity: dict[str, Any] = {
+        "group_key": group.key,
+        "notifications_count": group.count,
+        "type": MASTODON_TYPES[group.latest.kind],
+        "most_recent_notification_id": group.latest.key.id,
+    }
+    if paged:  # what the group holds within the page read
+        entity["page_min_id"] = group.page_oldest.id
+        entity["page_max_id"] = group.latest.key.id
+        entity["latest_page_notification_at"] = iso(group.latest.at)
+    entity["sample_account_ids"] = [str(actor_id) for actor_id in group.sample_ids]
+    if status_id is not None:
+        entity["status_id"] = str(status_id)
+    return entity
+
+
+PARTIAL_ACCOUNT = ("id", "acct", "locked", "bot", "url", "avatar", "avatar_static")
+
+
+def partial_account(full: dict[str, Any]) -> dict[str, Any]:
+    """A PartialAccountWithAvatar: what a list of avatars needs of an Account."""
+    return {name: full[name] for name in PARTIAL_ACCOUNT}
+
+
+def marker(position: Marker) -> dict[str, Any]:
+    return {
+        "last_read_id": position.last_read_id,
+        "version": position.version,
+        "updated_at": iso(position.updated_at),
+    }

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
@@ -37,3 +39,13 @@ async def mastodon_error(request: Request, exc: Exception) -> Response:
 
 
 NOT_FOUND = "Record not found"
+
+
+Found = TypeVar("Found")
+
+
+def found(record: Found | None) -> Found:
+    """What a lookup found; Mastodon's 404 when it found nothing."""
+    if record is None:
+        raise MastodonError(404, NOT_FOUND)
+    return record

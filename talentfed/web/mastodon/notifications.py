@@ -1,12 +1,14 @@
 """Notifications through the client API: Mastodon's Notification entities over the read model
-of domain/notifications.py (no query of notifications is written here), dismiss and clear.
+of domain/notifications.py (no query of notifications is written here), dismiss, clear and the
+unread count. The grouped notifications (API v2) are `grouped_notifications`, on the same helpers.
 
 Ids are the notifications' keys (`NotificationKey.id`): stable, and ordered as their times.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -17,17 +19,20 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain import notifications as model
-from talentfed.domain.notifications import MASTODON_TYPES, Notification, NotificationKey, Selection
+from talentfed.domain.markers import notifications_read_up_to
+from talentfed.domain.notifications import Notification, NotificationKey, Selection
 from talentfed.domain.visibility import Viewer, readable_by
-from talentfed.storage.models import Actor, Object
+from talentfed.storage.models import MAX_ROW_ID, Actor, Object
 from talentfed.web.mastodon.accounts import accounts_json
 from talentfed.web.mastodon.auth import Holder, scoped
-from talentfed.web.mastodon.entities import iso
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.entities import notification
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, found
 from talentfed.web.mastodon.paging import limit_of, links_between
+from talentfed.web.mastodon.params import query_list
 from talentfed.web.mastodon.statuses import statuses_json
 
 DEFAULT_LIMIT, MAX_LIMIT = 40, 80  # Mastodon's, for notifications
+DEFAULT_COUNT_LIMIT, MAX_COUNT_LIMIT = 100, 1000  # Mastodon's, for unread counts
 
 
 def _key_param(request: Request, name: str) -> NotificationKey | None:
@@ -40,33 +45,48 @@ def _key_param(request: Request, name: str) -> NotificationKey | None:
     return key
 
 
-def _listed(request: Request, name: str) -> list[str]:
-    """`types[]=a&types[]=b`, also written `types=a` or `types=a,b` by some apps."""
-    params = request.query_params
-    values = params.getlist(f"{name}[]") or params.getlist(name)
-    return [part for value in values for part in value.split(",") if part]
+def kinds_of(request: Request, name: str) -> frozenset[str]:
+    """Our kinds that a list of Mastodon's types (`types[]`, `grouped_types[]`…) names."""
+    return model.kinds_of_types(query_list(request, name))
 
 
 def _kinds(request: Request) -> frozenset[str] | None:
     """Our kinds that `types[]` and `exclude_types[]` leave (None: all of them)."""
-    wanted, excluded = _listed(request, "types"), _listed(request, "exclude_types")
-    if not wanted and not excluded:
+    if not query_list(request, "types") and not query_list(request, "exclude_types"):
         return None
-    kinds = model.kinds_of_types(wanted) if wanted else frozenset(model.KINDS)
-    return kinds - model.kinds_of_types(excluded)
+    kinds = kinds_of(request, "types") if query_list(request, "types") else frozenset(model.KINDS)
+    return kinds - kinds_of(request, "exclude_types")
 
 
-def _selection(request: Request, from_actor_id: int | None) -> Selection:
+def _row_id(text: str) -> int | None:
+    """The row id a text names; None for one no row can have (PostgreSQL would refuse it)."""
+    if not (text.isascii() and text.isdigit() and len(text) <= 18):
+        return None
+    return int(text) if int(text) <= MAX_ROW_ID else None
+
+
+def selection_of(request: Request) -> Selection | None:
+    """The notifications a request asks for: `types[]`, `exclude_types[]`, `account_id`, and
+    `max_id`/`since_id`/`min_id` (notification ids; 422 for others). None when `account_id`
+    names no account: nothing is from it, as on Mastodon."""
+    account = request.query_params.get("account_id", "")
+    if account and _row_id(account) is None:
+        return None
     newer = [key for key in (_key_param(request, "since_id"), _key_param(request, "min_id")) if key]
     return Selection(
         kinds=_kinds(request),
-        from_actor_id=from_actor_id,
+        from_actor_id=int(account) if account else None,
         older_than=_key_param(request, "max_id"),
         newer_than=max(newer) if newer else None,
     )
 
 
-def _status_post_id(item: Notification) -> int | None:
+def pages_forward(request: Request) -> bool:
+    """`min_id` pages forward from an id: read oldest first, answered newest first."""
+    return request.query_params.get("min_id") not in (None, "")
+
+
+def status_post_id(item: Notification) -> int | None:
     """The status a notification shows: the reply itself (a mention, for Mastodon), else the
     post concerned (the member's post liked or reblogged, or the post mentioning them)."""
     if item.reply_id is not None:
@@ -74,10 +94,11 @@ def _status_post_id(item: Notification) -> int | None:
     return item.post.id if item.post is not None else None
 
 
-async def _statuses(
-    session: AsyncSession, config: Config, viewer: Viewer, items: Sequence[Notification]
+async def statuses_by_post(
+    session: AsyncSession, config: Config, viewer: Viewer, post_ids: Iterable[int | None]
 ) -> dict[int, dict[str, Any]]:
-    wanted = {post_id for item in items if (post_id := _status_post_id(item)) is not None}
+    """Statuses of the posts the member may read, by post id."""
+    wanted = {post_id for post_id in post_ids if post_id is not None}
     if not wanted:
         return {}
     query = select(Object).where(Object.id.in_(wanted), Object.deleted_at.is_(None), readable_by(viewer))
@@ -86,32 +107,30 @@ async def _statuses(
     return {post.id: body for post, body in zip(posts, shown, strict=True)}
 
 
-async def _entities(
-    session: AsyncSession, config: Config, viewer: Viewer, items: Sequence[Notification]
-) -> list[dict[str, Any]]:
-    """Notification entities. One whose status the member may not read (a reply addressed to
-    others) is left out: apps cannot show a mention without its status."""
-    actors = list(await session.scalars(select(Actor).where(Actor.id.in_({item.who.id for item in items}))))
-    accounts = {
+async def accounts_by_id(
+    session: AsyncSession, config: Config, actor_ids: Iterable[int]
+) -> dict[int, dict[str, Any]]:
+    actors = list(await session.scalars(select(Actor).where(Actor.id.in_(set(actor_ids)))))
+    return {
         actor.id: shown
         for actor, shown in zip(actors, await accounts_json(session, config, actors), strict=True)
     }
-    statuses = await _statuses(session, config, viewer, items)
+
+
+async def _entities(
+    session: AsyncSession, config: Config, viewer: Viewer, items: Sequence[Notification]
+) -> list[dict[str, Any]]:
+    """Notification entities. One whose status the member may not read (gone since) is left
+    out: apps cannot show a mention without its status."""
+    accounts = await accounts_by_id(session, config, (item.who.id for item in items))
+    statuses = await statuses_by_post(session, config, viewer, map(status_post_id, items))
     found = []
     for item in items:
-        post_id = _status_post_id(item)
+        post_id = status_post_id(item)
         if item.who.id not in accounts or (post_id is not None and post_id not in statuses):
             continue
-        entity = {
-            "id": item.key.id,
-            "type": MASTODON_TYPES[item.kind],
-            "created_at": iso(item.at),
-            "group_key": f"ungrouped-{item.key.id}",
-            "account": accounts[item.who.id],
-        }
-        if post_id is not None:
-            entity["status"] = statuses[post_id]
-        found.append(entity)
+        shown = statuses[post_id] if post_id is not None else None
+        found.append(notification(item, accounts[item.who.id], shown))
     return found
 
 
@@ -121,11 +140,10 @@ async def index(request: Request, holder: Holder) -> Response:
     (notification ids), `limit` (40, at most 80), and a `Link` header."""
     config = request.app.state.config
     limit = limit_of(request, DEFAULT_LIMIT, MAX_LIMIT)
-    account = request.query_params.get("account_id", "")
-    if account and not (account.isdigit() and len(account) <= 18):
-        return JSONResponse([])  # names no account, so nothing is from it (as on Mastodon)
-    selection = _selection(request, int(account) if account else None)
-    oldest_first = request.query_params.get("min_id") not in (None, "")
+    selection = selection_of(request)
+    if selection is None:
+        return JSONResponse([])
+    oldest_first = pages_forward(request)
     async with request.app.state.sessions() as session:
         items = await model.notifications_for(
             session,
@@ -142,11 +160,34 @@ async def index(request: Request, holder: Holder) -> Response:
     return JSONResponse(body, headers=headers)
 
 
+async def unread(request: Request, holder: Holder, grouped: frozenset[str] | None) -> Response:
+    """`{"count": n}`: the notifications (or, with `grouped`, the groups) newer than the
+    member's notifications marker, as `types[]`, `exclude_types[]` and `account_id` say;
+    counted up to `limit` (100, at most 1000), as Mastodon 4.3 counts them."""
+    limit = limit_of(request, DEFAULT_COUNT_LIMIT, MAX_COUNT_LIMIT)
+    selection = selection_of(request)
+    if selection is None:
+        return JSONResponse({"count": 0})
+    async with request.app.state.sessions() as session:
+        read_up_to = await notifications_read_up_to(session, holder.member)
+        count = await model.unread_count(
+            session,
+            holder.member,
+            config=request.app.state.config,
+            selection=replace(selection, older_than=None, newer_than=read_up_to),  # the marker alone
+            limit=limit,
+            grouped=grouped,
+        )
+    return JSONResponse({"count": count})
+
+
+@scoped("read:notifications")
+async def unread_count(request: Request, holder: Holder) -> Response:
+    return await unread(request, holder, grouped=None)
+
+
 def _path_key(request: Request) -> NotificationKey:
-    key = NotificationKey.parse(request.path_params["id"])
-    if key is None:
-        raise MastodonError(404, NOT_FOUND)
-    return key
+    return found(NotificationKey.parse(request.path_params["id"]))
 
 
 @scoped("read:notifications")
@@ -179,6 +220,7 @@ async def clear(request: Request, holder: Holder) -> Response:
 routes = [
     Route("/api/v1/notifications", index),
     Route("/api/v1/notifications/clear", clear, methods=["POST"]),
+    Route("/api/v1/notifications/unread_count", unread_count),
     Route("/api/v1/notifications/{id}", show),
     Route("/api/v1/notifications/{id}/dismiss", dismiss, methods=["POST"]),
 ]

@@ -1,4 +1,5 @@
-"""Parameters of a client API request: form-encoded or JSON bodies, as apps send both.
+"""Parameters of a client API request: form-encoded or JSON bodies, as apps send both, and the
+lists of a query string (`types[]=a&types[]=b`).
 
 Values are strings or lists of strings (Rails-style `name[]` fields, JSON arrays); nested
 JSON objects are named as Rails forms name them (`fields_attributes[0][name]`); anything else is
@@ -76,3 +77,11 @@ def text_param(params: Params, name: str) -> str | None:
             raise ParamsError(f"{name}: given more than once")
         value = value[0] if value else None
     return value or None
+
+
+def query_list(request: Request, name: str) -> list[str]:
+    """A list in the query string: `name[]=a&name[]=b`, also written `name=a` or `name=a,b` by
+    some apps (Rails' `Array(params[:name])`); empty values are left out."""
+    params = request.query_params
+    values = params.getlist(f"{name}[]") or params.getlist(name)
+    return [part for value in values for part in value.split(",") if part]

@@ -1,8 +1,9 @@
 """Valid, empty answers for what talentfed does not do, so that apps do not break on them:
-custom emojis, announcements, filters, lists, markers, trends, suggestions, followed tags.
+custom emojis, announcements, filters, lists, trends, suggestions, followed tags, Web Push.
 
-Each returns what Mastodon returns when there is nothing (an empty list; for markers an empty
-object), and asks for the token and scope that Mastodon asks for.
+Each returns what Mastodon returns when there is nothing (an empty list), and asks for the token
+and scope that Mastodon asks for. Web Push answers as Mastodon answers a token that has no
+subscription (404, and `{}` to a removal); subscribing is refused (422), so apps poll instead.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.web.mastodon.auth import Holder, scoped
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 
 
 async def empty_list(request: Request) -> Response:
@@ -47,8 +49,24 @@ MEMBERS_EMPTY_LISTS = {
     "/api/v1/followed_tags": "read:follows",
 }
 
+
+@scoped("push")
+async def no_push_subscription(request: Request, holder: Holder) -> Response:
+    """GET and PUT: the token has no Web Push subscription to show or change."""
+    raise MastodonError(404, NOT_FOUND)
+
+
+@scoped("push")
+async def no_web_push(request: Request, holder: Holder) -> Response:
+    """POST: there is no Web Push here (the instance's `vapid_key` is empty)."""
+    raise validation_failed("Web Push is not supported on this server")
+
+
+PUSH = "/api/v1/push/subscription"
 routes = [
     *(Route(path, empty_list) for path in PUBLIC_EMPTY_LISTS),
     *(Route(path, _empty_for(scope, [])) for path, scope in MEMBERS_EMPTY_LISTS.items()),
-    Route("/api/v1/markers", _empty_for("read:statuses", {})),
+    Route(PUSH, no_push_subscription, methods=["GET", "PUT"]),
+    Route(PUSH, no_web_push, methods=["POST"]),
+    Route(PUSH, _empty_for("push", {}), methods=["DELETE"]),
 ]

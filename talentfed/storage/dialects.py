@@ -1,0 +1,30 @@
+"""SQL that SQLite and PostgreSQL write differently, each piece once: an INSERT that can say
+what to do on a conflict, and a time as whole seconds since the epoch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, extract, func
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+def dialect_of(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name
+
+
+def insert_for(session: AsyncSession) -> Any:
+    """The dialect's `insert`, which has `on_conflict_do_nothing` and `on_conflict_do_update`
+    (written the same way on both backends)."""
+    return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+
+
+def epoch_seconds(dialect: str, moment: Any) -> ColumnElement[int]:
+    """A UTC datetime column as whole seconds since 1970, rounded down, as Python's
+    `int(moment.timestamp())` counts them (PostgreSQL's cast would round to the nearest)."""
+    if dialect == "sqlite":
+        # Stored as UTC text, 'YYYY-MM-DD HH:MM:SS.ffffff'. strftime reads it as UTC but keeps
+        # milliseconds only, rounding 11:59:59.9999 up to noon: it is given whole seconds.
+        return cast(func.strftime("%s", func.substr(moment, 1, 19)), Integer)
+    return cast(func.floor(extract("epoch", moment)), BigInteger)
