@@ -2,8 +2,9 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
-following, follow requests), `placeholders` (valid empty answers for what we do not do),
+`search`, `statuses`, `posting`, `media` (uploads), `relationships`, `notifications`,
+`follow_lists` (followers, following, follow requests), `placeholders` (valid empty answers for
+what we do not do),
 `entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
 for browser apps).
 """
@@ -17,6 +18,7 @@ from talentfed.web.mastodon import (
     follow_lists,
     instance,
     me,
+    media,
     notifications,
     oauth,
     placeholders,
@@ -38,6 +40,7 @@ routes: list[BaseRoute] = [
     *profile.routes,
     *search.routes,
     *posting.routes,
+    *media.routes,
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,
