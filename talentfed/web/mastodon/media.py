@@ -17,8 +17,8 @@ from talentfed.web.mastodon.entities import media_attachment
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.params import Params, read_params, read_params_and_files, text_param
 
-# `thumbnail` is a video's or an audio file's own preview on Mastodon: accepted and ignored.
-FILE_FIELDS = ("file", "thumbnail")
+# Only `file`: Mastodon's `thumbnail` is the preview of a video or audio file, which we refuse.
+FILE_FIELDS = ("file",)
 
 
 def _changes(params: Params) -> MediaChanges:
