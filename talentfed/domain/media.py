@@ -398,3 +398,10 @@ async def stray_files(session: AsyncSession, config: Config, older_than: timedel
     cutoff = (utcnow() - older_than).timestamp()
     files = await asyncio.to_thread(MediaFiles(config.media.directory).names)
     return [name for name, modified in files if name not in known and modified < cutoff]
+
+
+def delete_files(directory: str, names: Sequence[str]) -> None:
+    """Delete files of the media directory (once the rows naming them are gone for good)."""
+    files = MediaFiles(directory)
+    for name in names:
+        files.delete(name)
