@@ -174,6 +174,9 @@ async def test_avatar_and_header_are_published_on_the_actor(
     )
     shown = await demo_client.get(f"/api/v1/accounts/{account['id']}")
     assert (shown.json()["avatar"], shown.json()["header"]) == (account["avatar"], account["header"])
+    page = (await demo_client.get("/@ada")).text
+    assert f'src="{account["avatar"]}"' in page
+    assert f'class="profile-header" src="{account["header"]}"' in page
 
 
 async def test_a_remote_posts_attachments_are_shown_by_their_urls(
