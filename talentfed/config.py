@@ -113,6 +113,14 @@ class RateLimitsConfig:
 
 
 @dataclass(frozen=True)
+class MediaConfig:
+    # Uploaded pictures (avatars, headers, media attachments): domain/media.py.
+    directory: str = "./data/media"  # relative to the configuration file, like the SQLite path
+    max_image_bytes: int = 16 * 1024 * 1024  # as Mastodon's limit for images
+    max_image_pixels: int = 33_177_600  # 7680 x 4320, Mastodon's image_matrix_limit
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -121,6 +129,7 @@ class Config:
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
     web: WebConfig = field(default_factory=WebConfig)
     rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
+    media: MediaConfig = field(default_factory=MediaConfig)
     source: str = "<defaults>"
 
     @property
@@ -136,6 +145,7 @@ SECTIONS: dict[str, type] = {
     "analytics": AnalyticsConfig,
     "web": WebConfig,
     "rate_limits": RateLimitsConfig,
+    "media": MediaConfig,
 }
 
 
@@ -227,6 +237,12 @@ def _check_secret(value: str) -> str:
     return value
 
 
+def _check_directory(value: str) -> str:
+    if not value.strip():
+        raise ValueError("a directory path, got an empty string")
+    return value
+
+
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(check_domain(d) for d in value)
 
@@ -258,6 +274,9 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
         for spec in dataclasses.fields(RateLimitsConfig)
         if spec.type == "int"
     },
+    ("media", "directory"): _check_directory,
+    ("media", "max_image_bytes"): _check_positive,
+    ("media", "max_image_pixels"): _check_positive,
 }
 
 
@@ -350,6 +369,7 @@ def load_config(
     config = Config(**sections, source=source)
     config = _resolve_sqlite_path(config, config_path.parent)
     config = _resolve_tls_paths(config, config_path.parent)
+    config = _resolve_media_directory(config, config_path.parent)
     _check_consistency(config)
     return config
 
@@ -425,6 +445,12 @@ def _resolve_tls_paths(config: Config, base_dir: Path) -> Config:
         tls_private_key=resolve(server.tls_private_key),
     )
     return dataclasses.replace(config, server=server)
+
+
+def _resolve_media_directory(config: Config, base_dir: Path) -> Config:
+    """Like the SQLite path, a relative media directory is relative to the config file."""
+    directory = (base_dir / config.media.directory).resolve()
+    return dataclasses.replace(config, media=dataclasses.replace(config.media, directory=str(directory)))
 
 
 def _check_consistency(config: Config) -> None:

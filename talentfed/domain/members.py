@@ -148,6 +148,7 @@ class ProfileChanges:
     bio: str | None = None
     department: str | None = None
     icon_url: str | None = None  # "" removes the picture
+    image_url: str | None = None  # the header picture; "" removes it
     skills: tuple[str, ...] | None = None
     fields: tuple[tuple[str, str], ...] | None = None
     open_to_collaboration: bool | None = None
@@ -182,9 +183,9 @@ def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
     if changes.department is not None:
         actor.department = changes.department.strip() or None
     if changes.icon_url is not None:
-        if changes.icon_url and not changes.icon_url.startswith(("https://", "http://")):
-            raise MemberError(f"avatar: expected an http(s) URL, got {changes.icon_url!r}")
-        actor.icon_url = changes.icon_url or None
+        actor.icon_url = _picture_url("avatar", changes.icon_url)
+    if changes.image_url is not None:
+        actor.image_url = _picture_url("header", changes.image_url)
     if changes.skills is not None:
         actor.skills = _checked_skills(changes.skills)
     if changes.fields is not None:
@@ -195,6 +196,12 @@ def _apply_profile(actor: Actor, changes: ProfileChanges) -> None:
         value = getattr(changes, flag)
         if value is not None:
             setattr(actor, flag, value)
+
+
+def _picture_url(field: str, url: str) -> str | None:
+    if url and not url.startswith(("https://", "http://")):
+        raise MemberError(f"{field}: expected an http(s) URL, got {url!r}")
+    return url or None
 
 
 async def update_profile(

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
 from talentfed.config import Config
+from talentfed.domain import media
 from talentfed.domain.errors import FieldError
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
@@ -61,6 +62,7 @@ class Draft:
     visibility: str = "public"
     team_size: int | None = None
     contact: str | None = None
+    media_ids: tuple[int, ...] = ()  # the author's uploads to attach (domain/media.py), on publishing
 
 
 def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
@@ -70,12 +72,13 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
         raise PostError("title", "a title is required")
     if len(draft.title) > MAX_TITLE:
         raise PostError("title", f"at most {MAX_TITLE} characters")
-    if not draft.body.strip():
-        raise PostError("body", "the text is empty")
+    if not draft.body.strip() and not (draft.kind == kinds.NOTE and draft.media_ids):
+        raise PostError("body", "the text is empty")  # a note may be pictures alone, as on Mastodon
     if len(draft.body) > MAX_BODY:
         raise PostError("body", f"at most {MAX_BODY} characters")
     if draft.visibility not in VISIBILITIES:
         raise PostError("visibility", f"expected one of {', '.join(VISIBILITIES)}")
+    media.check_count(draft.media_ids)
     if draft.kind == "answer" and not draft.in_reply_to:
         raise PostError("in_reply_to", "an answer must reply to a question")
     if draft.kind == "project":
@@ -182,6 +185,7 @@ async def publish(
     post.context_uri = (parent.context_uri or parent.uri) if parent else None
     session.add(post)
     await session.flush()
+    await media.attach(session, author, post, draft.media_ids)
     session.add_all(_thread_edges(author, post, parent, mentions))
     await _federate(session, config, author, post, "Create", mentions, parent)
     if post.kind == "project":
@@ -239,6 +243,7 @@ async def delete(session: AsyncSession, config: Config, author: Actor, post: Obj
     )
     post.content = post.name = post.summary = post.source = None
     post.skills, post.tags = [], []
+    await media.detach(session, post)
     await session.flush()
     recipients = await _audience(session, author, post, {}, None)
     await outbox.send(session, config, author, document, recipients)
@@ -361,8 +366,14 @@ async def post_context(
         parent_author = await session.get(Actor, parent.author_id) if parent else None
         if parent_author is not None and parent_author.id != author.id:
             extra_cc = (parent_author.uri,)
+    attached = (await media.media_of(session, [post]))[post.id]
     return PostContext(
-        author=author, uris=uris, institution=institution, mentions=mentioned, extra_cc=extra_cc
+        author=author,
+        uris=uris,
+        institution=institution,
+        mentions=mentioned,
+        extra_cc=extra_cc,
+        media=tuple(attached),
     )
 
 

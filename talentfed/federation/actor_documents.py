@@ -3,7 +3,7 @@
 Parsing is tolerant of shape (see `as_values`) but strict about what an actor
 needs to be usable: an http(s) `id`, an actor `type` and an http(s) `inbox`,
 each fitting our columns (`limits`). Every link kept is an http(s) URL: the
-profile's `url` and `icon` are rendered as links and images.
+profile's `url`, `icon` and `image` are rendered as links and images.
 Text fields are kept as sent (`summary` and field values are raw HTML:
 sanitising happens where they are displayed). Booleans that are missing are
 False, as Mastodon treats them (notably `discoverable` and `indexable`).
@@ -69,6 +69,7 @@ class RemoteActor:
     indexable: bool = False
     published: datetime | None = None
     icon_url: str | None = None
+    image_url: str | None = None  # the header picture
     fields: tuple[ProfileField, ...] = ()
     also_known_as: tuple[str, ...] = ()
     moved_to: str | None = None
@@ -169,6 +170,7 @@ def parse_actor(doc: Any) -> RemoteActor:
         indexable=bool_of(doc.get("indexable")),
         published=datetime_of(doc.get("published")),
         icon_url=url_of(doc.get("icon"), media_type=None),
+        image_url=url_of(doc.get("image"), media_type=None),
         fields=_fields(doc),
         also_known_as=tuple(i for i in ids_of(doc.get("alsoKnownAs")) if http_url(i)),
         moved_to=_http_url(doc.get("movedTo")),

@@ -43,7 +43,9 @@ __all__ = [
     "MAX_IRI",
     "MAX_ITEMS",
     "MAX_MARKDOWN",
+    "MAX_MEDIA_DESCRIPTION",
     "MAX_NAME",
+    "MAX_POST_MEDIA",
     "MAX_RECIPIENTS",
     "MAX_STRING",
     "MAX_TYPE",
@@ -51,6 +53,7 @@ __all__ = [
     "InputRefused",
     "check_activity",
     "check_document",
+    "check_string",
     "http_url",
     "iri",
     "parse_json",
@@ -88,6 +91,11 @@ FIELD_ITEMS: dict[str, int] = {
 # Addressees of one object, all fields together (a Mastodon post names a few; 171 seen).
 RECIPIENT_FIELDS = ("to", "cc", "bto", "bcc", "audience")
 MAX_RECIPIENTS = 1_000
+
+# Media of a post: its alt text (longer is cut, as Mastodon cuts it) and how many we keep of a
+# remote post (Mastodon keeps 16); our members attach at most 4 (domain/media.py).
+MAX_MEDIA_DESCRIPTION = 1_500
+MAX_POST_MEDIA = 16
 
 _SMALLEST_ARRAY_CAP = min(MAX_ITEMS, *FIELD_ITEMS.values())
 
@@ -197,7 +205,7 @@ def _bounded_int(text: str) -> int:
 def check_document(value: Any) -> None:
     """Refuse strings, arrays and addressing over their caps anywhere in a parsed document."""
     if isinstance(value, str):
-        _check_string(value)
+        check_string(value)
     elif isinstance(value, dict):
         _check_object(value)
     elif isinstance(value, list):
@@ -207,7 +215,8 @@ def check_document(value: Any) -> None:
 _NESTED = frozenset({str, dict, list})  # what json.loads makes that can hold something refused
 
 
-def _check_string(text: str) -> None:
+def check_string(text: str) -> None:
+    """A string both back-ends store (no NUL, no unpaired surrogate) within MAX_STRING."""
     if len(text) > MAX_STRING:
         raise InputRefused(f"a string of {len(text)} characters (at most {MAX_STRING})")
     if "\x00" in text:
@@ -255,7 +264,7 @@ def _check_object(document: dict[str, Any]) -> None:
 def _check_key(key: str) -> None:
     if len(key) > MAX_IRI:
         raise InputRefused(f"a property name of {len(key)} characters (at most {MAX_IRI})")
-    _check_string(key)
+    check_string(key)
 
 
 def _term(key: str) -> str:

@@ -23,7 +23,7 @@ from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
 from talentfed.federation.post_terms import term_values
 from talentfed.federation.uris import LocalURIs
 from talentfed.federation.vocabulary.writing import write_terms
-from talentfed.storage.models import Actor, Object
+from talentfed.storage.models import Actor, MediaAttachment, Object
 
 EXCERPT_CHARS = 500
 
@@ -44,6 +44,7 @@ class PostContext:
     mentions: tuple[Mention, ...] = ()
     reply_count: int = 0
     extra_cc: tuple[str, ...] = field(default=())
+    media: tuple[MediaAttachment, ...] = ()  # in order
 
 
 def hashtag_name(tag: str) -> str:
@@ -95,7 +96,33 @@ def post_document(post: Object, context: PostContext) -> dict[str, Any]:
         document["summary"] = article_summary(post)
     if post.kind == kinds.QUESTION:
         document["replies"] = f"{post.uri}/replies"
+    if context.media:
+        document["attachment"] = [attachment_document(media, uris) for media in context.media]
     document.update(write_terms(_term_values(post, context), post.kind))
+    return document
+
+
+def media_urls(media: MediaAttachment, uris: LocalURIs) -> tuple[str, str]:
+    """(the picture, its preview): our files where we keep them, else the remote URL."""
+    if media.file_name:
+        return uris.media(media.file_name), uris.media(media.preview_name or media.file_name)
+    remote = media.remote_url or ""
+    return remote, remote
+
+
+def attachment_document(media: MediaAttachment, uris: LocalURIs) -> dict[str, Any]:
+    """A picture of a post as Mastodon writes it: a Document with its alt text as `name`."""
+    document: dict[str, Any] = {"type": "Document", "url": media_urls(media, uris)[0]}
+    optional = {
+        "mediaType": media.media_type,
+        "name": media.description,
+        "blurhash": media.blurhash,
+        "width": media.width,
+        "height": media.height,
+    }
+    document.update({key: value for key, value in optional.items() if value})
+    if media.focus_x is not None and media.focus_y is not None:
+        document["focalPoint"] = [media.focus_x, media.focus_y]
     return document
 
 

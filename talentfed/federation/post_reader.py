@@ -15,6 +15,8 @@ or term name the sender's @context gives them. Storing what was read is `post_st
 from __future__ import annotations
 
 import copy
+import math
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
@@ -34,7 +36,7 @@ from talentfed.federation.as_values import (
     types_of,
     url_of,
 )
-from talentfed.federation.limits import MAX_IRI, MAX_TYPE, http_url, iri
+from talentfed.federation.limits import MAX_IRI, MAX_MEDIA_DESCRIPTION, MAX_TYPE, http_url, iri
 from talentfed.federation.object_types import (
     ACTIVITY_TYPES,
     ACTOR_TYPES,
@@ -47,6 +49,7 @@ from talentfed.federation.vocabulary.reading import expanded_node, read_terms
 from talentfed.text import normalize_skills, plain_text_to_html, render_markdown, sanitize_html
 
 __all__ = [
+    "IncomingAttachment",
     "IncomingPost",
     "UnsupportedObject",
     "carried_objects",
@@ -64,6 +67,19 @@ class UnsupportedObject(ValueError):
     def __init__(self, reason: str) -> None:
         super().__init__(reason)
         self.reason = reason
+
+
+@dataclass(frozen=True)
+class IncomingAttachment:
+    """A remote post's picture, video or file: a link, never fetched."""
+
+    url: str
+    media_type: str | None = None
+    name: str | None = None  # the alt text, at most MAX_MEDIA_DESCRIPTION characters
+    blurhash: str | None = None
+    width: int | None = None
+    height: int | None = None
+    focus: tuple[float, float] | None = None  # Mastodon's focalPoint, each from -1 to 1
 
 
 @dataclass(frozen=True)
@@ -86,7 +102,7 @@ class IncomingPost:
     tags: tuple[str, ...] = ()  # normalised hashtag names
     mentions: tuple[str, ...] = ()  # actor ids
     mention_names: MappingProxyType[str, str] = field(default_factory=lambda: MappingProxyType({}))
-    attachments: tuple[dict[str, str | None], ...] = ()  # url, media_type, name: links, never fetched
+    attachments: tuple[IncomingAttachment, ...] = ()  # links, never fetched
     published: datetime | None = None
     updated: datetime | None = None
     to: tuple[str, ...] = ()
@@ -288,11 +304,11 @@ def _mentions(doc: dict[str, Any]) -> dict[str, str]:
     return found
 
 
-def _attachment(item: Any) -> dict[str, str | None] | None:
-    """url/media_type/name of one attachment, or None when it has no http(s) URL."""
+def _attachment(item: Any) -> IncomingAttachment | None:
+    """One attachment, or None when it has no http(s) URL."""
     if isinstance(item, str):
         url = _http_iri(item)
-        return {"url": url, "media_type": None, "name": None} if url else None
+        return IncomingAttachment(url) if url else None
     if not isinstance(item, dict):
         return None
     url = _http_iri(item.get("href")) or _http_iri(url_of(item.get("url"), media_type=None))
@@ -300,15 +316,48 @@ def _attachment(item: Any) -> dict[str, str | None] | None:
         return None
     link = item.get("url")
     media_type = item.get("mediaType") or (link.get("mediaType") if isinstance(link, dict) else None)
-    return {
-        "url": url,
-        "media_type": clean_text(media_type),
-        # Mastodon puts the alt text in `name`; older GoToSocial in `summary`.
-        "name": clean_text(item.get("name")) or clean_text(item.get("summary")),
-    }
+    # Mastodon puts the alt text in `name`; older GoToSocial in `summary`.
+    name = clean_text(item.get("name")) or clean_text(item.get("summary"))
+    blurhash = item.get("blurhash")
+    return IncomingAttachment(
+        url=url,
+        media_type=_media_type(media_type),
+        name=name[:MAX_MEDIA_DESCRIPTION] if name else None,
+        blurhash=blurhash if isinstance(blurhash, str) and BLURHASH.match(blurhash) else None,
+        width=_dimension(item.get("width")),
+        height=_dimension(item.get("height")),
+        focus=_focus(item.get("focalPoint")),
+    )
 
 
-def _attachments(doc: dict[str, Any]) -> tuple[dict[str, str | None], ...]:
+BLURHASH = re.compile(r"^[0-9A-Za-z#$%*+,\-.:;=?@\[\]^_{|}~]{6,100}$")
+MEDIA_TYPE = re.compile(r"^[a-z0-9][a-z0-9!#$&^_.+-]{0,126}/[a-z0-9][a-z0-9!#$&^_.+-]{0,126}$")
+MAX_DIMENSION = 100_000  # pixels: beyond any real picture, and within a 32-bit column
+
+
+def _media_type(value: Any) -> str | None:
+    """A MIME type without parameters, lower case; None for anything else."""
+    text = clean_text(value)
+    media_type = text.split(";")[0].strip().lower() if text else ""
+    return media_type if MEDIA_TYPE.match(media_type) else None
+
+
+def _dimension(value: Any) -> int | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        return None
+    return int(value) if 0 < value <= MAX_DIMENSION else None
+
+
+def _focus(value: Any) -> tuple[float, float] | None:
+    if not isinstance(value, list) or len(value) != 2:
+        return None
+    if not all(isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+        return None
+    x, y = float(value[0]), float(value[1])
+    return (x, y) if -1.0 <= x <= 1.0 and -1.0 <= y <= 1.0 else None
+
+
+def _attachments(doc: dict[str, Any]) -> tuple[IncomingAttachment, ...]:
     found = (_attachment(item) for item in as_list(doc.get("attachment")))
     return tuple(a for a in found if a is not None)
 
@@ -392,5 +441,3 @@ def _with_context(item: dict[str, Any], outer: Any) -> dict[str, Any]:
     inner = item.get("@context")
     combined = as_list(outer) + as_list(inner) if inner is not None else outer
     return {**item, "@context": combined}
-
-

@@ -11,15 +11,16 @@ import copy
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
 from talentfed.federation.as_values import datetime_of
+from talentfed.federation.limits import MAX_POST_MEDIA
 from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
-from talentfed.storage.models import Actor, Object, utcnow
+from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
 
 __all__ = ["IngestError", "note_absent_posts", "store_post"]
 
@@ -61,7 +62,7 @@ async def _stored_kind(session: AsyncSession, post: IncomingPost) -> str:
 def _extra(post: IncomingPost, previous: dict[str, Any] | None) -> dict[str, Any]:
     """What a remote post keeps in `extra` besides its terms (set_term_values writes those)."""
     extra = dict(previous or {})
-    extra["attachments"] = [dict(a) for a in post.attachments]
+    extra.pop("attachments", None)  # kept before media_attachments (migration 0012)
     extra["mentions"] = [{"href": href, "name": post.mention_names.get(href, "")} for href in post.mentions]
     return extra
 
@@ -110,9 +111,42 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
         row = existing
         row.updated = post.updated or utcnow()
     _fill(row, post, author, kind)
+    await _store_media(session, row, post, author, replace=existing is not None)
     if kind == kinds.QUESTION:
         await _promote_answers(session, post.uri)
     return row
+
+
+async def _store_media(
+    session: AsyncSession, row: Object, post: IncomingPost, author: Actor, *, replace: bool
+) -> None:
+    """The post's attachments as `media_attachments` rows (links only: nothing is downloaded);
+    an update replaces them. A new post has no id yet: the rows name it through `post`."""
+    if replace:
+        await session.execute(delete(MediaAttachment).where(MediaAttachment.object_id == row.id))
+    for position, attachment in enumerate(post.attachments[:MAX_POST_MEDIA]):
+        session.add(
+            MediaAttachment(
+                post=row,
+                actor_id=author.id,
+                position=position,
+                type=media_kind(attachment.media_type),
+                media_type=attachment.media_type,
+                remote_url=attachment.url,
+                description=attachment.name,
+                blurhash=attachment.blurhash,
+                width=attachment.width,
+                height=attachment.height,
+                focus_x=attachment.focus[0] if attachment.focus else None,
+                focus_y=attachment.focus[1] if attachment.focus else None,
+            )
+        )
+
+
+def media_kind(media_type: str | None) -> str:
+    """Mastodon's type of an attachment from its MIME type: image, video, audio or unknown."""
+    kind = (media_type or "").split("/")[0]
+    return kind if kind in ("image", "video", "audio") else "unknown"
 
 
 async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:

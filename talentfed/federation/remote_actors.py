@@ -231,6 +231,7 @@ async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
     actor.summary = sanitize_html(remote.summary) if remote.summary else None
     actor.url = remote.url
     actor.icon_url = remote.icon_url
+    actor.image_url = remote.image_url
     actor.inbox_url = remote.inbox
     actor.outbox_url = remote.outbox
     actor.followers_url = remote.followers

@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from html import escape
 from typing import Any
+from urllib.parse import urlsplit
 
 from talentfed.federation.as_values import timestamp
 from talentfed.federation.context import PUBLISHED_CONTEXT
 from talentfed.federation.uris import LocalURIs
 from talentfed.federation.vocabulary.writing import write_terms
+from talentfed.storage.media_files import MEDIA_TYPES
 from talentfed.storage.models import Actor
 
 
@@ -41,9 +43,20 @@ def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None =
         "attachment": [_property_value(field["name"], field["value"]) for field in actor.fields or []],
     }
     document.update(write_terms(_term_values(actor, institution), "actor"))
-    if actor.icon_url:
-        document["icon"] = {"type": "Image", "url": actor.icon_url}
+    for key, url in (("icon", actor.icon_url), ("image", actor.image_url)):
+        if url:
+            document[key] = image_link(url)
     return document
+
+
+def image_link(url: str) -> dict[str, Any]:
+    """An avatar or header as Mastodon publishes it: an Image with its type when the URL's
+    extension tells it (ours always do: storage/media_files.py names them)."""
+    link: dict[str, Any] = {"type": "Image", "url": url}
+    media_type = MEDIA_TYPES.get(urlsplit(url).path.rsplit(".", 1)[-1].lower())
+    if media_type:
+        link["mediaType"] = media_type
+    return link
 
 
 def _term_values(actor: Actor, institution: Actor | None) -> dict[str, object]:
@@ -88,5 +101,3 @@ def _property_value(name: str, value: str) -> dict[str, Any]:
     else:
         value = escape(value)
     return {"type": "PropertyValue", "name": name, "value": value}
-
-

@@ -44,5 +44,9 @@ class LocalURIs:
     def object(self, object_id: str) -> str:
         return f"{self.base_url}/objects/{object_id}"
 
+    def media(self, name: str) -> str:
+        """A stored picture (domain/media.py, storage/media_files.py)."""
+        return f"{self.base_url}/media/{name}"
+
     def activity(self, activity_id: str) -> str:
         return f"{self.base_url}/activities/{activity_id}"

@@ -30,7 +30,7 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 URI = String(2048)
 NAME = String(255)
@@ -100,6 +100,7 @@ class Actor(Base):
 
     url: Mapped[str | None] = mapped_column(URI)
     icon_url: Mapped[str | None] = mapped_column(URI)
+    image_url: Mapped[str | None] = mapped_column(URI)  # the profile's header picture
     inbox_url: Mapped[str] = mapped_column(URI)
     outbox_url: Mapped[str | None] = mapped_column(URI)
     followers_url: Mapped[str | None] = mapped_column(URI)
@@ -452,3 +453,42 @@ class Marker(Base):
     last_read_id: Mapped[str] = mapped_column(String(40))
     version: Mapped[int] = mapped_column(Integer, default=0)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class MediaAttachment(Base):
+    """A picture: a member's upload (a media attachment, an avatar or a header), kept as files
+    under [media] directory (`storage/media_files.py`), or a remote post's attachment, known only
+    by its URL (never downloaded). domain/media.py decides what is accepted; federation/
+    post_store.py writes the remote ones.
+
+    An upload has no post until a status attaches it; uploads left without one, and avatars or
+    headers no longer shown, are orphans that `talentfed media prune` removes.
+    """
+
+    __tablename__ = "media_attachments"
+    __table_args__ = (Index(None, "actor_id", "object_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))  # uploader or author
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int] = mapped_column(SmallInteger, default=0)  # order within the post
+    purpose: Mapped[str] = mapped_column(String(16), default="attachment")  # attachment | avatar | header
+    type: Mapped[str] = mapped_column(String(16))  # Mastodon's: image | video | gifv | audio | unknown
+    media_type: Mapped[str | None] = mapped_column(String(255))
+    file_name: Mapped[str | None] = mapped_column(String(64), unique=True)  # local files only
+    preview_name: Mapped[str | None] = mapped_column(String(64))
+    remote_url: Mapped[str | None] = mapped_column(URI)  # remote attachments only
+    description: Mapped[str | None] = mapped_column(Text)  # alt text
+    blurhash: Mapped[str | None] = mapped_column(String(100))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    preview_width: Mapped[int | None] = mapped_column(Integer)
+    preview_height: Mapped[int | None] = mapped_column(Integer)
+    focus_x: Mapped[float | None] = mapped_column(Float)
+    focus_y: Mapped[float | None] = mapped_column(Float)
+    file_size: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    # Lets a remote post's attachments be added before the post has its id (one flush writes
+    # both: storage/group_commit.py stores many posts at once). Never loaded lazily.
+    post: Mapped[Object | None] = relationship(lazy="raise")

@@ -306,3 +306,11 @@ def test_remote_actor_is_immutable_and_hashable() -> None:
     with pytest.raises(TypeError):
         actor.raw["inbox"] = "https://evil.example/inbox"  # type: ignore[index]
     assert hash(actor) == hash(_parse("mastodon-person.json"))
+
+
+def test_the_header_picture_is_read_as_image_url() -> None:
+    actor = _parse("mastodon-person-emelie.json")
+    assert actor.image_url == (
+        "https://files.mastodon.social/accounts/headers/000/015/657/original/847f331f3dd9e38b.png"
+    )
+    assert actor.icon_url and actor.icon_url.endswith("e7163f98280da1a4.png")

@@ -327,7 +327,7 @@ def test_a_post_keeps_only_http_links() -> None:
         }
     )
     assert post.url is None and post.mentions == ()
-    assert [a["url"] for a in post.attachments] == ["https://r.example/ok.png"]
+    assert [a.url for a in post.attachments] == ["https://r.example/ok.png"]
 
 
 async def test_a_javascript_profile_link_is_not_rendered_on_the_followers_page(

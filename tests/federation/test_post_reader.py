@@ -23,6 +23,7 @@ import pytest
 from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.post_documents import PostContext, post_document
 from talentfed.federation.post_reader import (
+    IncomingAttachment,
     IncomingPost,
     UnsupportedObject,
     carried_objects,
@@ -237,12 +238,12 @@ TABLE: dict[str, dict[str, Any]] = {
         "tags": ("coffee",),
         "language": "en",
         "attachments": (
-            {
-                "url": "https://files.mastodon.social/media_attachments/files/007/110/573/original/"
+            IncomingAttachment(
+                url="https://files.mastodon.social/media_attachments/files/007/110/573/original/"
                 "96a196885a77c9a4.jpg",
-                "media_type": "image/jpeg",
-                "name": None,
-            },
+                media_type="image/jpeg",
+                name=None,
+            ),
         ),
     },
     "mastodon-announce-private.json": {
@@ -263,12 +264,14 @@ TABLE: dict[str, dict[str, Any]] = {
         "visibility": "public",
         "summary": None,
         "attachments": (
-            {
-                "url": "http://localhost:8080/fileserver/01F8MH17FWEB39HZJ76B6VXSKF/attachment/original/"
+            IncomingAttachment(
+                url="http://localhost:8080/fileserver/01F8MH17FWEB39HZJ76B6VXSKF/attachment/original/"
                 "01F8MH6NEM8D7527KZAECTCR76.jpg",
-                "media_type": "image/jpeg",
-                "name": "Black and white image of some 50's style text saying: Welcome On Board",
-            },
+                media_type="image/jpeg",
+                name="Black and white image of some 50's style text saying: Welcome On Board",
+                blurhash="LIIE|gRj00WB-;j[t7j[4nWBj[Rj",
+                focus=(-0.5, 0.5),
+            ),
         ),
     },
     "misskey-note-misskey-io.json": {
@@ -340,11 +343,11 @@ TABLE: dict[str, dict[str, Any]] = {
         "context": "https://enterprise.lemmy.ml/post/55143/context",
         "mentions": ("https://enterprise.lemmy.ml/c/tenforward",),
         "attachments": (
-            {
-                "url": "https://enterprise.lemmy.ml/pictrs/image/eOtYb9iEiB.png",
-                "media_type": None,
-                "name": None,
-            },
+            IncomingAttachment(
+                url="https://enterprise.lemmy.ml/pictrs/image/eOtYb9iEiB.png",
+                media_type=None,
+                name=None,
+            ),
         ),
         "visibility": "public",
     },
@@ -379,12 +382,12 @@ TABLE: dict[str, dict[str, Any]] = {
         "tags": ("dance", "caledonian", "lesson"),
         "language": "en",
         "attachments": (
-            {
-                "url": "https://rendezvous.nomagic.uk/media/cd75bf2f61b66004fe20af4797f5aa847ae1f9ea1c118f53093d"
+            IncomingAttachment(
+                url="https://rendezvous.nomagic.uk/media/cd75bf2f61b66004fe20af4797f5aa847ae1f9ea1c118f53093d"
                 "6fc4e51a6045.jpg?name=devon_caledonian_society%27s%20banner.jpg",
-                "media_type": "image/jpeg",
-                "name": "Banner",
-            },
+                media_type="image/jpeg",
+                name="Banner",
+            ),
         ),
     },
     # PeerTube Video: url array of Links, attributedTo [Person, Group], Markdown content.
@@ -595,8 +598,49 @@ def test_a_single_tag_and_attachment_object_are_read() -> None:
     )
     assert post.tags == ("rust",)
     assert post.attachments == (
-        {"url": "https://cdn.example/a.png", "media_type": "image/png", "name": "alt"},
+        IncomingAttachment(url="https://cdn.example/a.png", media_type="image/png", name="alt"),
     )
+
+
+def test_mastodons_attachment_fields_are_read() -> None:
+    """Alt text, BlurHash, size and focal point, as Mastodon sends them (a real post)."""
+    [picture] = post_of("mastodon-note_2.json").attachments
+    assert picture == IncomingAttachment(
+        url="https://cdn.masto.host/floss/media_attachments/files/113/306/826/682/985/891/original/"
+        "c8d906a2f2ab2334.jpg",
+        media_type="image/jpeg",
+        name="The KDE dragons Katie and Konqi stand on either side of a pot filling up with gold coins. "
+        "Donate!",
+        blurhash="USQv:h-W-qI-^,W;RPs=^-R%NZxbo#sDobSc",
+        width=1500,
+        height=1095,
+        focus=(0.0, 0.0),
+    )
+    [focused] = post_of("mastodon-docs-note-focalpoint.json").attachments
+    assert focused.focus == (-0.55, 0.43)
+
+
+@pytest.mark.parametrize(
+    "odd",
+    [
+        {"blurhash": "<script>", "width": -5, "height": 10**30, "focalPoint": [2, 0]},
+        {"blurhash": 7, "width": True, "height": "100", "focalPoint": ["a", "b"]},
+        {"blurhash": "x" * 500, "width": float("inf"), "height": 0, "focalPoint": [0.1]},
+        {"mediaType": "image/png; charset=<b>", "focalPoint": [float("nan"), 0]},
+    ],
+)
+def test_odd_attachment_values_are_dropped(odd: dict[str, Any]) -> None:
+    picture = {"type": "Document", "mediaType": "text/html<", "url": "https://r.example/a.png", **odd}
+    [read] = read_post(_note(attachment=[picture])).attachments
+    assert read.url == "https://r.example/a.png"
+    assert (read.blurhash, read.width, read.height, read.focus) == (None, None, None, None)
+    assert read.media_type in (None, "image/png")
+
+
+def test_a_long_alt_text_is_cut_to_mastodons_limit() -> None:
+    picture = {"type": "Document", "url": "https://r.example/a.png", "name": "a" * 5000}
+    [read] = read_post(_note(attachment=[picture])).attachments
+    assert read.name == "a" * 1500
 
 
 @pytest.mark.parametrize(
@@ -673,7 +717,7 @@ def test_garbage_in_any_field_is_tolerated(name: str) -> None:
             what = (key, garbage)
             assert post.uri == (garbage if key == "id" else base["id"]), what
             assert post.kind in KINDS and post.visibility in VISIBILITIES, what
-            links = [post.url, *(attachment.get("url") for attachment in post.attachments)]
+            links = [post.url, *(attachment.url for attachment in post.attachments)]
             assert all(link is None or link.startswith(("http://", "https://")) for link in links), what
     assert refused <= {"id", "type"}
 

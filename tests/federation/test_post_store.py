@@ -14,7 +14,7 @@ from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.post_reader import read_post
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, Object, utcnow
+from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
 from tests.federation.test_post_reader import (
     AS,
     NON_POSTS,
@@ -67,7 +67,6 @@ async def test_store_a_mastodon_note(session: AsyncSession, engine: AsyncEngine)
     assert row.updated is None
     assert row.document == dict(post.document)
     assert row.extra == {
-        "attachments": [],
         "mentions": [
             {"href": "http://localtesting.pleroma.lol/users/lain", "name": "@lain@localtesting.pleroma.lol"}
         ],
@@ -107,11 +106,61 @@ async def test_store_a_project_call_keeps_its_structured_fields(
         "teamSize": 4,
         "contact": "ada@uni.example",
         "institution": "https://uni.example/users/institution",
-        "attachments": [
-            {"url": "https://uni.example/call.pdf", "media_type": "application/pdf", "name": None}
-        ],
         "mentions": [],
     }
+    [call] = await _media(engine, row.id)
+    assert (call.remote_url, call.type, call.media_type) == (
+        "https://uni.example/call.pdf",
+        "unknown",
+        "application/pdf",
+    )
+
+
+async def _media(engine: AsyncEngine, object_id: int) -> list[MediaAttachment]:
+    async with session_factory(engine)() as fresh:
+        query = select(MediaAttachment).where(MediaAttachment.object_id == object_id)
+        return list(await fresh.scalars(query.order_by(MediaAttachment.position)))
+
+
+async def test_attachments_are_stored_as_links_and_an_update_replaces_them(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """Mastodon's pictures and GoToSocial's: rows with the remote URL, nothing downloaded."""
+    author = await _actor(session, "https://cdn.masto.host/users/kde")
+    pictures = [
+        {
+            "type": "Document",
+            "mediaType": "image/jpeg",
+            "url": f"https://cdn.masto.host/files/{i}.jpg",
+            "name": f"picture {i}",
+            "blurhash": "USQv:h-W-qI-^,W;RPs=^-R%NZxbo#sDobSc",
+            "width": 1500,
+            "height": 1095,
+            "focalPoint": [0.5, -0.25],
+        }
+        for i in range(20)
+    ]
+    note = _note(id="https://cdn.masto.host/notes/1", attributedTo=author.uri, attachment=pictures)
+    stored = await store_post(session, read_post(note), author)
+    await session.commit()
+    rows = await _media(engine, stored.id)
+    assert len(rows) == 16  # as many as Mastodon keeps of a remote post
+    first = rows[0]
+    assert (first.remote_url, first.file_name, first.type, first.description) == (
+        "https://cdn.masto.host/files/0.jpg",
+        None,
+        "image",
+        "picture 0",
+    )
+    assert (first.width, first.height, first.focus_x, first.focus_y) == (1500, 1095, 0.5, -0.25)
+    assert [row.position for row in rows] == list(range(16)) and first.actor_id == author.id
+
+    edited = {**note, "attachment": pictures[19], "updated": "2030-01-01T00:00:00Z"}
+    await store_post(session, read_post(edited), author)
+    await session.commit()
+    assert [row.remote_url for row in await _media(engine, stored.id)] == [
+        "https://cdn.masto.host/files/19.jpg"
+    ]
 
 
 async def test_an_update_keeps_published_and_sets_updated(session: AsyncSession, engine: AsyncEngine) -> None:

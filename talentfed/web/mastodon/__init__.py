@@ -2,11 +2,12 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `relationships`, `notifications` (and `grouped_notifications`,
-API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders` (valid
-empty answers for what we do not do, Web Push among them), `entities`, `paging`, `params`,
-`errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
-`throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
+`search`, `statuses`, `posting`, `media` (uploads), `relationships`, `notifications` (and
+`grouped_notifications`, API v2), `markers`, `follow_lists` (followers, following, follow
+requests), `placeholders` (valid empty answers for what we do not do, Web Push among them),
+`entities`, `paging`, `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access
+for browser apps) and `throttling` (rate limits' headers and 429s; the rules are
+`web/rate_limits`).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from talentfed.web.mastodon import (
     instance,
     markers,
     me,
+    media,
     notifications,
     oauth,
     placeholders,
@@ -41,6 +43,7 @@ routes: list[BaseRoute] = [
     *profile.routes,
     *search.routes,
     *posting.routes,
+    *media.routes,
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,

@@ -3,6 +3,7 @@ strings, times are ISO 8601 with milliseconds in UTC, URLs are absolute."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
 from typing import Any
@@ -13,8 +14,9 @@ from talentfed.domain.markers import Marker
 from talentfed.domain.notifications import MASTODON_TYPES, Group, Notification, group_key_of
 from talentfed.domain.post_counts import PostCounts
 from talentfed.domain.profiles import ProfileCounts
-from talentfed.federation.post_documents import article_summary, display_content, hashtag_name
-from talentfed.storage.models import Actor, Object
+from talentfed.federation.post_documents import article_summary, display_content, hashtag_name, media_urls
+from talentfed.federation.uris import LocalURIs
+from talentfed.storage.models import Actor, MediaAttachment, Object
 from talentfed.text import html_to_excerpt
 
 BOT_TYPES = frozenset({"Service", "Application"})
@@ -37,6 +39,7 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
     """An Account. Avatars and headers default to our own static images, as Mastodon's do."""
     static = f"{config.node.base_url}/static"
     avatar = actor.icon_url or f"{static}/avatar.svg"
+    header = actor.image_url or f"{static}/header.svg"
     created = actor.published or actor.created_at
     return {
         "id": str(actor.id),
@@ -54,8 +57,8 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
         "uri": actor.uri,
         "avatar": avatar,
         "avatar_static": avatar,
-        "header": f"{static}/header.svg",
-        "header_static": f"{static}/header.svg",
+        "header": header,
+        "header_static": header,
         "followers_count": counts.followers,
         "following_count": counts.following,
         "statuses_count": counts.posts,
@@ -80,6 +83,7 @@ def status(
     config: Config,
     *,
     in_reply_to: Object | None = None,
+    media: Sequence[MediaAttachment] = (),
 ) -> dict[str, Any]:
     """A Status. Articles and project calls also carry a preview card linking their full page."""
     url = post.url or post.uri
@@ -101,7 +105,7 @@ def status(
         "replies_count": counts.replies,
         "favourites_count": counts.likes,
         "reblogs_count": counts.boosts,
-        "media_attachments": [],
+        "media_attachments": [media_attachment(item, config) for item in media],
         "mentions": [_mention(m) for m in (post.extra or {}).get("mentions") or [] if isinstance(m, dict)],
         "tags": [tag(name, config) for name in post.tags or []],
         "emojis": [],
@@ -208,3 +212,31 @@ def marker(position: Marker) -> dict[str, Any]:
         "version": position.version,
         "updated_at": iso(position.updated_at),
     }
+
+
+def media_attachment(media: MediaAttachment, config: Config) -> dict[str, Any]:
+    """A MediaAttachment: our pictures with their sizes, a remote post's by its URL alone."""
+    url, preview_url = media_urls(media, LocalURIs(config.node.base_url))
+    meta: dict[str, Any] = {}
+    if media.width and media.height:
+        meta["original"] = _size(media.width, media.height)
+    if media.preview_width and media.preview_height:
+        meta["small"] = _size(media.preview_width, media.preview_height)
+    if media.focus_x is not None and media.focus_y is not None:
+        meta["focus"] = {"x": media.focus_x, "y": media.focus_y}
+    return {
+        "id": str(media.id),
+        "type": media.type,
+        "url": url,
+        "preview_url": preview_url,
+        "remote_url": media.remote_url,
+        "preview_remote_url": None,
+        "text_url": None,
+        "meta": meta,
+        "description": media.description,
+        "blurhash": media.blurhash,
+    }
+
+
+def _size(width: int, height: int) -> dict[str, Any]:
+    return {"width": width, "height": height, "size": f"{width}x{height}", "aspect": width / height}

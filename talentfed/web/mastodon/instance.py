@@ -2,7 +2,8 @@
 
 Apps decide what to offer from these documents (the compose box's length, media, polls), so the
 limits are ours: a post's text may be as long as publishing accepts (domain/posts.MAX_BODY);
-there are no media uploads or polls yet, so those limits are zero.
+pictures as domain/media.py accepts them, within the node's `[media]` caps; no video, audio or
+polls yet, so those limits are zero.
 """
 
 from __future__ import annotations
@@ -15,9 +16,10 @@ from starlette.routing import Route
 
 from talentfed import __version__
 from talentfed.config import Config
-from talentfed.domain import node_stats
+from talentfed.domain import media, node_stats
 from talentfed.domain.members import MAX_SKILLS
 from talentfed.domain.posts import MAX_BODY
+from talentfed.federation.limits import MAX_MEDIA_DESCRIPTION
 from talentfed.federation.nodeinfo import Usage
 from talentfed.web.mastodon.errors import MastodonError
 
@@ -28,18 +30,19 @@ SOURCE_URL = "https://github.com/talentfed/talentfed"
 CHARACTERS_RESERVED_PER_URL = 23  # as Mastodon counts links
 
 
-def _limits() -> dict[str, Any]:
+def _limits(config: Config) -> dict[str, Any]:
     return {
         "accounts": {"max_featured_tags": MAX_SKILLS, "max_pinned_statuses": 5},
         "statuses": {
             "max_characters": MAX_BODY,
-            "max_media_attachments": 0,
+            "max_media_attachments": media.MAX_ATTACHMENTS,
             "characters_reserved_per_url": CHARACTERS_RESERVED_PER_URL,
         },
         "media_attachments": {
-            "supported_mime_types": [],
-            "image_size_limit": 0,
-            "image_matrix_limit": 0,
+            "supported_mime_types": list(media.SUPPORTED_TYPES),
+            "description_limit": MAX_MEDIA_DESCRIPTION,
+            "image_size_limit": config.media.max_image_bytes,
+            "image_matrix_limit": config.media.max_image_pixels,
             "video_size_limit": 0,
             "video_frame_rate_limit": 0,
             "video_matrix_limit": 0,
@@ -72,7 +75,7 @@ def instance_v1(config: Config, usage: Usage, domain_count: int) -> dict[str, An
         "registrations": False,
         "approval_required": True,
         "invites_enabled": True,
-        "configuration": _limits(),
+        "configuration": _limits(config),
         "contact_account": None,
         "rules": [],
     }
@@ -94,7 +97,7 @@ def instance_v2(config: Config, usage: Usage) -> dict[str, Any]:
             "urls": {"streaming": None, "status": None, "about": f"{node.base_url}/"},
             "vapid": {"public_key": ""},
             "translation": {"enabled": False},
-            **_limits(),
+            **_limits(config),
         },
         "registrations": {"enabled": False, "approval_required": True, "message": _registrations_message()},
         "api_versions": {"mastodon": 2},

@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import json
 
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
-from talentfed.web.bodies import BodyTooLarge, read_body
+from talentfed.web.bodies import BodyTooLarge, capped_stream, read_body
 
 MAX_BODY_BYTES = 64 * 1024  # far above any text a status or an app registration needs
 
@@ -34,6 +36,44 @@ async def read_params(request: Request, limit: int = MAX_BODY_BYTES) -> Params:
     form = await request.form(max_files=0, max_fields=100)
     # Rails clients send arrays as `name[]`; strings only (max_files=0 refuses uploads).
     return {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+
+
+async def read_params_and_files(
+    request: Request, files: tuple[str, ...], file_limit: int
+) -> tuple[Params, dict[str, bytes]]:
+    """The parameters and the uploaded files (by field) of a multipart body, or of any body
+    `read_params` reads. Only the fields in `files` may be files, each of at most `file_limit`
+    bytes: a body over what they and the other fields may take together is refused while it
+    arrives, never read to its end; the files wait in temporary files, not in memory."""
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        return await read_params(request), {}
+    limit = file_limit * len(files) + MAX_BODY_BYTES
+    stream = capped_stream(request, limit)
+    try:
+        form = await MultiPartParser(request.headers, stream, max_files=len(files), max_fields=100).parse()
+    except BodyTooLarge:
+        raise ParamsError(f"the upload is over {file_limit} bytes") from None
+    except MultiPartException as exc:
+        raise ParamsError(exc.message) from None
+    try:
+        return await _form_params(form.multi_items(), files)
+    finally:
+        await form.close()
+
+
+async def _form_params(
+    items: list[tuple[str, UploadFile | str]], files: tuple[str, ...]
+) -> tuple[Params, dict[str, bytes]]:
+    params: dict[str, list[str]] = {}
+    uploads: dict[str, bytes] = {}
+    for key, value in items:
+        if isinstance(value, str):
+            params.setdefault(key.removesuffix("[]"), []).append(value)
+        elif key in files and key not in uploads:
+            uploads[key] = await value.read()
+        else:
+            raise ParamsError(f"{key}: a file is not expected here")
+    return dict(params), uploads
 
 
 def _json_params(body: bytes) -> Params:

@@ -26,10 +26,21 @@ from talentfed.web.mastodon.statuses import readable_post, status_id, statuses_j
 VISIBILITIES = {"public": "public", "unlisted": "unlisted", "private": "followers"}
 
 
+def _media_ids(params: Params) -> tuple[int, ...]:
+    """`media_ids[]`: ids are decimal strings; one that is not names no upload of the member's."""
+    given = params.get("media_ids") or []
+    ids = [given] if isinstance(given, str) else given
+    wrong = [i for i in ids if not i.isdigit() or len(i) > 18]
+    if wrong:
+        raise validation_failed(f"media_ids: Media {', '.join(w[:20] for w in wrong[:4])} not found")
+    return tuple(int(i) for i in ids)
+
+
 async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft:
     """A note, or an answer when it replies to a question (talentfed.kinds)."""
     text = text_param(params, "status")
-    if not text:
+    media_ids = _media_ids(params)
+    if not text and not media_ids:
         raise validation_failed("Text can't be blank")
     visibility = text_param(params, "visibility") or "public"
     if visibility not in VISIBILITIES:
@@ -42,7 +53,8 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
         parent = await readable_post(session, holder.viewer, int(reply_to))
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
-        body=text,
+        body=text or "",
+        media_ids=media_ids,
         language=text_param(params, "language") or "en",
         in_reply_to=parent.uri if parent else None,
         visibility=VISIBILITIES[visibility],

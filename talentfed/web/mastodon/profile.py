@@ -11,42 +11,42 @@ from __future__ import annotations
 
 import re
 
-from starlette.exceptions import HTTPException
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
+from talentfed.domain import media
+from talentfed.domain.media import MediaError
 from talentfed.domain.members import MemberError, ProfileChanges, add_skill, remove_skill, update_profile
 from talentfed.domain.profiles import profile_counts, recent_tags
-from talentfed.storage.models import Actor
+from talentfed.storage.models import Actor, MediaAttachment
 from talentfed.web.mastodon.accounts import account_id, visible_account
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.entities import hashtag, tag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.me import credential_account
-from talentfed.web.mastodon.params import Params, ParamsError, read_params, text_param
+from talentfed.web.mastodon.params import Params, read_params, read_params_and_files, text_param
 
-UPLOADS = ("avatar", "header")
-NO_UPLOADS = "uploads are not supported yet"
-NO_UPLOAD_FIELDS = f"{', '.join(UPLOADS)}: {NO_UPLOADS}"
+UPLOADS = {"avatar": media.AVATAR, "header": media.HEADER}
 TRUE, FALSE = ("true", "1", "on"), ("false", "0", "off", "")
 FIELD_PARAM = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
 
 
-async def _params(request: Request) -> Params:
-    """The body's parameters; a file part is an avatar or header we cannot store yet."""
-    multipart = request.headers.get("content-type", "").startswith("multipart/form-data")
-    try:
-        params = await read_params(request)
-    except HTTPException as exc:  # Starlette refuses file parts: read_params allows none
-        raise validation_failed(NO_UPLOAD_FIELDS if multipart else exc.detail) from None
-    except ParamsError as exc:  # a multipart body over the limit carries a picture
-        raise validation_failed(NO_UPLOAD_FIELDS if multipart else exc) from None
-    uploads = [name for name in UPLOADS if name in params]
-    if uploads:
-        raise validation_failed(f"{', '.join(uploads)}: {NO_UPLOADS}")
-    return params
+async def _pictures(config: Config, params: Params, files: dict[str, bytes]) -> dict[str, MediaAttachment]:
+    """The avatar and header sent, checked, cleaned and written (domain/media.py) before the
+    transaction opens."""
+    prepared = {}
+    for field, purpose in UPLOADS.items():
+        if field in params:
+            raise validation_failed(f"{field}: expected a picture, sent as a file (multipart/form-data)")
+        if field in files:
+            try:
+                prepared[field] = await media.prepare(config, files[field], purpose=purpose)
+            except MediaError as exc:
+                raise validation_failed(f"{field}: {exc.message}") from None
+    return prepared
 
 
 def _text(params: Params, name: str) -> str | None:
@@ -81,8 +81,10 @@ def _fields(params: Params) -> tuple[tuple[str, str], ...] | None:
     return tuple((name, value) for name, value in pairs if name.strip() or value.strip())
 
 
-def _changes(params: Params) -> ProfileChanges:
+def _changes(params: Params, pictures: dict[str, str]) -> ProfileChanges:
     return ProfileChanges(
+        icon_url=pictures.get("avatar"),
+        image_url=pictures.get("header"),
         display_name=_text(params, "display_name"),
         bio=_text(params, "note"),
         fields=_fields(params),
@@ -94,16 +96,26 @@ def _changes(params: Params) -> ProfileChanges:
 
 @scoped("write:accounts")
 async def update_credentials(request: Request, holder: Holder) -> Response:
-    """The changed Account with `source`; followers' servers get an Update."""
-    changes = _changes(await _params(request))
+    """The changed Account with `source`; followers' servers get an Update. `avatar` and
+    `header` are files (multipart), as apps send them."""
     config = request.app.state.config
+    params, files = await read_params_and_files(request, tuple(UPLOADS), config.media.max_image_bytes)
+    _changes(params, {})  # refusals of the text fields come before the pictures' work
+    prepared = await _pictures(config, params, files)
     try:
         async with request.app.state.sessions.begin() as session:
-            actor = await update_profile(session, config, await member_in(session, holder), changes)
+            member = await member_in(session, holder)
+            urls = {field: await _added(session, config, member, item) for field, item in prepared.items()}
+            actor = await update_profile(session, config, member, _changes(params, urls))
             body = credential_account(actor, await profile_counts(session, actor), config)
     except MemberError as exc:  # names the field: "display name: expected a non-empty name"
         raise validation_failed(str(exc)) from None
     return JSONResponse(body)
+
+
+async def _added(session: AsyncSession, config: Config, member: Actor, picture: MediaAttachment) -> str:
+    stored = await media.add(session, member, picture)
+    return media.local_url(config, stored.file_name or "")
 
 
 @scoped("read:accounts")

@@ -13,6 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
+from talentfed.domain.media import media_of, with_media
 from talentfed.domain.paging import in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.profiles import profile_counts_of
@@ -58,6 +59,7 @@ async def statuses_json(
     }
     counts = await post_counts(session, posts)
     author_counts = await profile_counts_of(session, list(authors.values()))
+    attached = await media_of(session, posts)
     shown = [
         status(
             post,
@@ -66,6 +68,7 @@ async def statuses_json(
             counts[post.id],
             config,
             in_reply_to=parents.get(post.in_reply_to_uri or ""),
+            media=attached[post.id],
         )
         for post in posts
     ]
@@ -155,7 +158,7 @@ async def _descendants(session: AsyncSession, viewer: Viewer, post: Object) -> l
 
 
 async def account_statuses(request: Request) -> Response:
-    """exclude_replies, pinned and only_media as Mastodon reads them (we have no media)."""
+    """exclude_replies, pinned and only_media as Mastodon reads them."""
     viewer = await request_viewer(request)
     config = request.app.state.config
     page = page_of(request)
@@ -164,9 +167,9 @@ async def account_statuses(request: Request) -> Response:
         author = await session.get(Actor, account_id(request))
         if author is None:
             raise MastodonError(404, NOT_FOUND)
-        if params.get("only_media") in ("true", "1"):
-            return JSONResponse([])
         query = _readable(viewer).where(Object.author_id == author.id)
+        if params.get("only_media") in ("true", "1"):
+            query = query.where(with_media())
         if params.get("exclude_replies") in ("true", "1"):
             query = query.where(Object.in_reply_to_uri.is_(None))
         if params.get("pinned") in ("true", "1"):

@@ -29,8 +29,12 @@ async def test_v1_instance_reports_the_node_and_our_limits(
     assert body["stats"]["user_count"] >= 3  # the demo members
     assert body["stats"]["status_count"] > 0
     assert body["configuration"]["statuses"]["max_characters"] == MAX_BODY
-    assert body["configuration"]["statuses"]["max_media_attachments"] == 0
+    assert body["configuration"]["statuses"]["max_media_attachments"] == 4
     assert body["registrations"] is False
+    media = body["configuration"]["media_attachments"]
+    assert media["supported_mime_types"] == ["image/jpeg", "image/png", "image/gif", "image/webp"]
+    assert (media["image_size_limit"], media["image_matrix_limit"]) == (16 * 1024 * 1024, 33_177_600)
+    assert media["video_size_limit"] == 0  # no video yet
 
 
 async def test_v2_instance_has_the_fields_apps_require(
@@ -42,6 +46,7 @@ async def test_v2_instance_has_the_fields_apps_require(
     assert body["registrations"]["enabled"] is False
     assert body["thumbnail"]["url"].startswith(config.node.base_url)
     assert body["configuration"]["statuses"]["max_characters"] == MAX_BODY
+    assert body["configuration"]["media_attachments"]["image_size_limit"] == config.media.max_image_bytes
     assert body["contact"]["email"] == config.node.admin_contact
 
 

@@ -1,6 +1,6 @@
 """`PATCH /api/v1/accounts/update_credentials` through domain/members.update_profile, as the web's
 profile form: each field changes, followers' servers get an Update; refusals name the field;
-uploads are refused rather than ignored. And the member's skills as featured tags."""
+pictures that are not pictures are refused. And the member's skills as featured tags."""
 
 from __future__ import annotations
 
@@ -88,8 +88,12 @@ async def test_refusals_name_the_field(demo_client: httpx.AsyncClient) -> None:
     cases = [
         ({"data": {"display_name": "  "}}, "display name"),
         ({"data": {"locked": "maybe"}}, "locked"),
-        ({"data": {"avatar": "https://pictures.example/me.png"}}, "avatar: uploads are not supported yet"),
-        ({"files": {"header": ("h.png", b"\x89PNG", "image/png")}}, "header: uploads are not supported yet"),
+        (
+            {"data": {"avatar": "https://pictures.example/me.png"}},
+            "avatar: expected a picture, sent as a file",
+        ),
+        ({"files": {"header": ("h.png", b"\x89PNG", "image/png")}}, "header: not a picture we accept"),
+        ({"files": {"avatar": ("a.mp4", b"\0\0\0\x18ftypmp42", "video/mp4")}}, "avatar: video and audio"),
         ({"json": {"fields_attributes": [{"name": str(i), "value": "v"} for i in range(9)]}}, "fields"),
     ]
     for request, says in cases:
