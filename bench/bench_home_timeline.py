@@ -10,7 +10,8 @@ HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
 
 Target: p99 <= 50 ms for the home timeline on each back-end.
 
-    .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300] [--profile]
+    .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] \\
+        [--requests 300] [--profile]
 """
 
 from __future__ import annotations
