@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
 import pytest
 
 from tests.interop.masto_types import problems
@@ -232,8 +233,6 @@ def _unlike_mastos_declarations(out: dict[str, Any]) -> list[str]:
 
 
 def _notified(a: Node, token: str) -> bool:
-    import httpx
-
     response = httpx.get(
         f"{a.base_url}/api/v1/notifications", headers={"Authorization": f"Bearer {token}"}, timeout=5
     )
