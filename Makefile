@@ -4,7 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 DEV_DOMAIN ?= 127.0.0.1:8000
 
-PEER   := tests/interop/fedify_peer
+# The interop tests' npm projects: the Fedify peer, and the client libraries apps are built on.
+NPM_PROJECTS := tests/interop/fedify_peer tests/interop/client_apps
+NPM_INSTALLED := $(NPM_PROJECTS:%=%/node_modules/.package-lock.json)
 
 .PHONY: run test lint bench fuzz clean help
 
@@ -35,13 +37,15 @@ $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[test,bench]'
 	@touch $@ $(VENV)/.installed-test $(VENV)/.installed
 
-# The interop tests' Fedify peer: its npm packages, and the Node.js 22 it runs on, as pinned by
-# its package-lock.json; reinstalled whenever that changes. (npm warns that Fedify wants node >= 22
-# when npm itself runs on an older node: expected, the peer runs on the pinned one.) Without npm
-# the interop tests skip here and fail in CI.
-$(PEER)/node_modules/.package-lock.json: $(PEER)/package-lock.json
+# The interop tests' npm projects (tests/interop/npm_projects.py): the Fedify peer (an independent
+# ActivityPub server) and client_apps (masto.js and megalodon, the libraries Elk, Phanpy and
+# Whalebird are built on). Each installs its npm packages, and the Node.js 22 it runs on, as pinned
+# by its package-lock.json; reinstalled whenever that changes. (npm warns that they want node >= 22
+# when npm itself runs on an older node: expected, they run on the pinned one.) Without npm the
+# interop tests skip here and fail in CI.
+%/node_modules/.package-lock.json: %/package-lock.json
 	@if command -v npm >/dev/null 2>&1; then \
-	  cd $(PEER) && npm ci --no-audit --no-fund && touch node_modules/.package-lock.json; \
+	  cd $* && npm ci --no-audit --no-fund && touch node_modules/.package-lock.json; \
 	else \
 	  echo "note: npm is missing: the interop tests (tests/interop) skip here and fail in CI (CI=true)." \
 	    "Install Node.js and npm as root: apt-get install nodejs npm" >&2; \
@@ -59,7 +63,7 @@ lint: $(VENV)/.installed-test
 	$(BIN)/ruff check talentfed tests bench
 	$(BIN)/mypy talentfed
 
-test: lint $(PEER)/node_modules/.package-lock.json
+test: lint $(NPM_INSTALLED)
 	@test -x /usr/bin/chromium || echo "note: /usr/bin/chromium is missing: the browser tests (tests/browser) skip here" \
 	  "and fail in CI (CI=true). Install Debian's Chromium as root: apt-get install chromium" >&2
 	$(BIN)/pytest
@@ -86,4 +90,4 @@ fuzz: $(VENV)/.installed-test
 	if [ $$status -ne 0 ]; then tail -n 60 test-output/fuzz-*.log; fi; exit $$status
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(PEER)/node_modules
+	rm -rf $(VENV) .pytest_cache .ruff_cache *.egg-info $(NPM_PROJECTS:%=%/node_modules)

@@ -29,7 +29,12 @@ def discovery_document(base_url: str) -> dict[str, Any]:
     }
 
 
-def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict[str, Any]:
+def nodeinfo_document(
+    version: str, config: Config, usage: Usage, *, mastodon_api_version: str
+) -> dict[str, Any]:
+    """`software` says what we are (servers federating with us read it); `metadata.upstream`
+    says that we answer the Mastodon client API, at `mastodon_api_version`. Apps that pick
+    their API by nodeinfo (megalodon: Whalebird, Fedistar) read it, and know no "talentfed"."""
     software: dict[str, Any] = {"name": "talentfed", "version": __version__}
     return {
         "version": version,
@@ -49,6 +54,7 @@ def nodeinfo_document(version: str, config: Config, usage: Usage) -> dict[str, A
             "nodeName": config.node.name,
             "nodeDescription": config.node.summary,
             "maintainer": {"email": config.node.admin_contact},
+            "upstream": {"name": "mastodon", "version": mastodon_api_version},
         },
     }
 

@@ -11,6 +11,7 @@ from talentfed.domain import node_stats
 from talentfed.federation import nodeinfo, webfinger
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor
+from talentfed.web.mastodon.instance import MASTODON_API_VERSION
 
 CORS = {"Access-Control-Allow-Origin": "*"}
 
@@ -56,7 +57,9 @@ async def nodeinfo_endpoint(request: Request) -> Response:
         return PlainTextResponse("Not found: NodeInfo 2.0 and 2.1 are served", status_code=404)
     async with request.app.state.sessions() as session:
         usage = await node_stats.usage(session)
-    document = nodeinfo.nodeinfo_document(version, request.app.state.config, usage)
+    document = nodeinfo.nodeinfo_document(
+        version, request.app.state.config, usage, mastodon_api_version=MASTODON_API_VERSION
+    )
     return JSONResponse(document, media_type=nodeinfo.content_type(version), headers=CORS)
 
 

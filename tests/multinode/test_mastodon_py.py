@@ -6,21 +6,16 @@ reblogs and replies to his post, and reads his follow, like and answer as notifi
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
-from html import unescape
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
-import httpx
 import pytest
 from mastodon import Mastodon, MastodonNotFoundError
 
-from talentfed.domain.demo import DEMO_PASSWORD
-from tests.multinode.nodes import Node, query, running
+from tests.multinode.nodes import Node, demo_and_bob, query
+from tests.multinode.signin import code_sent_back, code_shown_out_of_band, trade_code, with_pkce
 from tests.support.waiting import wait_until
-from tests.web.mastodon.test_oauth import hidden_fields, pkce_pair
 
 pytestmark = pytest.mark.multinode
 
@@ -32,31 +27,8 @@ SCOPES = ["read", "write", "follow"]
 @pytest.fixture
 def nodes(tmp_path: Path, fresh_database) -> Iterator[tuple[Node, Node]]:
     """A (SQLite) with the demo institution, B (PostgreSQL) with bob."""
-    a = Node("a", tmp_path / "a", fresh_database("sqlite"))
-    b = Node("b", tmp_path / "b", fresh_database("postgresql"))
-    a.cli_ok("demo")
-    b.cli_ok("user", "add", "bob", "--display-name", "Bob")
-    with running((a, b)):
-        yield a, b
-
-
-# --- the member's browser: a plain HTTP client that signs in and consents -------------------
-
-
-def _consent(node: Node, authorize_url: str) -> httpx.Response:
-    """Open the authorize URL as ada's browser, sign in, approve; the answer to the approval."""
-    with httpx.Client(base_url=node.base_url, timeout=10) as browser:
-        page = browser.get(authorize_url)
-        assert page.status_code == 303 and page.headers["location"].startswith("/sign-in?next="), page.text
-        sign_in = browser.get(page.headers["location"])
-        back = browser.post(
-            "/sign-in",
-            data={**hidden_fields(sign_in.text), "username": "ada", "password": DEMO_PASSWORD},
-        )
-        assert back.status_code == 303, back.text
-        consent = browser.get(urljoin(node.base_url, back.headers["location"]))
-        assert consent.status_code == 200 and "ada" in consent.text, consent.text
-        return browser.post("/oauth/authorize", data={**hidden_fields(consent.text), "decision": "approve"})
+    with demo_and_bob(tmp_path, fresh_database) as both:
+        yield both
 
 
 def _client(node: Node, **credentials: Any) -> Mastodon:
@@ -67,40 +39,29 @@ def _sign_in_with_pkce(node: Node, client_id: str, client_secret: str) -> str:
     """Mastodon.py builds the authorize URL; it has no PKCE parameters (2.x), so we add the S256
     challenge. Its log_in cannot send a code_verifier either: the code is traded here."""
     app = _client(node, client_id=client_id, client_secret=client_secret)
-    url = app.auth_request_url(redirect_uris=CALLBACK, scopes=SCOPES, state="st-1", allow_http=True)
-    verifier, challenge = pkce_pair()
-    url += "&" + urlencode({"code_challenge": challenge, "code_challenge_method": "S256"})
-    approved = _consent(node, url)
-    assert approved.status_code == 303, approved.text
-    assert approved.headers["location"].startswith(CALLBACK + "?")
-    answer = {k: v[0] for k, v in parse_qs(urlsplit(approved.headers["location"]).query).items()}
-    assert answer["state"] == "st-1"
-
-    token = httpx.post(
-        f"{node.base_url}/oauth/token",
-        data={
-            "grant_type": "authorization_code",
-            "code": answer["code"],
-            "redirect_uri": CALLBACK,
-            "client_id": client_id,
-            "client_secret": client_secret,
-            "code_verifier": verifier,
-        },
-        timeout=10,
+    url, verifier = with_pkce(
+        app.auth_request_url(redirect_uris=CALLBACK, scopes=SCOPES, state="st-1", allow_http=True)
     )
-    assert token.status_code == 200, token.text
-    assert set(token.json()["scope"].split()) == set(SCOPES)
-    return token.json()["access_token"]
+    code = code_sent_back(node, url, CALLBACK, "st-1")
+    token = trade_code(
+        node,
+        code=code,
+        redirect_uri=CALLBACK,
+        client_id=client_id,
+        client_secret=client_secret,
+        code_verifier=verifier,
+    )
+    assert set(token["scope"].split()) == set(SCOPES)
+    return token["access_token"]
 
 
 def _sign_in_with_log_in(node: Node, client_id: str, client_secret: str) -> Mastodon:
     """Mastodon.py's own flow, without PKCE: the out-of-band page shows the code; log_in trades it."""
     api = _client(node, client_id=client_id, client_secret=client_secret)
-    shown = _consent(node, api.auth_request_url(redirect_uris=OOB, scopes=SCOPES, allow_http=True))
-    assert shown.status_code == 200, shown.text
-    code = re.search(r'<code id="authorization-code">([^<]+)</code>', shown.text)
-    assert code, shown.text
-    api.log_in(code=unescape(code.group(1)).strip(), redirect_uri=OOB, scopes=SCOPES, allow_http=True)
+    code = code_shown_out_of_band(
+        node, api.auth_request_url(redirect_uris=OOB, scopes=SCOPES, allow_http=True)
+    )
+    api.log_in(code=code, redirect_uri=OOB, scopes=SCOPES, allow_http=True)
     return api
 
 

@@ -90,6 +90,8 @@ async def test_nodeinfo_documents_follow_the_schema(demo_client: httpx.AsyncClie
         assert document["usage"]["users"]["total"] == 3  # the demo's members
         assert document["usage"]["localPosts"] == 4
         assert document["metadata"]["nodeName"]
+        # megalodon (Whalebird, Fedistar) picks its API by nodeinfo: `upstream` says "Mastodon's".
+        assert document["metadata"]["upstream"] == {"name": "mastodon", "version": "4.3.0"}
         assert document["openRegistrations"] is False
     assert (await demo_client.get("/nodeinfo/1.0")).status_code == 404
 

@@ -64,6 +64,7 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
         "statuses_count": counts.posts,
         "last_status_at": None,
         "emojis": [],
+        "roles": [],  # the roles an account shows (Mastodon 4.1): we show none
         "fields": [
             {"name": field.get("name", ""), "value": field.get("value", ""), "verified_at": None}
             for field in actor.fields or []
@@ -145,6 +146,7 @@ def _card(post: Object, config: Config) -> dict[str, Any]:
         "image": None,
         "embed_url": "",
         "blurhash": None,
+        "authors": [],  # fediverse authors of the linked page (Mastodon 4.3): none
     }
 
 

@@ -17,6 +17,10 @@ from talentfed.web.mastodon.entities import VISIBILITY, account
 from talentfed.web.mastodon.paging import link_header, page_of
 from talentfed.web.mastodon.statuses import statuses_json
 
+# The role of a member without one (Mastodon 4.0's CredentialAccount `role`): no permissions,
+# as there is no admin API here.
+EVERYONE_ROLE = {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False}
+
 
 def credential_account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, Any]:
     """The member's own Account, with `source`: what an app's profile editor starts from."""
@@ -31,7 +35,11 @@ def credential_account(actor: Actor, counts: ProfileCounts, config: Config) -> d
             for f in actor.fields or []
         ],
         "follow_requests_count": 0,
+        "discoverable": actor.discoverable,
+        "indexable": actor.indexable,
+        "hide_collections": False,  # followers and following are public here
     }
+    body["role"] = EVERYONE_ROLE
     return body
 
 

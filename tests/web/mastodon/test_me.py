@@ -25,8 +25,14 @@ async def test_verify_credentials_is_the_member_with_source(demo_client: httpx.A
     me = response.json()
     assert me["username"] == "ada" and me["acct"] == "ada"
     assert me["source"]["privacy"] == "public" and isinstance(me["source"]["note"], str)
+    # Mastodon 4.3's CredentialAccount: the profile editor's switches, and the member's role
+    # (apps read its permissions to offer admin screens: none here).
+    assert me["source"]["discoverable"] is True and me["source"]["indexable"] is True
+    assert me["source"]["hide_collections"] is False
+    assert me["role"] == {"id": "-99", "name": "", "color": "", "permissions": "0", "highlighted": False}
     same = await demo_client.get(f"/api/v1/accounts/{me['id']}")
-    assert {k: v for k, v in me.items() if k != "source"} == same.json()
+    assert {k: v for k, v in me.items() if k not in ("source", "role")} == same.json()
+    assert same.json()["roles"] == []
 
 
 async def test_verify_credentials_wants_a_token_with_read_accounts(demo_client: httpx.AsyncClient) -> None:
