@@ -25,13 +25,12 @@ from email.utils import parsedate_to_datetime
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
-from talentfed.storage.db import rowcount, write_lock
+from talentfed.storage.db import insert_or_ignore, rowcount, write_lock
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
@@ -273,9 +272,7 @@ async def _instance(session: AsyncSession, host: str) -> Instance:
         # Deliveries to a new host run side by side (per_host_limit) and all get here: a plain
         # INSERT failed in all but one, after their POST had succeeded, so the job was never
         # finished and was POSTed again when its lease expired. Let the first insert win.
-        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
-        new_row = insert(Instance).values(host=host).on_conflict_do_nothing(index_elements=["host"])
-        await session.execute(new_row)
+        await session.execute(insert_or_ignore(session, Instance, ["host"], host=host))
         instance = await session.scalar(select(Instance).where(Instance.host == host))
         if instance is None:
             raise RuntimeError(f"the instances row for {host} was neither inserted nor found")

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import event, text
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import CursorResult, Result, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -98,6 +99,16 @@ def rowcount(result: Result[Any]) -> int:
     if not isinstance(result, CursorResult):
         raise TypeError(f"{type(result).__name__} is not the result of an UPDATE or DELETE")
     return result.rowcount
+
+
+def insert_or_ignore(
+    session: AsyncSession, model: Any, unique: list[str], **values: Any
+) -> postgresql.Insert | sqlite.Insert:
+    """INSERT of one row that does nothing when a row with the same `unique` columns exists
+    (ON CONFLICT DO NOTHING, on both back-ends): of two writers at once, one inserts and the
+    other waits for it, then inserts nothing. Add `.returning(...)` to learn which one won."""
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    return insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
 
 
 def sqlite_engine_of(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine | None:

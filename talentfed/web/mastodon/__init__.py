@@ -2,10 +2,10 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
-following, follow requests), `placeholders` (valid empty answers for what we do not do),
-`entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
-for browser apps).
+`search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `reblogs` (the ids
+of reblogs), `relationships`, `notifications`, `follow_lists` (followers, following, follow
+requests), `placeholders` (valid empty answers for what we do not do), `entities`, `paging`,
+`params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access for browser apps).
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from starlette.routing import BaseRoute
 
 from talentfed.web.mastodon import (
     accounts,
+    bookmarks,
+    edits,
     follow_lists,
     instance,
     me,
@@ -38,6 +40,8 @@ routes: list[BaseRoute] = [
     *profile.routes,
     *search.routes,
     *posting.routes,
+    *edits.routes,
+    *bookmarks.routes,
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,

@@ -68,6 +68,24 @@ def _add_json(params: Params, key: str, value: object, depth: int) -> None:
         raise ParamsError(f"{key}: expected a string")
 
 
+MAX_ROW_ID = 2**31 - 1  # our tables' ids are PostgreSQL integers: a larger one would overflow
+
+
+def whole_number(raw: str | None, max_digits: int = 18) -> int | None:
+    """A number written in ASCII digits, else None (`str.isdigit` alone takes "²", which
+    int() refuses)."""
+    if not raw or len(raw) > max_digits or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def row_id(raw: str | None) -> int | None:
+    """The row an id sent by an app names, or None when it names none: ids are decimal strings,
+    and no row has an id beyond MAX_ROW_ID."""
+    number = whole_number(raw)
+    return number if number is not None and number <= MAX_ROW_ID else None
+
+
 def text_param(params: Params, name: str) -> str | None:
     """One string parameter; a form field given once arrives as a list of one."""
     value = params.get(name)
