@@ -12,7 +12,7 @@ import re
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from html import escape
+from html import escape, unescape
 from typing import Any
 
 from sqlalchemy import func, select
@@ -24,9 +24,12 @@ from talentfed.domain import media
 from talentfed.domain.errors import FieldError
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
+from talentfed.federation.as_values import language_tag
 from talentfed.federation.context import PUBLIC
+from talentfed.federation.limits import unstorable
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
-from talentfed.federation.post_terms import set_term_values
+from talentfed.federation.post_edits import forget_edits, record_edit, version_of
+from talentfed.federation.post_terms import set_term_values, term_values
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, Object, utcnow
@@ -66,6 +69,7 @@ class Draft:
 
 
 def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
+    _check_text(draft)
     if draft.kind not in KIND_TO_TYPE:
         raise PostError("kind", f"expected one of {', '.join(KIND_TO_TYPE)}, got {draft.kind!r}")
     if draft.kind in ("article", "question", "project") and not draft.title.strip():
@@ -83,6 +87,22 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
         raise PostError("in_reply_to", "an answer must reply to a question")
     if draft.kind == "project":
         _check_project(draft, now or utcnow(), new)
+
+
+def _check_text(draft: Draft) -> None:
+    """Text that a database refuses (PostgreSQL: NUL, unpaired surrogates) is refused here on
+    both back-ends; a language must be a tag that fits its column."""
+    texts = [
+        *{"title": draft.title, "body": draft.body, "summary": draft.summary}.items(),
+        *{"contact": draft.contact, "language": draft.language, "in_reply_to": draft.in_reply_to}.items(),
+        *(("tags", tag) for tag in draft.tags),
+        *(("skills", skill) for skill in draft.skills),
+    ]
+    for name, value in texts:
+        if value and (problem := unstorable(value)):
+            raise PostError(name, problem)
+    if draft.language is not None and language_tag(draft.language) is None and draft.language != "und":
+        raise PostError("language", "expected a language tag such as en or pt-BR")
 
 
 def _check_project(draft: Draft, now: datetime, new: bool) -> None:
@@ -219,14 +239,17 @@ async def edit(
     *,
     mentions: dict[str, Actor] | None = None,
 ) -> Object:
-    """Change a post's text and fields; followers get an Update."""
+    """Change a post's text and fields; followers get an Update. The version it replaces is
+    kept for the post's history (`post_edits.record_edit`) when the post reads differently."""
     _check_owner(author, post)
     if draft.kind != post.kind:
         raise PostError("kind", f"a {post.kind} cannot become a {draft.kind}")
     check_draft(draft, new=False)
     mentions = await _attached(session, mentions)
+    before, edited = version_of(post), utcnow()
     _apply_draft(post, draft, mentions)
-    post.updated = utcnow()
+    post.updated = edited
+    record_edit(session, post, before, edited)
     await session.flush()
     await _federate(session, config, author, post, "Update", mentions, await _parent(session, draft))
     return post
@@ -244,6 +267,7 @@ async def delete(session: AsyncSession, config: Config, author: Actor, post: Obj
     post.content = post.name = post.summary = post.source = None
     post.skills, post.tags = [], []
     await media.detach(session, post)
+    await forget_edits(session, Object.id == post.id)
     await session.flush()
     recipients = await _audience(session, author, post, {}, None)
     await outbox.send(session, config, author, document, recipients)
@@ -296,6 +320,27 @@ def _check_owner(actor: Actor, post: Object) -> None:
         raise PostError("post", "the post was deleted")
 
 
+def draft_of(post: Object) -> Draft:
+    """A local post as the draft that writes it: an edit that changes some fields (the client
+    API's, which changes the text) keeps the others, the kind and its terms among them."""
+    terms = term_values(post)
+    return Draft(
+        kind=post.kind,
+        body=post.source or "",
+        title=post.name or "",
+        summary=_summary_source(post.summary),
+        tags=tuple(post.tags or ()),
+        skills=tuple(post.skills or ()),
+        language=post.language,
+        in_reply_to=post.in_reply_to_uri,
+        deadline=post.deadline,
+        status=post.status if post.kind == kinds.PROJECT else None,
+        visibility=post.visibility,
+        team_size=terms["team_size"],
+        contact=terms["contact"],
+    )
+
+
 def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None:
     post.name = draft.title.strip() or None
     post.summary = f"<p>{escape(draft.summary.strip())}</p>" if draft.summary.strip() else None
@@ -316,6 +361,11 @@ def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None
             "contact": draft.contact,
         },
     )
+
+
+def _summary_source(summary: str | None) -> str:
+    """The text `_apply_draft` wrapped as a summary's HTML."""
+    return unescape(summary.removeprefix("<p>").removesuffix("</p>")) if summary else ""
 
 
 async def _parent(session: AsyncSession, draft: Draft) -> Object | None:

@@ -31,7 +31,7 @@ from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
 from talentfed.storage.db import rowcount, write_lock
-from talentfed.storage.dialects import insert_for
+from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
@@ -273,10 +273,7 @@ async def _instance(session: AsyncSession, host: str) -> Instance:
         # Deliveries to a new host run side by side (per_host_limit) and all get here: a plain
         # INSERT failed in all but one, after their POST had succeeded, so the job was never
         # finished and was POSTed again when its lease expired. Let the first insert win.
-        new_row = (
-            insert_for(session)(Instance).values(host=host).on_conflict_do_nothing(index_elements=["host"])
-        )
-        await session.execute(new_row)
+        await session.execute(insert_or_ignore(session, Instance, ["host"], host=host))
         instance = await session.scalar(select(Instance).where(Instance.host == host))
         if instance is None:
             raise RuntimeError(f"the instances row for {host} was neither inserted nor found")

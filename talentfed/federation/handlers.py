@@ -22,6 +22,7 @@ from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.object_types import ACTOR_TYPES
+from talentfed.federation.post_edits import forget_edits
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
@@ -238,10 +239,10 @@ async def on_delete(context: Context, activity: dict[str, Any]) -> str:
         await session.delete(sender)  # follows, posts and interactions cascade
         context.actors.forget(sender.uri)
         return "actor deleted"
+    theirs = (Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
+    await forget_edits(session, *theirs)
     result = await session.execute(
-        update(Object)
-        .where(Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
-        .values(deleted_at=utcnow(), content=None, name=None, summary=None)
+        update(Object).where(*theirs).values(deleted_at=utcnow(), content=None, name=None, summary=None)
     )
     return "object deleted" if rowcount(result) else "delete of nothing we know; ignored"
 

@@ -57,6 +57,7 @@ __all__ = [
     "http_url",
     "iri",
     "parse_json",
+    "unstorable",
 ]
 
 # --- the caps ----------------------------------------------------------------------------
@@ -219,13 +220,21 @@ def check_string(text: str) -> None:
     """A string both back-ends store (no NUL, no unpaired surrogate) within MAX_STRING."""
     if len(text) > MAX_STRING:
         raise InputRefused(f"a string of {len(text)} characters (at most {MAX_STRING})")
+    if problem := unstorable(text):
+        raise InputRefused(problem)
+
+
+def unstorable(text: str) -> str | None:
+    """Why PostgreSQL would refuse to store `text` (SQLite takes it), or None. Also the check
+    on what members write (domain/posts.check_draft), so both back-ends answer alike."""
     if "\x00" in text:
-        raise InputRefused("a NUL character (PostgreSQL refuses it)")
+        return "a NUL character (PostgreSQL refuses it)"
     if not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError:
-            raise InputRefused("an unpaired surrogate (\\ud800-\\udfff) is not text") from None
+            return "an unpaired surrogate (\\ud800-\\udfff) is not text"
+    return None
 
 
 def _check_array(items: list[Any], cap: int) -> None:

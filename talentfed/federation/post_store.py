@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed import kinds
 from talentfed.federation.as_values import datetime_of
 from talentfed.federation.limits import MAX_POST_MEDIA
+from talentfed.federation.post_edits import record_edit, version_of
 from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
@@ -95,7 +96,8 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
     `author` is the resolved actor of `post.attributed_to` (it must match when the
     document names one, and live on the post's host). An update must come from the
     actor who owns the row, keeps `published`, and sets `updated`; an update older than
-    the stored one is ignored. Deleted and local objects are never overwritten.
+    the stored one is ignored. Deleted and local objects are never overwritten. An update that
+    changes what readers see keeps the replaced version (`post_edits.record_edit`).
     Raises `IngestError`.
     """
     known_absent = post.uri in session.info.get(ABSENT_POSTS, ())
@@ -105,12 +107,14 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
     if existing is None:
         row = Object(uri=post.uri, published=post.published or utcnow(), updated=post.updated)
         session.add(row)
+        _fill(row, post, author, kind)
     else:
         if _older_than_stored(post, existing):
             return existing  # a late delivery of an older version
-        row = existing
-        row.updated = post.updated or utcnow()
-    _fill(row, post, author, kind)
+        row, before, edited = existing, version_of(existing), post.updated or utcnow()
+        row.updated = edited
+        _fill(row, post, author, kind)
+        record_edit(session, row, before, edited)
     await _store_media(session, row, post, author, replace=existing is not None)
     if kind == kinds.QUESTION:
         await _promote_answers(session, post.uri)

@@ -1,5 +1,6 @@
 """SQL that SQLite and PostgreSQL write differently, each piece once: an INSERT that can say
-what to do on a conflict, and a time as whole seconds since the epoch."""
+what to do on a conflict (and the common case, insert or ignore), and a time as whole seconds
+since the epoch."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ def insert_for(session: AsyncSession) -> Any:
     """The dialect's `insert`, which has `on_conflict_do_nothing` and `on_conflict_do_update`
     (written the same way on both backends)."""
     return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
+
+
+def insert_or_ignore(session: AsyncSession, model: Any, unique: list[str], **values: Any) -> Any:
+    """INSERT of one row that does nothing when a row with the same `unique` columns exists
+    (ON CONFLICT DO NOTHING): of two writers at once, one inserts and the other waits for it,
+    then inserts nothing. Add `.returning(...)` to learn which one won."""
+    return insert_for(session)(model).values(**values).on_conflict_do_nothing(index_elements=unique)
 
 
 def epoch_seconds(dialect: str, moment: Any) -> ColumnElement[int]:

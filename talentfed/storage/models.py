@@ -492,3 +492,52 @@ class MediaAttachment(Base):
     # Lets a remote post's attachments be added before the post has its id (one flush writes
     # both: storage/group_commit.py stores many posts at once). Never loaded lazily.
     post: Mapped[Object | None] = relationship(lazy="raise")
+
+
+class PostEdit(Base):
+    """A version of a post that an edit replaced, for the post's history (Mastodon's StatusEdit).
+
+    Written only through `federation/post_edits.record_edit`, for our members' edits and other
+    servers' Updates alike. The current version is the post itself; a version was shown from
+    the `replaced_at` of the one before it (the post's `published` for the first) until its own.
+    """
+
+    __tablename__ = "post_edits"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str | None] = mapped_column(Text)
+    summary: Mapped[str | None] = mapped_column(Text)
+    content: Mapped[str | None] = mapped_column(Text)  # sanitised HTML
+    source: Mapped[str | None] = mapped_column(Text)  # Markdown, local objects only
+    language: Mapped[str | None] = mapped_column(String(16))
+    sensitive: Mapped[bool] = mapped_column(Boolean, default=False)
+    tags: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    replaced_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class Bookmark(Base):
+    """A post a member bookmarked: private to the member, never federated."""
+
+    __tablename__ = "bookmarks"
+    __table_args__ = (UniqueConstraint("actor_id", "object_id"), Index(None, "actor_id", "id"))
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    object_id: Mapped[int] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdempotencyKey(Base):
+    """An `Idempotency-Key` a member's app sent with a new post, and the post it made; a key is
+    claimed in the transaction that publishes, so a second request with it answers that post."""
+
+    __tablename__ = "idempotency_keys"
+    __table_args__ = (UniqueConstraint("actor_id", "key"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    key: Mapped[str] = mapped_column(NAME)
+    # Set in the transaction that claimed the key, so a committed key always names its post.
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

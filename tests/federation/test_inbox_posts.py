@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 from talentfed.domain import posts
 from talentfed.domain.members import find_local_actor
 from talentfed.domain.posts import Draft
-from talentfed.storage.models import Activity, Interaction, Object
+from talentfed.storage.models import Activity, Interaction, Object, PostEdit
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
 from tests.fixtures_path import fixture
@@ -218,3 +218,43 @@ async def test_a_post_is_read_before_the_shared_write_transaction_opens(
     monkeypatch.setattr(node.federation.inbox.writes, "run", transaction)
     assert (await node.post("/inbox", activity, felix)).status_code == 202
     assert events == ["read", "transaction"]
+
+
+async def test_an_update_through_the_inbox_shows_in_the_status_history(
+    node: Node, remote: RemoteServer
+) -> None:
+    """A remote edit: apps read both versions (`/history`) and `edited_at`; a Delete takes the
+    earlier texts with the post."""
+    nia = remote.add_user("nia")
+    note = {
+        "id": remote.activity_id("edited-note"),
+        "type": "Note",
+        "attributedTo": nia.uri,
+        "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        "content": "<p>Frist!</p>",
+        "published": "2026-01-01T10:00:00Z",
+    }
+    context = "https://www.w3.org/ns/activitystreams"
+    for verb, obj in (
+        ("Create", note),
+        ("Update", {**note, "content": "<p>First!</p>", "updated": "2026-01-01T10:05:00Z"}),
+    ):
+        activity = {"@context": context, "id": remote.activity_id(verb), "type": verb, "actor": nia.uri}
+        response = await node.post("/inbox", {**activity, "object": obj}, nia)
+        assert response.status_code == 202, response.text
+    async with node.sessions() as session:
+        stored = await session.scalar(select(Object).where(Object.uri == note["id"]))
+    assert stored is not None
+
+    status = (await node.client.get(f"/api/v1/statuses/{stored.id}")).json()
+    assert status["edited_at"] == "2026-01-01T10:05:00.000Z"
+    history = (await node.client.get(f"/api/v1/statuses/{stored.id}/history")).json()
+    assert [(entry["content"], entry["created_at"]) for entry in history] == [
+        ("<p>Frist!</p>", "2026-01-01T10:00:00.000Z"),
+        ("<p>First!</p>", "2026-01-01T10:05:00.000Z"),
+    ]
+    assert history[0]["account"]["uri"] == nia.uri
+
+    delete = {"@context": context, "id": remote.activity_id("delete"), "type": "Delete", "actor": nia.uri}
+    assert (await node.post("/inbox", {**delete, "object": note["id"]}, nia)).status_code == 202
+    assert await node.count(PostEdit) == 0

@@ -14,7 +14,7 @@ from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.post_reader import read_post
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
+from talentfed.storage.models import Actor, MediaAttachment, Object, PostEdit, utcnow
 from tests.federation.test_post_reader import (
     AS,
     NON_POSTS,
@@ -193,6 +193,55 @@ async def test_an_update_keeps_published_and_sets_updated(session: AsyncSession,
         and row.updated is not None
         and row.updated >= before - timedelta(seconds=1)
     )
+
+
+async def _edits(engine: AsyncEngine, uri: str) -> list[PostEdit]:
+    async with session_factory(engine)() as fresh:
+        return list(
+            await fresh.scalars(
+                select(PostEdit)
+                .join(Object, Object.id == PostEdit.object_id)
+                .where(Object.uri == uri)
+                .order_by(PostEdit.id)
+            )
+        )
+
+
+async def test_an_update_that_changes_the_text_keeps_the_replaced_version(
+    session: AsyncSession, engine: AsyncEngine
+) -> None:
+    """The history of a remote post (Mastodon's status edits): the version an Update replaces
+    is kept, through the same `post_edits.record_edit` as our members' edits."""
+    bob = await _actor(session, "https://remote.example/users/bob")
+    first = _note(content="<p>first</p>", summary="cw", sensitive=True, published="2024-01-01T00:00:00Z")
+    await store_post(session, read_post(first), bob)
+    await session.commit()
+    assert await _edits(engine, first["id"]) == []
+
+    second = _note(content="<p>second</p>", updated="2024-01-02T00:00:00Z")
+    await store_post(session, read_post(second), bob)
+    await session.commit()
+    [kept] = await _edits(engine, first["id"])
+    assert (kept.content, kept.summary, kept.sensitive, kept.replaced_at) == (
+        "<p>first</p>",
+        "cw",
+        True,
+        at(2024, 1, 2),
+    )
+
+    # The same version again (a redelivery, an Update of something readers do not see) and a
+    # late older version are no edits.
+    await store_post(session, read_post({**second, "updated": "2024-01-03T00:00:00Z"}), bob)
+    await store_post(session, read_post(_note(content="<p>stale</p>", updated="2024-01-01T12:00:00Z")), bob)
+    await session.commit()
+    assert len(await _edits(engine, first["id"])) == 1
+
+    third = _note(
+        content="<p>third</p>", tag=[{"type": "Hashtag", "name": "#new"}], updated="2024-01-04T00:00:00Z"
+    )
+    await store_post(session, read_post(third), bob)
+    await session.commit()
+    assert [edit.content for edit in await _edits(engine, first["id"])] == ["<p>first</p>", "<p>second</p>"]
 
 
 async def test_only_the_author_may_update(session: AsyncSession, engine: AsyncEngine) -> None:

@@ -173,10 +173,17 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
     # Mastodon.py's own sign-in (no PKCE) gives a second working token.
     assert _sign_in_with_log_in(a, client_id, client_secret).me().id == me.id
 
-    # A note, then a reply to grace's question, which is stored as an answer.
-    note = api.status_post("Hello from Mastodon.py #python")
+    # A note (sent twice with one Idempotency-Key: one status), edited; then a reply to grace's
+    # question, which is stored as an answer.
+    note = api.status_post("Hello from Mastodon.py #python", idempotency_key="mastodon-py-1")
     assert note.account.id == me.id and note.visibility == "public"
+    assert api.status_post("Hello from Mastodon.py #python", idempotency_key="mastodon-py-1").id == note.id
     assert _kind(a, note.uri) == "note"
+    edited = api.status_update(note.id, "Hello again from Mastodon.py #python")
+    assert edited.id == note.id and edited.edited_at is not None and "again" in edited.content
+    history = api.status_history(note.id)
+    assert [("again" in version.content) for version in history] == [False, True]
+    assert api.status_source(note.id).text == "Hello again from Mastodon.py #python"
     question = next(
         s for s in api.timeline_public(local=True) if s.uri == f"{a.base_url}/objects/demo-question"
     )
@@ -208,13 +215,17 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
     assert api.markers_set("home", bobs).home.last_read_id == str(bobs.id)
     assert api.markers_get(["home", "notifications"]).home.last_read_id == str(bobs.id)
 
-    # Favourite, reblog and reply to it; all reach node B. (Mastodon answers a reblog with a new
-    # status wrapping the original; ours answers with the original, marked reblogged.)
+    # Favourite, reblog and reply to it; all reach node B. As on Mastodon, a reblog is answered
+    # with a new status wrapping the original, which can be read back by its id. Bookmark it
+    # (that stays on node A).
     assert api.status_favourite(bobs.id).favourited is True
     boost = api.status_reblog(bobs.id)
-    assert (boost.reblog or boost).id == bobs.id
+    assert boost.id != bobs.id and boost.reblog.id == bobs.id and boost.account.id == me.id
+    assert api.status(boost.id).reblog.id == bobs.id
+    assert api.status_bookmark(bobs.id).bookmarked is True
+    assert [s.id for s in api.bookmarks()] == [bobs.id]
     seen = api.status(bobs.id)
-    assert seen.favourited is True and seen.reblogged is True
+    assert seen.favourited is True and seen.reblogged is True and seen.bookmarked is True
     assert seen.favourites_count == 1 and seen.reblogs_count == 1
     reply = api.status_post("Welcome, Bob!", in_reply_to_id=bobs.id)
     assert reply.in_reply_to_id == bobs.id and reply.in_reply_to_account_id == bob.id
@@ -237,7 +248,7 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
 
     # Delete the note: the answer carries its text (delete and redraft), and it is gone.
     deleted = api.status_delete(note.id)
-    assert deleted.text == "Hello from Mastodon.py #python"
+    assert deleted.text == "Hello again from Mastodon.py #python"
     with pytest.raises(MastodonNotFoundError):
         api.status(note.id)
 

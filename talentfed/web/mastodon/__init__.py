@@ -2,12 +2,12 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `media` (uploads), `relationships`, `notifications` (and
-`grouped_notifications`, API v2), `markers`, `follow_lists` (followers, following, follow
-requests), `placeholders` (valid empty answers for what we do not do, Web Push among them),
-`entities`, `paging`, `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access
-for browser apps) and `throttling` (rate limits' headers and 429s; the rules are
-`web/rate_limits`).
+`search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `reblogs` (the ids
+of reblogs), `media` (uploads), `relationships`, `notifications` (and `grouped_notifications`,
+API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders`
+(valid empty answers for what we do not do, Web Push among them), `entities`, `paging`,
+`params`, `errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
+`throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from starlette.routing import BaseRoute
 
 from talentfed.web.mastodon import (
     accounts,
+    bookmarks,
+    edits,
     follow_lists,
     grouped_notifications,
     instance,
@@ -44,6 +46,8 @@ routes: list[BaseRoute] = [
     *search.routes,
     *posting.routes,
     *media.routes,
+    *edits.routes,
+    *bookmarks.routes,
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,

@@ -16,7 +16,7 @@ from talentfed.domain.post_counts import PostCounts
 from talentfed.domain.profiles import ProfileCounts
 from talentfed.federation.post_documents import article_summary, display_content, hashtag_name, media_urls
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Actor, MediaAttachment, Object
+from talentfed.storage.models import Actor, Interaction, MediaAttachment, Object
 from talentfed.text import html_to_excerpt
 
 BOT_TYPES = frozenset({"Service", "Application"})
@@ -85,15 +85,17 @@ def status(
     *,
     in_reply_to: Object | None = None,
     media: Sequence[MediaAttachment] = (),
+    edited_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A Status. Articles and project calls also carry a preview card linking their full page."""
+    """A Status. Articles and project calls also carry a preview card linking their full page.
+    `edited_at` is when an edit last changed what it shows (domain/post_history.py), else None."""
     url = post.url or post.uri
     return {
         "id": str(post.id),
         "uri": post.uri,
         "url": url,
         "created_at": iso(post.published),
-        "edited_at": iso(post.updated),
+        "edited_at": iso(edited_at),
         "account": account(author, author_counts, config),
         "content": _content(post),
         "text": None,
@@ -118,6 +120,52 @@ def status(
 
 
 CARD_KINDS = frozenset({kinds.ARTICLE, kinds.PROJECT})
+
+
+def reblog(
+    status_id: str, boost: Interaction, booster: dict[str, Any], original: dict[str, Any]
+) -> dict[str, Any]:
+    """A reblog as Mastodon shows one: a Status of its own (the booster's, with no text of its
+    own) whose `reblog` is the original. What the reader did to the original (favourited,
+    reblogged, bookmarked) shows on both, as on Mastodon."""
+    wrapper = {
+        **original,
+        "id": status_id,
+        "uri": boost.activity_uri or original["uri"],
+        "created_at": iso(boost.created_at),
+        "edited_at": None,
+        "account": booster,
+        "content": "",
+        "visibility": "public",  # an Announce is addressed to the public
+        "sensitive": False,
+        "spoiler_text": "",
+        "language": None,
+        "in_reply_to_id": None,
+        "in_reply_to_account_id": None,
+        "replies_count": 0,
+        "favourites_count": 0,
+        "reblogs_count": 0,
+        "mentions": [],
+        "tags": [],
+        "card": None,
+        "reblog": original,
+    }
+    wrapper.pop("pinned", None)
+    return wrapper
+
+
+def status_edit(version: Object, since: datetime, author: dict[str, Any]) -> dict[str, Any]:
+    """A StatusEdit: one version of a status, shown from `since`, as `status` shows a post."""
+    return {
+        "content": _content(version),
+        "spoiler_text": "",
+        "sensitive": version.sensitive,
+        "created_at": iso(since),
+        "account": author,
+        "poll": None,
+        "media_attachments": [],
+        "emojis": [],
+    }
 
 
 def _content(post: Object) -> str:

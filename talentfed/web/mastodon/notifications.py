@@ -22,13 +22,13 @@ from talentfed.domain import notifications as model
 from talentfed.domain.markers import notifications_read_up_to
 from talentfed.domain.notifications import Notification, NotificationKey, Selection
 from talentfed.domain.visibility import Viewer, readable_by
-from talentfed.storage.models import MAX_ROW_ID, Actor, Object
+from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.accounts import accounts_json
 from talentfed.web.mastodon.auth import Holder, scoped
 from talentfed.web.mastodon.entities import notification
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, found
 from talentfed.web.mastodon.paging import limit_of, links_between
-from talentfed.web.mastodon.params import query_list
+from talentfed.web.mastodon.params import query_list, row_id
 from talentfed.web.mastodon.statuses import statuses_json
 
 DEFAULT_LIMIT, MAX_LIMIT = 40, 80  # Mastodon's, for notifications
@@ -58,19 +58,12 @@ def _kinds(request: Request) -> frozenset[str] | None:
     return kinds - kinds_of(request, "exclude_types")
 
 
-def _row_id(text: str) -> int | None:
-    """The row id a text names; None for one no row can have (PostgreSQL would refuse it)."""
-    if not (text.isascii() and text.isdigit() and len(text) <= 18):
-        return None
-    return int(text) if int(text) <= MAX_ROW_ID else None
-
-
 def selection_of(request: Request) -> Selection | None:
     """The notifications a request asks for: `types[]`, `exclude_types[]`, `account_id`, and
     `max_id`/`since_id`/`min_id` (notification ids; 422 for others). None when `account_id`
     names no account: nothing is from it, as on Mastodon."""
     account = request.query_params.get("account_id", "")
-    if account and _row_id(account) is None:
+    if account and row_id(account) is None:
         return None
     newer = [key for key in (_key_param(request, "since_id"), _key_param(request, "min_id")) if key]
     return Selection(

@@ -10,23 +10,27 @@ from starlette.requests import Request
 
 from talentfed.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from talentfed.web.mastodon.errors import MastodonError
+from talentfed.web.mastodon.params import MAX_ROW_ID, whole_number
 
 
 def _id(request: Request, name: str) -> int | None:
+    """An id to page from; one beyond every row's is the largest (as far as rows go, the same)."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    number = whole_number(raw)
+    if number is None:
         raise MastodonError(422, f"{name} must be an id")
-    return int(raw)
+    return min(number, MAX_ROW_ID)
 
 
 def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     """The `limit` asked for; one beyond `maximum` is `maximum`, as Mastodon does."""
     raw_limit = request.query_params.get("limit") or str(default)
-    if not raw_limit.isdigit():
+    number = whole_number(raw_limit, max_digits=len(raw_limit))
+    if number is None:
         raise MastodonError(422, "limit must be a whole number")
-    return min(max(int(raw_limit[:6]), 1), maximum)
+    return min(max(number, 1), maximum)
 
 
 def page_of(request: Request) -> Page:

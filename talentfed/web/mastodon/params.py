@@ -14,6 +14,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
+from talentfed.storage.models import MAX_ROW_ID
 from talentfed.web.bodies import BodyTooLarge, capped_stream, read_body
 
 MAX_BODY_BYTES = 64 * 1024  # far above any text a status or an app registration needs
@@ -107,6 +108,23 @@ def _add_json(params: Params, key: str, value: object, depth: int) -> None:
             _add_json(params, f"{key}[{name}]", member, depth + 1)
     else:
         raise ParamsError(f"{key}: expected a string")
+
+
+
+
+def whole_number(raw: str | None, max_digits: int = 18) -> int | None:
+    """A number written in ASCII digits, else None (`str.isdigit` alone takes "²", which
+    int() refuses)."""
+    if not raw or len(raw) > max_digits or not (raw.isascii() and raw.isdigit()):
+        return None
+    return int(raw)
+
+
+def row_id(raw: str | None) -> int | None:
+    """The row an id sent by an app names, or None when it names none: ids are decimal strings,
+    and no row has an id beyond MAX_ROW_ID."""
+    number = whole_number(raw)
+    return number if number is not None and number <= MAX_ROW_ID else None
 
 
 def text_param(params: Params, name: str) -> str | None:

@@ -1,5 +1,6 @@
-"""Writing through the client API: post, delete, favourite, boost; every rule is the domain's
-(domain/posts.py), as for the web form. Mentions are looked up before the transaction opens."""
+"""Writing through the client API: post (once per `Idempotency-Key`), delete, favourite, boost;
+every rule is the domain's (domain/posts.py, domain/idempotency.py), as for the web form.
+Mentions are looked up before the transaction opens."""
 
 from __future__ import annotations
 
@@ -13,14 +14,14 @@ from starlette.routing import Route
 
 from talentfed import kinds
 from talentfed.config import Config
-from talentfed.domain import posts
+from talentfed.domain import idempotency, posts
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
-from talentfed.web.mastodon.params import Params, read_params, text_param
-from talentfed.web.mastodon.statuses import readable_post, status_id, statuses_json
+from talentfed.web.mastodon.params import Params, read_params, row_id, text_param
+from talentfed.web.mastodon.statuses import readable_post, reblog_json, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
 VISIBILITIES = {"public": "public", "unlisted": "unlisted", "private": "followers"}
@@ -48,9 +49,10 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
     parent = None
     reply_to = text_param(params, "in_reply_to_id")
     if reply_to:
-        if not reply_to.isdigit() or len(reply_to) > 18:
+        parent_id = row_id(reply_to)
+        if parent_id is None:
             raise MastodonError(404, NOT_FOUND)
-        parent = await readable_post(session, holder.viewer, int(reply_to))
+        parent = await readable_post(session, holder.viewer, parent_id)
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
         body=text or "",
@@ -63,20 +65,38 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
 
 @scoped("write:statuses")
 async def create(request: Request, holder: Holder) -> Response:
+    """With an `Idempotency-Key`, a repeated request within the hour answers the first one's
+    status and publishes nothing (domain/idempotency.py)."""
     params = await read_params(request)
     config = request.app.state.config
-    async with request.app.state.sessions() as session:
-        draft = await _draft(session, holder, params)
+    key = request.headers.get("idempotency-key") or None
     try:
+        if key is not None:
+            idempotency.check_key(key)
+        async with request.app.state.sessions() as session:
+            draft = await _draft(session, holder, params)
         mentions = await posts.resolve_mentions(request.app.state.federation.actors, draft.body)
         async with request.app.state.sessions() as session, session.begin():
-            post = await posts.publish(
-                session, config, await member_in(session, holder), draft, mentions=mentions
-            )
+            author = await member_in(session, holder)
+            if key is None:
+                post = await posts.publish(session, config, author, draft, mentions=mentions)
+            else:
+                post = await idempotency.publish_once(session, config, author, draft, key, mentions=mentions)
+            if post.deleted_at is not None:
+                raise MastodonError(404, NOT_FOUND)  # the first request's status is gone
             [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
     except FieldError as exc:
         raise validation_failed(exc) from None
     return JSONResponse(body)
+
+
+async def own_status(session: AsyncSession, holder: Holder, post_id: int) -> tuple[Actor, Object]:
+    """The token's member and their status `post_id`; Mastodon's 404 for anyone else's."""
+    post = await readable_post(session, holder.viewer, post_id)
+    author = await member_in(session, holder)
+    if post.author_id != author.id:
+        raise MastodonError(404, NOT_FOUND)  # as Mastodon answers for others' statuses
+    return author, post
 
 
 @scoped("write:statuses")
@@ -84,10 +104,7 @@ async def delete(request: Request, holder: Holder) -> Response:
     """Deleted; the answer carries the source text, for "delete and redraft"."""
     config = request.app.state.config
     async with request.app.state.sessions() as session, session.begin():
-        post = await readable_post(session, holder.viewer, status_id(request))
-        author = await member_in(session, holder)
-        if post.author_id != author.id:
-            raise MastodonError(404, NOT_FOUND)  # as Mastodon answers for others' statuses
+        author, post = await own_status(session, holder, status_id(request))
         [body] = await statuses_json(session, config, [post], viewer=holder.viewer)
         body["text"] = post.source or ""
         await posts.delete(session, config, author, post)
@@ -97,7 +114,7 @@ async def delete(request: Request, holder: Holder) -> Response:
 Change = Callable[[AsyncSession, Config, Actor, Object], Awaitable[None]]
 
 
-def _on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response]]:
+def on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response]]:
     """An endpoint that changes the member's relation to a status, then shows the status."""
 
     async def endpoint(request: Request, holder: Holder) -> Response:
@@ -112,6 +129,22 @@ def _on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response
         return JSONResponse(body)
 
     return endpoint
+
+
+@scoped("write:statuses")
+async def reblog(request: Request, holder: Holder) -> Response:
+    """As Mastodon: a new status for the reblog, wrapping the original (reblogs.py); reblogging
+    again answers the same one."""
+    config = request.app.state.config
+    async with request.app.state.sessions() as session, session.begin():
+        post = await readable_post(session, holder.viewer, status_id(request))
+        member = await member_in(session, holder)
+        try:
+            boost = await posts.react(session, config, member, post, "announce")
+        except FieldError as exc:
+            raise validation_failed(exc) from None
+        body = await reblog_json(session, config, boost, member, post, viewer=holder.viewer)
+    return JSONResponse(body)
 
 
 def _react(kind: str) -> Change:
@@ -135,22 +168,18 @@ routes = [
     Route("/api/v1/statuses/{id}", delete, methods=["DELETE"]),
     Route(
         "/api/v1/statuses/{id}/favourite",
-        scoped("write:favourites")(_on_status(_react("like"))),
+        scoped("write:favourites")(on_status(_react("like"))),
         methods=["POST"],
     ),
     Route(
         "/api/v1/statuses/{id}/unfavourite",
-        scoped("write:favourites")(_on_status(_unreact("like"))),
+        scoped("write:favourites")(on_status(_unreact("like"))),
         methods=["POST"],
     ),
-    Route(
-        "/api/v1/statuses/{id}/reblog",
-        scoped("write:statuses")(_on_status(_react("announce"))),
-        methods=["POST"],
-    ),
+    Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
     Route(
         "/api/v1/statuses/{id}/unreblog",
-        scoped("write:statuses")(_on_status(_unreact("announce"))),
+        scoped("write:statuses")(on_status(_unreact("announce"))),
         methods=["POST"],
     ),
 ]

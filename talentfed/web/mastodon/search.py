@@ -35,6 +35,7 @@ from talentfed.web.mastodon.accounts import visible_account
 from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder
 from talentfed.web.mastodon.entities import account, hashtag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.params import row_id, whole_number
 from talentfed.web.mastodon.statuses import statuses_json
 
 logger = logging.getLogger("talentfed.mastodon.search")
@@ -80,10 +81,10 @@ def _truthy(value: str | None) -> bool:
 
 
 def _number(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name) or str(default)
-    if not raw.isdigit() or len(raw) > 9:
+    number = whole_number(request.query_params.get(name) or str(default), max_digits=9)
+    if number is None:
         raise MastodonError(400, f"Pagination values for `{name}` must be positive whole numbers")
-    return int(raw)
+    return number
 
 
 def _ask(request: Request) -> Ask:
@@ -93,7 +94,8 @@ def _ask(request: Request) -> Ask:
         raise MastodonError(400, "param is missing or the value is empty or invalid: q")
     kind = params.get("type") or None
     raw_account = params.get("account_id") or None
-    if raw_account is not None and (not raw_account.isdigit() or len(raw_account) > 18):
+    account_id = row_id(raw_account)
+    if raw_account is not None and account_id is None:
         raise MastodonError(404, NOT_FOUND)
     return Ask(
         text=text,
@@ -102,7 +104,7 @@ def _ask(request: Request) -> Ask:
         limit=min(max(_number(request, "limit", DEFAULT_LIMIT), 1), MAX_LIMIT),
         offset=_number(request, "offset", 0) if kind else 0,  # Mastodon pages single-type searches only
         following=_truthy(params.get("following")),
-        account_id=int(raw_account) if raw_account is not None else None,
+        account_id=account_id,
     )
 
 

@@ -13,28 +13,32 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
+from talentfed.domain.bookmarks import bookmarked
 from talentfed.domain.media import media_of, with_media
 from talentfed.domain.paging import in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
-from talentfed.domain.profiles import profile_counts_of
+from talentfed.domain.post_history import edited_times
+from talentfed.domain.profiles import profile_counts, profile_counts_of
 from talentfed.domain.visibility import Viewer, listed, readable_by
-from talentfed.storage.models import Actor, Object
+from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import account_id
-from talentfed.web.mastodon.entities import status
+from talentfed.web.mastodon.entities import account, reblog, status
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 from talentfed.web.mastodon.paging import link_header, page_of
+from talentfed.web.mastodon.params import row_id
+from talentfed.web.mastodon.reblogs import readable_reblog, reblog_row, reblog_status_id
 from talentfed.web.mastodon.viewers import request_viewer
 
 MAX_THREAD = 200  # ancestors or descendants shown in a context
 
 
 def status_id(request: Request) -> int:
-    raw = request.path_params["id"]
-    if not raw.isdigit() or len(raw) > 18:
+    found = row_id(request.path_params["id"])
+    if found is None:
         raise MastodonError(404, NOT_FOUND)
-    return int(raw)
+    return found
 
 
 def _readable(viewer: Viewer) -> Any:
@@ -60,6 +64,7 @@ async def statuses_json(
     counts = await post_counts(session, posts)
     author_counts = await profile_counts_of(session, list(authors.values()))
     attached = await media_of(session, posts)
+    edited = await edited_times(session, posts)
     shown = [
         status(
             post,
@@ -69,19 +74,30 @@ async def statuses_json(
             config,
             in_reply_to=parents.get(post.in_reply_to_uri or ""),
             media=attached[post.id],
+            edited_at=edited.get(post.id),
         )
         for post in posts
     ]
     if viewer.actor_id is not None:
         reacted = await reactions_of(session, viewer.actor_id, posts)
+        marked = await bookmarked(session, viewer.actor_id, posts)
         for post, body in zip(posts, shown, strict=True):
             body["favourited"] = (post.id, "like") in reacted
             body["reblogged"] = (post.id, "announce") in reacted
             body["muted"] = False
-            body["bookmarked"] = False
+            body["bookmarked"] = post.id in marked
             if post.author_id == viewer.actor_id:
                 body["pinned"] = bool(post.pinned)
     return shown
+
+
+async def reblog_json(
+    session: AsyncSession, config: Config, boost: Interaction, booster: Actor, post: Object, *, viewer: Viewer
+) -> dict[str, Any]:
+    """The Status of a reblog (`boost`, by `booster`, of `post`), wrapping the original."""
+    [original] = await statuses_json(session, config, [post], viewer=viewer)
+    booster_json = account(booster, await profile_counts(session, booster), config)
+    return reblog(reblog_status_id(boost), boost, booster_json, original)
 
 
 async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
@@ -93,10 +109,16 @@ async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> 
 
 
 async def show(request: Request) -> Response:
+    """A post's status, or a reblog's (reblogs.py says which ids are reblogs)."""
     viewer = await request_viewer(request)
+    config = request.app.state.config
+    boost_row = reblog_row(request.path_params["id"])
     async with request.app.state.sessions() as session:
+        if boost_row is not None:
+            boost, booster, post = await readable_reblog(session, viewer, boost_row)
+            return JSONResponse(await reblog_json(session, config, boost, booster, post, viewer=viewer))
         post = await readable_post(session, viewer, status_id(request))
-        [body] = await statuses_json(session, request.app.state.config, [post], viewer=viewer)
+        [body] = await statuses_json(session, config, [post], viewer=viewer)
     return JSONResponse(body)
 
 

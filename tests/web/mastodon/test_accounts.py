@@ -4,6 +4,7 @@ hidden, and clear 404s."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,6 +12,7 @@ from talentfed.config import Config
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, DomainBlock, Follow
 from tests.support import remote_actor
+from tests.web.mastodon.test_oauth import bearer, member_token, register
 
 
 async def test_a_member_is_found_by_acct_and_by_id(demo_client: httpx.AsyncClient, config: Config) -> None:
@@ -67,3 +69,33 @@ async def test_unknown_blocked_and_malformed_accounts_are_404(
         assert response.status_code == 404 and response.json() == {"error": "Record not found"}
     missing = await demo_client.get("/api/v1/accounts/lookup")
     assert missing.status_code == 422 and missing.json() == {"error": "acct is required"}
+
+
+@pytest.mark.parametrize("odd", ["²", "2147483648", "999999999999999999"])
+async def test_ids_no_row_can_have_name_nothing(demo_client: httpx.AsyncClient, odd: str) -> None:
+    """Every id an app sends is read by `params.row_id`: not ASCII digits ("²" passes
+    str.isdigit, not int()) or beyond PostgreSQL's integer names no row, on both back-ends."""
+    app = await register(demo_client)
+    auth = bearer((await member_token(demo_client, app))["access_token"])
+    for path in (
+        f"/api/v1/accounts/{odd}",
+        f"/api/v1/accounts/{odd}/statuses",
+        f"/api/v1/accounts/{odd}/follow",
+    ):
+        method = "POST" if path.endswith("/follow") else "GET"
+        response = await demo_client.request(method, path, headers=auth)
+        assert response.status_code == 404 and response.json() == {"error": "Record not found"}, path
+    relationships = await demo_client.get(
+        "/api/v1/accounts/relationships", params={"id[]": odd}, headers=auth
+    )
+    assert relationships.status_code == 200 and relationships.json() == []
+    notifications = await demo_client.get("/api/v1/notifications", params={"account_id": odd}, headers=auth)
+    assert notifications.status_code == 200 and notifications.json() == []
+    search = await demo_client.get("/api/v2/search", params={"q": "speech", "account_id": odd}, headers=auth)
+    assert search.status_code == 404
+    reply = await demo_client.post(
+        "/api/v1/statuses", json={"status": "hi", "in_reply_to_id": odd}, headers=auth
+    )
+    assert reply.status_code == 404
+    paged = await demo_client.get("/api/v1/timelines/public", params={"max_id": odd})
+    assert paged.status_code == (422 if odd == "²" else 200)

@@ -8,6 +8,9 @@ import httpx
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from talentfed.config import Config
+from talentfed.domain import posts
+from talentfed.domain.members import find_local_actor
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Object
 from tests.web.mastodon.test_oauth import bearer, member_token, register
@@ -16,6 +19,21 @@ from tests.web.mastodon.test_oauth import bearer, member_token, register
 async def _token(client: httpx.AsyncClient, scope: str = "read write") -> dict[str, str]:
     app = await register(client)
     return bearer(str((await member_token(client, app, scope=scope))["access_token"]))
+
+
+async def demo_post(engine: AsyncEngine, name: str) -> Object:
+    """A post of the demo by its name: `article`, `question` (grace's), `answer`, `project`."""
+    async with session_factory(engine)() as session:
+        post = await session.scalar(select(Object).where(Object.uri.endswith(f"/objects/demo-{name}")))
+    assert post is not None
+    return post
+
+
+async def publish_as(engine: AsyncEngine, config: Config, username: str, draft: posts.Draft) -> Object:
+    """A post published by a member, as the web form would."""
+    async with session_factory(engine)() as session, session.begin():
+        author = await find_local_actor(session, username)
+        return await posts.publish(session, config, author, draft)
 
 
 async def _stored(engine: AsyncEngine, status_id: str) -> Object:
@@ -122,7 +140,7 @@ async def test_favourite_and_boost_count_and_undo(
     again = (await demo_client.post(f"/api/v1/statuses/{article.id}/favourite", headers=auth)).json()
     assert again["favourites_count"] == liked["favourites_count"]  # once per member
     boosted = (await demo_client.post(f"/api/v1/statuses/{article.id}/reblog", headers=auth)).json()
-    assert boosted["reblogs_count"] == before["reblogs_count"] + 1
+    assert boosted["reblog"]["reblogs_count"] == before["reblogs_count"] + 1
     undone = (await demo_client.post(f"/api/v1/statuses/{article.id}/unfavourite", headers=auth)).json()
     assert undone["favourites_count"] == before["favourites_count"]
     twice = await demo_client.post(f"/api/v1/statuses/{article.id}/unfavourite", headers=auth)

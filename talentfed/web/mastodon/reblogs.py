@@ -1,0 +1,59 @@
+"""Reblogs as statuses of their own. Mastodon answers a reblog with a new Status whose `reblog`
+is the original; here a reblog is an `announce` row of `interactions` (ours, or another
+server's Announce), not a post, so it needs an id that no post has.
+
+A reblog's status id is REBLOG_IDS plus the row's id: far beyond every post id (post ids are
+at most params.MAX_ROW_ID), so one number never names both, and `GET /api/v1/statuses/:id`
+answers either. Who may see a reblog is who may read the post it reblogs (domain/visibility.py).
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
+
+from talentfed.domain.visibility import Viewer, readable_by
+from talentfed.storage.models import Actor, Interaction, Object
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.params import MAX_ROW_ID, whole_number
+
+REBLOG_IDS = 10**15
+
+
+def reblog_status_id(boost: Interaction) -> str:
+    return str(REBLOG_IDS + boost.id)
+
+
+def reblog_row(raw: str) -> int | None:
+    """The `interactions` row a status id names, if it is a reblog's id."""
+    number = whole_number(raw)
+    if number is None or not 0 < number - REBLOG_IDS <= MAX_ROW_ID:
+        return None
+    return number - REBLOG_IDS
+
+
+async def readable_reblog(
+    session: AsyncSession, viewer: Viewer, row: int
+) -> tuple[Interaction, Actor, Object]:
+    """The reblog, its booster and the post it reblogs, if `viewer` may read that post; else
+    Mastodon's 404."""
+    # An alias: readable_by's own subquery on `interactions` must not correlate to this row.
+    boosts = aliased(Interaction)
+    found = (
+        await session.execute(
+            select(boosts, Actor, Object)
+            .join(Actor, Actor.id == boosts.actor_id)
+            .join(Object, Object.id == boosts.object_id)
+            .where(
+                boosts.id == row,
+                boosts.kind == "announce",
+                Object.deleted_at.is_(None),
+                readable_by(viewer),
+            )
+        )
+    ).first()
+    if found is None:
+        raise MastodonError(404, NOT_FOUND)
+    boost, booster, post = found
+    return boost, booster, post
