@@ -114,16 +114,20 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def fresh_database(request: pytest.FixtureRequest, tmp_path: Path):
-    """A factory: fresh_database(backend) → URL of a new, migrated, empty database."""
+    """A factory: fresh_database(backend) → URL of a new, migrated, empty database;
+    fresh_database(backend, schema=False): without a schema (an SQLite file not created yet),
+    for tests that migrate, destroy or restore a database whole."""
 
-    def make(backend: str) -> str:
+    def make(backend: str, *, schema: bool = True) -> str:
         if backend == "sqlite":
             target = tmp_path / f"{uuid.uuid4().hex[:8]}.db"
-            shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
+            if schema:
+                shutil.copyfile(request.getfixturevalue("sqlite_template"), target)
             return f"sqlite+aiosqlite:///{target}"
         user, template, created = request.getfixturevalue("pg_template")
         name = f"{template}_{len(created)}"
-        run_blocking(_pg_execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+        copied = f' TEMPLATE "{template}"' if schema else ""
+        run_blocking(_pg_execute(f'CREATE DATABASE "{name}"{copied}'))
         created.append(name)
         return _pg_url(user, name)
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.cli.context import CommandError, open_engine
 from talentfed.cli.output import print_json, print_table
@@ -84,18 +84,36 @@ class Session:
     federation: Federation
 
 
+@dataclass
+class Runtime:
+    config: Config
+    sessions: async_sessionmaker[AsyncSession]
+    federation: Federation
+
+    @contextlib.asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Session]:
+        async with self.sessions() as db, db.begin():
+            yield Session(self.config, db, self.federation)
+
+
 @contextlib.asynccontextmanager
-async def _open(args: argparse.Namespace) -> AsyncIterator[Session]:
+async def node_runtime(args: argparse.Namespace) -> AsyncIterator[Runtime]:
+    """The node's database and federation, for a command that needs several transactions."""
     config = load_config(args.config)
     engine = await open_engine(config)
     sessions = session_factory(engine)
-    runtime = await Federation.open(config, sessions)
+    federation = await Federation.open(config, sessions)
     try:
-        async with sessions() as db, db.begin():
-            yield Session(config, db, runtime)
+        yield Runtime(config, sessions, federation)
     finally:
-        await runtime.close()
+        await federation.close()
         await engine.dispose()
+
+
+@contextlib.asynccontextmanager
+async def _open(args: argparse.Namespace) -> AsyncIterator[Session]:
+    async with node_runtime(args) as runtime, runtime.transaction() as session:
+        yield session
 
 
 T = TypeVar("T")
@@ -117,7 +135,8 @@ async def member_actor(session: Session, username: str) -> Actor:
     return actor
 
 
-async def _remote(session: Session, target: str) -> Actor:
+async def remote_actor(session: Session, target: str) -> Actor:
+    """An actor by @user@domain or URL: the one lookup of `lookup`, `follow` and the imports."""
     try:
         actor = await session.federation.actors.resolve(target)
     except ActorUnavailable as exc:
@@ -150,13 +169,13 @@ def cmd_lookup(args: argparse.Namespace) -> int:
 
 
 async def _lookup(session: Session, target: str) -> dict:
-    return actor_record(await _remote(session, target))
+    return actor_record(await remote_actor(session, target))
 
 
 def cmd_follow(args: argparse.Namespace) -> int:
     async def body(session: Session) -> dict:
         member = await member_actor(session, args.user)
-        target = await _remote(session, args.target)
+        target = await remote_actor(session, args.target)
         try:
             edge = await follows.follow(session.db, session.config, member, target)
         except follows.FollowError as exc:
@@ -177,7 +196,7 @@ def _report(args: argparse.Namespace, result: dict) -> None:
 def cmd_unfollow(args: argparse.Namespace) -> int:
     async def body(session: Session) -> dict:
         member = await member_actor(session, args.user)
-        target = await _remote(session, args.target)
+        target = await remote_actor(session, args.target)
         try:
             await follows.unfollow(session.db, session.config, member, target)
         except follows.FollowError as exc:
@@ -218,7 +237,7 @@ def cmd_requests_list(args: argparse.Namespace) -> int:
 def cmd_requests_answer(args: argparse.Namespace) -> int:
     async def body(session: Session) -> str:
         member = await member_actor(session, args.user)
-        follower = await _remote(session, args.target)
+        follower = await remote_actor(session, args.target)
         try:
             await follows.answer_request(session.db, session.config, member, follower, accept=args.accept)
         except follows.FollowError as exc:

@@ -28,7 +28,7 @@ class FollowEdge:
     follow_uri: str | None
 
 
-async def _find(session: AsyncSession, follower: Actor, target: Actor) -> Follow | None:
+async def find_follow(session: AsyncSession, follower: Actor, target: Actor) -> Follow | None:
     return await session.scalar(
         select(Follow).where(Follow.follower_id == follower.id, Follow.followed_id == target.id)
     )
@@ -38,7 +38,7 @@ async def follow(session: AsyncSession, config: Config, follower: Actor, target:
     """Follow `target`: at once when it is local, else by sending a Follow (pending until Accept)."""
     if follower.id == target.id:
         raise FollowError("an account cannot follow itself")
-    existing = await _find(session, follower, target)
+    existing = await find_follow(session, follower, target)
     if existing is not None and (existing.state == "accepted" or target.local):
         return existing
     if target.local:
@@ -59,7 +59,7 @@ async def follow(session: AsyncSession, config: Config, follower: Actor, target:
 
 
 async def unfollow(session: AsyncSession, config: Config, follower: Actor, target: Actor) -> None:
-    edge = await _find(session, follower, target)
+    edge = await find_follow(session, follower, target)
     if edge is None:
         raise FollowError(f"{follower.handle} does not follow {target.handle}")
     follow_uri = edge.uri
@@ -74,7 +74,7 @@ async def answer_request(
     session: AsyncSession, config: Config, target: Actor, follower: Actor, *, accept: bool
 ) -> None:
     """Approve or refuse a pending follow request made to a member who approves by hand."""
-    edge = await _find(session, follower, target)
+    edge = await find_follow(session, follower, target)
     if edge is None or edge.state != "pending":
         raise FollowError(f"no pending follow request from {follower.handle} to {target.handle}")
     follow_uri = edge.uri

@@ -23,6 +23,18 @@ def ordered_collection(collection_id: str, total: int) -> dict[str, Any]:
     return document
 
 
+def inline_collection(collection_id: str, items: list[Any]) -> dict[str, Any]:
+    """The whole collection with its items inline and no pages: for short lists (featured)
+    and for archives."""
+    return {
+        "@context": PUBLISHED_CONTEXT,
+        "id": collection_id,
+        "type": "OrderedCollection",
+        "totalItems": len(items),
+        "orderedItems": items,
+    }
+
+
 def collection_page(collection_id: str, page: int, total: int, items: list[Any]) -> dict[str, Any]:
     document: dict[str, Any] = {
         "@context": PUBLISHED_CONTEXT,

@@ -54,7 +54,12 @@ class SchemaState:
 
 
 async def schema_state(engine: AsyncEngine) -> SchemaState:
-    current, head = await current_revision(engine), head_revision()
+    return state_of(await current_revision(engine))
+
+
+def state_of(current: str | None) -> SchemaState:
+    """Where a schema at revision `current` stands (a database's, or a backup's)."""
+    head = head_revision()
     scripts = _scripts()
     if current is not None and current not in {script.revision for script in scripts.walk_revisions()}:
         return SchemaState(current, head, (), newer=True)

@@ -11,6 +11,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from talentfed.domain.outbox_items import outbox_count, outbox_documents
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import collections, webfinger
 from talentfed.federation.authorized_fetch import FetchAuthorization, authorize_fetch
@@ -18,7 +19,7 @@ from talentfed.federation.context import TALENTFED_CONTEXT
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.render import actor_document, technical_actor_document
 from talentfed.federation.uris import LocalURIs
-from talentfed.storage.models import Activity, Actor, Follow, Object
+from talentfed.storage.models import Actor, Follow, Object
 from talentfed.web import pages
 from talentfed.web.bodies import BodyTooLarge, read_body
 from talentfed.web.negotiation import ActivityJSONResponse, wants_activity_json
@@ -150,19 +151,8 @@ async def outbox_endpoint(request: Request) -> Response:
     authorization = await authorize_request(request)
     if not authorization.allowed:
         return refused(authorization)
-    readable = (
-        select(Object.uri)
-        .where(Object.deleted_at.is_(None), readable_by(fetch_viewer(authorization)))
-        .scalar_subquery()
-    )
-    shown = (
-        (Activity.local.is_(True))
-        & (Activity.actor_uri == actor.uri)
-        & (Activity.type.in_(("Create", "Announce")))
-        & (Activity.object_uri.in_(readable))
-    )
-    count = select(func.count()).select_from(Activity).where(shown)
-    items = select(Activity.document).where(shown).order_by(Activity.id.desc())
+    viewer = fetch_viewer(authorization)
+    count, items = outbox_count(actor, viewer), outbox_documents(actor, viewer)
     return await _paged(request, uris.outbox(username), count, items, authorization)
 
 
@@ -186,11 +176,8 @@ async def featured_endpoint(request: Request) -> Response:
                 .order_by(Object.published.desc())
             )
         )
-    document = collections.ordered_collection(uris.featured(username), len(pinned))
-    document.pop("first", None)
-    document.pop("last", None)
-    document["orderedItems"] = pinned  # a short list: Mastodon reads featured inline
-    return ActivityJSONResponse(document)
+    # a short list: Mastodon reads featured inline
+    return ActivityJSONResponse(collections.inline_collection(uris.featured(username), pinned))
 
 
 async def context_document(request: Request) -> Response:
