@@ -4,8 +4,6 @@ their list shows only what they may still read (domain/visibility.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -31,18 +29,6 @@ async def unbookmark(session: AsyncSession, member: Actor, post: Object) -> None
     await session.execute(
         delete(Bookmark).where(Bookmark.actor_id == member.id, Bookmark.object_id == post.id)
     )
-
-
-async def bookmarked(session: AsyncSession, member_id: int, posts: Sequence[Object]) -> set[int]:
-    """The ids of those of `posts` that the member bookmarked."""
-    if not posts:
-        return set()
-    rows = await session.scalars(
-        select(Bookmark.object_id).where(
-            Bookmark.actor_id == member_id, Bookmark.object_id.in_([post.id for post in posts])
-        )
-    )
-    return set(rows)
 
 
 async def bookmarks(

@@ -1,5 +1,5 @@
 """How many replies, likes and boosts posts have, for many posts in one query; and which
-of them one actor liked or boosted."""
+of them one actor liked, boosted or bookmarked, in another."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import func, literal, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talentfed.storage.models import Interaction, Object
+from talentfed.storage.models import Bookmark, Interaction, Object
 
 
 @dataclass(frozen=True)
@@ -56,14 +56,23 @@ async def post_counts(session: AsyncSession, posts: Sequence[Object]) -> dict[in
 
 
 async def reactions_of(session: AsyncSession, actor_id: int, posts: Sequence[Object]) -> set[tuple[int, str]]:
-    """(post id, "like" or "announce") for each of `posts` the actor liked or boosted."""
+    """(post id, "like", "announce" or "bookmark") for each of `posts` the actor liked, boosted
+    or bookmarked: what a signed-in reader's statuses say of them, in one round trip."""
     if not posts:
         return set()
-    rows = await session.execute(
-        select(Interaction.object_id, Interaction.kind).where(
-            Interaction.actor_id == actor_id,
-            Interaction.object_id.in_([post.id for post in posts]),
-            Interaction.kind.in_(("like", "announce")),
-        )
+    ids = [post.id for post in posts]
+    liked_or_boosted = select(Interaction.object_id, Interaction.kind).where(
+        Interaction.actor_id == actor_id,
+        Interaction.object_id.in_(ids),
+        Interaction.kind.in_(("like", "announce")),
     )
-    return {(object_id, kind) for object_id, kind in rows if object_id is not None}
+    kept = select(Bookmark.object_id, literal("bookmark")).where(
+        Bookmark.actor_id == actor_id, Bookmark.object_id.in_(ids)
+    )
+    marks: set[tuple[int, str]] = set()
+    object_id: int | None
+    kind: str
+    for object_id, kind in await session.execute(union_all(liked_or_boosted, kept)):
+        if object_id is not None:
+            marks.add((object_id, kind))
+    return marks

@@ -13,7 +13,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.bookmarks import bookmarked
 from talentfed.domain.media import media_of, with_media
 from talentfed.domain.paging import in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
@@ -80,12 +79,11 @@ async def statuses_json(
     ]
     if viewer.actor_id is not None:
         reacted = await reactions_of(session, viewer.actor_id, posts)
-        marked = await bookmarked(session, viewer.actor_id, posts)
         for post, body in zip(posts, shown, strict=True):
             body["favourited"] = (post.id, "like") in reacted
             body["reblogged"] = (post.id, "announce") in reacted
             body["muted"] = False
-            body["bookmarked"] = post.id in marked
+            body["bookmarked"] = (post.id, "bookmark") in reacted
             if post.author_id == viewer.actor_id:
                 body["pinned"] = bool(post.pinned)
     return shown
