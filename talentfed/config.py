@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from talentfed.observability.logs import FORMATS as LOG_FORMATS
+
 ENV_PREFIX = "TALENTFED_"
 DEFAULT_CONFIG_PATH = "config.toml"
 
@@ -121,6 +123,22 @@ class MediaConfig:
 
 
 @dataclass(frozen=True)
+class LogConfig:
+    # The lines `talentfed serve` and `talentfed worker` write to stderr (observability/logs.py).
+    level: str = "INFO"  # DEBUG, INFO, WARNING, ERROR or CRITICAL
+    format: str = "text"  # text | json: one JSON object per line
+
+
+@dataclass(frozen=True)
+class MetricsConfig:
+    # GET /metrics in Prometheus' format (web/metrics.py).
+    enabled: bool = True
+    # Empty: only scrapes from the loopback address (after [server] forwarded_allow_ips) are
+    # answered. Set: scrapes from anywhere that send `Authorization: Bearer <token>`.
+    token: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -130,6 +148,8 @@ class Config:
     web: WebConfig = field(default_factory=WebConfig)
     rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "<defaults>"
 
     @property
@@ -146,6 +166,8 @@ SECTIONS: dict[str, type] = {
     "web": WebConfig,
     "rate_limits": RateLimitsConfig,
     "media": MediaConfig,
+    "log": LogConfig,
+    "metrics": MetricsConfig,
 }
 
 
@@ -243,6 +265,27 @@ def _check_directory(value: str) -> str:
     return value
 
 
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
+
+
+def _check_log_level(value: str) -> str:
+    if value.strip().upper() not in LOG_LEVELS:
+        raise ValueError(f"one of {', '.join(LOG_LEVELS)}, got {value!r}")
+    return value.strip().upper()
+
+
+def _check_log_format(value: str) -> str:
+    if value not in LOG_FORMATS:
+        raise ValueError(f"one of {', '.join(LOG_FORMATS)}, got {value!r}")
+    return value
+
+
+def _check_metrics_token(value: str) -> str:
+    if value and (len(value) < 16 or any(c.isspace() for c in value)):
+        raise ValueError("a random string of at least 16 characters without spaces (or empty)")
+    return value
+
+
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(check_domain(d) for d in value)
 
@@ -277,6 +320,9 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("media", "directory"): _check_directory,
     ("media", "max_image_bytes"): _check_positive,
     ("media", "max_image_pixels"): _check_positive,
+    ("log", "level"): _check_log_level,
+    ("log", "format"): _check_log_format,
+    ("metrics", "token"): _check_metrics_token,
 }
 
 

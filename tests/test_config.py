@@ -64,6 +64,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"federation.request_timeout": -1}, "[federation] request_timeout: expected a number greater"),
         ({"rate_limits.api_per_token": 0}, "[rate_limits] api_per_token: expected a number greater than 0"),
         ({"rate_limits.enabled": "no"}, '[rate_limits] enabled: expected true or false, got "no"'),
+        ({"log.format": "xml"}, "[log] format: expected one of text, json, got 'xml'"),
+        ({"log.level": "LOUD"}, "[log] level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
+        ({"metrics.token": "short"}, "[metrics] token: expected a random string of at least 16 characters"),
+        ({"metrics.enabled": "yes"}, '[metrics] enabled: expected true or false, got "yes"'),
     ],
 )
 def test_bad_values_name_file_key_and_expectation(tmp_path: Path, override: dict, expected: str) -> None:
@@ -89,6 +93,15 @@ def test_bad_environment_value_names_the_variable(tmp_path: Path) -> None:
     path = write_config(tmp_path, "sqlite+aiosqlite:///x.db")
     with pytest.raises(ConfigError, match="environment variable TALENTFED_SERVER_PORT: expected an integer"):
         load_config(path, environ={"TALENTFED_SERVER_PORT": "eighty"})
+
+
+def test_the_log_level_variable_is_the_override_of_log_level(tmp_path: Path) -> None:
+    """TALENTFED_LOG_LEVEL (which scripts and the benchmarks already set) overrides [log] level."""
+    path = write_config(tmp_path, "sqlite+aiosqlite:///x.db")
+    assert load_config(path, environ={}).log.level == "INFO"
+    assert load_config(path, environ={"TALENTFED_LOG_LEVEL": "warning"}).log.level == "WARNING"
+    with pytest.raises(ConfigError, match="environment variable TALENTFED_LOG_LEVEL: expected one of DEBUG"):
+        load_config(path, environ={"TALENTFED_LOG_LEVEL": "chatty"})
 
 
 def test_http_base_url_refused_outside_dev_mode(tmp_path: Path) -> None:

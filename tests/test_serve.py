@@ -53,7 +53,7 @@ def test_serve_answers_and_stops_on_sigterm(tmp_path: Path, db_url: str) -> None
         process.send_signal(signal.SIGTERM)
         _, stderr = process.communicate(timeout=20)
     assert process.returncode == 0, stderr
-    assert f"{request_id} GET /healthz 200" in stderr
+    assert f"talentfed.access [{request_id}]: GET /healthz 200" in stderr
     assert "Application shutdown complete" in stderr
     assert "Traceback" not in stderr
 
@@ -99,3 +99,86 @@ def test_serve_counts_clients_behind_its_trusted_proxy(tmp_path: Path) -> None:
     assert third.status_code == 429 and third.json() == {"error": "Too many requests"}
     assert other.status_code == 200 and other.headers["x-ratelimit-remaining"] == "1"
     assert "Traceback" not in stderr
+
+
+async def test_serve_logs_json_and_one_request_id_leads_from_the_inbox_to_the_delivery(
+    tmp_path: Path, db_url: str
+) -> None:
+    """A real `talentfed serve` with `[log] format = "json"` and prometheus-client's multiprocess
+    mode: a Follow POSTed with an X-Request-Id is accepted, the Accept is delivered by the delivery
+    worker inside the process, and grepping stderr for the id finds the POST, the Accept queued
+    and its delivery; /metrics (summing the process's files) counts the delivery."""
+    import asyncio
+    import json
+
+    from tests.federation.remote_server import RemoteServer
+    from tests.support.factories import follow_doc
+    from tests.support.metrics import Scrape
+    from tests.support.waiting import eventually
+
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = {"server.port": port, "node.domain": f"127.0.0.1:{port}", "node.base_url": base}
+    write_config(tmp_path, db_url, **settings, **{"log.format": "json", "federation.delivery_workers": 1})
+    assert run_cli("demo", cwd=tmp_path).returncode == 0
+    multiprocess_dir = tmp_path / "prometheus"
+    multiprocess_dir.mkdir()
+    stderr_path = tmp_path / "serve.log"
+    async with RemoteServer() as remote, httpx.AsyncClient(base_url=base) as client:
+        alice = remote.add_user("alice")
+        with stderr_path.open("w") as stderr:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable,
+                "-m",
+                "talentfed",
+                "serve",
+                cwd=tmp_path,
+                stderr=stderr,
+                env={**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(multiprocess_dir)},
+            )
+        try:
+
+            async def up() -> bool:
+                assert process.returncode is None, stderr_path.read_text()
+                try:
+                    return (await client.get("/healthz")).status_code == 200
+                except httpx.TransportError:
+                    return False
+
+            await eventually(up, timeout=30, interval=0.2, what="the node to answer")
+            body = json.dumps(follow_doc(alice.uri, f"{base}/users/ada")).encode()
+            headers = alice.signed_headers(f"{base}/users/ada/inbox", body)
+            posted = await client.post(
+                "/users/ada/inbox", content=body, headers={**headers, "X-Request-Id": "follow-from-alice"}
+            )
+            assert posted.status_code == 202, posted.text
+            await eventually(lambda: remote.received, timeout=20, what="the Accept at alice's inbox")
+
+            async def delivered() -> Scrape | None:
+                scraped = Scrape((await client.get("/metrics")).text)
+                return scraped if scraped.value("talentfed_delivery_attempts_total", outcome="done") else None
+
+            # alice's server has the Accept; the node counts it once it has her answer.
+            scraped = await eventually(delivered, timeout=10, what="the delivery counted")
+        finally:
+            process.send_signal(signal.SIGTERM)
+            await asyncio.wait_for(process.wait(), 20)
+    assert process.returncode == 0, stderr_path.read_text()
+    [accept] = remote.received
+    assert accept.json()["type"] == "Accept"
+    assert scraped.value("talentfed_delivery_attempts_total", outcome="done") == 1
+    assert scraped.value("talentfed_inbox_activities_total", outcome="accepted", reason="applied") == 1
+    inbox_posts = {"method": "POST", "route": "/users/{username}/inbox", "status": "202"}
+    assert scraped.value("talentfed_http_requests_total", **inbox_posts) == 1
+    assert any(name.endswith(".db") for name in os.listdir(multiprocess_dir))  # multiprocess mode it was
+
+    lines = [json.loads(line) for line in stderr_path.read_text().splitlines()]  # every line is JSON
+    grepped = [line for line in lines if "follow-from-alice" in json.dumps(line)]
+    assert all(line["request_id"] == "follow-from-alice" for line in grepped)
+    by_logger = {line["logger"]: line for line in grepped}
+    assert by_logger["talentfed.access"]["path"] == "/users/ada/inbox"
+    assert by_logger["talentfed.outbox"]["activity"] == accept.json()["id"]
+    assert by_logger["talentfed.delivery"]["outcome"] == "done"
+    assert by_logger["talentfed.delivery"]["inbox"] == alice.inbox
+    assert all({"time", "level", "logger", "message", "request_id"} <= set(line) for line in lines)
+    assert not any("Traceback" in json.dumps(line) for line in lines)

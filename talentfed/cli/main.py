@@ -14,6 +14,7 @@ from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
 from talentfed.domain.errors import FieldError
 from talentfed.domain.members import MemberError
+from talentfed.observability import logs
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -40,10 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    logging.basicConfig(
-        level=os.environ.get("TALENTFED_LOG_LEVEL", "INFO").upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text until a command has read its configuration: `serve` and `worker` then apply [log]
+    # (whose level TALENTFED_LOG_LEVEL overrides; an invalid one is reported when it is read).
+    level = os.environ.get("TALENTFED_LOG_LEVEL", "INFO").strip().upper()
+    logs.configure(level if level in logging.getLevelNamesMapping() else "INFO")
     # Alembic announces its context on every schema check; `migrate` prints its own summary.
     logging.getLogger("alembic").setLevel(logging.WARNING)
     args = build_parser().parse_args(argv)

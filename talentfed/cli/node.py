@@ -9,7 +9,7 @@ import logging
 import secrets
 import signal
 import ssl
-from logging.handlers import QueueHandler, QueueListener
+from logging.handlers import QueueListener
 from pathlib import Path
 from queue import SimpleQueue
 
@@ -22,6 +22,7 @@ from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
 from talentfed.federation.runtime import Federation
 from talentfed.jobs.runner import Job, node_jobs, run_jobs
+from talentfed.observability import logs
 from talentfed.storage import migrate
 from talentfed.storage.db import session_factory
 from talentfed.web.app import create_app
@@ -176,6 +177,7 @@ def _check_tls_files(config: Config) -> None:
 
 def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    logs.configure(config.log.level, config.log.format)
     _check_tls_files(config)
     asyncio.run(_check_ready(config))
     host = args.host or config.server.host
@@ -221,7 +223,7 @@ def _log_off_the_event_loop() -> QueueListener:
     root = logging.getLogger()
     queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
     listener = QueueListener(queue, *root.handlers, respect_handler_level=True)
-    root.handlers = [QueueHandler(queue)]
+    root.handlers = [logs.RecordQueueHandler(queue)]
     listener.start()
     return listener
 
@@ -235,6 +237,7 @@ def cmd_worker(args: argparse.Namespace) -> int:
     if args.count < 1:
         raise CommandError("--count: expected 1 or more")
     config = load_config(args.config)
+    logs.configure(config.log.level, config.log.format)
     asyncio.run(_work(config, args.count))
     return 0
 

@@ -9,6 +9,8 @@
 - Double-knocking: a 400/401 is retried once with the other signature scheme, and the
   scheme that worked is remembered per host.
 - No database transaction is held open during a POST.
+- Each attempt runs, and is logged, under the id of the request that queued its job
+  (`observability/logs.py`), and is counted by outcome (`observability/metrics.py`).
 """
 
 from __future__ import annotations
@@ -24,12 +26,14 @@ from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
+from talentfed.observability import metrics
+from talentfed.observability.logs import request_scope
 from talentfed.storage.db import rowcount, write_lock
 from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
@@ -63,6 +67,8 @@ class ClaimedJob:
     body: bytes
     key_id: str
     private_key_pem: str
+    activity_uri: str = ""
+    request_id: str | None = None  # of the request that queued the job, for the logs
 
 
 @dataclass(frozen=True)
@@ -156,7 +162,9 @@ class DeliveryQueue:
                 .execution_options(synchronize_session=False)
             )
             rows = await session.execute(
-                select(DeliveryJob, Activity.document, Actor.public_key_id, Actor.private_key_pem)
+                select(
+                    DeliveryJob, Activity.uri, Activity.document, Actor.public_key_id, Actor.private_key_pem
+                )
                 .join(Activity, Activity.id == DeliveryJob.activity_id)
                 .join(Actor, Actor.id == DeliveryJob.signer_id)
                 .where(DeliveryJob.id.in_(ids), DeliveryJob.claimed_by == worker_id)
@@ -171,8 +179,10 @@ class DeliveryQueue:
                     body=json.dumps(published(document), ensure_ascii=False, separators=(",", ":")).encode(),
                     key_id=key_id,
                     private_key_pem=private_key_pem,
+                    activity_uri=activity_uri,
+                    request_id=job.request_id,
                 )
-                for job, document, key_id, private_key_pem in rows
+                for job, activity_uri, document, key_id, private_key_pem in rows
             ]
 
     async def finish(self, job: ClaimedJob, worker_id: str, outcome: Outcome, *, delay: float = 0.0) -> None:
@@ -257,6 +267,31 @@ class DeliveryQueue:
                 .values(next_attempt_at=until)
             )
 
+    async def backlog(self) -> metrics.DeliveryBacklog:
+        """The jobs not finished, as the database holds them now (for every worker of the node)."""
+        now = utcnow()
+        due = and_(DeliveryJob.state == "queued", DeliveryJob.next_attempt_at <= now)
+        async with self.sessions() as session:
+            counts = (
+                await session.execute(
+                    select(
+                        func.count(case((due, 1))),
+                        func.count(case((DeliveryJob.state == "queued", 1))),
+                        func.count(case((DeliveryJob.state == "running", 1))),
+                    ).where(DeliveryJob.state.in_(("queued", "running")))
+                )
+            ).one()
+            unreachable = await session.scalar(
+                select(func.count()).select_from(Instance).where(Instance.unreachable_since.is_not(None))
+            )
+        due_jobs, queued_jobs, running_jobs = counts
+        return metrics.DeliveryBacklog(
+            due=due_jobs,
+            deferred=queued_jobs - due_jobs,
+            running=running_jobs,
+            unreachable_hosts=unreachable or 0,
+        )
+
     async def host_scheme(self, host: str) -> str | None:
         async with self.sessions() as session:
             return await session.scalar(select(Instance.signature_scheme).where(Instance.host == host))
@@ -287,6 +322,7 @@ async def _mark_host(session: AsyncSession, host: str, *, reachable: bool) -> No
         instance.unreachable_since = None
     elif instance.unreachable_since is None:
         instance.unreachable_since = utcnow()
+        metrics.count_host_marked_unreachable()
         logger.warning("giving up on %s: marked unreachable", host)
 
 
@@ -405,10 +441,11 @@ class DeliveryWorker:
 
     async def _flush(self) -> None:
         done, self._delivered = self._delivered, []
-        try:
-            await self.queue.finish_delivered(done, self.worker_id)
-        except Exception:  # the leases expire and the jobs are tried again: nothing is lost
-            logger.exception("recording %d deliveries failed", len(done))
+        with request_scope(None):  # the jobs of many requests, whichever attempt flushes them
+            try:
+                await self.queue.finish_delivered(done, self.worker_id)
+            except Exception:  # the leases expire and the jobs are tried again: nothing is lost
+                logger.exception("recording %d deliveries failed", len(done))
 
     def _start(self, job: ClaimedJob) -> None:
         self._in_flight[job.host] = self._in_flight.get(job.host, 0) + 1
@@ -417,32 +454,46 @@ class DeliveryWorker:
         task.add_done_callback(self._tasks.discard)
 
     async def _attempt(self, job: ClaimedJob) -> None:
-        try:
-            paused_until = self._paused.get(job.host)
-            if paused_until and paused_until > utcnow():
-                await self.queue.release(job, self.worker_id, paused_until)
-                return
-            outcome = await self.deliverer.deliver(job)
-            delay = backoff(job.attempts + 1, self.policy, outcome.retry_after)
-            if outcome.kind == "retry":
-                until = utcnow() + timedelta(seconds=delay)
-                self._paused[job.host] = until
-                await self.queue.pause_host(job.host, until)
-            if outcome.kind == "done":
-                self._delivered.append((job, outcome.status))
-                if len(self._delivered) >= FLUSH_BATCH:
-                    await self._flush()
-                logger.debug("delivery %d to %s: done %s", job.id, job.inbox_url, outcome.status)
-                return
-            await self.queue.finish(job, self.worker_id, outcome, delay=delay)
-            logger.info(
-                "delivery %d to %s: %s %s",
-                job.id,
-                job.inbox_url,
-                outcome.kind,
-                outcome.status or outcome.error,
-            )
-        except Exception:
-            logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
-        finally:
-            self._in_flight[job.host] -= 1
+        # A task of its own: the request's id stays on this attempt's log lines only.
+        with request_scope(job.request_id):
+            try:
+                await self._attempt_once(job)
+            except Exception:
+                logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
+            finally:
+                self._in_flight[job.host] -= 1
+
+    async def _attempt_once(self, job: ClaimedJob) -> None:
+        paused_until = self._paused.get(job.host)
+        if paused_until and paused_until > utcnow():
+            await self.queue.release(job, self.worker_id, paused_until)
+            return
+        outcome = await self.deliverer.deliver(job)
+        metrics.count_delivery_attempt(outcome.kind)
+        logger.info(
+            "delivery %d of %s to %s (attempt %d): %s %s",
+            job.id,
+            job.activity_uri,
+            job.inbox_url,
+            job.attempts + 1,
+            outcome.kind,
+            outcome.status or outcome.error,
+            extra={
+                "delivery_job": job.id,
+                "activity": job.activity_uri,
+                "inbox": job.inbox_url,
+                "outcome": outcome.kind,
+                "http_status": outcome.status,
+            },
+        )
+        delay = backoff(job.attempts + 1, self.policy, outcome.retry_after)
+        if outcome.kind == "retry":
+            until = utcnow() + timedelta(seconds=delay)
+            self._paused[job.host] = until
+            await self.queue.pause_host(job.host, until)
+        if outcome.kind == "done":
+            self._delivered.append((job, outcome.status))
+            if len(self._delivered) >= FLUSH_BATCH:
+                await self._flush()
+            return
+        await self.queue.finish(job, self.worker_id, outcome, delay=delay)

@@ -10,7 +10,12 @@
 6. the activity's effect (`federation/handlers.py`); an unknown type is stored and logged.
 
 Steps 5 and 6 run in a transaction shared with the other activities arriving at the same time
-(`storage/group_commit.py`): under load that is what lets one SQLite writer keep up.
+(`storage/group_commit.py`): under load that is what lets one SQLite writer keep up. Each runs
+under the id of the request that brought it (`observability/logs.py`), so the delivery jobs it
+queues carry that id too.
+
+Every answer has a short reason code besides its sentence: `/metrics` counts answers by it
+(`talentfed_inbox_activities_total`), and it never holds a URL or anything else a sender chose.
 """
 
 from __future__ import annotations
@@ -35,6 +40,8 @@ from talentfed.federation.post_store import note_absent_posts
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
+from talentfed.observability import metrics
+from talentfed.observability.logs import current_request_id, request_scope
 from talentfed.storage.group_commit import GroupCommit
 from talentfed.storage.models import Activity, Actor, utcnow
 
@@ -49,13 +56,15 @@ STORED_ACTIVITIES = "talentfed.stored_activities"  # session.info: ids a batch h
 @dataclass(frozen=True)
 class InboxResult:
     status: int
-    reason: str
+    reason: str  # a sentence for the sender
+    code: str = "applied"  # a short reason, the same for every activity refused the same way
 
 
 class Rejected(Exception):
-    def __init__(self, status: int, reason: str) -> None:
+    def __init__(self, status: int, code: str, reason: str) -> None:
         super().__init__(reason)
         self.status = status
+        self.code = code
         self.reason = reason
 
 
@@ -83,11 +92,18 @@ class Inbox:
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, *, recipient: str | None
     ) -> InboxResult:
         """Check and apply one POSTed activity; `recipient` is the username of a personal inbox."""
+        result = await self._receive(method, url, headers, body, recipient)
+        metrics.count_inbox_activity(result.status, result.code)
+        return result
+
+    async def _receive(
+        self, method: str, url: str, headers: Mapping[str, str], body: bytes, recipient: str | None
+    ) -> InboxResult:
         try:
             activity = parsed = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
             if actor_uri is None:  # _parse has refused an activity without one
-                raise Rejected(400, "activity has no actor")
+                raise Rejected(400, "no_actor", "activity has no actor")
             await self._refuse_blocked(actor_uri)
             activity, signer = await self._authenticate(method, url, headers, body, activity, actor_uri)
             if activity is not parsed:  # forwarded: its origin's copy replaced it; check that one
@@ -95,28 +111,30 @@ class Inbox:
             self._check_origin(activity, actor_uri)
             return await self._apply(activity, actor_uri, recipient, signer)
         except Rejected as exc:
-            logger.info("inbox refused %s: %s %s", url, exc.status, exc.reason)
-            return InboxResult(exc.status, exc.reason)
+            logger.info(
+                "inbox refused %s: %s %s", url, exc.status, exc.reason, extra={"reason_code": exc.code}
+            )
+            return InboxResult(exc.status, exc.reason, exc.code)
 
     # -- checks ----------------------------------------------------------------------
 
     def _parse(self, body: bytes) -> dict[str, Any]:
         if len(body) > self.config.federation.max_inbox_body_bytes:
-            raise Rejected(413, f"body over {self.config.federation.max_inbox_body_bytes} bytes")
+            raise Rejected(413, "too_large", f"body over {self.config.federation.max_inbox_body_bytes} bytes")
         try:
             # The caps on federated input (depth, NUL, numbers, arrays, string lengths):
             # checked here, before the signature is verified and long before the transaction.
             activity = limits.parse_json(body)
         except limits.InputRefused as exc:
-            raise Rejected(400, f"body refused: {exc.reason}") from None
+            raise Rejected(400, "input_refused", f"body refused: {exc.reason}") from None
         if not isinstance(activity, dict):
-            raise Rejected(400, "body is not a JSON object")
+            raise Rejected(400, "not_an_object", "body is not a JSON object")
         if not isinstance(activity.get("id"), str) or not activity["id"].startswith(("https://", "http://")):
-            raise Rejected(400, "activity has no id URL")
+            raise Rejected(400, "no_id", "activity has no id URL")
         if not types_of(activity):
-            raise Rejected(400, "activity has no type")
+            raise Rejected(400, "no_type", "activity has no type")
         if not id_of(activity.get("actor")):
-            raise Rejected(400, "activity has no actor")
+            raise Rejected(400, "no_actor", "activity has no actor")
         _check_columns(activity)
         return activity
 
@@ -131,7 +149,7 @@ class Inbox:
     async def _refuse_blocked(self, actor_uri: str | None) -> None:
         blocked = await self._blocked()
         if actor_uri and is_blocked(actor_uri, blocked):
-            raise Rejected(403, "the actor's domain is blocked here")
+            raise Rejected(403, "blocked_domain", "the actor's domain is blocked here")
 
     async def _authenticate(
         self,
@@ -149,13 +167,13 @@ class Inbox:
         except KeyResolutionError as exc:
             if _is_self_delete(activity, actor_uri):
                 # The actor is gone, and so is its key: nothing to verify, nothing to keep.
-                raise Rejected(202, "deleted actor, key gone; ignored") from None
-            raise Rejected(401, exc.reason) from None
+                raise Rejected(202, "deleted_actor", "deleted actor, key gone; ignored") from None
+            raise Rejected(401, "signature", exc.reason) from None
         except SignatureError as exc:
-            raise Rejected(getattr(exc, "status_code", 401), exc.reason) from None
+            raise Rejected(getattr(exc, "status_code", 401), "signature", exc.reason) from None
         signer = await self.actors.owner_of_key(signed.key_id)
         if signer is None:
-            raise Rejected(401, f"no known actor owns the key {signed.key_id}")
+            raise Rejected(401, "unknown_key_owner", f"no known actor owns the key {signed.key_id}")
         await self._refuse_blocked(signer.uri)
         if signer.uri == actor_uri:
             return activity, signer
@@ -167,19 +185,21 @@ class Inbox:
         """Signed by someone else (forwarded): trust only the copy its origin serves."""
         activity_id = activity["id"]
         if not same_host(activity_id, actor_uri):
-            raise Rejected(401, f"signed by {signer.uri}, not by the actor {actor_uri}")
+            raise Rejected(401, "forwarded", f"signed by {signer.uri}, not by the actor {actor_uri}")
         try:
             original = await self.actors.fetcher.fetch_json(activity_id)
         except FetchError as exc:
             raise Rejected(
-                401, f"signed by {signer.uri}, not by the actor, and not fetchable from its origin: {exc}"
+                401,
+                "forwarded",
+                f"signed by {signer.uri}, not by the actor, and not fetchable from its origin: {exc}",
             ) from None
         # fetch_json follows redirects and only vouches for the URL that finally served the
         # document: an open redirect on the actor's host must not let another host speak for it.
         if original.get("id") != activity_id:
-            raise Rejected(401, f"{activity_id} is served by its origin under another id")
+            raise Rejected(401, "forwarded", f"{activity_id} is served by its origin under another id")
         if id_of(original.get("actor")) != actor_uri:
-            raise Rejected(401, "the activity at its origin has another actor")
+            raise Rejected(401, "forwarded", "the activity at its origin has another actor")
         logger.info("accepted forwarded %s (signed by %s) after refetching it", activity_id, signer.uri)
         return original
 
@@ -188,15 +208,19 @@ class Inbox:
         # actor's would let any server claim, and so block, another server's activity ids.
         if not same_host(activity["id"], actor_uri):
             raise Rejected(
-                403, f"activity id {activity['id']} is not on the actor's host {authority(actor_uri)}"
+                403,
+                "origin",
+                f"activity id {activity['id']} is not on the actor's host {authority(actor_uri)}",
             )
         if not set(types_of(activity)) & ORIGIN_CHECKED:
             return
         object_id = id_of(activity.get("object"))
         if not object_id:
-            raise Rejected(400, "activity has no object")
+            raise Rejected(400, "no_object", "activity has no object")
         if not same_host(object_id, actor_uri):
-            raise Rejected(403, f"object {object_id} is not on the actor's host {authority(actor_uri)}")
+            raise Rejected(
+                403, "origin", f"object {object_id} is not on the actor's host {authority(actor_uri)}"
+            )
 
     # -- effect --------------------------------------------------------------------------
 
@@ -222,12 +246,12 @@ class Inbox:
         try:
             sender = signer if signer.uri == actor_uri else await self.actors.get(actor_uri)
         except ActorUnavailable as exc:
-            raise Rejected(401, f"the actor could not be fetched: {exc}") from None
+            raise Rejected(401, "actor_unavailable", f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
         try:
             reading = handlers.read(activity)  # the costly reading, before the shared transaction
         except handlers.Invalid as exc:
-            raise Rejected(400, str(exc)) from None
+            raise Rejected(400, "invalid_activity", str(exc)) from None
 
         row = {
             "uri": activity["id"],
@@ -239,26 +263,30 @@ class Inbox:
             "created_at": utcnow(),
         }
 
+        request_id = current_request_id()
+
         async def store_and_apply(session: AsyncSession) -> str:
-            # A repeated id fails the unique index when the session flushes (or when the batch
-            # inserted its activities, see _prepare_batch), and the whole transaction rolls
-            # back, effects included: see the IntegrityError below.
-            if row["uri"] not in session.info.get(STORED_ACTIVITIES, ()):
-                session.add(Activity(**row))
-            attached = await _attach(session, sender)
-            context = handlers.Context(session, self.config, attached, recipient, self.actors, reading)
-            return await handlers.dispatch(context, activity)
+            # Run by the group commit's drainer, for many requests: under this one's id.
+            with request_scope(request_id):
+                # A repeated id fails the unique index when the session flushes (or when the
+                # batch inserted its activities, see _prepare_batch), and the whole transaction
+                # rolls back, effects included: see the IntegrityError below.
+                if row["uri"] not in session.info.get(STORED_ACTIVITIES, ()):
+                    session.add(Activity(**row))
+                attached = await _attach(session, sender)
+                context = handlers.Context(session, self.config, attached, recipient, self.actors, reading)
+                return await handlers.dispatch(context, activity)
 
         try:
             reason = await self.writes.run(store_and_apply, hint=(row, _created_post_uri(activity)))
         except IntegrityError:
             if await self._already_stored(activity["id"]):
                 logger.info("duplicate %s ignored", activity["id"])
-                return InboxResult(202, "duplicate activity; already received")
+                return InboxResult(202, "duplicate activity; already received", "duplicate")
             logger.warning("could not apply %s: it conflicts with stored data", activity["id"], exc_info=True)
-            return InboxResult(202, "accepted, but it conflicts with what we have; not applied")
+            return InboxResult(202, "accepted, but it conflicts with what we have; not applied", "conflict")
         except handlers.Invalid as exc:
-            raise Rejected(400, str(exc)) from None
+            raise Rejected(400, "invalid_activity", str(exc)) from None
         # The access log has a line for every POST already; this one is for debugging.
         logger.debug("received %s from %s: %s", activity["id"], actor_uri, reason)
         return InboxResult(202, reason)
@@ -269,7 +297,7 @@ def _check_columns(activity: dict[str, Any]) -> None:
     try:
         limits.check_activity(activity)
     except limits.InputRefused as exc:
-        raise Rejected(400, exc.reason) from None
+        raise Rejected(400, "input_refused", exc.reason) from None
 
 
 def _created_post_uri(activity: dict[str, Any]) -> str | None:

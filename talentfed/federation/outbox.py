@@ -4,10 +4,14 @@ This is a transactional outbox. The caller's transaction stores the activity and
 delivery job per destination inbox; delivery workers (`federation/delivery.py`) pick
 the jobs up after the commit. If the transaction rolls back, nothing is sent; once it
 commits, nothing is lost, whatever happens to the process afterwards.
+
+Each job keeps the id of the request whose work queued it (an inbox POST, a member's post), and
+the delivery worker logs its attempts under that id (observability/logs.py).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,7 +22,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import activities
 from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.observability.logs import current_request_id
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
+
+logger = logging.getLogger("talentfed.outbox")
 
 
 def inbox_of(actor: Actor) -> str:
@@ -58,11 +65,30 @@ async def send(
     blocked = await blocked_domains(session, config)
     remote = [actor for actor in recipients if not actor.local]
     inboxes = sorted({inbox_of(actor) if shared_inbox else actor.inbox_url for actor in remote})
+    request_id = current_request_id()
+    queued = 0
     for inbox in inboxes:
         host = host_of(inbox)
         if not is_blocked(host, blocked):
-            session.add(DeliveryJob(activity_id=activity.id, signer_id=signer.id, inbox_url=inbox, host=host))
+            session.add(
+                DeliveryJob(
+                    activity_id=activity.id,
+                    signer_id=signer.id,
+                    inbox_url=inbox,
+                    host=host,
+                    request_id=request_id,
+                )
+            )
+            queued += 1
     await session.flush()
+    if queued:
+        logger.info(
+            "queueing %s %s for %d inboxes",
+            activity.type,
+            activity.uri,
+            queued,
+            extra={"activity": activity.uri, "inboxes": queued},
+        )
     return activity
 
 

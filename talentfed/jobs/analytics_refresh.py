@@ -18,6 +18,7 @@ from talentfed.config import Config
 from talentfed.domain.analytics_runs import LiveInfluence, latest_run, new_edges_since, store_run
 from talentfed.domain.observed_graph import load_observed
 from talentfed.jobs.pause import pause
+from talentfed.observability import metrics
 from talentfed.storage.models import AnalyticsRun, utcnow
 
 logger = logging.getLogger("talentfed.analytics")
@@ -43,14 +44,17 @@ class AnalyticsRefresh:
             observed = await load_observed(session, self.config)
             run = await store_run(session, observed, started, lambda _: None)
         self.live = LiveInfluence.from_snapshot(observed)
+        metrics.observe_analytics_run("full", time.perf_counter() - started)
         logger.info("analytics recomputed: %d actors, %d edges in %.2f s", run.actors, run.edges, run.seconds)
         return run
 
     async def catch_up(self) -> int:
         """Apply the follows accepted since the last run to influence, without a full run."""
         assert self.live is not None
+        started = time.perf_counter()
         async with self.sessions() as session, session.begin():
             changed = await self.live.catch_up(session)
+        metrics.observe_analytics_run("catch_up", time.perf_counter() - started)
         logger.info("influence brought up to date: %d actors changed", changed)
         return changed
 

@@ -10,10 +10,12 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
+import time
 
 from talentfed.federation.crawler import Crawler
 from talentfed.federation.runtime import Federation
 from talentfed.jobs.pause import pause
+from talentfed.observability import metrics
 
 logger = logging.getLogger("talentfed.crawler")
 
@@ -21,6 +23,7 @@ logger = logging.getLogger("talentfed.crawler")
 async def crawl_now(federation: Federation, stop: asyncio.Event) -> None:
     """One crawl with the default policy; abandoned (and resumed next time) when `stop` is set."""
     crawler = Crawler(federation.sessions, federation.fetcher, federation.actors, federation.config)
+    started = time.perf_counter()
     crawl = asyncio.create_task(crawler.run())
     stopping = asyncio.create_task(stop.wait())
     await asyncio.wait({crawl, stopping}, return_when=asyncio.FIRST_COMPLETED)
@@ -30,7 +33,9 @@ async def crawl_now(federation: Federation, stop: asyncio.Event) -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await crawl
         return
-    logger.info("crawl done: %s", dataclasses.asdict(crawl.result()))
+    result = crawl.result()  # a failed crawl raises here, and is not timed
+    metrics.observe_crawl(time.perf_counter() - started)
+    logger.info("crawl done: %s", dataclasses.asdict(result))
 
 
 async def crawl(federation: Federation, stop: asyncio.Event) -> None:

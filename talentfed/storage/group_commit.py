@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import contextvars
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -86,7 +87,10 @@ class GroupCommit:
         answer: asyncio.Future[T] = asyncio.get_running_loop().create_future()
         self._queue.append(_Queued(unit, answer, hint))
         if len(self._drainers) < self.parallel:
-            self._drainers.add(asyncio.create_task(self._drain()))
+            # The drainer works for every caller, so it starts from an empty context rather than a
+            # copy of the first caller's (whose request id its log lines would otherwise carry);
+            # a unit that needs its caller's context variables sets them itself.
+            self._drainers.add(asyncio.create_task(self._drain(), context=contextvars.Context()))
         # The caller may give up (client gone); the unit still runs, its answer is dropped.
         return await asyncio.shield(answer)
 

@@ -256,6 +256,9 @@ class DeliveryJob(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_status: Mapped[int | None] = mapped_column(Integer)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The id of the request that queued the job (X-Request-Id), so that its delivery is logged
+    # under it; None for work no request caused (CLI commands).
+    request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -8,11 +8,18 @@ from starlette.routing import Route
 
 from talentfed.domain.members import find_local_actor
 from talentfed.federation.inbox import InboxResult
+from talentfed.observability import metrics
 from talentfed.web.bodies import BodyTooLarge, read_body
 
 
 def _answer(result: InboxResult) -> Response:
     return JSONResponse({"status": result.status, "reason": result.reason}, status_code=result.status)
+
+
+def _refused(result: InboxResult) -> Response:
+    """Refused here, before the inbox saw it (which counts what it answers itself)."""
+    metrics.count_inbox_activity(result.status, result.code)
+    return _answer(result)
 
 
 async def inbox_endpoint(request: Request) -> Response:
@@ -23,12 +30,12 @@ async def inbox_endpoint(request: Request) -> Response:
     except ClientDisconnect:
         return Response(status_code=400)
     except BodyTooLarge as exc:
-        return _answer(InboxResult(413, str(exc)))
+        return _refused(InboxResult(413, str(exc), "too_large"))
     recipient = request.path_params.get("username")
     if recipient is not None:
         async with request.app.state.sessions() as session:
             if await find_local_actor(session, recipient) is None:
-                return _answer(InboxResult(404, "no such account"))
+                return _refused(InboxResult(404, "no such account", "unknown_recipient"))
     result = await federation.inbox.receive(
         request.method, str(request.url), request.headers, body, recipient=recipient
     )

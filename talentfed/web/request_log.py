@@ -1,4 +1,9 @@
-"""Request ids and one access-log line per request (pure ASGI, so streaming is untouched)."""
+"""Request ids, one access-log line and the HTTP metrics of each request (pure ASGI, so streaming
+is untouched).
+
+The request's work runs under its id (`observability.logs.request_scope`): every line logged
+meanwhile carries it, and so do the delivery jobs the request queues.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,11 @@ import re
 import time
 import uuid
 
+from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from talentfed.observability import metrics
+from talentfed.observability.logs import request_scope
 
 logger = logging.getLogger("talentfed.access")
 REQUEST_ID_HEADER = b"x-request-id"
@@ -37,18 +46,38 @@ class RequestLogMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            elapsed_ms = (time.perf_counter() - started) * 1000
-            logger.info(
-                "%s %s %s %d %.1fms",
-                request_id,
-                scope["method"],
-                scope["path"],
-                status,
-                elapsed_ms,
-            )
+        with request_scope(request_id):
+            try:
+                await self.app(scope, receive, send_with_id)
+            finally:
+                elapsed = time.perf_counter() - started
+                route = route_template(scope)
+                metrics.count_request(scope["method"], route, status, elapsed)
+                logger.info(
+                    "%s %s %d %.1fms",
+                    scope["method"],
+                    scope["path"],
+                    status,
+                    elapsed * 1000,
+                    extra={
+                        "method": scope["method"],
+                        "path": scope["path"],
+                        "route": route,
+                        "status": status,
+                        "duration_ms": round(elapsed * 1000, 1),
+                    },
+                )
+
+
+def route_template(scope: Scope) -> str:
+    """The template of the route that answered (`/users/{username}/inbox`), not the path asked
+    for: one label value per route, however many paths clients make up."""
+    route = scope.get("route")  # set by Starlette's router on the scope it was given
+    if route is None:
+        return metrics.UNMATCHED
+    if isinstance(route, Mount):
+        return f"{route.path}/{{path}}"
+    return str(getattr(route, "path", metrics.UNMATCHED))
 
 
 def _incoming_id(scope: Scope) -> str | None:

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from talentfed.config import Config
 from talentfed.domain.analytics_runs import run_analytics
 from talentfed.jobs.analytics_refresh import AnalyticsRefresh
+from talentfed.observability import metrics
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
 from tests.domain.test_analytics_queries import build_world
@@ -27,9 +28,11 @@ async def discovery_world(session: AsyncSession, config: Config) -> dict:
 async def test_the_job_runs_when_due(config: Config, engine: AsyncEngine, discovery_world: dict) -> None:
     job = AnalyticsRefresh(session_factory(engine), config)
     assert await job.due() == "full"  # never computed
+    timed = _runs_timed("full")
     run = await job.run_once()
     assert await job.due() is None
     assert run.actors >= 5 and job.live is not None and len(job.live.actor_ids) == run.actors
+    assert _runs_timed("full") == timed + 1  # talentfed_analytics_run_duration_seconds{kind="full"}
 
 
 async def test_new_follows_update_influence_without_a_full_run(
@@ -67,7 +70,9 @@ async def test_new_follows_update_influence_without_a_full_run(
         )
     runs_before = await _count(sessions, AnalyticsRun)
     assert await job.due() == "new edges"
+    timed = _runs_timed("catch_up")
     changed = await job.catch_up()
+    assert _runs_timed("catch_up") == timed + 1
     assert changed > 0 and await job.due() is None
     assert await _count(sessions, AnalyticsRun) == runs_before  # no full run happened
     async with sessions() as session:
@@ -110,3 +115,11 @@ async def test_the_computations_run_off_the_event_loop(
     main = threading.main_thread().name
     assert set(threads) == {"features", "scores", "people"}
     assert all(thread != main for thread in threads.values()), threads
+
+
+def _runs_timed(kind: str) -> float:
+    """How many runs of `kind` the duration histogram has seen in this process."""
+    count = metrics.REGISTRY.get_sample_value(
+        "talentfed_analytics_run_duration_seconds_count", {"kind": kind}
+    )
+    return count or 0.0

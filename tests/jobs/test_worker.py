@@ -15,7 +15,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from talentfed.cli.node import worker_jobs
 from talentfed.config import Config
 from talentfed.federation.runtime import federation
+from talentfed.jobs.crawl import crawl_now
 from talentfed.jobs.runner import run_jobs
+from talentfed.observability import metrics
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import ActorScore, AnalyticsRun
 from tests.domain.test_analytics_queries import build_world
@@ -80,3 +82,15 @@ async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
     assert worker.returncode == 0, log
     assert "running jobs: delivery, actor-refresh, analytics-refresh" in log
     assert await _count(engine, AnalyticsRun) == 1 and await _count(engine, ActorScore) >= 4
+
+
+async def test_a_completed_crawl_is_timed(config: Config, engine: AsyncEngine) -> None:
+    """talentfed_crawl_duration_seconds: a crawl that ran to its end (here: nothing to crawl yet)."""
+
+    def crawls() -> float:
+        return metrics.REGISTRY.get_sample_value("talentfed_crawl_duration_seconds_count") or 0.0
+
+    before = crawls()
+    async with federation(config, session_factory(engine)) as runtime:
+        await crawl_now(runtime, asyncio.Event())
+    assert crawls() == before + 1

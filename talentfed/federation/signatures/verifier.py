@@ -10,6 +10,9 @@ both taken from the request as received: the caller says which hosts are its
 own (``our_hosts``), and a request signed for any other host is refused, so a
 request signed for another server cannot be replayed here.
 
+Every refusal is counted by its `code` (`talentfed_signature_failures_total`, see
+observability/metrics.py), whichever request was verified: an inbox POST or a signed GET.
+
 Key rotation: if the signature does not verify with the key the resolver
 returns first, the resolver is asked once more with ``refresh=True`` and the
 signature is tried again with that key.
@@ -21,6 +24,8 @@ from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from talentfed.observability import metrics
+
 from . import cavage, rfc9421
 from .digest import verify_content_digest, verify_digest
 from .errors import (
@@ -29,6 +34,7 @@ from .errors import (
     KeyResolutionError,
     MalformedSignatureError,
     MissingSignatureError,
+    SignatureError,
     SignatureTimeError,
     WrongHostError,
 )
@@ -90,15 +96,19 @@ async def verify_request(
     """
     if isinstance(our_hosts, str):  # `in` would then match substrings: "a.example" in "ka.example"
         raise TypeError("our_hosts is a collection of hosts, not one string")
-    message = HttpMessage.request(method, url, headers)
-    body = body or b""
-    clock = _timestamp(now)
-    if message.has_header("signature-input"):
-        pending = _prepare_rfc9421(message, body, clock, max_skew)
-    else:
-        pending = _prepare_cavage(message, body, clock, max_skew)
-    _check_host(message, our_hosts)  # before any key is fetched
-    return await _verify_with_rotation(pending, resolve_key)
+    try:
+        message = HttpMessage.request(method, url, headers)
+        body = body or b""
+        clock = _timestamp(now)
+        if message.has_header("signature-input"):
+            pending = _prepare_rfc9421(message, body, clock, max_skew)
+        else:
+            pending = _prepare_cavage(message, body, clock, max_skew)
+        _check_host(message, our_hosts)  # before any key is fetched
+        return await _verify_with_rotation(pending, resolve_key)
+    except SignatureError as exc:
+        metrics.count_signature_failure(exc.code)
+        raise
 
 
 def _prepare_cavage(message: HttpMessage, body: bytes, now: float, max_skew: int) -> _Pending:
