@@ -78,7 +78,7 @@ def pg_template() -> Iterator[tuple[str, str, list[str]]]:
     """(user, template name, databases copied from it): a database at head, copied for each test."""
     name = f"talentfed_test_{uuid.uuid4().hex[:12]}"
     try:
-        user = asyncio.run(_pg_execute(f'CREATE DATABASE "{name}"'))
+        user = run_blocking(_pg_execute(f'CREATE DATABASE "{name}"'))
     except (ConnectionError, OSError) as exc:
         message = f"PostgreSQL at {PG_HOST}:{PG_PORT} is not reachable: {exc}"
         if IN_CI:
@@ -91,7 +91,7 @@ def pg_template() -> Iterator[tuple[str, str, list[str]]]:
         await migrate.upgrade(engine)
         await engine.dispose()
 
-    asyncio.run(migrate_template())
+    run_blocking(migrate_template())  # may be first asked for inside an async test (fresh_database)
     yield user, name, created
     drops = [f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)' for db in [*created, name]]
     asyncio.run(_pg_execute(*drops))
@@ -108,7 +108,7 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
             await connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         await engine.dispose()
 
-    asyncio.run(build())
+    run_blocking(build())  # may be first asked for inside an async test (fresh_database)
     return path
 
 
