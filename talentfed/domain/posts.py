@@ -23,6 +23,7 @@ from talentfed.config import Config
 from talentfed.domain.errors import FieldError
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
+from talentfed.federation.as_values import language_tag
 from talentfed.federation.context import PUBLIC
 from talentfed.federation.post_documents import Mention, PostContext, post_document, tombstone
 from talentfed.federation.post_terms import set_term_values
@@ -76,6 +77,9 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
         raise PostError("body", f"at most {MAX_BODY} characters")
     if draft.visibility not in VISIBILITIES:
         raise PostError("visibility", f"expected one of {', '.join(VISIBILITIES)}")
+    if draft.language is not None and language_tag(draft.language) != draft.language:
+        # the rule federated posts are read by: a tag the column holds (PostgreSQL enforces it)
+        raise PostError("language", f"expected a language tag such as en or pt-BR, got {draft.language!r}")
     if draft.kind == "answer" and not draft.in_reply_to:
         raise PostError("in_reply_to", "an answer must reply to a question")
     if draft.kind == "project":

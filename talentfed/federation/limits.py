@@ -51,6 +51,7 @@ __all__ = [
     "InputRefused",
     "check_activity",
     "check_document",
+    "check_string",
     "http_url",
     "iri",
     "parse_json",
@@ -197,7 +198,7 @@ def _bounded_int(text: str) -> int:
 def check_document(value: Any) -> None:
     """Refuse strings, arrays and addressing over their caps anywhere in a parsed document."""
     if isinstance(value, str):
-        _check_string(value)
+        check_string(value)
     elif isinstance(value, dict):
         _check_object(value)
     elif isinstance(value, list):
@@ -207,7 +208,9 @@ def check_document(value: Any) -> None:
 _NESTED = frozenset({str, dict, list})  # what json.loads makes that can hold something refused
 
 
-def _check_string(text: str) -> None:
+def check_string(text: str) -> None:
+    """Refuse a string over its cap, or one neither back-end can store (the client API's
+    parameters are held to this too: web/mastodon/params.py)."""
     if len(text) > MAX_STRING:
         raise InputRefused(f"a string of {len(text)} characters (at most {MAX_STRING})")
     if "\x00" in text:
@@ -255,7 +258,7 @@ def _check_object(document: dict[str, Any]) -> None:
 def _check_key(key: str) -> None:
     if len(key) > MAX_IRI:
         raise InputRefused(f"a property name of {len(key)} characters (at most {MAX_IRI})")
-    _check_string(key)
+    check_string(key)
 
 
 def _term(key: str) -> str:

@@ -34,6 +34,9 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 URI = String(2048)
 NAME = String(255)
+# Row ids are `Integer`, PostgreSQL's 32 bits: it refuses a larger number in a query where SQLite
+# finds nothing, so ids from outside are checked against this before they reach one.
+MAX_ROW_ID = 2**31 - 1
 
 
 class UTCDateTime(TypeDecorator[datetime]):

@@ -21,6 +21,7 @@ from starlette.datastructures import FormData, MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from talentfed.storage.models import MAX_ROW_ID
 from talentfed.web.bodies import BodyTooLarge, read_body
 
 COOKIE = "talentfed_session"
@@ -117,9 +118,6 @@ async def read_form(request: Request) -> FormData:
             "Go back, reload the page and send it again.",
         )
     return form
-
-
-MAX_ROW_ID = 2**31 - 1  # PostgreSQL's integer: a larger number would fail in the database
 
 
 def form_id(form: FormData, name: str) -> int | None:

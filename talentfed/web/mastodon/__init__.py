@@ -4,8 +4,9 @@ Built on the domain layer like the web pages: no rule is restated here. The modu
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
 `search`, `statuses`, `posting`, `relationships`, `notifications`, `follow_lists` (followers,
 following, follow requests), `placeholders` (valid empty answers for what we do not do),
-`entities`, `paging`, `params`, `errors` (Mastodon's error shape) and `cors` (cross-origin access
-for browser apps).
+`entities`, `paging`, `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access
+for browser apps) and `openapi` (the description of all of this, `openapi.yaml`, served at
+`/api/v1/openapi.json`).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from talentfed.web.mastodon import (
     me,
     notifications,
     oauth,
+    openapi,
     placeholders,
     posting,
     profile,
@@ -32,6 +34,7 @@ from talentfed.web.mastodon import (
 # {id}/followers, …) stays with them, before `accounts`.
 routes: list[BaseRoute] = [
     *oauth.routes,
+    *openapi.routes,
     *instance.routes,
     *placeholders.routes,
     *me.routes,

@@ -20,7 +20,8 @@ from talentfed.federation import webfinger
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage.models import Actor
 from talentfed.web.mastodon.entities import account
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, found
+from talentfed.web.mastodon.params import row_id
 
 
 async def visible_account(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
@@ -39,10 +40,7 @@ async def accounts_json(
 
 def account_id(request: Request) -> int:
     """The path's account id; ids are decimal strings, anything else names no account."""
-    raw = request.path_params["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise MastodonError(404, NOT_FOUND)
-    return int(raw)
+    return found(row_id(request.path_params["id"]))
 
 
 async def show(request: Request) -> Response:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from talentfed.web.mastodon.params import ParamsError
+
+Found = TypeVar("Found")
+NOT_FOUND = "Record not found"
 
 
 class MastodonError(Exception):
@@ -22,6 +27,13 @@ def validation_failed(reason: object) -> MastodonError:
     return MastodonError(422, f"Validation failed: {reason}")
 
 
+def found(value: Found | None) -> Found:
+    """`value`, or Mastodon's 404 when there is none (an id that names nothing, say)."""
+    if value is None:
+        raise MastodonError(404, NOT_FOUND)
+    return value
+
+
 def error_response(status: int, message: str) -> JSONResponse:
     return JSONResponse({"error": message}, status_code=status)
 
@@ -34,6 +46,3 @@ async def mastodon_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, MastodonError):  # registered for these two only
         raise exc
     return error_response(exc.status, exc.message)
-
-
-NOT_FOUND = "Record not found"

@@ -25,6 +25,7 @@ from talentfed.web.mastodon.auth import Holder, scoped
 from talentfed.web.mastodon.entities import iso
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
 from talentfed.web.mastodon.paging import limit_of, links_between
+from talentfed.web.mastodon.params import row_id
 from talentfed.web.mastodon.statuses import statuses_json
 
 DEFAULT_LIMIT, MAX_LIMIT = 40, 80  # Mastodon's, for notifications
@@ -122,9 +123,10 @@ async def index(request: Request, holder: Holder) -> Response:
     config = request.app.state.config
     limit = limit_of(request, DEFAULT_LIMIT, MAX_LIMIT)
     account = request.query_params.get("account_id", "")
-    if account and not (account.isdigit() and len(account) <= 18):
+    from_actor = row_id(account)
+    if account and from_actor is None:
         return JSONResponse([])  # names no account, so nothing is from it (as on Mastodon)
-    selection = _selection(request, int(account) if account else None)
+    selection = _selection(request, from_actor)
     oldest_first = request.query_params.get("min_id") not in (None, "")
     async with request.app.state.sessions() as session:
         items = await model.notifications_for(

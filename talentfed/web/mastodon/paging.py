@@ -10,13 +10,14 @@ from starlette.requests import Request
 
 from talentfed.domain.paging import DEFAULT_LIMIT, MAX_LIMIT, Page
 from talentfed.web.mastodon.errors import MastodonError
+from talentfed.web.mastodon.params import MAX_ID_DIGITS, digits_only
 
 
 def _id(request: Request, name: str) -> int | None:
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 18:
+    if not digits_only(raw) or len(raw) > MAX_ID_DIGITS:
         raise MastodonError(422, f"{name} must be an id")
     return int(raw)
 
@@ -24,7 +25,7 @@ def _id(request: Request, name: str) -> int | None:
 def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
     """The `limit` asked for; one beyond `maximum` is `maximum`, as Mastodon does."""
     raw_limit = request.query_params.get("limit") or str(default)
-    if not raw_limit.isdigit():
+    if not digits_only(raw_limit):
         raise MastodonError(422, "limit must be a whole number")
     return min(max(int(raw_limit[:6]), 1), maximum)
 
@@ -32,7 +33,7 @@ def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_
 def page_of(request: Request) -> Page:
     """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
     limit = limit_of(request)
-    return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
+    return Page.asked(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
 
 
 def link_header(request: Request, ids: Sequence[int]) -> dict[str, str]:

@@ -1,4 +1,5 @@
-"""Parameters of a client API request: form-encoded or JSON bodies, as apps send both.
+"""Parameters of a client API request: form-encoded or JSON bodies, as apps send both, and the
+ids and numbers in them or in a URL.
 
 Values are strings or lists of strings (Rails-style `name[]` fields, JSON arrays); nested
 JSON objects are named as Rails forms name them (`fields_attributes[0][name]`); anything else is
@@ -7,10 +8,10 @@ refused with `ParamsError`, which each endpoint family answers in its own shape.
 
 from __future__ import annotations
 
-import json
-
 from starlette.requests import Request
 
+from talentfed.federation import limits
+from talentfed.storage.models import MAX_ROW_ID
 from talentfed.web.bodies import BodyTooLarge, read_body
 
 MAX_BODY_BYTES = 64 * 1024  # far above any text a status or an app registration needs
@@ -32,14 +33,26 @@ async def read_params(request: Request, limit: int = MAX_BODY_BYTES) -> Params:
         return _json_params(body)
     form = await request.form(max_files=0, max_fields=100)
     # Rails clients send arrays as `name[]`; strings only (max_files=0 refuses uploads).
-    return {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+    params: Params = {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+    for key, values in params.items():
+        _check_text(key, [key, *values])
+    return params
+
+
+def _check_text(name: str, texts: list[str]) -> None:
+    """A NUL (`%00`) is text PostgreSQL refuses where SQLite takes it: refused on both."""
+    try:
+        for text in texts:
+            limits.check_string(text)
+    except limits.InputRefused as exc:
+        raise ParamsError(f"{name}: {exc.reason}") from None
 
 
 def _json_params(body: bytes) -> Params:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise ParamsError("the body is not JSON") from None
+    try:  # the caps on federated JSON: depth, numbers, NUL and unpaired surrogates refused
+        data = limits.parse_json(body or b"{}")
+    except limits.InputRefused as exc:
+        raise ParamsError(f"the body is not JSON we accept: {exc.reason}") from None
     if not isinstance(data, dict):
         raise ParamsError("the body is not a JSON object")
     params: Params = {}
@@ -76,3 +89,21 @@ def text_param(params: Params, name: str) -> str | None:
             raise ParamsError(f"{name}: given more than once")
         value = value[0] if value else None
     return value or None
+
+
+def digits_only(raw: str) -> bool:
+    """`raw` is a whole number in ASCII digits. (str.isdigit alone also takes "²" and the digits
+    of other scripts, which int() refuses or reads as a number no client meant.)"""
+    return raw.isascii() and raw.isdigit()
+
+
+MAX_ID_DIGITS = 18  # Mastodon's ids (bigint) have at most 19 digits; longer is no id at all
+
+
+def row_id(raw: str | None) -> int | None:
+    """The row an id from a client names: None when it is no id, or beyond every row id here
+    (`MAX_ROW_ID`: PostgreSQL would refuse it in a query)."""
+    if raw is None or not digits_only(raw) or len(raw) > MAX_ID_DIGITS:
+        return None
+    number = int(raw)
+    return number if 0 < number <= MAX_ROW_ID else None

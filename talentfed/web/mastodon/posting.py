@@ -18,8 +18,8 @@ from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
-from talentfed.web.mastodon.params import Params, read_params, text_param
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, found, validation_failed
+from talentfed.web.mastodon.params import Params, read_params, row_id, text_param
 from talentfed.web.mastodon.statuses import readable_post, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
@@ -37,9 +37,7 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
     parent = None
     reply_to = text_param(params, "in_reply_to_id")
     if reply_to:
-        if not reply_to.isdigit() or len(reply_to) > 18:
-            raise MastodonError(404, NOT_FOUND)
-        parent = await readable_post(session, holder.viewer, int(reply_to))
+        parent = await readable_post(session, holder.viewer, found(row_id(reply_to)))
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
         body=text,

@@ -15,6 +15,7 @@ from talentfed.storage.models import Actor, Follow
 from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.params import row_id
 
 MAX_IDS = 40  # relationships asked for at once
 
@@ -83,7 +84,7 @@ async def unfollow(request: Request, holder: Holder) -> Response:
 async def relationships(request: Request, holder: Holder) -> Response:
     """`id[]=1&id[]=2` (or `id=1`): one Relationship per known account, in the order asked."""
     raw = request.query_params.getlist("id[]") or request.query_params.getlist("id")
-    wanted = [int(value) for value in raw[:MAX_IDS] if value.isdigit() and len(value) <= 18]
+    wanted = [number for value in raw[:MAX_IDS] if (number := row_id(value)) is not None]
     async with request.app.state.sessions() as session:
         me = await member_in(session, holder)
         found = []

@@ -34,7 +34,8 @@ from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import visible_account
 from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder
 from talentfed.web.mastodon.entities import account, tag
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.errors import MastodonError, found, validation_failed
+from talentfed.web.mastodon.params import digits_only, row_id
 from talentfed.web.mastodon.statuses import statuses_json
 
 logger = logging.getLogger("talentfed.mastodon.search")
@@ -81,7 +82,7 @@ def _truthy(value: str | None) -> bool:
 
 def _number(request: Request, name: str, default: int) -> int:
     raw = request.query_params.get(name) or str(default)
-    if not raw.isdigit() or len(raw) > 9:
+    if not digits_only(raw) or len(raw) > 9:
         raise MastodonError(400, f"Pagination values for `{name}` must be positive whole numbers")
     return int(raw)
 
@@ -93,8 +94,7 @@ def _ask(request: Request) -> Ask:
         raise MastodonError(400, "param is missing or the value is empty or invalid: q")
     kind = params.get("type") or None
     raw_account = params.get("account_id") or None
-    if raw_account is not None and (not raw_account.isdigit() or len(raw_account) > 18):
-        raise MastodonError(404, NOT_FOUND)
+    account_id = found(row_id(raw_account)) if raw_account is not None else None
     return Ask(
         text=text,
         types=RESULT_TYPES if kind is None else RESULT_TYPES & {kind},  # an unknown type finds nothing
@@ -102,7 +102,7 @@ def _ask(request: Request) -> Ask:
         limit=min(max(_number(request, "limit", DEFAULT_LIMIT), 1), MAX_LIMIT),
         offset=_number(request, "offset", 0) if kind else 0,  # Mastodon pages single-type searches only
         following=_truthy(params.get("following")),
-        account_id=int(raw_account) if raw_account is not None else None,
+        account_id=account_id,
     )
 
 

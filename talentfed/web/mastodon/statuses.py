@@ -22,18 +22,16 @@ from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.entities import status
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, found
 from talentfed.web.mastodon.paging import link_header, page_of
+from talentfed.web.mastodon.params import row_id
 from talentfed.web.mastodon.viewers import request_viewer
 
 MAX_THREAD = 200  # ancestors or descendants shown in a context
 
 
 def status_id(request: Request) -> int:
-    raw = request.path_params["id"]
-    if not raw.isdigit() or len(raw) > 18:
-        raise MastodonError(404, NOT_FOUND)
-    return int(raw)
+    return found(row_id(request.path_params["id"]))
 
 
 def _readable(viewer: Viewer) -> Any:
