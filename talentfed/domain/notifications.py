@@ -54,7 +54,7 @@ from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
 from talentfed.domain.visibility import hidden_domains
-from talentfed.storage.models import Actor, Follow, Interaction, NotificationDismissal, Object
+from talentfed.storage.models import MAX_ROW_ID, Actor, Follow, Interaction, NotificationDismissal, Object
 
 KINDS = ("follow", "follow_request", "reply", "answer", "interest", "like", "announce", "mention")
 EXCERPT_CHARS = 200
@@ -111,11 +111,14 @@ class NotificationKey:
         source = int(text[_TIME_DIGITS])
         if source not in (FOLLOWS, REPLIES, REACTIONS, MENTIONS):
             return None
+        ref_id = int(text[_TIME_DIGITS + 1 :])
+        if ref_id > MAX_ROW_ID:  # names no row (and PostgreSQL would refuse it in a query)
+            return None
         try:
             at = _ZERO + int(text[:_TIME_DIGITS]) * _MICROSECOND
         except OverflowError:  # beyond year 9999
             return None
-        return cls(at, source, int(text[_TIME_DIGITS + 1 :]))
+        return cls(at, source, ref_id)
 
 
 @dataclass(frozen=True)

@@ -70,6 +70,18 @@ async def test_an_odd_id_in_a_parameter_names_nothing(demo_client: httpx.AsyncCl
     assert (notifications.status_code, notifications.json()) == (200, [])
 
 
+async def test_a_notification_id_beyond_every_row_is_none(demo_client: httpx.AsyncClient) -> None:
+    """notifications.NotificationKey.parse: time, source, then a row id PostgreSQL can compare."""
+    auth = await _auth(demo_client)
+    beyond = f"{'1' * 18}1{2**63}"  # a well-formed time and source; the row id is beyond any
+    for name in ("max_id", "since_id", "min_id"):
+        listed = await demo_client.get("/api/v1/notifications", params={name: beyond}, headers=auth)
+        assert listed.status_code == 422 and listed.json()["error"], name
+    shown = await demo_client.get(f"/api/v1/notifications/{beyond}", headers=auth)
+    dismissed = await demo_client.post(f"/api/v1/notifications/{beyond}/dismiss", headers=auth)
+    assert shown.json() == dismissed.json() == NOT_FOUND
+
+
 # --- paging: params.digits_only and Page.asked -------------------------------------------------
 
 
