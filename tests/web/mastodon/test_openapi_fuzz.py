@@ -3,7 +3,7 @@ the description allows is answered as it describes (status, content type, header
 
 A node (uvicorn on 127.0.0.1, in a thread) runs on SQLite and on PostgreSQL, which refuses what
 SQLite lets through (NUL characters, integers beyond its columns). Its database holds the demo
-institution plus a few statuses, follows, a follow request, favourites, a boost and a reply, so
+institution plus a few statuses, follows, follow requests, favourites, a boost and a reply, so
 that reading endpoints answer something to check; path ids are often those of seeded records
 rather than made-up ones, for the same reason. Every request carries a token of ada's holding
 every scope.
