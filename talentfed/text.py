@@ -130,11 +130,13 @@ def render_markdown(source: str) -> str:
 # MachineLearning → Machine Learning, HTTPServer → HTTP Server, but PostgreSQL stays whole.
 _CAMEL_BOUNDARY = re.compile(r"(?<=[a-z0-9])(?=[A-Z][a-z])|(?<=[A-Z])(?=[A-Z][a-z])")
 _SEPARATORS = re.compile(r"[\s_\-]+")
+# Never part of a name, and PostgreSQL refuses NUL and unpaired surrogates outright.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 def normalize_skill(raw: str) -> str:
     """'#MachineLearning', 'machine-learning' and ' Machine learning ' → 'machine learning'."""
-    text = raw.strip().lstrip("#")
+    text = _CONTROLS.sub(" ", raw).strip().lstrip("#")
     text = _CAMEL_BOUNDARY.sub(" ", text)
     return _SEPARATORS.sub(" ", text).strip().lower()
 

@@ -113,6 +113,9 @@ class NotificationKey:
         source = int(text[_TIME_DIGITS])
         if source not in (FOLLOWS, REPLIES, REACTIONS, MENTIONS):
             return None
+        ref_id = int(text[_TIME_DIGITS + 1 :])
+        if ref_id > MAX_ROW_ID:  # names no row (and PostgreSQL would refuse it in a query)
+            return None
         try:
             at = _ZERO + int(text[:_TIME_DIGITS]) * _MICROSECOND
         except OverflowError:  # beyond year 9999

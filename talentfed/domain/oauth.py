@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
-from talentfed.domain.stored_secrets import digest, new_secret
+from talentfed.domain.stored_secrets import could_be_drawn, digest, new_secret
 from talentfed.federation.limits import http_url
 from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, OAuthApplication, OAuthAuthorization, OAuthToken, User, utcnow
@@ -178,7 +178,7 @@ async def find_application(session: AsyncSession, client_id: str) -> OAuthApplic
     """The app with this client_id (no secret: the public half of an authorization request)."""
     application = (
         await session.scalar(select(OAuthApplication).where(OAuthApplication.client_id == client_id))
-        if client_id and len(client_id) <= 64
+        if could_be_drawn(client_id)
         else None
     )
     if application is None:

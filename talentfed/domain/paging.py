@@ -12,6 +12,8 @@ from typing import Any
 
 from sqlalchemy import Select
 
+from talentfed.storage.models import MAX_ROW_ID
+
 DEFAULT_LIMIT = 20
 MAX_LIMIT = 40
 
@@ -22,6 +24,18 @@ class Page:
     since_id: int | None = None
     min_id: int | None = None
     limit: int = DEFAULT_LIMIT
+
+    @classmethod
+    def asked(cls, max_id: int | None, since_id: int | None, min_id: int | None, limit: int) -> Page:
+        """The page a client asks for by ids that may lie beyond every row id, which PostgreSQL
+        would refuse in a query: a `max_id` beyond them bounds nothing, and nothing is newer
+        than a `since_id` or `min_id` beyond them."""
+        return cls(
+            max_id if max_id is not None and max_id <= MAX_ROW_ID else None,
+            min(since_id, MAX_ROW_ID) if since_id is not None else None,
+            min(min_id, MAX_ROW_ID) if min_id is not None else None,
+            limit,
+        )
 
 
 def paged(query: Select[*tuple[Any, ...]], column: Any, page: Page) -> Select[*tuple[Any, ...]]:

@@ -103,7 +103,8 @@ def parse_handle(handle: str) -> ResourceQuery:
     """`@user@domain`, `user@domain` or `acct:user@domain` → (user, domain); MalformedResource if not."""
     text = handle.strip().removeprefix("acct:").lstrip("@")
     username, at, domain = text.rpartition("@")
-    if not at or not username or not domain or any(c in text for c in " /?#"):
+    # Control characters are in no handle (and PostgreSQL refuses a NUL in a query).
+    if not at or not username or not domain or any(c in text for c in " /?#") or not text.isprintable():
         raise MalformedResource(f"expected a handle like @user@example.org, got {handle!r}")
     return ResourceQuery(username=username.lower(), domain=domain.lower())
 

@@ -7,7 +7,8 @@ of reblogs), `media` (uploads), `relationships`, `notifications` (and `grouped_n
 API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders`
 (valid empty answers for what we do not do, Web Push among them), `entities`, `paging`,
 `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
-`throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`).
+`throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`) and `openapi`
+(the description of all of this, `openapi.yaml`, served at `/api/v1/openapi.json`).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from talentfed.web.mastodon import (
     media,
     notifications,
     oauth,
+    openapi,
     placeholders,
     posting,
     profile,
@@ -39,6 +41,7 @@ from talentfed.web.mastodon import (
 # {id}/followers, …) stays with them, before `accounts`.
 routes: list[BaseRoute] = [
     *oauth.routes,
+    *openapi.routes,
     *instance.routes,
     *placeholders.routes,
     *me.routes,

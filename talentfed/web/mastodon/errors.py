@@ -9,6 +9,9 @@ from starlette.responses import JSONResponse, Response
 
 from talentfed.web.mastodon.params import ParamsError
 
+Found = TypeVar("Found")
+NOT_FOUND = "Record not found"
+
 
 class MastodonError(Exception):
     """Raised by an endpoint; answered as Mastodon answers it."""
@@ -22,6 +25,13 @@ class MastodonError(Exception):
 def validation_failed(reason: object) -> MastodonError:
     """Mastodon's 422 for a field it cannot take: `Validation failed: <reason>`."""
     return MastodonError(422, f"Validation failed: {reason}")
+
+
+def found(value: Found | None) -> Found:
+    """`value`, or Mastodon's 404 when there is none (an id that names nothing, say)."""
+    if value is None:
+        raise MastodonError(404, NOT_FOUND)
+    return value
 
 
 def error_response(status: int, message: str) -> JSONResponse:
@@ -38,14 +48,3 @@ async def mastodon_error(request: Request, exc: Exception) -> Response:
     return error_response(exc.status, exc.message)
 
 
-NOT_FOUND = "Record not found"
-
-
-Found = TypeVar("Found")
-
-
-def found(record: Found | None) -> Found:
-    """What a lookup found; Mastodon's 404 when it found nothing."""
-    if record is None:
-        raise MastodonError(404, NOT_FOUND)
-    return record

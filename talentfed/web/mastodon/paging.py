@@ -36,7 +36,7 @@ def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_
 def page_of(request: Request) -> Page:
     """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
     limit = limit_of(request)
-    return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
+    return Page.asked(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
 
 
 def link_header(request: Request, ids: Sequence[int]) -> dict[str, str]:

@@ -8,12 +8,11 @@ refused with `ParamsError`, which each endpoint family answers in its own shape.
 
 from __future__ import annotations
 
-import json
-
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 from starlette.requests import Request
 
+from talentfed.federation import limits
 from talentfed.storage.models import MAX_ROW_ID
 from talentfed.web.bodies import BodyTooLarge, capped_stream, read_body
 
@@ -36,7 +35,19 @@ async def read_params(request: Request, limit: int = MAX_BODY_BYTES) -> Params:
         return _json_params(body)
     form = await request.form(max_files=0, max_fields=100)
     # Rails clients send arrays as `name[]`; strings only (max_files=0 refuses uploads).
-    return {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+    params: Params = {key.removesuffix("[]"): [str(value) for value in form.getlist(key)] for key in form}
+    for key, values in params.items():
+        _check_text(key, [key, *values])
+    return params
+
+
+def _check_text(name: str, texts: list[str]) -> None:
+    """A NUL (`%00`) is text PostgreSQL refuses where SQLite takes it: refused on both."""
+    try:
+        for text in texts:
+            limits.check_string(text)
+    except limits.InputRefused as exc:
+        raise ParamsError(f"{name}: {exc.reason}") from None
 
 
 async def read_params_and_files(
@@ -78,10 +89,10 @@ async def _form_params(
 
 
 def _json_params(body: bytes) -> Params:
-    try:
-        data = json.loads(body or b"{}")
-    except ValueError:
-        raise ParamsError("the body is not JSON") from None
+    try:  # the caps on federated JSON: depth, numbers, NUL and unpaired surrogates refused
+        data = limits.parse_json(body or b"{}")
+    except limits.InputRefused as exc:
+        raise ParamsError(f"the body is not JSON we accept: {exc.reason}") from None
     if not isinstance(data, dict):
         raise ParamsError("the body is not a JSON object")
     params: Params = {}
