@@ -39,6 +39,7 @@ KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "pro
 PROJECT_STATUSES = tuple(vocabulary.term("projectStatus").tokens.values())
 VISIBILITIES = ("public", "unlisted", "followers")
 MAX_TITLE = 300
+MAX_SUMMARY = 1_000  # an abstract of one or two sentences, or a content warning
 MAX_BODY = 100_000
 # @user@domain (a port is allowed: dev-mode handles carry one), not part of an e-mail address.
 MENTION = re.compile(
@@ -55,6 +56,7 @@ class Draft:
     kind: str
     body: str  # Markdown
     title: str = ""
+    # An article's abstract; on every other kind, its content warning (kinds.summary_is_warning).
     summary: str = ""
     tags: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
@@ -66,6 +68,7 @@ class Draft:
     team_size: int | None = None
     contact: str | None = None
     media_ids: tuple[int, ...] = ()  # the author's uploads to attach (domain/media.py), on publishing
+    sensitive: bool = False  # a post with a content warning is sensitive whatever this says
 
 
 def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
@@ -76,6 +79,8 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
         raise PostError("title", "a title is required")
     if len(draft.title) > MAX_TITLE:
         raise PostError("title", f"at most {MAX_TITLE} characters")
+    if len(draft.summary) > MAX_SUMMARY:
+        raise PostError("summary", f"at most {MAX_SUMMARY} characters")
     if not draft.body.strip() and not (draft.kind == kinds.NOTE and draft.media_ids):
         raise PostError("body", "the text is empty")  # a note may be pictures alone, as on Mastodon
     if len(draft.body) > MAX_BODY:
@@ -328,7 +333,7 @@ def draft_of(post: Object) -> Draft:
         kind=post.kind,
         body=post.source or "",
         title=post.name or "",
-        summary=_summary_source(post.summary),
+        summary=summary_source(post.summary),
         tags=tuple(post.tags or ()),
         skills=tuple(post.skills or ()),
         language=post.language,
@@ -338,12 +343,15 @@ def draft_of(post: Object) -> Draft:
         visibility=post.visibility,
         team_size=terms["team_size"],
         contact=terms["contact"],
+        sensitive=post.sensitive,
     )
 
 
 def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None:
     post.name = draft.title.strip() or None
-    post.summary = f"<p>{escape(draft.summary.strip())}</p>" if draft.summary.strip() else None
+    summary = draft.summary.strip()
+    post.summary = f"<p>{escape(summary)}</p>" if summary else None
+    post.sensitive = draft.sensitive or bool(summary and kinds.summary_is_warning(draft.kind))
     post.source = draft.body
     post.content = _link_mentions(render_markdown(draft.body), mentions)
     post.language = draft.language
@@ -363,7 +371,7 @@ def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None
     )
 
 
-def _summary_source(summary: str | None) -> str:
+def summary_source(summary: str | None) -> str:
     """The text `_apply_draft` wrapped as a summary's HTML."""
     return unescape(summary.removeprefix("<p>").removesuffix("</p>")) if summary else ""
 

@@ -20,7 +20,7 @@ from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
-from talentfed.web.mastodon.params import Params, read_params, row_id, text_param
+from talentfed.web.mastodon.params import Params, flag_param, read_params, row_id, text_param
 from talentfed.web.mastodon.statuses import readable_post, reblog_json, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
@@ -38,7 +38,8 @@ def _media_ids(params: Params) -> tuple[int, ...]:
 
 
 async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft:
-    """A note, or an answer when it replies to a question (talentfed.kinds)."""
+    """A note, or an answer when it replies to a question (talentfed.kinds); `spoiler_text` is
+    its content warning, which makes it sensitive, as on Mastodon."""
     text = text_param(params, "status")
     media_ids = _media_ids(params)
     if not text and not media_ids:
@@ -56,6 +57,8 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
         body=text or "",
+        summary=text_param(params, "spoiler_text") or "",  # a note's summary is its warning
+        sensitive=bool(flag_param(params, "sensitive")),
         media_ids=media_ids,
         language=text_param(params, "language") or "en",
         in_reply_to=parent.uri if parent else None,
