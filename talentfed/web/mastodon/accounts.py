@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.profiles import profile_counts
+from talentfed.domain.profiles import profile_counts, profile_counts_of
 from talentfed.federation import webfinger
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage.models import Actor
@@ -34,8 +34,9 @@ async def visible_account(session: AsyncSession, config: Config, actor: Actor | 
 async def accounts_json(
     session: AsyncSession, config: Config, actors: Sequence[Actor]
 ) -> list[dict[str, Any]]:
-    """Accounts for actors, in their order."""
-    return [account(actor, await profile_counts(session, actor), config) for actor in actors]
+    """Accounts for actors, in their order; their counts in a few queries, whatever their number."""
+    counts = await profile_counts_of(session, list(actors))
+    return [account(actor, counts[actor.id], config) for actor in actors]
 
 
 def account_id(request: Request) -> int:

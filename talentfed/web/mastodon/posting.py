@@ -146,7 +146,7 @@ async def reblog(request: Request, holder: Holder) -> Response:
             boost = await posts.react(session, config, member, post, "announce")
         except FieldError as exc:
             raise validation_failed(exc) from None
-        body = await reblog_json(session, config, boost, member, post, viewer=holder.viewer)
+        body = await reblog_json(session, config, boost, post, viewer=holder.viewer)
     return JSONResponse(body)
 
 

@@ -5,6 +5,11 @@ server's Announce), not a post, so it needs an id that no post has.
 A reblog's status id is REBLOG_IDS plus the row's id: far beyond every post id (post ids are
 at most params.MAX_ROW_ID), so one number never names both, and `GET /api/v1/statuses/:id`
 answers either. Who may see a reblog is who may read the post it reblogs (domain/visibility.py).
+
+The two ranges say nothing of which status came first, so timelines that hold reblogs page by
+where a status falls (domain/paging.Position), not by comparing ids: `timeline_page_of` reads
+the ids an app pages from as posts' or reblogs' rows. Apps that order statuses by id themselves
+(Tusky's home cache does) put every reblog above every post.
 """
 
 from __future__ import annotations
@@ -12,10 +17,14 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
+from starlette.requests import Request
 
+from talentfed.domain.paging import StatusRef, TimelinePage
+from talentfed.domain.timelines import TimelineItem
 from talentfed.domain.visibility import Viewer, readable_by
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.paging import id_param, limit_of
 from talentfed.web.mastodon.params import MAX_ROW_ID, whole_number
 
 REBLOG_IDS = 10**15
@@ -31,6 +40,28 @@ def reblog_row(raw: str) -> int | None:
     if number is None or not 0 < number - REBLOG_IDS <= MAX_ROW_ID:
         return None
     return number - REBLOG_IDS
+
+
+def item_status_id(item: TimelineItem) -> str:
+    """The status id of a timeline's post or reblog."""
+    return str(item.id) if isinstance(item, Object) else reblog_status_id(item.boost)
+
+
+def _ref(request: Request, name: str) -> StatusRef | None:
+    """The status an id to page from names; one beyond every row's is the newest post's place
+    and beyond (as far as rows go, the same)."""
+    number = id_param(request, name)
+    if number is None:
+        return None
+    row = reblog_row(str(number))
+    return StatusRef(row, reblog=True) if row is not None else StatusRef(min(number, MAX_ROW_ID))
+
+
+def timeline_page_of(request: Request) -> TimelinePage:
+    """The page of a timeline of posts and reblogs that a request asks for."""
+    return TimelinePage(
+        _ref(request, "max_id"), _ref(request, "since_id"), _ref(request, "min_id"), limit_of(request)
+    )
 
 
 async def readable_reblog(
