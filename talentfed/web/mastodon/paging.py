@@ -39,9 +39,9 @@ def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_
     return min(max(number, 1), maximum)
 
 
-def page_of(request: Request) -> Page:
-    """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
-    limit = limit_of(request)
+def page_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Page:
+    """The page a request asks for; a limit beyond `maximum` (40) is `maximum`, as Mastodon does."""
+    limit = limit_of(request, default, maximum)
     return Page(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
 
 

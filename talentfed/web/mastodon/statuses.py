@@ -3,7 +3,7 @@ public timeline. Who may read what is decided by domain/visibility.py, as on the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -131,6 +131,21 @@ async def reblog_json(
     """The Status of a reblog (`boost` of `post`), wrapping the original."""
     [body] = await timeline_json(session, config, [Reblog(boost, post)], viewer=viewer)
     return body
+
+
+Marks = Callable[[AsyncSession], Awaitable[list[tuple[int, Object]]]]
+
+
+async def marked_statuses(request: Request, viewer: Viewer, read: Marks) -> Response:
+    """The statuses of the posts a member marked (bookmarks, favourites), as `read` finds them:
+    `(mark id, post)` rows, newest first, paged by the mark's id as Mastodon pages these lists
+    (the `Link` header's ids are those)."""
+    async with request.app.state.sessions() as session:
+        found = await read(session)
+        body = await statuses_json(
+            session, request.app.state.config, [post for _, post in found], viewer=viewer
+        )
+    return JSONResponse(body, headers=link_header(request, [mark for mark, _ in found]))
 
 
 async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
