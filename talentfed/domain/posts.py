@@ -22,7 +22,7 @@ from talentfed import kinds
 from talentfed.config import Config
 from talentfed.domain import media
 from talentfed.domain.errors import FieldError
-from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
+from talentfed.domain.visibility import ANONYMOUS, OPEN, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.as_values import language_tag
 from talentfed.federation.context import PUBLIC
@@ -39,7 +39,8 @@ KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "pro
 PROJECT_STATUSES = tuple(vocabulary.term("projectStatus").tokens.values())
 VISIBILITIES = ("public", "unlisted", "followers")
 MAX_TITLE = 300
-MAX_SUMMARY = 1_000  # an abstract of one or two sentences, or a content warning
+MAX_SUMMARY = 1_000
+MAX_PINNED = 5  # as Mastodon  # an abstract of one or two sentences, or a content warning
 MAX_BODY = 100_000
 # @user@domain (a port is allowed: dev-mode handles carry one), not part of an e-mail address.
 MENTION = re.compile(
@@ -309,10 +310,26 @@ async def set_project_status(
 
 
 async def set_pinned(session: AsyncSession, author: Actor, post: Object, pinned: bool) -> None:
-    """Pinned posts fill the author's `featured` collection."""
+    """Pinned posts fill the author's `featured` collection: at most MAX_PINNED of the author's
+    own posts that anyone may read (as Mastodon: a followers-only post would be shown to the
+    public there). Pinning again or unpinning what is not pinned is no error."""
     _check_owner(author, post)
+    if pinned and not post.pinned:
+        if post.visibility not in OPEN:
+            raise PostError("post", "only a public or unlisted post can be pinned")
+        # The author's row is locked (PostgreSQL) so that two pins at once cannot both be the fifth.
+        await session.execute(select(Actor.id).where(Actor.id == author.id).with_for_update())
+        if await _pinned_count(session, author) >= MAX_PINNED:
+            raise PostError("post", f"at most {MAX_PINNED} posts can be pinned")
     post.pinned = pinned
     await session.flush()
+
+
+async def _pinned_count(session: AsyncSession, author: Actor) -> int:
+    query = select(func.count()).where(
+        Object.author_id == author.id, Object.pinned.is_(True), Object.deleted_at.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
 
 
 # --- helpers ------------------------------------------------------------------------------

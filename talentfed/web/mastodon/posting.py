@@ -1,5 +1,5 @@
-"""Writing through the client API: post (once per `Idempotency-Key`), delete, favourite, boost;
-every rule is the domain's (domain/posts.py, domain/idempotency.py), as for the web form.
+"""Writing through the client API: post (once per `Idempotency-Key`), delete, favourite, boost,
+pin; every rule is the domain's (domain/posts.py, domain/idempotency.py), as for the web form.
 Mentions are looked up before the transaction opens."""
 
 from __future__ import annotations
@@ -150,6 +150,15 @@ async def reblog(request: Request, holder: Holder) -> Response:
     return JSONResponse(body)
 
 
+async def _pin(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await posts.set_pinned(session, member, post, True)
+
+
+async def _unpin(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    if post.pinned:  # nothing to undo is no error, as on Mastodon
+        await posts.set_pinned(session, member, post, False)
+
+
 def _react(kind: str) -> Change:
     async def change(session: AsyncSession, config: Config, actor: Actor, post: Object) -> None:
         await posts.react(session, config, actor, post, kind)
@@ -180,6 +189,8 @@ routes = [
         methods=["POST"],
     ),
     Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/pin", scoped("write:accounts")(on_status(_pin)), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unpin", scoped("write:accounts")(on_status(_unpin)), methods=["POST"]),
     Route(
         "/api/v1/statuses/{id}/unreblog",
         scoped("write:statuses")(on_status(_unreact("announce"))),
