@@ -22,7 +22,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, func, literal_column, or_, select
+from sqlalchemy import ColumnElement, Select, and_, func, literal_column, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -113,6 +113,29 @@ async def _recent_home(
         top = await session.scalar(select(func.coalesce(func.max(Object.id), 0) + 1))
     window_reaches_since = page.since_id is not None and page.since_id >= top - RECENT_WINDOW
     return rows if window_reaches_since or top - RECENT_WINDOW <= 1 else None
+
+
+# --- statuses by id -------------------------------------------------------------------------
+
+
+async def readable(session: AsyncSession, viewer: Viewer, refs: Sequence[StatusRef]) -> list[TimelineItem]:
+    """The posts and reblogs `refs` name that `viewer` may read, in the order asked; those that
+    do not exist (any more) or that `viewer` may not read are left out."""
+    post_ids = [ref.id for ref in refs if not ref.reblog]
+    reblog_ids = [ref.id for ref in refs if ref.reblog]
+    posts: dict[int, TimelineItem] = {}
+    if post_ids:
+        query = select(Object).where(
+            Object.id.in_(post_ids), Object.deleted_at.is_(None), readable_by(viewer)
+        )
+        posts = {post.id: post for post in await session.scalars(query)}
+    reblogs: dict[int, TimelineItem] = {}
+    if reblog_ids:
+        boosts, of_readable = _readable_reblogs(viewer)
+        rows = await session.execute(of_readable.where(boosts.id.in_(reblog_ids)))
+        reblogs = {boost.id: Reblog(boost, post) for boost, post in rows}
+    found = ((reblogs if ref.reblog else posts).get(ref.id) for ref in refs)
+    return [item for item in found if item is not None]
 
 
 # --- an account's statuses -------------------------------------------------------------------
@@ -240,18 +263,26 @@ def _once_each(items: list[TimelineItem]) -> list[TimelineItem]:
     return kept[::-1]
 
 
-async def _reblogs(
-    session: AsyncSession, viewer: Viewer, bounds: _Bounds, boosters: Boosters, last_post: int | None
-) -> list[Reblog]:
-    """The reblogs of `boosters` within the page's bounds, in reading order; with `last_post`,
-    only those before it (reading forward) or after it."""
+def _readable_reblogs(viewer: Viewer) -> tuple[Any, Select[Interaction, Object]]:
+    """(the alias of `interactions` it reads, a query of (reblog, post)) for the reblogs of
+    posts `viewer` may read."""
     # An alias: readable_by's own subquery on `interactions` must not correlate to these rows.
     boosts = aliased(Interaction)
     query = (
         select(boosts, Object)
         .join(Object, Object.id == boosts.object_id)
-        .where(boosts.kind == "announce", boosters(boosts), Object.deleted_at.is_(None), readable_by(viewer))
+        .where(boosts.kind == "announce", Object.deleted_at.is_(None), readable_by(viewer))
     )
+    return boosts, query
+
+
+async def _reblogs(
+    session: AsyncSession, viewer: Viewer, bounds: _Bounds, boosters: Boosters, last_post: int | None
+) -> list[Reblog]:
+    """The reblogs of `boosters` within the page's bounds, in reading order; with `last_post`,
+    only those before it (reading forward) or after it."""
+    boosts, query = _readable_reblogs(viewer)
+    query = query.where(boosters(boosts))
     if bounds.below is not None:
         query = query.where(_before(boosts, bounds.below))
     for lower in (bounds.since, bounds.above):

@@ -21,7 +21,6 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.oauth import grants
 from talentfed.domain.profiles import profile_counts
 from talentfed.domain.search import NameQuery, SearchError, SearchQuery, accounts_named, search
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
@@ -33,7 +32,7 @@ from talentfed.federation.runtime import Federation
 from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import accounts_json, visible_account
-from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder, scoped
+from talentfed.web.mastodon.auth import Holder, optional_holder, scoped
 from talentfed.web.mastodon.entities import account, hashtag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.params import row_id, whole_number
@@ -117,19 +116,9 @@ def _ask(request: Request) -> Ask:
     )
 
 
-async def _searcher(request: Request) -> Holder | None:
-    """Anyone may search; a token, if given, must be valid and grant read:search (Mastodon's
-    `authorize_if_got_token!`)."""
-    holder = await bearer_holder(request)
-    if holder is None and request.headers.get("authorization", "").lower().startswith("bearer "):
-        raise MastodonError(401, INVALID_TOKEN)
-    if holder is not None and not grants(holder.scopes, "read:search"):
-        raise MastodonError(403, OUTSIDE_SCOPES)
-    return holder
-
-
 async def search_v2(request: Request) -> Response:
-    holder = await _searcher(request)
+    """Anyone may search; a token, if given, must grant read:search."""
+    holder = await optional_holder(request, "read:search")
     ask = _ask(request)
     member = holder.actor if holder is not None else None
     if member is None and ask.resolve:

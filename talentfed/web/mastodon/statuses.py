@@ -16,25 +16,26 @@ from talentfed.config import Config
 from talentfed.domain import timelines
 from talentfed.domain.bookmarks import bookmarked
 from talentfed.domain.media import media_of
-from talentfed.domain.paging import in_order, paged
+from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.post_history import edited_times
 from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
-from talentfed.domain.visibility import Viewer, listed, readable_by
+from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
 from talentfed.web.mastodon.accounts import account_id, accounts_json
+from talentfed.web.mastodon.auth import optional_holder
 from talentfed.web.mastodon.entities import reblog, status
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.paging import link_header, links_between, page_of
-from talentfed.web.mastodon.params import row_id
+from talentfed.web.mastodon.params import query_list, row_id
 from talentfed.web.mastodon.reblogs import (
     item_status_id,
-    readable_reblog,
     reblog_row,
     reblog_status_id,
+    status_ref,
     timeline_page_of,
 )
 from talentfed.web.mastodon.viewers import request_viewer
@@ -163,11 +164,33 @@ async def show(request: Request) -> Response:
     boost_row = reblog_row(request.path_params["id"])
     async with request.app.state.sessions() as session:
         if boost_row is not None:
-            boost, _, post = await readable_reblog(session, viewer, boost_row)
-            return JSONResponse(await reblog_json(session, config, boost, post, viewer=viewer))
+            items = await timelines.readable(session, viewer, [StatusRef(boost_row, reblog=True)])
+            if not items:
+                raise MastodonError(404, NOT_FOUND)
+            [body] = await timeline_json(session, config, items, viewer=viewer)
+            return JSONResponse(body)
         post = await readable_post(session, viewer, status_id(request))
         [body] = await statuses_json(session, config, [post], viewer=viewer)
     return JSONResponse(body)
+
+
+MAX_STATUSES = 20  # asked for at once, as Mastodon
+
+
+async def index(request: Request) -> Response:
+    """`GET /api/v1/statuses?id[]=…`: several statuses at once (posts' or reblogs' ids), in the
+    order asked; ids that name no status the reader may read are left out, as on Mastodon. A
+    token, if given, must grant read:statuses."""
+    holder = await optional_holder(request, "read:statuses")
+    viewer = holder.viewer if holder is not None else ANONYMOUS
+    asked = list(dict.fromkeys(query_list(request, "id")))
+    if len(asked) > MAX_STATUSES:
+        raise validation_failed(f"at most {MAX_STATUSES} ids")
+    refs = [ref for ref in map(status_ref, asked) if ref is not None]
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        items = await timelines.readable(session, viewer, refs)
+        return JSONResponse(await timeline_json(session, config, items, viewer=viewer))
 
 
 async def context(request: Request) -> Response:
@@ -294,6 +317,7 @@ async def tag_timeline(request: Request) -> Response:
 
 
 routes = [
+    Route("/api/v1/statuses", index),
     Route("/api/v1/statuses/{id}", show),
     Route("/api/v1/statuses/{id}/context", context),
     Route("/api/v1/accounts/{id}/statuses", account_statuses),
