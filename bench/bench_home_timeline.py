@@ -1,7 +1,10 @@
 """Home timeline latency: what a Mastodon app polls most, on SQLite and on PostgreSQL.
 
 A member follows 1,000 accounts; the database holds 100,000 posts, a third of them by accounts
-she does not follow (so the query must filter, not just read the newest rows). One real
+she does not follow (so the query must filter, not just read the newest rows). With
+`--announces N`, N reblogs are spread among the posts as they would have arrived, by followed
+and other accounts alike, of posts she may or may not read: the home timeline interleaves those
+of the accounts she follows (domain/timelines.py). One real
 `talentfed serve` per back-end answers `GET /api/v1/timelines/home` for her app's token, over
 HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
 
@@ -11,7 +14,7 @@ HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
 Target: p99 <= 50 ms for the home timeline on each back-end.
 
     .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300]
-        [--profile]
+        [--announces 0] [--profile]
 """
 
 from __future__ import annotations
@@ -45,7 +48,7 @@ from sqlalchemy import insert, select
 
 from talentfed.domain import oauth
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.storage.models import Actor, Follow, Object, User, utcnow
+from talentfed.storage.models import Actor, Follow, Interaction, Object, User, utcnow
 
 TARGET_P99_MS = 50.0
 BATCH = 5_000
@@ -93,7 +96,28 @@ def _post_rows(author_ids: list[int], count: int) -> list[dict[str, object]]:
     ]
 
 
-async def populate(db_url: str, *, followed: int, posts: int) -> str:
+def _announce_rows(actor_ids: list[int], post_ids: list[int], count: int) -> list[dict[str, object]]:
+    """Reblogs spread evenly among the posts: each of a post stored a little before it, placed
+    where it arrived (`after_post_id`, which a bulk insert must give: its default would be the
+    newest post's id for all of them)."""
+    start = utcnow() - timedelta(days=365)
+    rows = []
+    for i in range(count):
+        at = (i + 1) * len(post_ids) // (count + 1)
+        rows.append(
+            {
+                "kind": "announce",
+                "actor_id": actor_ids[(i * 7) % len(actor_ids)],
+                "object_id": post_ids[max(0, at - 1 - i % 50)],
+                "target_actor_id": None,
+                "after_post_id": post_ids[at],
+                "created_at": start + timedelta(seconds=300 * at + 1),
+            }
+        )
+    return rows
+
+
+async def populate(db_url: str, *, followed: int, posts: int, announces: int = 0) -> str:
     """Actors, follows and posts for `ada` (the demo member); returns her app's access token."""
     engine = create_engine(db_url)
     try:
@@ -113,6 +137,11 @@ async def populate(db_url: str, *, followed: int, posts: int) -> str:
             rows = _post_rows(others, posts)
             for offset in range(0, len(rows), BATCH):
                 await session.execute(insert(Object), rows[offset : offset + BATCH])
+            if announces:
+                post_ids = list(await session.scalars(select(Object.id).order_by(Object.id)))
+                boosts = _announce_rows(others, post_ids, announces)
+                for offset in range(0, len(boosts), BATCH):
+                    await session.execute(insert(Interaction), boosts[offset : offset + BATCH])
             return await _token(session, ada)
     finally:
         await engine.dispose()
@@ -204,9 +233,12 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
         node.migrate()
         run_cli("demo", cwd=node.directory)
         started = time.perf_counter()
-        token = asyncio.run(populate(url, followed=args.followed, posts=args.posts))
+        token = asyncio.run(populate(url, followed=args.followed, posts=args.posts, announces=args.announces))
         stored_in = time.perf_counter() - started
-        print(f"{backend}: {args.posts:,} posts, {args.followed:,} followed, stored in {stored_in:.1f} s")
+        print(
+            f"{backend}: {args.posts:,} posts, {args.announces:,} reblogs, {args.followed:,} followed,"
+            f" stored in {stored_in:.1f} s"
+        )
         profile = directory / f"{backend}.prof"
         wrapper = ("-m", "cProfile", "-o", str(profile)) if args.profile else ()
         with stopped_on_exit([node]):
@@ -235,6 +267,7 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--followed", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=300)
+    parser.add_argument("--announces", type=int, default=0, help="reblogs among the posts")
     parser.add_argument(
         "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
     )

@@ -22,6 +22,17 @@ ALL_KINDS = (ARTICLE, QUESTION, ANSWER, PROJECT, NOTE, POLL, PAGE, EVENT, VIDEO,
 # Kinds that keep their own shape even when they reply to a question.
 STRUCTURED_KINDS = frozenset({QUESTION, PROJECT, POLL, EVENT})
 
+# Kinds whose AS2 `summary` is a content warning (Mastodon's `spoiler_text`): what travels as a
+# Note or a poll. An article's summary is its abstract, and so are the descriptions of pages,
+# events and videos: Mastodon too shows those types by their name and link, with no warning.
+WARNED_KINDS = frozenset({NOTE, QUESTION, ANSWER, PROJECT, POLL})
+
+
+def summary_is_warning(kind: str) -> bool:
+    """Whether a post of `kind` shows its summary as a content warning (hiding the text behind
+    it), rather than as what the post is about."""
+    return kind in WARNED_KINDS
+
 
 def kind_of_reply(own_kind: str, parent_kind: str | None) -> str:
     """A reply to a question is an answer — from here or from any server (a plain Mastodon
@@ -29,4 +40,3 @@ def kind_of_reply(own_kind: str, parent_kind: str | None) -> str:
     if parent_kind == QUESTION and own_kind not in STRUCTURED_KINDS:
         return ANSWER
     return own_kind
-

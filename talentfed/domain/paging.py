@@ -2,6 +2,10 @@
 
 Ids are our row ids, so "newer" is "larger". `min_id` pages forward from an id (read oldest
 first, answered newest first); `since_id` keeps the newest after an id.
+
+Timelines that mix posts and reblogs (domain/timelines.py) page by `Position`: the ids of posts
+and of reblogs are rows of two tables, in two ranges that say nothing of which came first, so an
+id an app pages from (`StatusRef`) is first turned into the place its status holds.
 """
 
 from __future__ import annotations
@@ -52,3 +56,32 @@ def paged(query: Select[*tuple[Any, ...]], column: Any, page: Page) -> Select[*t
 def in_order(rows: Sequence[Any], page: Page) -> list[Any]:
     """Rows newest first, whichever way `paged` read them."""
     return list(reversed(rows)) if page.min_id is not None else list(rows)
+
+
+@dataclass(frozen=True, order=True)
+class Position:
+    """Where a status falls in a timeline of posts and reblogs, in the order they arrived: a post
+    at (its id, 0); a reblog at (the newest post's id when it was made, its row id), so just
+    after that post and before the next one, reblogs made between two posts in their order."""
+
+    post_id: int
+    reblog_id: int = 0
+
+
+@dataclass(frozen=True)
+class StatusRef:
+    """An id an app pages from in such a timeline: a post's row, or a reblog's row in
+    `interactions` (`reblog`). Which status ids name reblogs is the client API's business."""
+
+    id: int
+    reblog: bool = False
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    """`Page`, for a timeline of posts and reblogs."""
+
+    max_id: StatusRef | None = None
+    since_id: StatusRef | None = None
+    min_id: StatusRef | None = None
+    limit: int = DEFAULT_LIMIT

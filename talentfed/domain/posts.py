@@ -22,7 +22,7 @@ from talentfed import kinds
 from talentfed.config import Config
 from talentfed.domain import media
 from talentfed.domain.errors import FieldError
-from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
+from talentfed.domain.visibility import ANONYMOUS, OPEN, Viewer, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.as_values import language_tag
 from talentfed.federation.context import PUBLIC
@@ -39,6 +39,8 @@ KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "pro
 PROJECT_STATUSES = tuple(vocabulary.term("projectStatus").tokens.values())
 VISIBILITIES = ("public", "unlisted", "followers")
 MAX_TITLE = 300
+MAX_SUMMARY = 1_000
+MAX_PINNED = 5  # as Mastodon  # an abstract of one or two sentences, or a content warning
 MAX_BODY = 100_000
 # @user@domain (a port is allowed: dev-mode handles carry one), not part of an e-mail address.
 MENTION = re.compile(
@@ -55,6 +57,7 @@ class Draft:
     kind: str
     body: str  # Markdown
     title: str = ""
+    # An article's abstract; on every other kind, its content warning (kinds.summary_is_warning).
     summary: str = ""
     tags: tuple[str, ...] = ()
     skills: tuple[str, ...] = ()
@@ -66,6 +69,7 @@ class Draft:
     team_size: int | None = None
     contact: str | None = None
     media_ids: tuple[int, ...] = ()  # the author's uploads to attach (domain/media.py), on publishing
+    sensitive: bool = False  # a post with a content warning is sensitive whatever this says
 
 
 def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) -> None:
@@ -76,6 +80,8 @@ def check_draft(draft: Draft, *, now: datetime | None = None, new: bool = True) 
         raise PostError("title", "a title is required")
     if len(draft.title) > MAX_TITLE:
         raise PostError("title", f"at most {MAX_TITLE} characters")
+    if len(draft.summary) > MAX_SUMMARY:
+        raise PostError("summary", f"at most {MAX_SUMMARY} characters")
     if not draft.body.strip() and not (draft.kind == kinds.NOTE and draft.media_ids):
         raise PostError("body", "the text is empty")  # a note may be pictures alone, as on Mastodon
     if len(draft.body) > MAX_BODY:
@@ -304,10 +310,26 @@ async def set_project_status(
 
 
 async def set_pinned(session: AsyncSession, author: Actor, post: Object, pinned: bool) -> None:
-    """Pinned posts fill the author's `featured` collection."""
+    """Pinned posts fill the author's `featured` collection: at most MAX_PINNED of the author's
+    own posts that anyone may read (as Mastodon: a followers-only post would be shown to the
+    public there). Pinning again or unpinning what is not pinned is no error."""
     _check_owner(author, post)
+    if pinned and not post.pinned:
+        if post.visibility not in OPEN:
+            raise PostError("post", "only a public or unlisted post can be pinned")
+        # The author's row is locked (PostgreSQL) so that two pins at once cannot both be the fifth.
+        await session.execute(select(Actor.id).where(Actor.id == author.id).with_for_update())
+        if await _pinned_count(session, author) >= MAX_PINNED:
+            raise PostError("post", f"at most {MAX_PINNED} posts can be pinned")
     post.pinned = pinned
     await session.flush()
+
+
+async def _pinned_count(session: AsyncSession, author: Actor) -> int:
+    query = select(func.count()).where(
+        Object.author_id == author.id, Object.pinned.is_(True), Object.deleted_at.is_(None)
+    )
+    return int(await session.scalar(query) or 0)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -328,7 +350,7 @@ def draft_of(post: Object) -> Draft:
         kind=post.kind,
         body=post.source or "",
         title=post.name or "",
-        summary=_summary_source(post.summary),
+        summary=summary_source(post.summary),
         tags=tuple(post.tags or ()),
         skills=tuple(post.skills or ()),
         language=post.language,
@@ -338,12 +360,15 @@ def draft_of(post: Object) -> Draft:
         visibility=post.visibility,
         team_size=terms["team_size"],
         contact=terms["contact"],
+        sensitive=post.sensitive,
     )
 
 
 def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None:
     post.name = draft.title.strip() or None
-    post.summary = f"<p>{escape(draft.summary.strip())}</p>" if draft.summary.strip() else None
+    summary = draft.summary.strip()
+    post.summary = f"<p>{escape(summary)}</p>" if summary else None
+    post.sensitive = draft.sensitive or bool(summary and kinds.summary_is_warning(draft.kind))
     post.source = draft.body
     post.content = _link_mentions(render_markdown(draft.body), mentions)
     post.language = draft.language
@@ -363,7 +388,7 @@ def _apply_draft(post: Object, draft: Draft, mentions: dict[str, Actor]) -> None
     )
 
 
-def _summary_source(summary: str | None) -> str:
+def summary_source(summary: str | None) -> str:
     """The text `_apply_draft` wrapped as a summary's HTML."""
     return unescape(summary.removeprefix("<p>").removesuffix("</p>")) if summary else ""
 

@@ -24,14 +24,15 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time
 from typing import Any
 
-from sqlalchemy import Row, Select, String, Subquery, func, literal_column, or_, select, union_all
+from sqlalchemy import Row, Select, String, Subquery, case, func, literal_column, or_, select, union_all
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.errors import FieldError
 from talentfed.domain.observed_graph import PERSON_TYPES
 from talentfed.domain.posts import PROJECT_STATUSES
-from talentfed.domain.visibility import actors_listed, hidden_domains, listed
+from talentfed.domain.visibility import actors_listed, hidden_domains, listed, not_hidden
+from talentfed.federation.limits import unstorable
 from talentfed.storage import search as index
 from talentfed.storage.models import Actor, Follow, Object, SearchDocument
 from talentfed.text import normalize_skill
@@ -314,3 +315,61 @@ async def _hits(
         for row in rows
         if (row.kind, row.id) in found
     )
+
+
+# --- accounts by name, for @-mention completion ----------------------------------------------
+
+
+@dataclass(frozen=True)
+class NameQuery:
+    """What an app completing `@ad` asks for: accounts whose username, or a word of whose display
+    name, starts with `text` (`ada@uni` narrows the domain too); with `following`, only the
+    accounts the asking member follows."""
+
+    text: str
+    limit: int = 40
+    offset: int = 0
+    following: bool = False
+
+
+async def accounts_named(
+    session: AsyncSession, config: Config, member_id: int, query: NameQuery
+) -> list[Actor]:
+    """Accounts this node knows whose names start as `query` asks, for the member `member_id`:
+    an exact username first, then those the member follows, ours before others'. The privacy
+    rule holds as for search: an actor that did not opt in to discovery (`actors_listed`) is
+    found only by its exact username or by who follows it; nobody on a blocked domain is."""
+    if len(query.text) > MAX_TEXT:
+        raise SearchError("q", f"at most {MAX_TEXT} characters")
+    if problem := unstorable(query.text):
+        raise SearchError("q", problem)
+    username, _, domain = query.text.strip().removeprefix("@").lower().partition("@")
+    if not username:
+        return []
+    hidden = await hidden_domains(session, config)
+    followed = Actor.id.in_(
+        select(Follow.followed_id).where(Follow.follower_id == member_id, Follow.state == "accepted")
+    )
+    exact = func.lower(Actor.username) == username
+    name = func.lower(func.coalesce(Actor.display_name, ""))
+    found = select(Actor).where(
+        or_(
+            func.lower(Actor.username).startswith(username, autoescape=True),
+            name.startswith(username, autoescape=True),
+            name.contains(f" {username}", autoescape=True),
+        ),
+        not_hidden(Actor, hidden),
+        or_(actors_listed(hidden), exact, followed),
+    )
+    if domain:
+        found = found.where(func.lower(Actor.domain).startswith(domain, autoescape=True))
+    if query.following:
+        found = found.where(followed)
+    ranked = found.order_by(
+        case((exact, 0), else_=1),
+        case((followed, 0), else_=1),
+        Actor.local.desc(),
+        func.lower(Actor.username),
+        Actor.id,
+    )
+    return list(await session.scalars(ranked.limit(query.limit).offset(query.offset)))

@@ -6,6 +6,8 @@ shows an Article only as its `name`, its `summary` and a link. So:
 - a question, an answer and a project call are `Note`s whose `content` carries the
   title and, for a project call, the skills, deadline and status as readable text.
   (A `Question` would turn into an empty poll on Misskey and Pleroma.)
+- a Note's content warning is its `summary`, plain text as Mastodon writes it, with
+  `sensitive: true` (kinds.summary_is_warning says which posts have one).
 The structured fields travel as talentfed terms (`postKind`, `skills`, `deadline`,
 `projectStatus`, `acceptedAnswer`, …) for other talentfed nodes.
 """
@@ -20,10 +22,12 @@ from typing import Any
 from talentfed import kinds
 from talentfed.federation.as_values import timestamp
 from talentfed.federation.context import PUBLIC, PUBLISHED_CONTEXT
+from talentfed.federation.limits import MAX_STRING
 from talentfed.federation.post_terms import term_values
 from talentfed.federation.uris import LocalURIs
 from talentfed.federation.vocabulary.writing import write_terms
 from talentfed.storage.models import Actor, MediaAttachment, Object
+from talentfed.text import html_to_excerpt
 
 EXCERPT_CHARS = 500
 
@@ -94,6 +98,8 @@ def post_document(post: Object, context: PostContext) -> dict[str, Any]:
         document["context"] = post.context_uri
     if post.kind == "article":
         document["summary"] = article_summary(post)
+    elif warning := content_warning(post):
+        document["summary"] = warning
     if post.kind == kinds.QUESTION:
         document["replies"] = f"{post.uri}/replies"
     if context.media:
@@ -182,6 +188,14 @@ def _term_values(post: Object, context: PostContext) -> dict[str, Any]:
     if context.institution is not None:
         values["institution"] = context.institution.uri
     return values
+
+
+def content_warning(post: Object) -> str:
+    """The post's content warning as plain text (Mastodon's `spoiler_text`), "" without one. The
+    `summary` column holds HTML (ours escaped, others' sanitised); a warning is one line of text."""
+    if not post.summary or not kinds.summary_is_warning(post.kind):
+        return ""
+    return html_to_excerpt(post.summary, limit=MAX_STRING)  # never cut: the limit is beyond any text
 
 
 def article_summary(post: Object) -> str:

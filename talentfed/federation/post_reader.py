@@ -19,6 +19,7 @@ import math
 import re
 from dataclasses import dataclass, field
 from datetime import datetime
+from html import escape
 from types import MappingProxyType
 from typing import Any
 from urllib.parse import urlsplit
@@ -94,7 +95,7 @@ class IncomingPost:
     context: str | None = None  # FEP-7888 context, or Mastodon's/Pleroma's `conversation`
     url: str | None = None  # the HTML page
     name: str | None = None  # plain text
-    summary: str | None = None  # sanitised HTML
+    summary: str | None = None  # sanitised HTML (a Note's warning: its plain text, escaped)
     content: str | None = None  # sanitised HTML
     language: str | None = None
     visibility: str = "direct"  # public|unlisted|followers|direct
@@ -229,6 +230,12 @@ def _html(text: str | None, media_type: Any) -> str | None:
     return html.strip() or None
 
 
+def _escaped_line(text: str | None) -> str | None:
+    """Plain text as one line of HTML: a warning is shown on one line."""
+    line = " ".join(text.split()) if text else ""
+    return escape(line) if line else None
+
+
 def _other_language(doc: dict[str, Any]) -> str | None:
     """Language given outside contentMap: Lemmy and PeerTube `language`, Mobilizon `inLanguage`."""
     language = doc.get("language")
@@ -237,15 +244,18 @@ def _other_language(doc: dict[str, Any]) -> str | None:
     return language_tag(language) or language_tag(doc.get("inLanguage"))
 
 
-def _text_fields(doc: dict[str, Any]) -> dict[str, Any]:
+def _text_fields(doc: dict[str, Any], kind: str) -> dict[str, Any]:
+    """A Note's summary is its content warning, plain text as Mastodon and GoToSocial write it
+    (and as Mastodon reads it: "<b>" in a warning is text); an article's is HTML."""
     declared = _declared_language(doc)
     content, content_language = _from_map(doc.get("content"), doc.get("contentMap"), declared)
     name, _ = _from_map(doc.get("name"), doc.get("nameMap"), declared)
     summary, _ = _from_map(doc.get("summary"), doc.get("summaryMap"), declared)
+    warning = kinds.summary_is_warning(kind)
     return {
         "content": _html(content, doc.get("mediaType")),
         "name": clean_text(name),
-        "summary": _html(summary, "text/html"),
+        "summary": _escaped_line(summary) if warning else _html(summary, "text/html"),
         "language": language_tag(content_language) or declared or _other_language(doc),
     }
 
@@ -392,10 +402,11 @@ def read_post(document: dict[str, Any]) -> IncomingPost:
     mentions = _mentions(document)
     terms = _talentfed_terms(document)
     to, cc = tuple(ids_of(document.get("to"))), tuple(ids_of(document.get("cc")))
+    kind = _kind(document, post_type, terms.pop("kind"))
     return IncomingPost(
         uri=uri,
         type=post_type,
-        kind=_kind(document, post_type, terms.pop("kind")),
+        kind=kind,
         attributed_to=author,
         in_reply_to=_iri(document.get("inReplyTo")),
         context=_iri(document.get("context")) or _iri(document.get("conversation")),
@@ -411,7 +422,7 @@ def read_post(document: dict[str, Any]) -> IncomingPost:
         to=to,
         cc=cc,
         document=MappingProxyType(copy.deepcopy(document)),
-        **_text_fields(document),
+        **_text_fields(document, kind),
         **terms,
     )
 

@@ -10,6 +10,7 @@ fails when models and migrations disagree).
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import (
@@ -28,6 +29,8 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    select,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -276,11 +279,18 @@ class Instance(Base):
     last_success_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+# The newest post's id as a row is inserted: 0 before the first post.
+NEWEST_POST_ID = select(func.coalesce(func.max(Object.id), 0)).scalar_subquery()
+
+
 class Interaction(Base):
     """An edge of the observed graph other than a follow: reply, like, announce, mention."""
 
     __tablename__ = "interactions"
-    __table_args__ = (Index(None, "kind", "actor_id"),)
+    __table_args__ = (Index(None, "kind", "actor_id"), Index(None, "kind", "after_post_id", "id"))
+    # Read back on insert (RETURNING): an expired column would be loaded lazily, which async
+    # sessions cannot do.
+    __mapper_args__ = MappingProxyType({"eager_defaults": True})
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # reply | like | announce | mention
@@ -291,6 +301,11 @@ class Interaction(Base):
     )
     activity_uri: Mapped[str | None] = mapped_column(URI, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Where the edge falls among posts in time: after the newest post stored when it was
+    # recorded. A reblog's place in a timeline is here (domain/timelines.py): post ids are in
+    # the order posts arrived, and this puts reblogs in that order too. Filled in by the INSERT
+    # itself, whoever writes the row; rows older than migration 0014 have their post's id.
+    after_post_id: Mapped[int | None] = mapped_column(Integer, default=NEWEST_POST_ID)
 
 
 class DomainBlock(Base):

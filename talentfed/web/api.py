@@ -225,6 +225,7 @@ def _editable(post: Object) -> dict[str, Any]:
     """A post's current fields, as the JSON a client sends: what an edit leaves out is kept."""
     return {
         "title": post.name or "",
+        "summary": posts.summary_source(post.summary),
         "body": post.source or "",
         "tags": post.tags,
         "skills": post.skills,

@@ -59,11 +59,15 @@ def _form_values(form: FormData) -> dict[str, str]:
     return {name: str(form.get(name, "")) for name in POST_FIELDS}
 
 
-def _draft(kind: str, values: dict[str, str], *, status: str | None = None) -> Draft:
+def _draft(kind: str, values: dict[str, str], *, editing: Object | None = None) -> Draft:
+    """The form has no content warning: an edit keeps the one an app gave the post."""
+    kept = posts.draft_of(editing) if editing is not None else Draft(kind=kind, body="")
+    status = editing.status if editing is not None else None
     return Draft(
         kind=kind,
         title=values["title"],
-        summary=values["summary"] if kind == "article" else "",
+        summary=values["summary"] if kind == "article" else kept.summary,
+        sensitive=kept.sensitive,
         body=values["body"],
         tags=_split(values["tags"]),
         skills=_split(values["skills"]) if kind == "project" else (),
@@ -77,7 +81,7 @@ def _draft(kind: str, values: dict[str, str], *, status: str | None = None) -> D
 def _values_of(post: Object) -> dict[str, str]:
     return {
         "title": post.name or "",
-        "summary": post.summary or "",
+        "summary": posts.summary_source(post.summary),
         "body": post.source or "",
         "tags": ", ".join(post.tags or []),
         "skills": ", ".join(post.skills or []),
@@ -124,7 +128,7 @@ async def _publish_or_preview(request: Request, me: Viewer, kind: str, editing: 
     values = _form_values(form)
     config = request.app.state.config
     try:
-        draft = _draft(kind, values, status=editing.status if editing else None)
+        draft = _draft(kind, values, editing=editing)
         if form.get("action") == "preview":
             posts.check_draft(draft, new=editing is None)
             return await _editor(request, kind, values, editing=editing, preview=render_markdown(draft.body))

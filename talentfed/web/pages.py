@@ -19,6 +19,7 @@ from talentfed.domain.federation_status import delivery_status, delivery_status_
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
 from talentfed.domain.profiles import listed_posts, profile_counts
+from talentfed.federation.post_documents import content_warning
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
 from talentfed.web.neighbourhood_svg import render_neighbourhood
@@ -200,7 +201,8 @@ async def post(request: Request, item: Object, author: Actor, *, errors=None, va
             "type": "article",
             "title": item.name or f"A post by {author.display_name or author.username}",
             "url": item.url or item.uri,
-            "description": item.summary or html_to_excerpt(item.content),
+            # a content warning stands for the text it hides, in link previews too
+            "description": content_warning(item) or html_to_excerpt(item.summary or item.content),
         },
     }
     return await render(request, "post.html", context, status_code=400 if errors else 200)

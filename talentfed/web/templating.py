@@ -20,6 +20,7 @@ from starlette.responses import HTMLResponse
 from talentfed.domain import visibility
 from talentfed.domain.accounts import get_user
 from talentfed.domain.notifications import unread_count
+from talentfed.federation.post_documents import content_warning
 from talentfed.storage.models import Actor, User
 from talentfed.text import html_to_excerpt
 from talentfed.web.sessions import CSRF_FIELD, csrf_token, password_fingerprint
@@ -53,6 +54,7 @@ environment = jinja2.Environment(
 environment.filters["date"] = _date
 environment.filters["iso"] = lambda value: value.isoformat() if value else ""
 environment.filters["excerpt"] = html_to_excerpt
+environment.filters["content_warning"] = content_warning
 
 
 class _LazyToken:

@@ -215,7 +215,7 @@ TABLE: dict[str, dict[str, Any]] = {
         "attributed_to": "http://mastodon.example.org/users/admin",
         "url": "http://mastodon.example.org/@admin/99512778738411822",
         "context": "tag:mastodon.example.org,2018-02-12:objectId=20:objectType=Conversation",
-        "summary": "cw",
+        "summary": "cw",  # a warning is plain text, kept escaped
         "sensitive": True,
         "tags": ("moo",),
         "mentions": ("http://localtesting.pleroma.lol/users/lain",),
@@ -560,7 +560,7 @@ def test_hostile_html_is_sanitised_everywhere() -> None:
         )
     )
     assert post.content == '<p>hi<a rel="nofollow noopener noreferrer">x</a></p>'
-    assert post.summary == "cw"
+    assert post.summary == "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;cw"  # a Note's warning is text
     assert post.name == "Title"
     assert post.attachments == ()
     assert post.mentions == ()
@@ -569,6 +569,16 @@ def test_hostile_html_is_sanitised_everywhere() -> None:
 def test_plain_text_content_is_escaped() -> None:
     post = read_post(_note(content="a <b> & c\n\nnext", mediaType="text/plain"))
     assert post.content == "<p>a &lt;b&gt; &amp; c</p><p>next</p>"
+
+
+def test_a_notes_summary_is_a_warning_in_plain_text_an_articles_is_html() -> None:
+    """As Mastodon reads them: a Note's `summary` is its content warning, text ("<b>" in it is
+    shown, not applied), on one line; an Article's is its abstract, sanitised HTML."""
+    warning = read_post(_note(summary="Spoilers for <Dune>\n & more  "))
+    assert warning.summary == "Spoilers for &lt;Dune&gt; &amp; more"
+    assert read_post(_note(summary="   ")).summary is None
+    abstract = read_post(_note(type="Article", summary="<p>About <b>Dune</b><script>x</script></p>"))
+    assert abstract.summary == "<p>About <b>Dune</b></p>"
 
 
 def test_hashtags_are_normalised_skills() -> None:

@@ -2,9 +2,10 @@
 
 Built on the domain layer like the web pages: no rule is restated here. The modules: `oauth` and
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
-`search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `reblogs` (the ids
-of reblogs), `media` (uploads), `relationships`, `notifications` (and `grouped_notifications`,
-API v2), `markers`, `follow_lists` (followers, following, follow requests), `placeholders`
+`search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `favourites` (who
+favourited or reblogged a status, the member's favourites), `reblogs` (the ids of reblogs),
+`media` (uploads), `relationships`, `notifications` (and `grouped_notifications`, API v2),
+`markers`, `follow_lists` (followers, following, follow requests), `placeholders`
 (valid empty answers for what we do not do, Web Push among them), `entities`, `paging`,
 `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
 `throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`) and `openapi`
@@ -19,6 +20,7 @@ from talentfed.web.mastodon import (
     accounts,
     bookmarks,
     edits,
+    favourites,
     follow_lists,
     grouped_notifications,
     instance,
@@ -51,6 +53,7 @@ routes: list[BaseRoute] = [
     *media.routes,
     *edits.routes,
     *bookmarks.routes,
+    *favourites.routes,
     *relationships.routes,
     *follow_lists.routes,
     *notifications.routes,

@@ -8,19 +8,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.profiles import profile_counts
+from talentfed.domain.paging import Page, in_order, paged
+from talentfed.domain.profiles import profile_counts, profile_counts_of
 from talentfed.federation import webfinger
 from talentfed.federation.blocks import blocked_domains, is_blocked
 from talentfed.storage.models import Actor
 from talentfed.web.mastodon.entities import account
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
+from talentfed.web.mastodon.paging import link_header
 from talentfed.web.mastodon.params import row_id
 
 
@@ -34,8 +36,19 @@ async def visible_account(session: AsyncSession, config: Config, actor: Actor | 
 async def accounts_json(
     session: AsyncSession, config: Config, actors: Sequence[Actor]
 ) -> list[dict[str, Any]]:
-    """Accounts for actors, in their order."""
-    return [account(actor, await profile_counts(session, actor), config) for actor in actors]
+    """Accounts for actors, in their order; their counts in a few queries, whatever their number."""
+    counts = await profile_counts_of(session, list(actors))
+    return [account(actor, counts[actor.id], config) for actor in actors]
+
+
+async def accounts_page(request: Request, rows: Select[Actor, Any], key: Any, page: Page) -> Response:
+    """Accounts of `(actor, edge)` rows, paged by the edge's id (`key`: a follow's, a like's),
+    as Mastodon pages such lists, with a `Link` header."""
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        found = in_order(list(await session.execute(paged(rows, key, page))), page)
+        body = await accounts_json(session, config, [actor for actor, _ in found])
+    return JSONResponse(body, headers=link_header(request, [edge.id for _, edge in found]))
 
 
 def account_id(request: Request) -> int:

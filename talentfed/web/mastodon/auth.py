@@ -68,6 +68,17 @@ OUTSIDE_SCOPES = "This action is outside the authorized scopes"
 USER_REQUIRED = "This method requires an authenticated user"
 
 
+async def optional_holder(request: Request, scope: str) -> Holder | None:
+    """For endpoints anyone may call: a token, if given, must be valid and grant `scope`
+    (Mastodon's `authorize_if_got_token!`); None without one."""
+    holder = await bearer_holder(request)
+    if holder is None and request.headers.get("authorization", "").lower().startswith("bearer "):
+        raise MastodonError(401, INVALID_TOKEN)
+    if holder is not None and not grants(holder.scopes, scope):
+        raise MastodonError(403, OUTSIDE_SCOPES)
+    return holder
+
+
 async def member_in(session: AsyncSession, holder: Holder) -> Actor:
     """The token's member as a row of `session`, to change; 401 if deleted since the token was read."""
     actor = await session.get(Actor, holder.actor.id) if holder.actor is not None else None

@@ -5,16 +5,16 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain import bookmarks
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, scoped
-from talentfed.web.mastodon.paging import link_header, page_of
+from talentfed.web.mastodon.paging import page_of
 from talentfed.web.mastodon.posting import on_status
-from talentfed.web.mastodon.statuses import statuses_json
+from talentfed.web.mastodon.statuses import marked_statuses
 
 
 async def _bookmark(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
@@ -27,14 +27,13 @@ async def _unbookmark(session: AsyncSession, config: Config, member: Actor, post
 
 @scoped("read:bookmarks")
 async def index(request: Request, holder: Holder) -> Response:
-    """Newest bookmark first, paged by the bookmark's id (the `Link` header's ids are those)."""
+    """Newest bookmark first, paged by the bookmark's id."""
     page = page_of(request)
-    async with request.app.state.sessions() as session:
-        marked = await bookmarks.bookmarks(session, holder.member, holder.viewer, page)
-        body = await statuses_json(
-            session, request.app.state.config, [post for _, post in marked], viewer=holder.viewer
-        )
-    return JSONResponse(body, headers=link_header(request, [bookmark_id for bookmark_id, _ in marked]))
+    return await marked_statuses(
+        request,
+        holder.viewer,
+        lambda session: bookmarks.bookmarks(session, holder.member, holder.viewer, page),
+    )
 
 
 routes = [

@@ -14,7 +14,13 @@ from talentfed.domain.markers import Marker
 from talentfed.domain.notifications import MASTODON_TYPES, Group, Notification, group_key_of
 from talentfed.domain.post_counts import PostCounts
 from talentfed.domain.profiles import ProfileCounts
-from talentfed.federation.post_documents import article_summary, display_content, hashtag_name, media_urls
+from talentfed.federation.post_documents import (
+    article_summary,
+    content_warning,
+    display_content,
+    hashtag_name,
+    media_urls,
+)
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, MediaAttachment, Object
 from talentfed.text import html_to_excerpt
@@ -101,7 +107,7 @@ def status(
         "text": None,
         "visibility": VISIBILITY.get(post.visibility, "direct"),
         "sensitive": post.sensitive,
-        "spoiler_text": "",
+        "spoiler_text": content_warning(post),
         "language": post.language,
         "in_reply_to_id": str(in_reply_to.id) if in_reply_to is not None else None,
         "in_reply_to_account_id": str(in_reply_to.author_id) if in_reply_to is not None else None,
@@ -158,7 +164,7 @@ def status_edit(version: Object, since: datetime, author: dict[str, Any]) -> dic
     """A StatusEdit: one version of a status, shown from `since`, as `status` shows a post."""
     return {
         "content": _content(version),
-        "spoiler_text": "",
+        "spoiler_text": content_warning(version),
         "sensitive": version.sensitive,
         "created_at": iso(since),
         "account": author,

@@ -10,24 +10,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.domain import follows
-from talentfed.domain.paging import in_order, paged
 from talentfed.domain.visibility import hidden_domains
 from talentfed.storage.models import Actor, Follow
-from talentfed.web.mastodon.accounts import account_id, accounts_json, visible_account
+from talentfed.web.mastodon.accounts import account_id, accounts_page, visible_account
 from talentfed.web.mastodon.auth import Holder, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
-from talentfed.web.mastodon.paging import link_header, page_of
+from talentfed.web.mastodon.paging import page_of
 from talentfed.web.mastodon.relationships import relationship
 
 
 async def _accounts_page(request: Request, rows: Select[Actor, Follow]) -> Response:
     """Accounts of `(actor, follow)` rows, paged by the follow's id as Mastodon pages them."""
-    page = page_of(request)
-    config = request.app.state.config
-    async with request.app.state.sessions() as session:
-        found = in_order(list(await session.execute(paged(rows, Follow.id, page))), page)
-        body = await accounts_json(session, config, [actor for actor, _ in found])
-    return JSONResponse(body, headers=link_header(request, [edge.id for _, edge in found]))
+    return await accounts_page(request, rows, Follow.id, page_of(request))
 
 
 async def _listed_account(request: Request) -> tuple[int, list[str]]:

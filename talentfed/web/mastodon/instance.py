@@ -18,7 +18,7 @@ from talentfed import __version__
 from talentfed.config import Config
 from talentfed.domain import media, node_stats
 from talentfed.domain.members import MAX_SKILLS
-from talentfed.domain.posts import MAX_BODY
+from talentfed.domain.posts import MAX_BODY, MAX_PINNED
 from talentfed.federation.limits import MAX_MEDIA_DESCRIPTION
 from talentfed.federation.nodeinfo import Usage
 from talentfed.web.mastodon.errors import MastodonError
@@ -32,7 +32,7 @@ CHARACTERS_RESERVED_PER_URL = 23  # as Mastodon counts links
 
 def _limits(config: Config) -> dict[str, Any]:
     return {
-        "accounts": {"max_featured_tags": MAX_SKILLS, "max_pinned_statuses": 5},
+        "accounts": {"max_featured_tags": MAX_SKILLS, "max_pinned_statuses": MAX_PINNED},
         "statuses": {
             "max_characters": MAX_BODY,
             "max_media_attachments": media.MAX_ATTACHMENTS,

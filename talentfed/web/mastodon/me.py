@@ -14,8 +14,8 @@ from talentfed.domain.profiles import ProfileCounts, profile_counts
 from talentfed.storage.models import Actor
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.entities import VISIBILITY, account
-from talentfed.web.mastodon.paging import link_header, page_of
-from talentfed.web.mastodon.statuses import statuses_json
+from talentfed.web.mastodon.reblogs import timeline_page_of
+from talentfed.web.mastodon.statuses import timeline_json, timeline_links
 
 # The role of a member without one (Mastodon 4.0's CredentialAccount `role`): no permissions,
 # as there is no admin API here.
@@ -53,12 +53,12 @@ async def verify_credentials(request: Request, holder: Holder) -> Response:
 
 @scoped("read:statuses")
 async def home_timeline(request: Request, holder: Holder) -> Response:
-    """The member's own posts and those of the accounts they follow, newest first."""
-    page = page_of(request)
+    """The member's own posts and reblogs and those of the accounts they follow, newest first."""
+    page = timeline_page_of(request)
     async with request.app.state.sessions() as session:
-        posts = await timelines.home(session, holder.member, holder.viewer, page)
-        body = await statuses_json(session, request.app.state.config, posts, viewer=holder.viewer)
-    return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
+        items = await timelines.home(session, holder.member, holder.viewer, page)
+        body = await timeline_json(session, request.app.state.config, items, viewer=holder.viewer)
+    return JSONResponse(body, headers=timeline_links(request, items))
 
 
 routes = [

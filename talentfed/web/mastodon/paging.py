@@ -13,15 +13,21 @@ from talentfed.web.mastodon.errors import MastodonError
 from talentfed.web.mastodon.params import MAX_ROW_ID, whole_number
 
 
-def _id(request: Request, name: str) -> int | None:
-    """An id to page from; one beyond every row's is the largest (as far as rows go, the same)."""
+def id_param(request: Request, name: str) -> int | None:
+    """An id to page from, as sent (ASCII digits, else 422); None when not sent."""
     raw = request.query_params.get(name)
     if raw in (None, ""):
         return None
     number = whole_number(raw)
     if number is None:
         raise MastodonError(422, f"{name} must be an id")
-    return min(number, MAX_ROW_ID)
+    return number
+
+
+def _id(request: Request, name: str) -> int | None:
+    """An id to page from; one beyond every row's is the largest (as far as rows go, the same)."""
+    number = id_param(request, name)
+    return None if number is None else min(number, MAX_ROW_ID)
 
 
 def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> int:
@@ -33,9 +39,9 @@ def limit_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_
     return min(max(number, 1), maximum)
 
 
-def page_of(request: Request) -> Page:
-    """The page a request asks for; a limit beyond 40 is 40, as Mastodon does."""
-    limit = limit_of(request)
+def page_of(request: Request, default: int = DEFAULT_LIMIT, maximum: int = MAX_LIMIT) -> Page:
+    """The page a request asks for; a limit beyond `maximum` (40) is `maximum`, as Mastodon does."""
+    limit = limit_of(request, default, maximum)
     return Page.asked(_id(request, "max_id"), _id(request, "since_id"), _id(request, "min_id"), limit)
 
 

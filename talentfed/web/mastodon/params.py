@@ -121,8 +121,6 @@ def _add_json(params: Params, key: str, value: object, depth: int) -> None:
         raise ParamsError(f"{key}: expected a string")
 
 
-
-
 def whole_number(raw: str | None, max_digits: int = 18) -> int | None:
     """A number written in ASCII digits, else None (`str.isdigit` alone takes "²", which
     int() refuses)."""
@@ -146,6 +144,28 @@ def text_param(params: Params, name: str) -> str | None:
             raise ParamsError(f"{name}: given more than once")
         value = value[0] if value else None
     return value or None
+
+
+def sent_text(params: Params, name: str) -> str | None:
+    """A text field that changes something: "" when sent empty (to clear it), None when not
+    sent (to keep it)."""
+    if name not in params:
+        return None
+    return text_param(params, name) or ""
+
+
+TRUE, FALSE = ("true", "1", "on"), ("false", "0", "off", "")
+
+
+def flag_param(params: Params, name: str) -> bool | None:
+    """A boolean as Rails reads one (`true`, `1`, `on`; `false`, `0`, `off`, empty), None when
+    not sent; anything else is refused."""
+    value = sent_text(params, name)
+    if value is None:
+        return None
+    if value.lower() not in TRUE + FALSE:
+        raise ParamsError(f"{name}: expected true or false, got {value[:40]!r}")
+    return value.lower() in TRUE
 
 
 def query_list(request: Request, name: str) -> list[str]:

@@ -1,5 +1,5 @@
-"""Writing through the client API: post (once per `Idempotency-Key`), delete, favourite, boost;
-every rule is the domain's (domain/posts.py, domain/idempotency.py), as for the web form.
+"""Writing through the client API: post (once per `Idempotency-Key`), delete, favourite, boost,
+pin; every rule is the domain's (domain/posts.py, domain/idempotency.py), as for the web form.
 Mentions are looked up before the transaction opens."""
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
-from talentfed.web.mastodon.params import Params, read_params, row_id, text_param
+from talentfed.web.mastodon.params import Params, flag_param, read_params, row_id, text_param
 from talentfed.web.mastodon.statuses import readable_post, reblog_json, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
@@ -38,7 +38,8 @@ def _media_ids(params: Params) -> tuple[int, ...]:
 
 
 async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft:
-    """A note, or an answer when it replies to a question (talentfed.kinds)."""
+    """A note, or an answer when it replies to a question (talentfed.kinds); `spoiler_text` is
+    its content warning, which makes it sensitive, as on Mastodon."""
     text = text_param(params, "status")
     media_ids = _media_ids(params)
     if not text and not media_ids:
@@ -56,6 +57,8 @@ async def _draft(session: AsyncSession, holder: Holder, params: Params) -> Draft
     return Draft(
         kind=kinds.kind_of_reply(kinds.NOTE, parent.kind if parent else None),
         body=text or "",
+        summary=text_param(params, "spoiler_text") or "",  # a note's summary is its warning
+        sensitive=bool(flag_param(params, "sensitive")),
         media_ids=media_ids,
         language=text_param(params, "language") or "en",
         in_reply_to=parent.uri if parent else None,
@@ -143,8 +146,17 @@ async def reblog(request: Request, holder: Holder) -> Response:
             boost = await posts.react(session, config, member, post, "announce")
         except FieldError as exc:
             raise validation_failed(exc) from None
-        body = await reblog_json(session, config, boost, member, post, viewer=holder.viewer)
+        body = await reblog_json(session, config, boost, post, viewer=holder.viewer)
     return JSONResponse(body)
+
+
+async def _pin(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await posts.set_pinned(session, member, post, True)
+
+
+async def _unpin(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    if post.pinned:  # nothing to undo is no error, as on Mastodon
+        await posts.set_pinned(session, member, post, False)
 
 
 def _react(kind: str) -> Change:
@@ -177,6 +189,8 @@ routes = [
         methods=["POST"],
     ),
     Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
+    Route("/api/v1/statuses/{id}/pin", scoped("write:accounts")(on_status(_pin)), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unpin", scoped("write:accounts")(on_status(_unpin)), methods=["POST"]),
     Route(
         "/api/v1/statuses/{id}/unreblog",
         scoped("write:statuses")(on_status(_unreact("announce"))),

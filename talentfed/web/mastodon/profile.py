@@ -27,10 +27,16 @@ from talentfed.web.mastodon.auth import Holder, member_in, scoped
 from talentfed.web.mastodon.entities import hashtag, tag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.me import credential_account
-from talentfed.web.mastodon.params import Params, read_params, read_params_and_files, text_param
+from talentfed.web.mastodon.params import (
+    Params,
+    flag_param,
+    read_params,
+    read_params_and_files,
+    sent_text,
+    text_param,
+)
 
 UPLOADS = {"avatar": media.AVATAR, "header": media.HEADER}
-TRUE, FALSE = ("true", "1", "on"), ("false", "0", "off", "")
 FIELD_PARAM = re.compile(r"^fields_attributes\[(\d{1,3})\]\[(name|value)\]$")
 
 
@@ -49,22 +55,6 @@ async def _pictures(config: Config, params: Params, files: dict[str, bytes]) -> 
     return prepared
 
 
-def _text(params: Params, name: str) -> str | None:
-    """A text field, "" when sent empty (to clear it), None when not sent (to keep it)."""
-    if name not in params:
-        return None
-    return text_param(params, name) or ""
-
-
-def _flag(params: Params, name: str) -> bool | None:
-    value = _text(params, name)
-    if value is None:
-        return None
-    if value.lower() not in TRUE + FALSE:
-        raise validation_failed(f"{name}: expected true or false, got {value!r}")
-    return value.lower() in TRUE
-
-
 def _fields(params: Params) -> tuple[tuple[str, str], ...] | None:
     """`fields_attributes[i][name|value]` (JSON lists and objects read the same, params.py),
     in the order of i; pairs left empty are dropped, as Mastodon drops them."""
@@ -74,7 +64,7 @@ def _fields(params: Params) -> tuple[tuple[str, str], ...] | None:
     for key in params:
         match = FIELD_PARAM.match(key)
         if match:
-            rows.setdefault(int(match[1]), {})[match[2]] = _text(params, key) or ""
+            rows.setdefault(int(match[1]), {})[match[2]] = sent_text(params, key) or ""
     if not rows:
         return None
     pairs = ((row.get("name", ""), row.get("value", "")) for _, row in sorted(rows.items()))
@@ -85,12 +75,12 @@ def _changes(params: Params, pictures: dict[str, str]) -> ProfileChanges:
     return ProfileChanges(
         icon_url=pictures.get("avatar"),
         image_url=pictures.get("header"),
-        display_name=_text(params, "display_name"),
-        bio=_text(params, "note"),
+        display_name=sent_text(params, "display_name"),
+        bio=sent_text(params, "note"),
         fields=_fields(params),
-        discoverable=_flag(params, "discoverable"),
-        indexable=_flag(params, "indexable"),
-        manually_approves_followers=_flag(params, "locked"),
+        discoverable=flag_param(params, "discoverable"),
+        indexable=flag_param(params, "indexable"),
+        manually_approves_followers=flag_param(params, "locked"),
     )
 
 

@@ -21,18 +21,18 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.oauth import grants
 from talentfed.domain.profiles import profile_counts
-from talentfed.domain.search import SearchError, SearchQuery, search
+from talentfed.domain.search import NameQuery, SearchError, SearchQuery, accounts_named, search
 from talentfed.domain.visibility import ANONYMOUS, Viewer, readable_by
 from talentfed.federation import webfinger
+from talentfed.federation.limits import unstorable
 from talentfed.federation.remote_actors import ActorUnavailable
 from talentfed.federation.remote_posts import PostUnavailable
 from talentfed.federation.runtime import Federation
 from talentfed.storage.models import Actor, Object
 from talentfed.text import normalize_skill
-from talentfed.web.mastodon.accounts import visible_account
-from talentfed.web.mastodon.auth import INVALID_TOKEN, OUTSIDE_SCOPES, Holder, bearer_holder
+from talentfed.web.mastodon.accounts import accounts_json, visible_account
+from talentfed.web.mastodon.auth import Holder, optional_holder, scoped
 from talentfed.web.mastodon.entities import account, hashtag
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.params import row_id, whole_number
@@ -65,15 +65,23 @@ class Ask:
 
     @property
     def is_url(self) -> bool:
-        return self.text.startswith(("https://", "http://"))
+        return _is_url(self.text)
 
     @property
     def is_handle(self) -> bool:
-        try:
-            webfinger.parse_handle(self.text)
-        except webfinger.MalformedResource:
-            return False
-        return True
+        return _is_handle(self.text)
+
+
+def _is_url(text: str) -> bool:
+    return text.startswith(("https://", "http://"))
+
+
+def _is_handle(text: str) -> bool:
+    try:
+        webfinger.parse_handle(text)
+    except webfinger.MalformedResource:
+        return False
+    return True
 
 
 def _truthy(value: str | None) -> bool:
@@ -108,19 +116,9 @@ def _ask(request: Request) -> Ask:
     )
 
 
-async def _searcher(request: Request) -> Holder | None:
-    """Anyone may search; a token, if given, must be valid and grant read:search (Mastodon's
-    `authorize_if_got_token!`)."""
-    holder = await bearer_holder(request)
-    if holder is None and request.headers.get("authorization", "").lower().startswith("bearer "):
-        raise MastodonError(401, INVALID_TOKEN)
-    if holder is not None and not grants(holder.scopes, "read:search"):
-        raise MastodonError(403, OUTSIDE_SCOPES)
-    return holder
-
-
 async def search_v2(request: Request) -> Response:
-    holder = await _searcher(request)
+    """Anyone may search; a token, if given, must grant read:search."""
+    holder = await optional_holder(request, "read:search")
     ask = _ask(request)
     member = holder.actor if holder is not None else None
     if member is None and ask.resolve:
@@ -155,15 +153,21 @@ class Resolved:
 
 async def _resolve(federation: Federation, ask: Ask) -> Resolved:
     """The account or status `q` names on its server, fetched and stored if new."""
-    if ask.is_url:
-        actor = await _found(federation.actors.resolve(ask.text)) if "accounts" in ask.types else None
-        # A URL may name an account or a status; only a fetch tells which.
-        if actor is None and "statuses" in ask.types:
-            return Resolved(post=await _found(federation.posts.get(ask.text)))
-        return Resolved(actor=actor)
-    if ask.is_handle and "accounts" in ask.types:
-        return Resolved(actor=await _found(federation.actors.by_handle(ask.text)))
-    return Resolved()
+    actor = await resolve_account(federation, ask.text) if "accounts" in ask.types else None
+    # A URL may name an account or a status; only a fetch tells which.
+    if ask.is_url and actor is None and "statuses" in ask.types:
+        return Resolved(post=await _found(federation.posts.get(ask.text)))
+    return Resolved(actor=actor)
+
+
+async def resolve_account(federation: Federation, text: str) -> Actor | None:
+    """The account a handle (`@user@domain`) or a URL names on its server, fetched and stored
+    if new; None for other text, or when the other server cannot tell us."""
+    if _is_url(text):
+        return await _found(federation.actors.resolve(text))
+    if _is_handle(text):
+        return await _found(federation.actors.by_handle(text))
+    return None
 
 
 async def _found(lookup: Coroutine[Any, Any, Found]) -> Found | None:
@@ -243,4 +247,47 @@ async def _hashtags(session: AsyncSession, config: Config, ask: Ask) -> list[dic
     return [hashtag(name, config) for name in ordered[ask.offset : ask.offset + ask.limit]]
 
 
-routes = [Route("/api/v2/search", search_v2)]
+# --- accounts by name: @-mention completion ----------------------------------------------------
+
+NAMES_LIMIT, MAX_NAMES_LIMIT = 40, 80  # Mastodon's, for accounts
+
+
+@scoped("read:accounts")
+async def accounts_search(request: Request, holder: Holder) -> Response:
+    """`GET /api/v1/accounts/search`: accounts whose names start with `q` (domain/search.py's
+    `accounts_named`); with `resolve=true`, a handle or URL is looked up on its server first (no
+    transaction open) and comes first; `following=true`, only accounts the member follows."""
+    params = request.query_params
+    wanted = NameQuery(
+        text=params.get("q", ""),
+        limit=min(max(_number(request, "limit", NAMES_LIMIT), 1), MAX_NAMES_LIMIT),
+        offset=_number(request, "offset", 0),
+        following=_truthy(params.get("following")),
+    )
+    text = wanted.text.strip()
+    resolved = None
+    if _truthy(params.get("resolve")) and text and not unstorable(text):
+        resolved = await resolve_account(request.app.state.federation, text)
+    config = request.app.state.config
+    try:
+        async with request.app.state.sessions() as session:
+            found = await accounts_named(session, config, holder.member.id, wanted)
+            if resolved is not None and wanted.offset == 0 and not wanted.following:
+                found = await _resolved_first(session, config, resolved, found)
+            body = await accounts_json(session, config, found[: wanted.limit])
+    except SearchError as exc:
+        raise validation_failed(exc) from None
+    return JSONResponse(body)
+
+
+async def _resolved_first(
+    session: AsyncSession, config: Config, resolved: Actor, found: list[Actor]
+) -> list[Actor]:
+    try:
+        first = [await visible_account(session, config, resolved)]
+    except MastodonError:  # on a domain blocked since it was stored
+        first = []
+    return first + [actor for actor in found if actor.id != resolved.id]
+
+
+routes = [Route("/api/v2/search", search_v2), Route("/api/v1/accounts/search", accounts_search)]

@@ -3,7 +3,7 @@ public timeline. Who may read what is decided by domain/visibility.py, as on the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -13,24 +13,34 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain.media import media_of, with_media
-from talentfed.domain.paging import in_order, paged
+from talentfed.domain import timelines
+from talentfed.domain.media import media_of
+from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.post_history import edited_times
-from talentfed.domain.profiles import profile_counts, profile_counts_of
-from talentfed.domain.visibility import Viewer, listed, readable_by
+from talentfed.domain.profiles import profile_counts_of
+from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
+from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
-from talentfed.web.mastodon.accounts import account_id
-from talentfed.web.mastodon.entities import account, reblog, status
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
-from talentfed.web.mastodon.paging import link_header, page_of
-from talentfed.web.mastodon.params import row_id
-from talentfed.web.mastodon.reblogs import readable_reblog, reblog_row, reblog_status_id
+from talentfed.web.mastodon.accounts import account_id, accounts_json
+from talentfed.web.mastodon.auth import optional_holder
+from talentfed.web.mastodon.entities import reblog, status
+from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.paging import link_header, links_between, page_of
+from talentfed.web.mastodon.params import query_list, row_id
+from talentfed.web.mastodon.reblogs import (
+    item_status_id,
+    reblog_row,
+    reblog_status_id,
+    status_ref,
+    timeline_page_of,
+)
 from talentfed.web.mastodon.viewers import request_viewer
 
 MAX_THREAD = 200  # ancestors or descendants shown in a context
+ACCOUNT_FILTERS = ("pinned", "only_media", "exclude_replies", "exclude_reblogs")
 
 
 def status_id(request: Request) -> int:
@@ -89,13 +99,52 @@ async def statuses_json(
     return shown
 
 
+async def timeline_json(
+    session: AsyncSession, config: Config, items: Sequence[TimelineItem], *, viewer: Viewer
+) -> list[dict[str, Any]]:
+    """Statuses for a timeline's posts and reblogs (each wrapping its original), in a few
+    queries whatever their number."""
+    posts = list({p.id: p for p in (i if isinstance(i, Object) else i.post for i in items)}.values())
+    shown = dict(
+        zip([p.id for p in posts], await statuses_json(session, config, posts, viewer=viewer), strict=True)
+    )
+    booster_ids = {item.boost.actor_id for item in items if isinstance(item, Reblog)}
+    actors = (
+        list(await session.scalars(select(Actor).where(Actor.id.in_(booster_ids)))) if booster_ids else []
+    )
+    shown_as = await accounts_json(session, config, actors)
+    boosters = {actor.id: body for actor, body in zip(actors, shown_as, strict=True)}
+    return [
+        shown[item.id]
+        if isinstance(item, Object)
+        else reblog(
+            reblog_status_id(item.boost), item.boost, boosters[item.boost.actor_id], shown[item.post.id]
+        )
+        for item in items
+    ]
+
+
 async def reblog_json(
-    session: AsyncSession, config: Config, boost: Interaction, booster: Actor, post: Object, *, viewer: Viewer
+    session: AsyncSession, config: Config, boost: Interaction, post: Object, *, viewer: Viewer
 ) -> dict[str, Any]:
-    """The Status of a reblog (`boost`, by `booster`, of `post`), wrapping the original."""
-    [original] = await statuses_json(session, config, [post], viewer=viewer)
-    booster_json = account(booster, await profile_counts(session, booster), config)
-    return reblog(reblog_status_id(boost), boost, booster_json, original)
+    """The Status of a reblog (`boost` of `post`), wrapping the original."""
+    [body] = await timeline_json(session, config, [Reblog(boost, post)], viewer=viewer)
+    return body
+
+
+Marks = Callable[[AsyncSession], Awaitable[list[tuple[int, Object]]]]
+
+
+async def marked_statuses(request: Request, viewer: Viewer, read: Marks) -> Response:
+    """The statuses of the posts a member marked (bookmarks, favourites), as `read` finds them:
+    `(mark id, post)` rows, newest first, paged by the mark's id as Mastodon pages these lists
+    (the `Link` header's ids are those)."""
+    async with request.app.state.sessions() as session:
+        found = await read(session)
+        body = await statuses_json(
+            session, request.app.state.config, [post for _, post in found], viewer=viewer
+        )
+    return JSONResponse(body, headers=link_header(request, [mark for mark, _ in found]))
 
 
 async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> Object:
@@ -113,11 +162,33 @@ async def show(request: Request) -> Response:
     boost_row = reblog_row(request.path_params["id"])
     async with request.app.state.sessions() as session:
         if boost_row is not None:
-            boost, booster, post = await readable_reblog(session, viewer, boost_row)
-            return JSONResponse(await reblog_json(session, config, boost, booster, post, viewer=viewer))
+            items = await timelines.readable(session, viewer, [StatusRef(boost_row, reblog=True)])
+            if not items:
+                raise MastodonError(404, NOT_FOUND)
+            [body] = await timeline_json(session, config, items, viewer=viewer)
+            return JSONResponse(body)
         post = await readable_post(session, viewer, status_id(request))
         [body] = await statuses_json(session, config, [post], viewer=viewer)
     return JSONResponse(body)
+
+
+MAX_STATUSES = 20  # asked for at once, as Mastodon
+
+
+async def index(request: Request) -> Response:
+    """`GET /api/v1/statuses?id[]=…`: several statuses at once (posts' or reblogs' ids), in the
+    order asked; ids that name no status the reader may read are left out, as on Mastodon. A
+    token, if given, must grant read:statuses."""
+    holder = await optional_holder(request, "read:statuses")
+    viewer = holder.viewer if holder is not None else ANONYMOUS
+    asked = list(dict.fromkeys(query_list(request, "id")))
+    if len(asked) > MAX_STATUSES:
+        raise validation_failed(f"at most {MAX_STATUSES} ids")
+    refs = [ref for ref in map(status_ref, asked) if ref is not None]
+    config = request.app.state.config
+    async with request.app.state.sessions() as session:
+        items = await timelines.readable(session, viewer, refs)
+        return JSONResponse(await timeline_json(session, config, items, viewer=viewer))
 
 
 async def context(request: Request) -> Response:
@@ -178,25 +249,28 @@ async def _descendants(session: AsyncSession, viewer: Viewer, post: Object) -> l
 
 
 async def account_statuses(request: Request) -> Response:
-    """exclude_replies, pinned and only_media as Mastodon reads them."""
+    """The account's posts and reblogs; exclude_replies, exclude_reblogs, pinned and only_media
+    as Mastodon reads them."""
     viewer = await request_viewer(request)
     config = request.app.state.config
-    page = page_of(request)
+    page = timeline_page_of(request)
     params = request.query_params
+    only = AccountFilter(**{name: params.get(name) in ("true", "1") for name in ACCOUNT_FILTERS})
     async with request.app.state.sessions() as session:
         author = await session.get(Actor, account_id(request))
         if author is None:
             raise MastodonError(404, NOT_FOUND)
-        query = _readable(viewer).where(Object.author_id == author.id)
-        if params.get("only_media") in ("true", "1"):
-            query = query.where(with_media())
-        if params.get("exclude_replies") in ("true", "1"):
-            query = query.where(Object.in_reply_to_uri.is_(None))
-        if params.get("pinned") in ("true", "1"):
-            query = query.where(Object.pinned.is_(True))
-        posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
-        body = await statuses_json(session, config, posts, viewer=viewer)
-    return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
+        items = await timelines.account(session, author, viewer, page, only)
+        body = await timeline_json(session, config, items, viewer=viewer)
+    return JSONResponse(body, headers=timeline_links(request, items))
+
+
+def timeline_links(request: Request, items: Sequence[TimelineItem]) -> dict[str, str]:
+    """The `Link` header of a page of posts and reblogs (newest first): its ids are not in the
+    order of the page, so its ends are named, not found by comparing ids."""
+    if not items:
+        return {}
+    return links_between(request, item_status_id(items[-1]), item_status_id(items[0]))
 
 
 async def public_timeline(request: Request) -> Response:
@@ -241,6 +315,7 @@ async def tag_timeline(request: Request) -> Response:
 
 
 routes = [
+    Route("/api/v1/statuses", index),
     Route("/api/v1/statuses/{id}", show),
     Route("/api/v1/statuses/{id}/context", context),
     Route("/api/v1/accounts/{id}/statuses", account_statuses),

@@ -144,7 +144,9 @@ async def test_only_the_author_edits(demo_client: httpx.AsyncClient, engine: Asy
         ({"status": "a\x00b"}, "body: a NUL character"),
         ({"status": "fine", "language": "x" * 40}, "language: expected a language tag"),
         ({"status": "fine", "language": "e\x00"}, "language: a NUL character"),
-        ({"status": "fine", "spoiler_text": "careful"}, "spoiler_text is not offered here yet"),
+        ({"status": "fine", "spoiler_text": "a\x00b"}, "summary: a NUL character"),
+        ({"status": "fine", "spoiler_text": "w" * 1001}, "summary: at most 1000 characters"),
+        ({"status": "fine", "sensitive": "maybe"}, "sensitive: expected true or false"),
         ({"status": "fine", "media_ids": ["1"]}, "media_ids is not offered here yet"),
     ],
 )

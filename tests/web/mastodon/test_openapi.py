@@ -74,20 +74,26 @@ async def test_the_node_serves_its_description(demo_client: httpx.AsyncClient) -
 
 
 # Endpoints that landed while the description was being written (edits, bookmarks, media,
-# featured tags, markers, grouped notifications, Web Push refusals): known gaps, named one by
+# featured tags, markers, grouped notifications, Web Push refusals, favourites, pins, several
+# statuses at once, account search): known gaps, named one by
 # one, so that schemathesis does not reach them yet. Issue 14 tracks describing them; the test
 # below fails when one is described (take it off this list) or another endpoint goes undescribed.
 NOT_YET_DESCRIBED = frozenset(
     {
         ("DELETE", "/api/v1/featured_tags/{id}"),
         ("DELETE", "/api/v1/push/subscription"),
+        ("GET", "/api/v1/accounts/search"),
         ("GET", "/api/v1/accounts/{id}/featured_tags"),
         ("GET", "/api/v1/bookmarks"),
+        ("GET", "/api/v1/favourites"),
         ("GET", "/api/v1/featured_tags/suggestions"),
         ("GET", "/api/v1/media/{id}"),
         ("GET", "/api/v1/notifications/unread_count"),
         ("GET", "/api/v1/push/subscription"),
+        ("GET", "/api/v1/statuses"),
+        ("GET", "/api/v1/statuses/{id}/favourited_by"),
         ("GET", "/api/v1/statuses/{id}/history"),
+        ("GET", "/api/v1/statuses/{id}/reblogged_by"),
         ("GET", "/api/v1/statuses/{id}/source"),
         ("GET", "/api/v2/notifications"),
         ("GET", "/api/v2/notifications/unread_count"),
@@ -98,7 +104,9 @@ NOT_YET_DESCRIBED = frozenset(
         ("POST", "/api/v1/media"),
         ("POST", "/api/v1/push/subscription"),
         ("POST", "/api/v1/statuses/{id}/bookmark"),
+        ("POST", "/api/v1/statuses/{id}/pin"),
         ("POST", "/api/v1/statuses/{id}/unbookmark"),
+        ("POST", "/api/v1/statuses/{id}/unpin"),
         ("POST", "/api/v2/media"),
         ("POST", "/api/v2/notifications/{group_key}/dismiss"),
         ("PUT", "/api/v1/media/{id}"),
