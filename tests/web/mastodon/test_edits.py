@@ -141,10 +141,11 @@ async def test_only_the_author_edits(demo_client: httpx.AsyncClient, engine: Asy
     [
         ({}, "Text can't be blank"),
         ({"status": "   "}, "body: the text is empty"),
-        ({"status": "a\x00b"}, "body: a NUL character"),
+        # text PostgreSQL cannot store is refused where the body is read (params.py)
+        ({"status": "a\x00b"}, "the body is not JSON we accept: status: a NUL character"),
         ({"status": "fine", "language": "x" * 40}, "language: expected a language tag"),
-        ({"status": "fine", "language": "e\x00"}, "language: a NUL character"),
-        ({"status": "fine", "spoiler_text": "a\x00b"}, "summary: a NUL character"),
+        ({"status": "fine", "language": "e\x00"}, "the body is not JSON we accept: language: a NUL"),
+        ({"status": "fine", "spoiler_text": "a\x00b"}, "the body is not JSON we accept: spoiler_text: a NUL"),
         ({"status": "fine", "spoiler_text": "w" * 1001}, "summary: at most 1000 characters"),
         ({"status": "fine", "sensitive": "maybe"}, "sensitive: expected true or false"),
         ({"status": "fine", "media_ids": ["1"]}, "media_ids is not offered here yet"),
