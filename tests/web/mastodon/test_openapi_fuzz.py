@@ -98,7 +98,8 @@ ANSWERED = (
     "GET /api/v1/notifications",
     "GET /api/v1/notifications/{id}",
     "GET /api/v1/follow_requests",
-    "GET /api/v2/search",
+    # Not GET /api/v2/search: with 20 examples a run can miss every query that finds something
+    # (seen once in CI); tests/web/mastodon/test_search.py checks what it finds.
     "POST /api/v1/statuses",
     "POST /api/v1/statuses/{id}/favourite",
     "DELETE /api/v1/statuses/{id}",
