@@ -18,7 +18,7 @@ The one home of what is accepted and how it is kept:
 
 Files are written by `storage/media_files.py` under names drawn at random; rows are
 `media_attachments`. Uploads that no post uses, and avatars and headers no longer shown, are
-orphans: `prune` removes those older than a day (`talentfed media prune`).
+orphans: `prune` removes those older than a day (`talentfed prune-media`).
 """
 
 from __future__ import annotations

@@ -480,7 +480,7 @@ class MediaAttachment(Base):
     post_store.py writes the remote ones.
 
     An upload has no post until a status attaches it; uploads left without one, and avatars or
-    headers no longer shown, are orphans that `talentfed media prune` removes.
+    headers no longer shown, are orphans that `talentfed prune-media` removes.
     """
 
     __tablename__ = "media_attachments"
