@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.federation.actor_documents import parse_actor
 from talentfed.federation.post_reader import carried_objects, read_post
@@ -20,6 +22,7 @@ from tests.support import (
     signed_post,
     wait_until,
 )
+from tests.support.connections import watched_connections
 
 AUTHOR = "https://lab.example/users/kim"
 
@@ -77,3 +80,25 @@ async def test_waits_return_what_they_waited_for_and_name_it_on_timeout() -> Non
         await event_set(asyncio.Event(), timeout=0.01, what="the unit to start")
     with pytest.raises(AssertionError, match=r"waiting for nothing \(last value: None\)"):
         wait_until(lambda: None, timeout=0.01, interval=0.001, what="nothing")
+
+
+async def test_connections_are_counted_for_the_task_that_holds_them(engine: AsyncEngine) -> None:
+    with watched_connections(engine) as watcher:
+        assert watcher.held_by_current_task() == 0
+        other_holds, release = asyncio.Event(), asyncio.Event()
+
+        async def hold_elsewhere() -> None:
+            async with engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+                other_holds.set()
+                await release.wait()
+
+        other = asyncio.create_task(hold_elsewhere())
+        await other_holds.wait()
+        assert watcher.held_by_current_task() == 0  # another task's connection is not ours
+        async with engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+            assert watcher.held_by_current_task() == 1
+        assert watcher.held_by_current_task() == 0
+        release.set()
+        await other

@@ -3,6 +3,8 @@ no database connection is held while we wait on the network."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,6 +15,7 @@ from talentfed.federation.remote_actors import RemoteActors
 from talentfed.storage.models import Interaction, Object, User
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
+from tests.support.connections import watched_connections
 from tests.web.test_pages import form_post, sign_in
 
 API = "/api/talentfed/v1"
@@ -20,17 +23,20 @@ PASSWORD = "a long enough password"
 
 
 @pytest.fixture
-def held_during_lookups(node: Node, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many database connections were checked out as each handle lookup began."""
+def held_during_lookups(
+    node: Node, engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[list[int]]:
+    """How many database connections the request's task held as each handle lookup began."""
     held: list[int] = []
     look_up = RemoteActors.by_handle
 
     async def watched(actors: RemoteActors, handle: str):
-        held.append(engine.sync_engine.pool.checkedout())
+        held.append(watcher.held_by_current_task())
         return await look_up(actors, handle)
 
     monkeypatch.setattr(RemoteActors, "by_handle", watched)
-    return held
+    with watched_connections(engine) as watcher:
+        yield held
 
 
 async def test_the_api_resolves_mentions_before_its_transaction(

@@ -4,6 +4,7 @@ their server (a real one on loopback) with no database connection held, for memb
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -19,6 +20,7 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, Follow, Object
 from tests.federation.remote_server import RemoteServer
 from tests.support import note_doc
+from tests.support.connections import watched_connections
 from tests.web.mastodon.test_oauth import bearer, member_token, register
 
 SEARCH = "/api/v2/search"
@@ -36,17 +38,18 @@ async def _search(client: httpx.AsyncClient, headers: dict[str, str] | None = No
 
 
 @pytest.fixture
-def held_during_lookups(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """How many database connections were checked out as each handle lookup began."""
+def held_during_lookups(engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch) -> Iterator[list[int]]:
+    """How many database connections the request's task held as each handle lookup began."""
     held: list[int] = []
     look_up = RemoteActors.by_handle
 
     async def watched(actors: RemoteActors, handle: str) -> Actor:
-        held.append(engine.sync_engine.pool.checkedout())
+        held.append(watcher.held_by_current_task())
         return await look_up(actors, handle)
 
     monkeypatch.setattr(RemoteActors, "by_handle", watched)
-    return held
+    with watched_connections(engine) as watcher:
+        yield held
 
 
 async def test_anyone_finds_local_accounts_statuses_and_hashtags(demo_client: httpx.AsyncClient) -> None:
