@@ -48,6 +48,10 @@ class NodeConfig:
     summary: str = ""
     institution_username: str = "institution"
     admin_contact: str = ""
+    # The member people can write to about this node (a local username), shown beside the e-mail.
+    contact_account: str = ""
+    # The node's rules, in order: shown on the home page, to apps and in NodeInfo (domain/node_about.py).
+    rules: tuple[str, ...] = ()
     publish_peers: bool = False  # GET /api/v1/instance/peers lists the domains we know
 
 
@@ -286,6 +290,22 @@ def _check_metrics_token(value: str) -> str:
     return value
 
 
+MAX_RULE_CHARS = 300  # Mastodon's limit on a rule's text
+
+
+def _check_rules(value: tuple[str, ...]) -> tuple[str, ...]:
+    for number, rule in enumerate(value, start=1):
+        if not rule.strip():
+            raise ValueError(f"rules of 1 to {MAX_RULE_CHARS} characters; rule {number} is empty")
+        if len(rule) > MAX_RULE_CHARS:
+            raise ValueError(f"rules of 1 to {MAX_RULE_CHARS} characters; rule {number} is longer")
+    return tuple(rule.strip() for rule in value)
+
+
+def _check_optional_username(value: str) -> str:
+    return _check_username(value) if value else value
+
+
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(check_domain(d) for d in value)
 
@@ -294,6 +314,8 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("node", "domain"): check_domain,
     ("node", "base_url"): _check_http_url,
     ("node", "institution_username"): _check_username,
+    ("node", "contact_account"): _check_optional_username,
+    ("node", "rules"): _check_rules,
     ("server", "port"): _check_port,
     ("database", "url"): _check_database_url,
     ("database", "pool_size"): _check_positive,

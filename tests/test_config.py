@@ -68,6 +68,10 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"log.level": "LOUD"}, "[log] level: expected one of DEBUG, INFO, WARNING, ERROR, CRITICAL"),
         ({"metrics.token": "short"}, "[metrics] token: expected a random string of at least 16 characters"),
         ({"metrics.enabled": "yes"}, '[metrics] enabled: expected true or false, got "yes"'),
+        ({"node.rules": ["Be kind.", " "]}, "rules: expected rules of 1 to 300 characters; rule 2 is empty"),
+        ({"node.rules": ["x" * 301]}, "rules: expected rules of 1 to 300 characters; rule 1 is longer"),
+        ({"node.rules": "Be kind."}, "[node] rules: expected a list of strings"),
+        ({"node.contact_account": "Not A Name"}, "[node] contact_account: expected 1-30 lowercase letters"),
     ],
 )
 def test_bad_values_name_file_key_and_expectation(tmp_path: Path, override: dict, expected: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -30,11 +31,19 @@ def discovery_document(base_url: str) -> dict[str, Any]:
 
 
 def nodeinfo_document(
-    version: str, config: Config, usage: Usage, *, mastodon_api_version: str
+    version: str,
+    config: Config,
+    usage: Usage,
+    *,
+    mastodon_api_version: str,
+    rules: Sequence[Mapping[str, str]] = (),
+    maintainer_name: str = "",
 ) -> dict[str, Any]:
     """`software` says what we are (servers federating with us read it); `metadata.upstream`
     says that we answer the Mastodon client API, at `mastodon_api_version`. Apps that pick
-    their API by nodeinfo (megalodon: Whalebird, Fedistar) read it, and know no "talentfed"."""
+    their API by nodeinfo (megalodon: Whalebird, Fedistar) read it, and know no "talentfed".
+    `metadata.rules` and `maintainer.name` (the contact member's handle) are the node's own,
+    as its home page shows them (domain/node_about.py)."""
     software: dict[str, Any] = {"name": "talentfed", "version": __version__}
     return {
         "version": version,
@@ -53,7 +62,8 @@ def nodeinfo_document(
         "metadata": {
             "nodeName": config.node.name,
             "nodeDescription": config.node.summary,
-            "maintainer": {"email": config.node.admin_contact},
+            "maintainer": {"name": maintainer_name, "email": config.node.admin_contact},
+            "rules": [dict(rule) for rule in rules],
             "upstream": {"name": "mastodon", "version": mastodon_api_version},
         },
     }

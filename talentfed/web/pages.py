@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
 from talentfed.config import Config
+from talentfed.domain import node_about
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
@@ -75,6 +76,7 @@ async def home(request: Request) -> HTMLResponse:
             )
         )
         latest = {kind: await _latest_local(session, kind) for kind in ("project", "article", "question")}
+        contact = await node_about.contact_account(session, config)
     all_skills = sorted({s for member in members for s in member.skills or []})
     if skill:
         members = [member for member in members if skill in (member.skills or [])]
@@ -84,6 +86,9 @@ async def home(request: Request) -> HTMLResponse:
         "skill": skill,
         "all_skills": all_skills,
         "latest": latest,
+        "rules": node_about.rules_of(config),
+        "contact": contact,
+        "admin_contact": config.node.admin_contact,
         "alternate": institution.uri if institution else None,
         "og": {
             "title": config.node.name,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy import func, select
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain import node_stats
+from talentfed.domain import node_about, node_stats
 from talentfed.federation import nodeinfo, webfinger
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor
@@ -55,10 +57,17 @@ async def nodeinfo_endpoint(request: Request) -> Response:
     version = request.path_params["version"]
     if version not in nodeinfo.VERSIONS:
         return PlainTextResponse("Not found: NodeInfo 2.0 and 2.1 are served", status_code=404)
+    config = request.app.state.config
     async with request.app.state.sessions() as session:
         usage = await node_stats.usage(session)
+        contact = await node_about.contact_account(session, config)
     document = nodeinfo.nodeinfo_document(
-        version, request.app.state.config, usage, mastodon_api_version=MASTODON_API_VERSION
+        version,
+        config,
+        usage,
+        mastodon_api_version=MASTODON_API_VERSION,
+        rules=[dataclasses.asdict(rule) for rule in node_about.rules_of(config)],
+        maintainer_name=f"@{contact.handle}" if contact else "",
     )
     return JSONResponse(document, media_type=nodeinfo.content_type(version), headers=CORS)
 

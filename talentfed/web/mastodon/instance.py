@@ -1,26 +1,32 @@
-"""`/api/v1/instance`, `/api/v2/instance` and `/api/v1/instance/peers`: what apps read first.
+"""`/api/v1/instance`, `/api/v2/instance`, `/api/v1/instance/rules` and `/api/v1/instance/peers`:
+what apps read first.
 
 Apps decide what to offer from these documents (the compose box's length, media, polls), so the
 limits are ours: a post's text may be as long as publishing accepts (domain/posts.MAX_BODY);
 pictures as domain/media.py accepts them, within the node's `[media]` caps; no video, audio or
-polls yet, so those limits are zero.
+polls yet, so those limits are zero. The rules and the contact are the node's own
+(domain/node_about.py), as its home page shows them.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed import __version__
 from talentfed.config import Config
-from talentfed.domain import media, node_stats
+from talentfed.domain import media, node_about, node_stats
 from talentfed.domain.members import MAX_SKILLS
 from talentfed.domain.posts import MAX_BODY, MAX_PINNED
+from talentfed.domain.profiles import profile_counts
 from talentfed.federation.limits import MAX_MEDIA_DESCRIPTION
 from talentfed.federation.nodeinfo import Usage
+from talentfed.web.mastodon.entities import account
 from talentfed.web.mastodon.errors import MastodonError
 
 # The Mastodon API version whose shapes we follow; apps read features from it.
@@ -55,7 +61,14 @@ def _registrations_message() -> str:
     return "Members join with an invitation from their institution's admin."
 
 
-def instance_v1(config: Config, usage: Usage, domain_count: int) -> dict[str, Any]:
+def rules(config: Config) -> list[dict[str, str]]:
+    """Mastodon's Rule entities: id, text and hint."""
+    return [dataclasses.asdict(rule) for rule in node_about.rules_of(config)]
+
+
+def instance_v1(
+    config: Config, usage: Usage, domain_count: int, contact: dict[str, Any] | None = None
+) -> dict[str, Any]:
     node = config.node
     return {
         "uri": node.domain,
@@ -76,12 +89,12 @@ def instance_v1(config: Config, usage: Usage, domain_count: int) -> dict[str, An
         "approval_required": True,
         "invites_enabled": True,
         "configuration": _limits(config),
-        "contact_account": None,
-        "rules": [],
+        "contact_account": contact,
+        "rules": rules(config),
     }
 
 
-def instance_v2(config: Config, usage: Usage) -> dict[str, Any]:
+def instance_v2(config: Config, usage: Usage, contact: dict[str, Any] | None = None) -> dict[str, Any]:
     node = config.node
     return {
         "domain": node.domain,
@@ -101,9 +114,14 @@ def instance_v2(config: Config, usage: Usage) -> dict[str, Any]:
         },
         "registrations": {"enabled": False, "approval_required": True, "message": _registrations_message()},
         "api_versions": {"mastodon": 2},
-        "contact": {"email": node.admin_contact, "account": None},
-        "rules": [],
+        "contact": {"email": node.admin_contact, "account": contact},
+        "rules": rules(config),
     }
+
+
+async def _contact(session: AsyncSession, config: Config) -> dict[str, Any] | None:
+    actor = await node_about.contact_account(session, config)
+    return None if actor is None else account(actor, await profile_counts(session, actor), config)
 
 
 async def v1(request: Request) -> Response:
@@ -111,13 +129,20 @@ async def v1(request: Request) -> Response:
     async with request.app.state.sessions() as session:
         usage = await node_stats.usage(session)
         domains = await node_stats.peer_domains(session, config)
-    return JSONResponse(instance_v1(config, usage, len(domains)))
+        contact = await _contact(session, config)
+    return JSONResponse(instance_v1(config, usage, len(domains), contact))
 
 
 async def v2(request: Request) -> Response:
+    config = request.app.state.config
     async with request.app.state.sessions() as session:
         usage = await node_stats.usage(session)
-    return JSONResponse(instance_v2(request.app.state.config, usage))
+        contact = await _contact(session, config)
+    return JSONResponse(instance_v2(config, usage, contact))
+
+
+async def instance_rules(request: Request) -> Response:
+    return JSONResponse(rules(request.app.state.config))
 
 
 async def peers(request: Request) -> Response:
@@ -131,5 +156,6 @@ async def peers(request: Request) -> Response:
 routes = [
     Route("/api/v1/instance", v1),
     Route("/api/v2/instance", v2),
+    Route("/api/v1/instance/rules", instance_rules),
     Route("/api/v1/instance/peers", peers),
 ]
