@@ -48,3 +48,12 @@ def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) 
     return build(
         config, "Undo", follower, follow_object(follow_id, follower.uri, target.uri), to=[target.uri]
     )
+
+
+def flag(
+    config: Config, institution: Actor, target: Actor, post_uris: list[str], comment: str
+) -> dict[str, Any]:
+    """A report forwarded to the reported account's server, as Mastodon sends one: from the
+    node (its institution actor), never from the member who reported, naming the account first
+    and then the posts, with the comment as `content`."""
+    return build(config, "Flag", institution, [target.uri, *post_uris], content=comment, to=[target.uri])

@@ -14,17 +14,17 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
+from talentfed.federation.flags import read_flag, store_flag
 from talentfed.federation.object_types import ACTOR_TYPES
-from talentfed.federation.post_edits import forget_edits
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
-from talentfed.federation.post_store import IngestError, store_post
+from talentfed.federation.post_store import IngestError, forget_posts, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
@@ -114,6 +114,14 @@ def _carried(activity: dict[str, Any]) -> dict[str, Any] | None:
     (talentfed among them) define their terms once, on the activity."""
     objects = carried_objects(activity)
     return objects[0] if objects else None
+
+
+# --- reports ---------------------------------------------------------------------------
+
+
+@handles("Flag")
+async def on_flag(context: Context, activity: dict[str, Any]) -> str:
+    return await store_flag(context.session, context.sender, read_flag(activity))
 
 
 # --- follows ---------------------------------------------------------------------------
@@ -239,12 +247,8 @@ async def on_delete(context: Context, activity: dict[str, Any]) -> str:
         await session.delete(sender)  # follows, posts and interactions cascade
         context.actors.forget(sender.uri)
         return "actor deleted"
-    theirs = (Object.uri == object_id, Object.author_id == sender.id, Object.deleted_at.is_(None))
-    await forget_edits(session, *theirs)
-    result = await session.execute(
-        update(Object).where(*theirs).values(deleted_at=utcnow(), content=None, name=None, summary=None)
-    )
-    return "object deleted" if rowcount(result) else "delete of nothing we know; ignored"
+    forgotten = await forget_posts(session, Object.uri == object_id, Object.author_id == sender.id)
+    return "object deleted" if forgotten else "delete of nothing we know; ignored"
 
 
 # --- posts and interactions --------------------------------------------------------------

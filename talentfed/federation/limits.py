@@ -98,6 +98,11 @@ MAX_RECIPIENTS = 1_000
 MAX_MEDIA_DESCRIPTION = 1_500
 MAX_POST_MEDIA = 16
 
+# A report's comment: what a member may write (Mastodon's limit); a received one is cut to it.
+MAX_REPORT_COMMENT = 1_000
+# Accounts and posts one report may name (Mastodon's report form offers the account's latest posts).
+MAX_REPORTED_POSTS = 100
+
 _SMALLEST_ARRAY_CAP = min(MAX_ITEMS, *FIELD_ITEMS.values())
 
 

@@ -11,19 +11,20 @@ import copy
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
 from talentfed.federation.as_values import datetime_of
 from talentfed.federation.limits import MAX_POST_MEDIA
-from talentfed.federation.post_edits import record_edit, version_of
+from talentfed.federation.post_edits import forget_edits, record_edit, version_of
 from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
+from talentfed.storage.db import rowcount
 from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
 
-__all__ = ["IngestError", "note_absent_posts", "store_post"]
+__all__ = ["IngestError", "forget_posts", "note_absent_posts", "store_post"]
 
 ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
 
@@ -151,6 +152,18 @@ def media_kind(media_type: str | None) -> str:
     """Mastodon's type of an attachment from its MIME type: image, video, audio or unknown."""
     kind = (media_type or "").split("/")[0]
     return kind if kind in ("image", "video", "audio") else "unknown"
+
+
+async def forget_posts(session: AsyncSession, *where: ColumnElement[bool]) -> int:
+    """Tombstone the stored copies of other servers' posts matching `where` (conditions on
+    `Object`): their author deleted them, or a moderator removed them here. The text and its
+    past versions go; the row stays, so the post's id answers "deleted". Returns how many."""
+    alive = (*where, Object.deleted_at.is_(None))
+    await forget_edits(session, *alive)
+    result = await session.execute(
+        update(Object).where(*alive).values(deleted_at=utcnow(), content=None, name=None, summary=None)
+    )
+    return rowcount(result)
 
 
 async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:

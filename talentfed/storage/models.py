@@ -559,3 +559,54 @@ class IdempotencyKey(Base):
     # Set in the transaction that claimed the key, so a committed key always names its post.
     object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Report(Base):
+    """An account (and some of its posts) reported to this node's moderators: filed by a member
+    here, or received from another server as a `Flag` (then `reporter_id` is the actor that sent
+    it, often that server's instance actor). domain/reports.py files and resolves them;
+    federation/flags.py stores the received ones."""
+
+    __tablename__ = "reports"
+    __table_args__ = (Index(None, "resolved_at", "id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # The Flag's id: received (a second delivery of it stores nothing) or sent (forwarded).
+    uri: Mapped[str | None] = mapped_column(URI, unique=True)
+    reporter_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    post_ids: Mapped[list[int]] = mapped_column(JSONType, default=list)
+    comment: Mapped[str] = mapped_column(Text, default="")
+    category: Mapped[str] = mapped_column(String(16), default="other")  # spam | legal | violation | other
+    rule_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)  # the node's rules broken
+    forwarded: Mapped[bool] = mapped_column(Boolean, default=False)  # a Flag went to the target's server
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+
+
+class ReportNote(Base):
+    """A moderator's note on a report, for the other moderators."""
+
+    __tablename__ = "report_notes"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    report_id: Mapped[int] = mapped_column(ForeignKey("reports.id", ondelete="CASCADE"), index=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ModerationLogEntry(Base):
+    """One moderation action, kept for the record: who did what to what, and why
+    (domain/moderation_log.py writes every one)."""
+
+    __tablename__ = "moderation_log"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    moderator_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    moderator_name: Mapped[str] = mapped_column(NAME)  # kept when the account is gone
+    action: Mapped[str] = mapped_column(String(32))
+    subject: Mapped[str] = mapped_column(Text)  # a domain, an account's handle, a post's URI, "report 12"
+    detail: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)

@@ -6,7 +6,7 @@ from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain import invitations, moderation
+from talentfed.domain import invitations, moderation, reports
 from talentfed.domain.accounts import AccountError
 from talentfed.domain.members import (
     MemberError,
@@ -28,6 +28,7 @@ async def _admin_page(request: Request, *, errors=None, values=None, new_link: s
             "members": await list_members(session),
             "invitations": await invitations.pending_invitations(session),
             "blocks": await moderation.list_blocks(session, config),
+            "open_reports": await reports.count_open(session),
             "institution": await find_local_actor(session, config.node.institution_username),
             "errors": errors or {},
             "values": values or {},

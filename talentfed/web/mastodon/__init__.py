@@ -34,6 +34,7 @@ from talentfed.web.mastodon import (
     posting,
     profile,
     relationships,
+    reports,
     search,
     statuses,
 )
@@ -55,6 +56,7 @@ routes: list[BaseRoute] = [
     *bookmarks.routes,
     *favourites.routes,
     *relationships.routes,
+    *reports.routes,
     *follow_lists.routes,
     *notifications.routes,
     *grouped_notifications.routes,
