@@ -22,6 +22,7 @@ from talentfed.jobs.runner import BackgroundJobs, node_jobs
 from talentfed.rate_limiter import Limiter
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
+    about,
     accounts,
     activitypub,
     admin,
@@ -116,6 +117,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *media.routes,
             *accounts.routes,
+            *about.routes,
             *admin.routes,
             *authoring.routes,
             *authorized_apps.routes,
