@@ -202,7 +202,7 @@ async def test_a_domain_blocked_by_moderation_is_403(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     async with node.sessions() as session, session.begin():
-        session.add(DomainBlock(domain=remote.netloc, reason="spam"))
+        session.add(DomainBlock(domain=remote.netloc, private_comment="spam"))
     response = await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice)
     assert response.status_code == 403
     assert sum(remote.gets.values()) == 0  # not even its key was fetched
