@@ -66,7 +66,7 @@ def read_csv(config: Config, data: bytes, source: str = "") -> dict[str, BlockTe
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         raise BlockListError("file", "expected UTF-8 text") from None
-    rows = csv.reader(io.StringIO(text, newline=""))
+    rows = csv.reader(io.StringIO(text, newline=""), strict=True)
     try:
         header = [name.strip() for name in next(rows, [])]
         columns = _check_header(header)

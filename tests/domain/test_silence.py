@@ -39,7 +39,10 @@ async def scene(demo_client: httpx.AsyncClient, engine: AsyncEngine) -> Scene:
         grace = await session.scalar(select(Actor).where(Actor.username == "grace", Actor.local.is_(True)))
         assert ada is not None and grace is not None
         flags = {"discoverable": True, "indexable": True, "skills": ["zebrafish"]}
-        loud, kim = remote_actor("loud", "quiet.example", **flags), remote_actor("kim", "lab.example", **flags)
+        loud, kim = (
+            remote_actor("loud", "quiet.example", **flags),
+            remote_actor("kim", "lab.example", **flags),
+        )
         session.add_all([loud, kim, DomainBlock(domain="quiet.example", severity="silence")])
         await session.flush()
         text = {"visibility": "public", "content": "<p>zebrafish genetics</p>", "name": "Zebrafish"}
@@ -52,7 +55,9 @@ async def scene(demo_client: httpx.AsyncClient, engine: AsyncEngine) -> Scene:
         session.add(Follow(follower_id=grace.id, followed_id=loud.id, state="accepted"))
         for who in (loud, kim):
             for post, owner in ((ada_post, ada), (grace_post, grace)):
-                session.add(Interaction(kind="like", actor_id=who.id, object_id=post.id, target_actor_id=owner.id))
+                session.add(
+                    Interaction(kind="like", actor_id=who.id, object_id=post.id, target_actor_id=owner.id)
+                )
         return Scene(loud_post.uri, open_post.uri, loud.id, ada.id, grace.id)
 
 
