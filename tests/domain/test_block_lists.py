@@ -125,8 +125,8 @@ async def _stored(engine: AsyncEngine) -> dict[str, str]:
 def test_cli_imports_exports_and_refuses_a_bad_file_whole(
     config: Config, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.conftest import run_blocking
     from talentfed.storage.db import create_engine
+    from tests.conftest import run_blocking
 
     good = tmp_path / "blocks.csv"
     good.write_text(MASTODON_EXPORT)

@@ -38,7 +38,13 @@ async def test_the_worker_jobs_store_analytics_until_stopped(
     sessions = session_factory(engine)
     async with federation(config, sessions) as runtime:
         jobs = worker_jobs(config, sessions, runtime, count=2)
-        assert [job.name for job in jobs] == ["delivery", "delivery", "actor-refresh", "analytics-refresh", "domain-purge"]
+        assert [job.name for job in jobs] == [
+            "delivery",
+            "delivery",
+            "actor-refresh",
+            "analytics-refresh",
+            "domain-purge",
+        ]
         stop = asyncio.Event()
         running = asyncio.create_task(run_jobs(jobs, stop))
         await eventually(lambda: _count(engine, AnalyticsRun), timeout=30)
