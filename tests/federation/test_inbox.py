@@ -504,3 +504,16 @@ async def test_a_silenced_or_media_rejecting_domain_is_heard_without_its_media(
     assert response.status_code == 202, response.text
     assert await node.count(Object, Object.uri == note["id"]) == 1
     assert await node.count(MediaAttachment) == (0 if reject_media else 1)
+
+
+async def test_allow_list_mode_refuses_every_domain_not_allowed(config: Config, engine: AsyncEngine) -> None:
+    allowlist = dataclasses.replace(
+        config,
+        federation=dataclasses.replace(config.federation, mode="allowlist", allowed_domains=("ok.example",)),
+    )
+    async with open_node(allowlist, engine) as node:
+        for actor, status in (("https://other.example/users/x", 403), ("https://ok.example/users/x", 401)):
+            document = {"id": actor + "/activities/1", "type": "Follow", "actor": actor, "object": "x"}
+            response = await node.post("/inbox", document, signer=None)
+            assert response.status_code == status, response.text  # allowed: on to the signature check
+        assert await node.count(Activity) == 0
