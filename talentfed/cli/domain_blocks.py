@@ -9,11 +9,15 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.cli.context import CommandError, open_engine, transaction
 from talentfed.cli.output import print_table
-from talentfed.config import load_config
+from talentfed.config import Config, load_config
 from talentfed.domain import block_lists, moderation
 from talentfed.federation.blocks import SEVERITIES
 from talentfed.jobs.domain_purge import purge_until_done
@@ -56,15 +60,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     purge.set_defaults(handler=cmd_purge)
 
 
-def cmd_list(args: argparse.Namespace) -> int:
-    async def main() -> list[moderation.Block]:
+T = TypeVar("T")
+
+
+def _in_transaction(args: argparse.Namespace, body: Callable[[AsyncSession, Config], Awaitable[T]]) -> T:
+    """Run `body` in one transaction of the node's database, committed when it returns."""
+
+    async def main() -> T:
         config = load_config(args.config)
         async with transaction(config) as session:
-            return await moderation.list_blocks(session, config)
+            return await body(session, config)
 
+    return asyncio.run(main())
+
+
+def cmd_list(args: argparse.Namespace) -> int:
     rows = [
         (b.domain, b.terms.severity, _flags(b.terms), b.terms.public_comment, b.terms.private_comment)
-        for b in asyncio.run(main())
+        for b in _in_transaction(args, moderation.list_blocks)
     ]
     print_table(("domain", "severity", "options", "public comment", "private comment"), rows)
     return 0
@@ -89,33 +102,24 @@ def cmd_add(args: argparse.Namespace) -> int:
         args.private_comment,
     )
 
-    async def main() -> str:
-        config = load_config(args.config)
-        async with transaction(config) as session:
-            return await moderation.save_block(session, config, args.domain, terms)
+    async def save(session: AsyncSession, config: Config) -> str:
+        return await moderation.save_block(session, config, args.domain, terms)
 
-    print(f"{asyncio.run(main())} is blocked ({terms.severity})")
+    print(f"{_in_transaction(args, save)} is blocked ({terms.severity})")
     return 0
 
 
 def cmd_remove(args: argparse.Namespace) -> int:
-    async def main() -> None:
-        config = load_config(args.config)
-        async with transaction(config) as session:
-            await moderation.unblock_domain(session, config, args.domain)
+    async def lift(session: AsyncSession, config: Config) -> None:
+        await moderation.unblock_domain(session, config, args.domain)
 
-    asyncio.run(main())
+    _in_transaction(args, lift)
     print(f"{args.domain} is no longer blocked")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    async def main() -> str:
-        config = load_config(args.config)
-        async with transaction(config) as session:
-            return await block_lists.export_csv(session, config)
-
-    text = asyncio.run(main())
+    text = _in_transaction(args, block_lists.export_csv)
     if args.file == "-":
         sys.stdout.write(text)
     else:
@@ -133,13 +137,11 @@ def cmd_import(args: argparse.Namespace) -> int:
     except OSError as exc:
         raise CommandError(f"file: cannot read {args.file} ({exc.strerror})") from None
 
-    async def main() -> block_lists.ImportResult:
-        config = load_config(args.config)
+    async def add(session: AsyncSession, config: Config) -> block_lists.ImportResult:
         found = block_lists.read_csv(config, data, source=Path(args.file).name)
-        async with transaction(config) as session:
-            return await block_lists.import_blocks(session, config, found)
+        return await block_lists.import_blocks(session, config, found)
 
-    result = asyncio.run(main())
+    result = _in_transaction(args, add)
     print(f"{len(result.added)} blocks imported; {len(result.kept)} domains were blocked already")
     return 0
 

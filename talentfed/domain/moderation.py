@@ -117,12 +117,24 @@ async def save_block(session: AsyncSession, config: Config, domain: str, terms: 
 
 
 async def unblock_domain(session: AsyncSession, config: Config, domain: str) -> None:
-    block = await session.scalar(select(DomainBlock).where(DomainBlock.domain == domain))
-    if block is None:
-        if domain in config.federation.blocked_domains:
-            raise ModerationError("domain", "this block is in the configuration file; remove it there")
-        raise ModerationError("domain", f"{domain} is not blocked")
-    await session.delete(block)
+    configured = domain in config.federation.blocked_domains
+    await _lift(session, DomainBlock, domain, configured, "blocked")
+
+
+async def _lift(
+    session: AsyncSession,
+    model: type[DomainBlock] | type[DomainAllow],
+    domain: str,
+    configured: bool,
+    state: str,
+) -> None:
+    """Delete the stored block or allow of `domain`; one written in the file stays there."""
+    row = await session.scalar(select(model).where(model.domain == domain))
+    if row is None:
+        if configured:
+            raise ModerationError("domain", f"{domain} is {state} in the configuration file; remove it there")
+        raise ModerationError("domain", f"{domain} is not {state}")
+    await session.delete(row)
     await session.flush()
 
 
@@ -180,12 +192,4 @@ async def allow_domain(session: AsyncSession, config: Config, domain: str) -> st
 
 
 async def disallow_domain(session: AsyncSession, config: Config, domain: str) -> None:
-    allow = await session.scalar(select(DomainAllow).where(DomainAllow.domain == domain))
-    if allow is None:
-        if domain in config.federation.allowed_domains:
-            raise ModerationError(
-                "domain", "this domain is allowed in the configuration file; remove it there"
-            )
-        raise ModerationError("domain", f"{domain} is not allowed")
-    await session.delete(allow)
-    await session.flush()
+    await _lift(session, DomainAllow, domain, domain in config.federation.allowed_domains, "allowed")

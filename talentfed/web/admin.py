@@ -4,12 +4,15 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Awaitable, Callable
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
+from talentfed.config import Config
 from talentfed.domain import block_lists, invitations, moderation
 from talentfed.domain.accounts import AccountError
 from talentfed.domain.members import (
@@ -126,28 +129,40 @@ def _block_terms(form: FormData) -> BlockTerms:
     )
 
 
+async def _moderate(
+    request: Request,
+    change: Callable[[AsyncSession, Config], Awaitable[str]],
+    values: dict[str, str],
+    field: str | None = None,
+) -> Response:
+    """Run one moderation change; its refusal shows on the admin page next to `field` (or the
+    field it names), else the flash it returns does."""
+    try:
+        async with request.app.state.sessions.begin() as session:
+            flash = await change(session, request.app.state.config)
+    except moderation.ModerationError as exc:
+        return await _admin_page(request, errors={field or exc.field: exc.message}, values=values)
+    request.session["flash"] = flash
+    return RedirectResponse("/admin", status_code=303)
+
+
 @admins_only
 async def blocks(request: Request, me: Viewer) -> Response:
     """Block a domain, change the terms of its block, or lift it."""
     form = await read_form(request)
     domain = str(form.get("domain", ""))[:300]
     terms = _block_terms(form)
-    config = request.app.state.config
-    try:
-        async with request.app.state.sessions.begin() as session:
-            if form.get("action") == "unblock":
-                await moderation.unblock_domain(session, config, domain)
-                flash = f"{domain} is no longer blocked."
-            else:
-                domain = await moderation.save_block(session, config, domain, terms)
-                flash = f"{domain} is blocked ({terms.severity})."
-    except moderation.ModerationError as exc:
-        values = {"domain": domain, **{k: str(v) for k, v in dataclasses.asdict(terms).items()}}
-        return await _admin_page(request, errors={exc.field: exc.message}, values=values)
-    if terms.severity == "suspend" and form.get("action") != "unblock":
-        flash += " What it left here is purged within a minute."
-    request.session["flash"] = flash
-    return RedirectResponse("/admin", status_code=303)
+    values = {"domain": domain, **{k: str(v) for k, v in dataclasses.asdict(terms).items()}}
+
+    async def change(session: AsyncSession, config: Config) -> str:
+        if form.get("action") == "unblock":
+            await moderation.unblock_domain(session, config, domain)
+            return f"{domain} is no longer blocked."
+        saved = await moderation.save_block(session, config, domain, terms)
+        purge = " What it left here is purged within a minute." if terms.severity == "suspend" else ""
+        return f"{saved} is blocked ({terms.severity}).{purge}"
+
+    return await _moderate(request, change, values)
 
 
 @admins_only
@@ -155,21 +170,14 @@ async def allows(request: Request, me: Viewer) -> Response:
     """Allow a domain to federate in allow-list mode, or take the allow back."""
     form = await read_form(request)
     domain = str(form.get("allow_domain", ""))[:300]
-    config = request.app.state.config
-    try:
-        async with request.app.state.sessions.begin() as session:
-            if form.get("action") == "disallow":
-                await moderation.disallow_domain(session, config, domain)
-                flash = f"{domain} is no longer allowed."
-            else:
-                domain = await moderation.allow_domain(session, config, domain)
-                flash = f"{domain} is allowed."
-    except moderation.ModerationError as exc:
-        return await _admin_page(
-            request, errors={"allow_domain": exc.message}, values={"allow_domain": domain}
-        )
-    request.session["flash"] = flash
-    return RedirectResponse("/admin", status_code=303)
+
+    async def change(session: AsyncSession, config: Config) -> str:
+        if form.get("action") == "disallow":
+            await moderation.disallow_domain(session, config, domain)
+            return f"{domain} is no longer allowed."
+        return f"{await moderation.allow_domain(session, config, domain)} is allowed."
+
+    return await _moderate(request, change, {"allow_domain": domain}, field="allow_domain")
 
 
 @admins_only
