@@ -53,6 +53,8 @@ class NodeConfig:
     # The node's rules, in order: shown on the home page, to apps and in NodeInfo (domain/node_about.py).
     rules: tuple[str, ...] = ()
     publish_peers: bool = False  # GET /api/v1/instance/peers lists the domains we know
+    # /about lists the moderated servers with their public comments (as Mastodon's /about)
+    publish_domain_blocks: bool = False
 
 
 @dataclass(frozen=True)
@@ -76,6 +78,10 @@ class FederationConfig:
     dev_mode: bool = False
     authorized_fetch: bool = False
     blocked_domains: tuple[str, ...] = ()
+    # "open": every domain not blocked federates; "allowlist": only the domains allowed here or
+    # on the admin page do (federation/blocks.py treats every other one as suspended).
+    mode: str = "open"
+    allowed_domains: tuple[str, ...] = ()
     connect_timeout: float = 5.0
     request_timeout: float = 15.0
     max_inbox_body_bytes: int = 1024 * 1024
@@ -304,6 +310,13 @@ def _check_rules(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def _check_optional_username(value: str) -> str:
     return _check_username(value) if value else value
+FEDERATION_MODES = ("open", "allowlist")
+
+
+def _check_federation_mode(value: str) -> str:
+    if value not in FEDERATION_MODES:
+        raise ValueError(f"one of {', '.join(FEDERATION_MODES)}, got {value!r}")
+    return value
 
 
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -320,6 +333,8 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("database", "url"): _check_database_url,
     ("database", "pool_size"): _check_positive,
     ("federation", "blocked_domains"): _check_domains,
+    ("federation", "mode"): _check_federation_mode,
+    ("federation", "allowed_domains"): _check_domains,
     ("federation", "connect_timeout"): _check_positive,
     ("federation", "request_timeout"): _check_positive,
     ("federation", "max_inbox_body_bytes"): _check_positive,

@@ -61,6 +61,15 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"node.domain": "not a domain!"}, "[node] domain: expected a domain name"),
         ({"federation.dev_mode": "yes"}, '[federation] dev_mode: expected true or false, got "yes"'),
         ({"federation.blocked_domains": "x.example"}, "[federation] blocked_domains: expected a list"),
+        ({"federation.mode": "closed"}, "[federation] mode: expected one of open, allowlist, got 'closed'"),
+        (
+            {"federation.allowed_domains": ["ok.example", "no way"]},
+            "[federation] allowed_domains: expected a domain",
+        ),
+        (
+            {"node.publish_domain_blocks": "yes"},
+            '[node] publish_domain_blocks: expected true or false, got "yes"',
+        ),
         ({"federation.request_timeout": -1}, "[federation] request_timeout: expected a number greater"),
         ({"rate_limits.api_per_token": 0}, "[rate_limits] api_per_token: expected a number greater than 0"),
         ({"rate_limits.enabled": "no"}, '[rate_limits] enabled: expected true or false, got "no"'),

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from talentfed import __version__
-from talentfed.cli import analytics, archive, backups, content, media, node, social, users
+from talentfed.cli import analytics, archive, backups, content, domain_blocks, media, node, social, users
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
 from talentfed.domain.errors import FieldError
@@ -37,6 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     media.register(commands)
     backups.register(commands)
     archive.register(commands)
+    domain_blocks.register(commands)
     return parser
 
 

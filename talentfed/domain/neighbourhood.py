@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.visibility import actor_listed, on_open_post
-from talentfed.federation.blocks import blocked_domains
+from talentfed.federation.blocks import domain_policies
 from talentfed.storage.models import Actor, Follow, Interaction
 
 DEFAULT_LIMIT = 24
@@ -168,7 +168,7 @@ async def load_neighbourhood(
                 interactions[other] += count
 
     candidates = follows_centre | followed_by_centre | set(interactions)
-    blocked = await blocked_domains(session, config)
+    blocked = await domain_policies(session, config)
     visible: list[Neighbour] = []
     for chunk in _chunks(candidates):
         rows = await session.execute(

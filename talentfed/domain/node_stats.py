@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import nodeinfo
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import domain_policies
 from talentfed.storage.models import Actor, Object, User, utcnow
 
 
@@ -39,6 +39,6 @@ async def usage(session: AsyncSession) -> nodeinfo.Usage:
 
 async def peer_domains(session: AsyncSession, config: Config) -> list[str]:
     """The domains of the remote actors this node has seen, blocked ones left out, sorted."""
-    blocked = await blocked_domains(session, config)
+    blocked = await domain_policies(session, config)
     domains = await session.scalars(select(Actor.domain).where(Actor.local.is_(False)).distinct())
-    return sorted(domain for domain in domains if domain and not is_blocked(domain, blocked))
+    return sorted(domain for domain in domains if domain and not blocked.refuses(domain))

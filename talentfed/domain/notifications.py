@@ -54,7 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
-from talentfed.domain.visibility import Viewer, hidden_domains, readable_by
+from talentfed.domain.visibility import Viewer, hidden_domains, readable_by, silenced_domains, unsilenced
 from talentfed.storage.dialects import dialect_of, epoch_seconds
 from talentfed.storage.models import MAX_ROW_ID, Actor, Follow, Interaction, NotificationDismissal, Object
 
@@ -432,6 +432,8 @@ async def _filtered(
     hidden = await hidden_domains(session, config)
     if hidden:
         conditions.append(or_(who.local.is_(True), who.domain.not_in(hidden)))
+    # A silenced domain's accounts reach the member only once the member follows them.
+    conditions.append(unsilenced(await silenced_domains(session, config), actor.id, who.id))
     return _Filtered(rows, who, conditions)
 
 

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.analytics.features import Document, FeatureSpace, build_features
 from talentfed.config import Config
 from talentfed.domain.visibility import ANONYMOUS, actor_listed, on_open_post, readable_by
-from talentfed.federation.blocks import blocked_domains
+from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
 PERSON_TYPES = ("Person",)
@@ -95,7 +95,7 @@ class Observed:
 
 
 async def load_observed(session: AsyncSession, config: Config) -> Observed:
-    blocked = await blocked_domains(session, config)
+    blocked = await domain_policies(session, config)
     rows = (await session.execute(select(Actor).order_by(Actor.id))).scalars().all()
     actors = [_info(actor, blocked) for actor in rows]
     row_of = {info.id: index for index, info in enumerate(actors)}
@@ -132,7 +132,7 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     )
 
 
-def _info(actor: Actor, blocked: frozenset[str]) -> ActorInfo:
+def _info(actor: Actor, blocked: DomainPolicies) -> ActorInfo:
     visible = actor_listed(actor, blocked)
     return ActorInfo(
         actor.id,

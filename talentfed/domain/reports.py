@@ -218,12 +218,11 @@ async def remove_post(
 async def block_domain_of_target(
     session: AsyncSession, config: Config, report_id: int, moderator: User, reason: str = ""
 ) -> str:
-    """Block the reported account's whole server (domain/moderation.py)."""
+    """Suspend the reported account's whole server (domain/moderation.py, which logs it)."""
     report = await _report(session, report_id)
     target = await session.get(Actor, report.target_id)
     assert target is not None
     if target.local:
         raise ReportError("action", "the account is one of our members: there is no other server to block")
-    domain = await moderation.block_domain(session, config, target.domain, reason or f"report {report.id}")
-    moderation_log.record(session, moderator, "block_domain", domain, reason or f"report {report.id}")
-    return domain
+    terms = moderation.BlockTerms("suspend", private_comment=reason or f"report {report.id}")
+    return await moderation.save_block(session, config, target.domain, terms, moderator=moderator)

@@ -31,7 +31,15 @@ from talentfed.config import Config
 from talentfed.domain.errors import FieldError
 from talentfed.domain.observed_graph import PERSON_TYPES
 from talentfed.domain.posts import PROJECT_STATUSES
-from talentfed.domain.visibility import actors_listed, hidden_domains, listed, not_hidden
+from talentfed.domain.visibility import (
+    actors_listed,
+    hidden_domains,
+    listed,
+    not_hidden,
+    silenced_domains,
+    unlisted_domains,
+    unsilenced,
+)
 from talentfed.federation.limits import unstorable
 from talentfed.storage import search as index
 from talentfed.storage.models import Actor, Follow, Object, SearchDocument
@@ -71,6 +79,7 @@ class SearchQuery:
     offset: int = 0
     author_id: int | None = None  # posts by this actor only
     followed_by: int | None = None  # people this actor follows (accepted) only
+    reader_id: int | None = None  # who searches: a silenced author's posts are found by followers
 
 
 @dataclass(frozen=True)
@@ -156,13 +165,13 @@ async def search(session: AsyncSession, config: Config, query: SearchQuery) -> S
     kinds = KINDS[query.kind]
     if query.status is not None or query.deadline_after is not None:
         kinds = ("project",)
-    hidden = await hidden_domains(session, config)
     selects = []
     if "person" in kinds:
-        selects.append(_people(dialect, query, matches, hidden))
+        selects.append(_people(dialect, query, matches, await unlisted_domains(session, config)))
     post_kinds = [kind for kind in kinds if kind in POST_KINDS]
     if post_kinds:
-        selects.append(_posts(dialect, query, matches, hidden, post_kinds))
+        hidden, silenced = await hidden_domains(session, config), await silenced_domains(session, config)
+        selects.append(_posts(dialect, query, matches, (hidden, silenced), post_kinds))
     ranked = union_all(*selects).subquery("ranked")
     rows = (
         await session.execute(
@@ -211,8 +220,13 @@ def _people(
 
 
 def _posts(
-    dialect: str, query: SearchQuery, matches: Subquery | None, hidden: list[str], kinds: list[str]
+    dialect: str,
+    query: SearchQuery,
+    matches: Subquery | None,
+    moderated: tuple[list[str], list[str]],
+    kinds: list[str],
 ) -> Select[*tuple[Any, ...]]:
+    hidden, silenced = moderated
     posts = (
         select(Object.kind.label("kind"), Object.id.label("id"), Object.published.label("at"))
         .join_from(Object, SearchDocument, SearchDocument.object_id == Object.id)
@@ -223,6 +237,7 @@ def _posts(
         listed(),
         Object.deleted_at.is_(None),
         actors_listed(hidden),
+        unsilenced(silenced, query.reader_id),
     )
     if query.skill:
         posts = posts.where(

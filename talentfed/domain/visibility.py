@@ -12,20 +12,27 @@ with `readable_by` (or `listed` for public pages), so the rule is written once.
 
 Actors appear in rankings, recommendations, search results and neighbourhood pictures only when
 they opted in to both `discoverable` and `indexable` (a missing value is false, as in Mastodon)
-and are not on a blocked domain: `actor_listed` and, in SQL, `actors_listed`.
+and are not on a suspended or silenced domain (`federation/blocks.py`): `actor_listed` and, in
+SQL, `actors_listed`.
+
+A silenced domain's posts stay off public pages (public timelines, search) and its accounts'
+notifications are left out, except for the member who follows the author: `unsilenced`, with
+the domains from `silenced_domains`, is the one condition for that.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
 from talentfed.federation.as_values import is_public
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import DomainPolicies, DomainPolicy, domain_policies
 from talentfed.storage.models import Actor, Follow, Interaction, Object
 
 OPEN = ("public", "unlisted")  # readable by anyone
@@ -100,15 +107,15 @@ def activity_is_public(document: dict[str, Any]) -> bool:
 # --- actors ------------------------------------------------------------------------------------
 
 
-def actor_listed(actor: Any, blocked: frozenset[str]) -> bool:
+def actor_listed(actor: Any, policies: DomainPolicies) -> bool:
     """The actor may appear in rankings, recommendations, search results and pictures."""
     if not (actor.discoverable and actor.indexable):
         return False
-    return not (is_blocked(actor.uri, blocked) or is_blocked(actor.domain, blocked))
+    return not (policies.limits(actor.uri) or policies.limits(actor.domain))
 
 
 def actors_listed(hidden: list[str]) -> ColumnElement[bool]:
-    """`actor_listed` as a condition on `Actor`; `hidden` comes from `hidden_domains`."""
+    """`actor_listed` as a condition on `Actor`; `hidden` comes from `unlisted_domains`."""
     opted_in = and_(Actor.discoverable.is_(True), Actor.indexable.is_(True))
     return and_(opted_in, not_hidden(Actor, hidden))
 
@@ -119,11 +126,47 @@ def not_hidden(actor: Any, hidden: list[str]) -> ColumnElement[bool]:
     return actor.domain.not_in(hidden) if hidden else true()
 
 
+def unsilenced(
+    silenced: list[str], reader_id: int | None, author_id: Any = Object.author_id
+) -> ColumnElement[bool]:
+    """A condition on the actor whose id is `author_id` (a post's author by default): not on a
+    silenced domain, unless `reader_id` is that actor or follows them (accepted). `silenced`
+    comes from `silenced_domains`."""
+    if not silenced:
+        return true()
+    # An alias: the caller's query may join `Actor` itself, which must not correlate here.
+    silenced_actor = aliased(Actor)
+    silenced_ids = select(silenced_actor.id).where(silenced_actor.domain.in_(silenced))
+    on_silenced: ColumnElement[bool] = author_id.in_(silenced_ids)
+    if reader_id is None:
+        return ~on_silenced
+    follows = exists().where(
+        Follow.follower_id == reader_id, Follow.followed_id == author_id, Follow.state == "accepted"
+    )
+    return or_(~on_silenced, author_id == reader_id, follows)
+
+
 async def hidden_domains(session: AsyncSession, config: Config) -> list[str]:
-    """The observed actors' domains that a block covers (is_blocked: subdomains, ports), so
-    that SQL can say `not in` what Python says with `is_blocked`."""
-    blocked = await blocked_domains(session, config)
-    if not blocked:
+    """The observed actors' domains that are suspended (subdomains and ports included, as
+    `federation/blocks.py` says), so that SQL can say `not in` what the policies say."""
+    return await _domains_where(session, config, lambda policy: policy.refused)
+
+
+async def silenced_domains(session: AsyncSession, config: Config) -> list[str]:
+    """The observed actors' domains that are silenced (not suspended: those are hidden)."""
+    return await _domains_where(session, config, lambda policy: policy.severity == "silence")
+
+
+async def unlisted_domains(session: AsyncSession, config: Config) -> list[str]:
+    """The observed actors' domains kept out of discovery: suspended or silenced."""
+    return await _domains_where(session, config, lambda policy: policy.limited)
+
+
+async def _domains_where(
+    session: AsyncSession, config: Config, applies: Callable[[DomainPolicy], bool]
+) -> list[str]:
+    policies = await domain_policies(session, config)
+    if not policies:
         return []
-    domains = await session.scalars(select(Actor.domain).distinct())
-    return [domain for domain in domains if is_blocked(domain, blocked)]
+    domains = await session.scalars(select(Actor.domain).where(Actor.local.is_(False)).distinct())
+    return [domain for domain in domains if applies(policies.for_domain(domain))]

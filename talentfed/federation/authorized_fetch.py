@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import domain_policies
 from talentfed.federation.origins import our_hosts
 from talentfed.federation.runtime import Federation
 from talentfed.federation.signatures import SignatureError, verify_request
@@ -69,7 +69,7 @@ async def authorize_fetch(
         reason = f"no known actor owns the key {signed.key_id}"
         return FetchAuthorization(None, 401, reason) if strict else FetchAuthorization(None)
     async with federation.sessions() as session:
-        blocked = await blocked_domains(session, federation.config)
-    if is_blocked(signer.uri, blocked):
+        blocked = await domain_policies(session, federation.config)
+    if blocked.refuses(signer.uri):
         return FetchAuthorization(signer.uri, 403, "the signer's domain is blocked here")
     return FetchAuthorization(signer.uri, signer_row=signer.id)

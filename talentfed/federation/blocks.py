@@ -1,32 +1,125 @@
-"""Domain blocks: one rule for the inbox, the fetcher and delivery."""
+"""Domain policies: one rule for the inbox, the fetcher, delivery, WebFinger and every listing.
+
+A policy says what this node does with a remote domain, with Mastodon's severities:
+- `suspend`: refused everywhere (inbox, fetches, delivery, WebFinger); its stored data is purged
+  (`domain/moderation.py`);
+- `silence`: federates, but its actors and posts stay off public pages and discovery, and only
+  their followers see them (`domain/visibility.py` applies it);
+- `noop`: only the flags below apply.
+`reject_media`: its attachments are neither fetched nor shown. `reject_reports`: its Flags are
+dropped (federation/flags.py).
+
+A block on example.com covers its subdomains and every port; the most specific block wins, as
+in Mastodon. In allow-list mode every domain not allowed (nor ours) is suspended.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
-from talentfed.storage.models import DomainBlock
+from talentfed.storage.models import DomainAllow, DomainBlock
+
+SEVERITIES = ("noop", "silence", "suspend")  # from the mildest
 
 
-async def blocked_domains(session: AsyncSession, config: Config) -> frozenset[str]:
-    """Blocks from the configuration and from moderation (the domain_blocks table)."""
-    stored = set(await session.scalars(select(DomainBlock.domain)))
-    return frozenset(stored | set(config.federation.blocked_domains))
+@dataclass(frozen=True)
+class DomainPolicy:
+    severity: str = "noop"
+    reject_media: bool = False
+    reject_reports: bool = False
+
+    @property
+    def refused(self) -> bool:
+        """Suspended: nothing is accepted from, fetched from or sent to the domain."""
+        return self.severity == "suspend"
+
+    @property
+    def limited(self) -> bool:
+        """Kept off public pages and discovery (silenced, or worse)."""
+        return self.severity in ("silence", "suspend")
+
+    @property
+    def media_rejected(self) -> bool:
+        return self.reject_media or self.refused
 
 
-def is_blocked(netloc_or_url: str, blocked: frozenset[str]) -> bool:
-    """A block on example.com covers its subdomains and every port, as in Mastodon.
+OPEN = DomainPolicy()
+SUSPENDED = DomainPolicy("suspend")
 
-    A block that names a port (dev mode: 127.0.0.1:8001) covers that port only.
-    """
-    if not blocked:
-        return False
+
+def _netloc_and_host(netloc_or_url: str) -> tuple[str, str]:
     text = netloc_or_url if "//" in netloc_or_url else f"//{netloc_or_url}"
-    parts = urlsplit(text)
-    netloc, hostname = parts.netloc.lower(), (parts.hostname or "").lower()
-    if netloc in blocked:
-        return True
-    return any(hostname == domain or hostname.endswith("." + domain) for domain in blocked)
+    try:
+        parts = urlsplit(text)
+        return parts.netloc.lower(), (parts.hostname or "").lower()
+    except ValueError:  # a malformed port or bracket: nothing a rule could name
+        return netloc_or_url.lower(), ""
+
+
+def _covering(netloc: str, hostname: str, domains: Mapping[str, object] | frozenset[str]) -> str | None:
+    """The most specific of `domains` that covers the host: the netloc itself (a rule naming a
+    port covers that port only), else the host or its nearest parent domain."""
+    if netloc in domains:
+        return netloc
+    labels = hostname.split(".")
+    for start in range(len(labels)):
+        candidate = ".".join(labels[start:])
+        if candidate and candidate in domains:
+            return candidate
+    return None
+
+
+@dataclass(frozen=True)
+class DomainPolicies:
+    """Every rule in force: stored and configured blocks and, in allow-list mode, the allows."""
+
+    rules: Mapping[str, DomainPolicy] = field(default_factory=lambda: MappingProxyType({}))
+    allowed: frozenset[str] | None = None  # None: open federation
+
+    def for_domain(self, netloc_or_url: str) -> DomainPolicy:
+        """The policy for a host, a netloc (host:port) or a URL."""
+        netloc, hostname = _netloc_and_host(netloc_or_url)
+        rule = _covering(netloc, hostname, self.rules)
+        if rule is not None:
+            return self.rules[rule]
+        if self.allowed is not None and _covering(netloc, hostname, self.allowed) is None:
+            return SUSPENDED
+        return OPEN
+
+    def refuses(self, netloc_or_url: str) -> bool:
+        return self.for_domain(netloc_or_url).refused
+
+    def limits(self, netloc_or_url: str) -> bool:
+        return self.for_domain(netloc_or_url).limited
+
+    def __bool__(self) -> bool:
+        """False when no domain can have a policy: callers skip the work."""
+        return bool(self.rules) or self.allowed is not None
+
+
+NO_POLICIES = DomainPolicies()
+
+
+async def domain_policies(session: AsyncSession, config: Config) -> DomainPolicies:
+    """The rules in force: the domain_blocks table, `[federation] blocked_domains` (suspend;
+    the stricter wins where both name a domain) and, in allow-list mode, the allows."""
+    rules = {block.domain: _policy(block) for block in await session.scalars(select(DomainBlock))}
+    for domain in config.federation.blocked_domains:
+        rules[domain] = SUSPENDED
+    allowed = None
+    if config.federation.mode == "allowlist":
+        stored = set(await session.scalars(select(DomainAllow.domain)))
+        allowed = frozenset(stored | set(config.federation.allowed_domains) | {config.node.domain})
+    return DomainPolicies(MappingProxyType(rules), allowed)
+
+
+def _policy(block: DomainBlock) -> DomainPolicy:
+    severity = block.severity if block.severity in SEVERITIES else "suspend"  # unknown: the safe side
+    return DomainPolicy(severity, bool(block.reject_media), bool(block.reject_reports))

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.federation.as_values import as_list, id_of
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import NO_POLICIES, DomainPolicies, domain_policies
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.storage.models import Actor, Follow, Interaction, utcnow
@@ -86,14 +86,14 @@ class Crawler:
 
     def __post_init__(self) -> None:
         self._limit = HostLimiter(self.policy.per_host_concurrency, self.policy.per_host_interval)
-        self._blocked: frozenset[str] = frozenset()
+        self._blocked: DomainPolicies = NO_POLICIES
 
     async def run(self) -> CrawlProgress:
         async with self.sessions() as session:
-            self._blocked = await blocked_domains(session, self.config)
+            self._blocked = await domain_policies(session, self.config)
         frontier = await self._seeds()
         for hop in range(self.policy.depth + 1):
-            frontier = [uri for uri in frontier if not is_blocked(uri, self._blocked)]
+            frontier = [uri for uri in frontier if not self._blocked.refuses(uri)]
             self.progress.queued += len(frontier)
             self._report()
             discovered = await self._crawl_all(frontier, fetch_new=hop < self.policy.depth)
@@ -163,7 +163,7 @@ class Crawler:
         return seen
 
     async def _get(self, url: str) -> dict[str, Any] | None:
-        if is_blocked(url, self._blocked):
+        if self._blocked.refuses(url):
             return None
         semaphore = await self._limit(url)
         try:
@@ -201,7 +201,7 @@ class Crawler:
         self, owner: Actor, members: list[str], direction: str, *, fetch_new: bool
     ) -> set[str]:
         known = await self._known_ids(members)
-        new = [uri for uri in members if uri not in known and not is_blocked(uri, self._blocked)]
+        new = [uri for uri in members if uri not in known and not self._blocked.refuses(uri)]
         if fetch_new:
             for uri in new[: max(0, self.policy.max_actors - self.progress.new_actors)]:
                 if await self._fetch_actor(uri):

@@ -18,7 +18,9 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.config import Config
 from talentfed.federation.as_values import clean_text, ids_of
+from talentfed.federation.blocks import domain_policies
 from talentfed.federation.limits import MAX_REPORT_COMMENT, MAX_REPORTED_POSTS
 from talentfed.storage.models import Actor, Object, Report
 from talentfed.text import html_to_excerpt
@@ -42,8 +44,11 @@ def read_flag(activity: dict[str, Any]) -> IncomingFlag:
     )
 
 
-async def store_flag(session: AsyncSession, sender: Actor, flag: IncomingFlag) -> str:
-    """Store the report `sender` sent, if it is about one of our members; say what was done."""
+async def store_flag(session: AsyncSession, config: Config, sender: Actor, flag: IncomingFlag) -> str:
+    """Store the report `sender` sent, if it is about one of our members and its server's
+    reports are not rejected here (`reject_reports`); say what was done."""
+    if (await domain_policies(session, config)).for_domain(sender.uri).reject_reports:
+        return "reports from this server are rejected here; dropped"
     if flag.uri and await session.scalar(select(Report.id).where(Report.uri == flag.uri)) is not None:
         return "report already received"
     if not flag.reported:

@@ -21,6 +21,7 @@ from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
+from talentfed.federation.blocks import domain_policies
 from talentfed.federation.flags import read_flag, store_flag
 from talentfed.federation.object_types import ACTOR_TYPES
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
@@ -121,7 +122,7 @@ def _carried(activity: dict[str, Any]) -> dict[str, Any] | None:
 
 @handles("Flag")
 async def on_flag(context: Context, activity: dict[str, Any]) -> str:
-    return await store_flag(context.session, context.sender, read_flag(activity))
+    return await store_flag(context.session, context.config, context.sender, read_flag(activity))
 
 
 # --- follows ---------------------------------------------------------------------------
@@ -262,7 +263,10 @@ async def _store_post(context: Context, reading: Reading, done: str) -> str:
     if incoming.attributed_to != context.sender.uri:
         raise Invalid("the post is not attributed to the activity's actor")
     try:
-        post = await store_post(context.session, incoming, context.sender)
+        policy = (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
+        post = await store_post(
+            context.session, incoming, context.sender, keep_media=not policy.media_rejected
+        )
     except IngestError as exc:
         raise Invalid(str(exc)) from None
     await _record_thread_edges(context, post, incoming.mentions)

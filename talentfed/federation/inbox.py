@@ -33,7 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from talentfed.config import Config
 from talentfed.federation import handlers, limits
 from talentfed.federation.as_values import id_of, types_of
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.origins import authority, our_hosts, same_host
 from talentfed.federation.post_store import note_absent_posts
@@ -80,7 +80,7 @@ class Inbox:
         self.config = config
         self.actors = actors
         self.posts = posts
-        self._blocks: tuple[float, frozenset[str]] | None = None
+        self._blocks: tuple[float, DomainPolicies] | None = None
         self.our_hosts = our_hosts(config)
         # Activities from concurrent POSTs are stored and applied in shared transactions.
         self.writes = GroupCommit(sessions, prepare=_prepare_batch)
@@ -138,17 +138,17 @@ class Inbox:
         _check_columns(activity)
         return activity
 
-    async def _blocked(self) -> frozenset[str]:
-        """Blocked domains, re-read at most every few seconds (every POST asks, twice)."""
+    async def _blocked(self) -> DomainPolicies:
+        """The domain policies, re-read at most every few seconds (every POST asks, twice)."""
         now = time.monotonic()
         if self._blocks is None or now - self._blocks[0] > BLOCKS_TTL:
             async with self.sessions() as session:
-                self._blocks = (now, await blocked_domains(session, self.config))
+                self._blocks = (now, await domain_policies(session, self.config))
         return self._blocks[1]
 
     async def _refuse_blocked(self, actor_uri: str | None) -> None:
         blocked = await self._blocked()
-        if actor_uri and is_blocked(actor_uri, blocked):
+        if actor_uri and blocked.refuses(actor_uri):
             raise Rejected(403, "blocked_domain", "the actor's domain is blocked here")
 
     async def _authenticate(

@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import activities
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import domain_policies
 from talentfed.observability.logs import current_request_id
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
 
@@ -62,14 +62,14 @@ async def send(
     whatever the number of its actors; activities meant for one actor go to its own inbox.
     """
     activity = await store_local_activity(session, signer, document)
-    blocked = await blocked_domains(session, config)
+    blocked = await domain_policies(session, config)
     remote = [actor for actor in recipients if not actor.local]
     inboxes = sorted({inbox_of(actor) if shared_inbox else actor.inbox_url for actor in remote})
     request_id = current_request_id()
     queued = 0
     for inbox in inboxes:
         host = host_of(inbox)
-        if not is_blocked(host, blocked):
+        if not blocked.refuses(host):
             session.add(
                 DeliveryJob(
                     activity_id=activity.id,

@@ -8,6 +8,7 @@ network; the caller has already resolved the author. Which kind a reply becomes 
 from __future__ import annotations
 
 import copy
+import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -90,7 +91,9 @@ def _fill(row: Object, post: IncomingPost, author: Actor, kind: str) -> None:
     row.document = copy.deepcopy(dict(post.document))
 
 
-async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -> Object:
+async def store_post(
+    session: AsyncSession, post: IncomingPost, author: Actor, *, keep_media: bool = True
+) -> Object:
     """Insert or update the stored copy of a remote post (added, not flushed: a new row has
     its id after the session's next flush).
 
@@ -98,8 +101,9 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
     document names one, and live on the post's host). An update must come from the
     actor who owns the row, keeps `published`, and sets `updated`; an update older than
     the stored one is ignored. Deleted and local objects are never overwritten. An update that
-    changes what readers see keeps the replaced version (`post_edits.record_edit`).
-    Raises `IngestError`.
+    changes what readers see keeps the replaced version (`post_edits.record_edit`). Without
+    `keep_media` (the author's domain rejects media: `federation/blocks.py`) no attachment is
+    kept. Raises `IngestError`.
     """
     known_absent = post.uri in session.info.get(ABSENT_POSTS, ())
     existing = None if known_absent else await _stored_post(session, post.uri)
@@ -116,7 +120,8 @@ async def store_post(session: AsyncSession, post: IncomingPost, author: Actor) -
         row.updated = edited
         _fill(row, post, author, kind)
         record_edit(session, row, before, edited)
-    await _store_media(session, row, post, author, replace=existing is not None)
+    kept = post if keep_media else dataclasses.replace(post, attachments=())
+    await _store_media(session, row, kept, author, replace=existing is not None)
     if kind == kinds.QUESTION:
         await _promote_answers(session, post.uri)
     return row

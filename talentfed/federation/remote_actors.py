@@ -21,7 +21,7 @@ from talentfed.config import Config
 from talentfed.federation import webfinger
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, public_keys
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import domain_policies
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.limits import MAX_NAME
 from talentfed.federation.origins import key_belongs_to, same_host
@@ -106,8 +106,8 @@ class RemoteActors:
 
     async def _refuse_blocked(self, url_or_domain: str) -> None:
         async with self.sessions() as session:
-            blocked = await blocked_domains(session, self.config)
-        if is_blocked(url_or_domain, blocked):
+            blocked = await domain_policies(session, self.config)
+        if blocked.refuses(url_or_domain):
             raise ActorUnavailable(f"{url_or_domain}: the domain is blocked")
 
     # -- keys --------------------------------------------------------------------

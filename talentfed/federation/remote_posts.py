@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talentfed.federation.blocks import domain_policies
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.post_reader import UnsupportedObject, read_post
 from talentfed.federation.post_store import IngestError, store_post
@@ -33,6 +34,10 @@ class RemotePosts:
         return post if post is not None else await self.fetch(url)
 
     async def fetch(self, url: str) -> Object:
+        async with self.sessions() as session:
+            policies = await domain_policies(session, self.actors.config)
+        if policies.refuses(url):
+            raise PostUnavailable(f"{url}: the domain is blocked")
         try:
             document = await self.fetcher.fetch_json(url, allow_refetch=True)
             incoming = read_post(document)
@@ -47,6 +52,7 @@ class RemotePosts:
             raise PostUnavailable(f"its author: {exc}") from None
         async with self.sessions() as session, session.begin():
             try:
-                return await store_post(session, incoming, await session.merge(author))
+                keep_media = not policies.for_domain(author.domain).media_rejected
+                return await store_post(session, incoming, await session.merge(author), keep_media=keep_media)
             except IngestError as exc:
                 raise PostUnavailable(str(exc)) from None

@@ -19,12 +19,14 @@ from talentfed.federation.runtime import Federation
 from talentfed.jobs.analytics_refresh import AnalyticsRefresh
 from talentfed.jobs.crawl import crawl
 from talentfed.jobs.delivery import deliver, refresh_actors
+from talentfed.jobs.domain_purge import NAME as DOMAIN_PURGE
+from talentfed.jobs.domain_purge import purge_suspended
 
 DELIVERY = "delivery"
 ACTOR_REFRESH = "actor-refresh"
 ANALYTICS_REFRESH = AnalyticsRefresh.name
 CRAWL = "crawl"
-JOB_NAMES = (DELIVERY, ACTOR_REFRESH, ANALYTICS_REFRESH, CRAWL)
+JOB_NAMES = (DELIVERY, ACTOR_REFRESH, ANALYTICS_REFRESH, DOMAIN_PURGE, CRAWL)
 
 
 @dataclass(frozen=True)
@@ -42,12 +44,13 @@ def node_jobs(
     *,
     delivery_workers: int,
 ) -> list[Job]:
-    """Delivery (with the refresh of followed actors) when there are workers, analytics always,
-    the crawl when it is scheduled."""
+    """Delivery (with the refresh of followed actors) when there are workers, analytics and the
+    purge of suspended domains always, the crawl when it is scheduled."""
     jobs = [Job(DELIVERY, functools.partial(deliver, federation)) for _ in range(delivery_workers)]
     if delivery_workers:
         jobs.append(Job(ACTOR_REFRESH, functools.partial(refresh_actors, federation)))
     jobs.append(Job(ANALYTICS_REFRESH, AnalyticsRefresh(sessions, config).run))
+    jobs.append(Job(DOMAIN_PURGE, functools.partial(purge_suspended, sessions, config)))
     if config.federation.crawl_interval_minutes:
         jobs.append(Job(CRAWL, functools.partial(crawl, federation)))
     return jobs

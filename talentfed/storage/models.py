@@ -29,6 +29,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
     func,
     select,
 )
@@ -309,13 +310,29 @@ class Interaction(Base):
 
 
 class DomainBlock(Base):
-    """A remote domain this node refuses to talk to (moderation)."""
+    """A remote domain moderated by this node's admins, with Mastodon's severities: `suspend`
+    (refused, its data purged), `silence` (kept off public pages) or `noop` (only the flags)."""
 
     __tablename__ = "domain_blocks"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     domain: Mapped[str] = mapped_column(NAME, unique=True)
-    reason: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str] = mapped_column(String(16), default="suspend", server_default="suspend")
+    reject_media: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    reject_reports: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    obfuscate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    private_comment: Mapped[str | None] = mapped_column(Text)  # for admins only
+    public_comment: Mapped[str | None] = mapped_column(Text)  # shown where blocks are published
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class DomainAllow(Base):
+    """A domain that may federate when `[federation] mode = "allowlist"` (ignored otherwise)."""
+
+    __tablename__ = "domain_allows"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    domain: Mapped[str] = mapped_column(NAME, unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 

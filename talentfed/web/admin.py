@@ -1,12 +1,19 @@
-"""The admin's page: members, invitations, the institution's profile, domain blocks."""
+"""The admin's page: members, invitations, the institution's profile, domain blocks and allows
+(with Mastodon's CSV import and export)."""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import FormData, UploadFile
 from starlette.requests import Request
 from starlette.responses import RedirectResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain import invitations, moderation, reports
+from talentfed.config import Config
+from talentfed.domain import block_lists, invitations, moderation, reports
 from talentfed.domain.accounts import AccountError
 from talentfed.domain.members import (
     MemberError,
@@ -15,6 +22,8 @@ from talentfed.domain.members import (
     list_members,
     update_profile,
 )
+from talentfed.domain.moderation import BlockTerms
+from talentfed.federation.blocks import SEVERITIES
 from talentfed.storage.models import User
 from talentfed.web.accounts import admins_only
 from talentfed.web.sessions import form_id, read_form
@@ -29,6 +38,9 @@ async def _admin_page(request: Request, *, errors=None, values=None, new_link: s
             "invitations": await invitations.pending_invitations(session),
             "blocks": await moderation.list_blocks(session, config),
             "open_reports": await reports.count_open(session),
+            "severities": SEVERITIES,
+            "allowlist": config.federation.mode == "allowlist",
+            "allows": await moderation.list_allows(session, config),
             "institution": await find_local_actor(session, config.node.institution_username),
             "errors": errors or {},
             "values": values or {},
@@ -107,24 +119,95 @@ async def institution_profile(request: Request, me: Viewer) -> Response:
     return RedirectResponse("/admin", status_code=303)
 
 
-@admins_only
-async def blocks(request: Request, me: Viewer) -> Response:
-    form = await read_form(request)
-    domain, reason = str(form.get("domain", ""))[:300], str(form.get("reason", ""))[:500]
-    config = request.app.state.config
+def _block_terms(form: FormData) -> BlockTerms:
+    return BlockTerms(
+        severity=str(form.get("severity", "suspend")),
+        reject_media=form.get("reject_media") == "on",
+        reject_reports=form.get("reject_reports") == "on",
+        obfuscate=form.get("obfuscate") == "on",
+        public_comment=str(form.get("public_comment", ""))[: moderation.MAX_COMMENT + 1],
+        private_comment=str(form.get("private_comment", ""))[: moderation.MAX_COMMENT + 1],
+    )
+
+
+async def _moderate(
+    request: Request,
+    change: Callable[[AsyncSession, Config], Awaitable[str]],
+    values: dict[str, str],
+    field: str | None = None,
+) -> Response:
+    """Run one moderation change; its refusal shows on the admin page next to `field` (or the
+    field it names), else the flash it returns does."""
     try:
         async with request.app.state.sessions.begin() as session:
-            if form.get("action") == "unblock":
-                await moderation.unblock_domain(session, config, domain)
-                flash = f"{domain} is no longer blocked."
-            else:
-                domain = await moderation.block_domain(session, config, domain, reason)
-                flash = f"{domain} is blocked."
+            flash = await change(session, request.app.state.config)
     except moderation.ModerationError as exc:
-        return await _admin_page(
-            request, errors={exc.field: exc.message}, values={"domain": domain, "reason": reason}
-        )
+        return await _admin_page(request, errors={field or exc.field: exc.message}, values=values)
     request.session["flash"] = flash
+    return RedirectResponse("/admin", status_code=303)
+
+
+@admins_only
+async def blocks(request: Request, me: Viewer) -> Response:
+    """Block a domain, change the terms of its block, or lift it."""
+    form = await read_form(request)
+    domain = str(form.get("domain", ""))[:300]
+    terms = _block_terms(form)
+    values = {"domain": domain, **{k: str(v) for k, v in dataclasses.asdict(terms).items()}}
+
+    async def change(session: AsyncSession, config: Config) -> str:
+        if form.get("action") == "unblock":
+            await moderation.unblock_domain(session, config, domain, moderator=me.user)
+            return f"{domain} is no longer blocked."
+        saved = await moderation.save_block(session, config, domain, terms, moderator=me.user)
+        purge = " What it left here is purged within a minute." if terms.severity == "suspend" else ""
+        return f"{saved} is blocked ({terms.severity}).{purge}"
+
+    return await _moderate(request, change, values)
+
+
+@admins_only
+async def allows(request: Request, me: Viewer) -> Response:
+    """Allow a domain to federate in allow-list mode, or take the allow back."""
+    form = await read_form(request)
+    domain = str(form.get("allow_domain", ""))[:300]
+
+    async def change(session: AsyncSession, config: Config) -> str:
+        if form.get("action") == "disallow":
+            await moderation.disallow_domain(session, config, domain, moderator=me.user)
+            return f"{domain} is no longer allowed."
+        return f"{await moderation.allow_domain(session, config, domain, moderator=me.user)} is allowed."
+
+    return await _moderate(request, change, {"allow_domain": domain}, field="allow_domain")
+
+
+@admins_only
+async def export_blocks(request: Request, me: Viewer) -> Response:
+    """The blocks as Mastodon's CSV, to download."""
+    async with request.app.state.sessions() as session:
+        text = await block_lists.export_csv(session, request.app.state.config)
+    disposition = 'attachment; filename="domain_blocks.csv"'
+    return Response(text, media_type="text/csv; charset=utf-8", headers={"Content-Disposition": disposition})
+
+
+@admins_only
+async def import_blocks(request: Request, me: Viewer) -> Response:
+    """Blocks from an uploaded Mastodon CSV: all of them, or none when a line is wrong."""
+    form = await read_form(request, max_files=1)
+    upload = form.get("file")
+    config = request.app.state.config
+    try:
+        if not isinstance(upload, UploadFile):
+            raise block_lists.BlockListError("file", "choose a CSV file exported by Mastodon or talentfed")
+        data = await upload.read(block_lists.MAX_BYTES + 1)
+        found = block_lists.read_csv(config, data, source=upload.filename or "an upload")
+        async with request.app.state.sessions.begin() as session:
+            result = await block_lists.import_blocks(session, config, found, moderator=me.user)
+    except moderation.ModerationError as exc:
+        return await _admin_page(request, errors={"import": str(exc)})
+    request.session["flash"] = (
+        f"{len(result.added)} blocks imported; {len(result.kept)} domains were blocked already."
+    )
     return RedirectResponse("/admin", status_code=303)
 
 
@@ -135,4 +218,7 @@ routes = [
     Route("/admin/members", member_state, methods=["POST"]),
     Route("/admin/institution", institution_profile, methods=["POST"]),
     Route("/admin/blocks", blocks, methods=["POST"]),
+    Route("/admin/blocks.csv", export_blocks),
+    Route("/admin/blocks/import", import_blocks, methods=["POST"]),
+    Route("/admin/allows", allows, methods=["POST"]),
 ]

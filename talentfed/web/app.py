@@ -22,6 +22,7 @@ from talentfed.jobs.runner import BackgroundJobs, node_jobs
 from talentfed.rate_limiter import Limiter
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.web import (
+    about,
     accounts,
     activitypub,
     admin,
@@ -118,6 +119,7 @@ def create_app(
             Mount("/static", StaticFiles(directory=STATIC), name="static"),
             *media.routes,
             *accounts.routes,
+            *about.routes,
             *admin.routes,
             *admin_reports.routes,
             *reporting.routes,

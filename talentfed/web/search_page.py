@@ -8,6 +8,7 @@ the runs of the analytics refresh job; the page says when it was computed.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 from urllib.parse import quote, urlencode
 
@@ -76,13 +77,13 @@ async def discover_page(request: Request) -> Response:
     offset = int(offset_text) if offset_text.isdigit() else 0
     errors: dict[str, str] = {}
     page = None
+    me = await viewer(request)
     try:
-        query = _query(values, min(offset, 10_000))
+        query = replace(_query(values, min(offset, 10_000)), reader_id=me.actor.id if me else None)
         async with request.app.state.sessions() as session:
             page = await search(session, request.app.state.config, query)
     except SearchError as exc:
         errors[{"text": "q"}.get(exc.field, exc.field)] = exc.message
-    me = await viewer(request)
     observed = await request.app.state.analytics.observed()
     skill = normalize_skill(values["skill"]) if values["skill"] else None
     context = {

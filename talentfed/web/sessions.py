@@ -102,13 +102,14 @@ def csrf_token(request: Request) -> str:
     return token
 
 
-async def read_form(request: Request) -> FormData:
-    """The POSTed form, after the size limit and the CSRF check."""
+async def read_form(request: Request, max_files: int = 0) -> FormData:
+    """The POSTed form, after the size limit and the CSRF check; file fields only where the
+    form has some (`max_files`)."""
     try:
         await read_body(request, MAX_FORM_BYTES)
     except BodyTooLarge:
         raise FormRefused(413, f"The form is larger than {MAX_FORM_BYTES // (1024 * 1024)} MB.") from None
-    form = await request.form(max_files=0, max_fields=200)
+    form = await request.form(max_files=max_files, max_fields=200)
     sent = form.get(CSRF_FIELD)
     expected = request.session.get("csrf")
     if not (isinstance(sent, str) and expected and hmac.compare_digest(sent, expected)):

@@ -122,3 +122,14 @@ async def test_a_flag_from_a_blocked_server_is_dropped(
     response = await node.post("/inbox", flag, alice)
     assert response.status_code == 403
     assert await _reports(node) == [] and await node.count(Activity) == 0
+
+
+async def test_a_flag_from_a_server_whose_reports_are_rejected_is_dropped(
+    node: Node, remote: RemoteServer, alice: RemoteUser
+) -> None:
+    async with node.sessions() as session, session.begin():
+        session.add(DomainBlock(domain=remote.netloc, severity="noop", reject_reports=True))
+    flag = activity_doc(alice.uri, "Flag", [node.actor_uri("bob")], content="again and again")
+    response = await node.post("/inbox", flag, alice)
+    assert response.status_code == 202 and "rejected" in response.json()["reason"]
+    assert await _reports(node) == []

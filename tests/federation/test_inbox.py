@@ -20,10 +20,18 @@ from talentfed.config import Config
 from talentfed.domain import follows
 from talentfed.domain.members import find_local_actor
 from talentfed.federation.signatures import generate_rsa_keypair, verify_request
-from talentfed.storage.models import Activity, DeliveryJob, DomainBlock, Follow, Interaction, Object
+from talentfed.storage.models import (
+    Activity,
+    DeliveryJob,
+    DomainBlock,
+    Follow,
+    Interaction,
+    MediaAttachment,
+    Object,
+)
 from tests.federation.local_node import Node, open_node
 from tests.federation.remote_server import RemoteServer, RemoteUser
-from tests.support.factories import PUBLIC, activity_doc, follow_doc
+from tests.support.factories import PUBLIC, activity_doc, create_doc, follow_doc, note_doc
 
 # --- size and shape ---------------------------------------------------------------------
 
@@ -202,7 +210,7 @@ async def test_a_domain_blocked_by_moderation_is_403(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     async with node.sessions() as session, session.begin():
-        session.add(DomainBlock(domain=remote.netloc, reason="spam"))
+        session.add(DomainBlock(domain=remote.netloc, private_comment="spam"))
     response = await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice)
     assert response.status_code == 403
     assert sum(remote.gets.values()) == 0  # not even its key was fetched
@@ -482,3 +490,30 @@ async def test_a_rotated_key_is_refetched_once(node: Node, remote: RemoteServer,
     assert remote.gets["/users/alice"] == 2
     stale = await node.to_bob(follow_doc(alice.uri, bob), alice, private_pem=old_pem)
     assert stale.status_code == 401
+
+
+@pytest.mark.parametrize(("severity", "reject_media"), [("silence", False), ("noop", True)])
+async def test_a_silenced_or_media_rejecting_domain_is_heard_without_its_media(
+    node: Node, remote: RemoteServer, alice: RemoteUser, severity: str, reject_media: bool
+) -> None:
+    async with node.sessions() as session, session.begin():
+        session.add(DomainBlock(domain=remote.netloc, severity=severity, reject_media=reject_media))
+    picture = {"type": "Document", "mediaType": "image/png", "url": f"{alice.uri}/pic.png"}
+    note = note_doc(alice.uri, to=[PUBLIC], attachment=[picture])
+    response = await node.to_bob(create_doc(alice.uri, note), alice)
+    assert response.status_code == 202, response.text
+    assert await node.count(Object, Object.uri == note["id"]) == 1
+    assert await node.count(MediaAttachment) == (0 if reject_media else 1)
+
+
+async def test_allow_list_mode_refuses_every_domain_not_allowed(config: Config, engine: AsyncEngine) -> None:
+    allowlist = dataclasses.replace(
+        config,
+        federation=dataclasses.replace(config.federation, mode="allowlist", allowed_domains=("ok.example",)),
+    )
+    async with open_node(allowlist, engine) as node:
+        for actor, status in (("https://other.example/users/x", 403), ("https://ok.example/users/x", 401)):
+            document = {"id": actor + "/activities/1", "type": "Follow", "actor": actor, "object": "x"}
+            response = await node.post("/inbox", document, signer=None)
+            assert response.status_code == status, response.text  # allowed: on to the signature check
+        assert await node.count(Activity) == 0

@@ -13,7 +13,7 @@ from talentfed.config import Config
 from talentfed.domain.members import NewMember, add_member
 from talentfed.federation import activities, outbox
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Activity, Actor, DeliveryJob, DomainBlock, Follow
+from talentfed.storage.models import Activity, Actor, DeliveryJob, DomainAllow, DomainBlock, Follow
 from tests.support.factories import remote_actor
 
 
@@ -179,3 +179,21 @@ async def test_answer_follow_goes_to_the_followers_own_inbox_with_the_follow_emb
         "actor": alice.uri,
         "object": bob.uri,
     }
+
+
+async def test_allow_list_mode_queues_jobs_only_for_allowed_domains(
+    config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    followers = [
+        remote_actor("a", "partner.example"),
+        remote_actor("b", "eu.partner.example"),
+        remote_actor("c", "other.example"),
+    ]
+    await add_followers(sessions, bob, followers)
+    async with sessions() as session, session.begin():
+        session.add(DomainAllow(domain="partner.example"))
+    allowlist = dataclasses.replace(
+        config, federation=dataclasses.replace(config.federation, mode="allowlist")
+    )
+    _, jobs = await send_to_followers(sessions, allowlist, bob)
+    assert sorted(job.host for job in jobs) == ["eu.partner.example", "partner.example"]

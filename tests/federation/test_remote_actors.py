@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -194,3 +195,22 @@ async def test_a_255_character_handle_that_changed_owner_is_renamed_within_the_c
     renamed = await _row(sessions, old.uri)
     assert renamed is not None and renamed.username.endswith(f"~{old_actor.id}")
     assert len(renamed.username) == 255
+
+
+async def test_allow_list_mode_neither_fetches_nor_looks_up_a_domain_not_allowed(
+    config: Config, remote: RemoteServer, sessions: async_sessionmaker
+) -> None:
+    alice = remote.add_user("alice")
+    allowlist = dataclasses.replace(
+        config,
+        federation=dataclasses.replace(config.federation, mode="allowlist", allowed_domains=("ok.example",)),
+    )
+    runtime = await Federation.open(allowlist, sessions)
+    try:
+        with pytest.raises(ActorUnavailable, match="blocked"):
+            await runtime.actors.get(alice.uri)
+        with pytest.raises(ActorUnavailable, match="blocked"):
+            await runtime.actors.by_handle(f"alice@{remote.netloc}")  # no WebFinger lookup either
+    finally:
+        await runtime.close()
+    assert sum(remote.gets.values()) == 0

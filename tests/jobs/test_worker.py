@@ -38,7 +38,13 @@ async def test_the_worker_jobs_store_analytics_until_stopped(
     sessions = session_factory(engine)
     async with federation(config, sessions) as runtime:
         jobs = worker_jobs(config, sessions, runtime, count=2)
-        assert [job.name for job in jobs] == ["delivery", "delivery", "actor-refresh", "analytics-refresh"]
+        assert [job.name for job in jobs] == [
+            "delivery",
+            "delivery",
+            "actor-refresh",
+            "analytics-refresh",
+            "domain-purge",
+        ]
         stop = asyncio.Event()
         running = asyncio.create_task(run_jobs(jobs, stop))
         await eventually(lambda: _count(engine, AnalyticsRun), timeout=30)
@@ -80,7 +86,7 @@ async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
         (rest,) = (await worker.communicate())[1:]
     log = b"".join(seen).decode() + rest.decode()
     assert worker.returncode == 0, log
-    assert "running jobs: delivery, actor-refresh, analytics-refresh" in log
+    assert "running jobs: delivery, actor-refresh, analytics-refresh, domain-purge" in log
     assert await _count(engine, AnalyticsRun) == 1 and await _count(engine, ActorScore) >= 4
 
 

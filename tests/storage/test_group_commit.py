@@ -134,11 +134,11 @@ async def test_the_inline_engine_reads_writes_and_rolls_back(engine: AsyncEngine
     try:
         async with session_factory(inline)() as session:
             async with session.begin():
-                session.add(DomainBlock(domain="kept.example", reason="spam"))
+                session.add(DomainBlock(domain="kept.example", private_comment="spam"))
             with pytest.raises(IntegrityError):
                 async with session.begin():
                     session.add(DomainBlock(domain="kept.example"))
-            assert await session.scalar(select(DomainBlock.reason)) == "spam"
+            assert await session.scalar(select(DomainBlock.private_comment)) == "spam"
     finally:
         await inline.dispose()
     assert await stored_domains(engine) == ["kept.example"]  # seen by the threaded engine

@@ -352,7 +352,7 @@ async def test_admin_invites_blocks_disables_and_edits_the_institution(
     blocked = await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "https://Spam.Example/"})
     assert blocked.status_code == 303
     page = (await demo_client.get("/admin")).text
-    assert "<strong>spam.example</strong>" in page and "spam.example is blocked." in page
+    assert "<strong>spam.example</strong>" in page and "spam.example is blocked (suspend)." in page
     await form_post(demo_client, "/admin", "/admin/blocks", {"domain": "spam.example", "action": "unblock"})
     assert "<strong>spam.example</strong>" not in (await demo_client.get("/admin")).text
 

@@ -18,7 +18,7 @@ from talentfed.config import Config
 from talentfed.domain.paging import Page, in_order, paged
 from talentfed.domain.profiles import profile_counts, profile_counts_of
 from talentfed.federation import webfinger
-from talentfed.federation.blocks import blocked_domains, is_blocked
+from talentfed.federation.blocks import domain_policies
 from talentfed.storage.models import Actor
 from talentfed.web.mastodon.entities import account
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError
@@ -28,7 +28,7 @@ from talentfed.web.mastodon.params import row_id
 
 async def visible_account(session: AsyncSession, config: Config, actor: Actor | None) -> Actor:
     """The actor, unless there is none or it is on a blocked domain: Mastodon's 404 either way."""
-    if actor is None or is_blocked(actor.domain, await blocked_domains(session, config)):
+    if actor is None or (await domain_policies(session, config)).refuses(actor.domain):
         raise MastodonError(404, NOT_FOUND)
     return actor
 

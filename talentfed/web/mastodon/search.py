@@ -222,7 +222,7 @@ async def _statuses(
 ) -> list[dict[str, Any]]:
     if "statuses" not in ask.types:
         return []
-    by_author = SearchQuery(kind="posts", author_id=ask.account_id)
+    by_author = SearchQuery(kind="posts", author_id=ask.account_id, reader_id=viewer.actor_id)
     ids = await _ids(session, config, ask, resolved.id if resolved else None, by_author)
     return await statuses_json(session, config, await _readable(session, viewer, ids), viewer=viewer)
 

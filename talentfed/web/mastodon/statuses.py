@@ -20,7 +20,7 @@ from talentfed.domain.post_counts import post_counts, reactions_of
 from talentfed.domain.post_history import edited_times
 from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
-from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
+from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by, silenced_domains, unsilenced
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
@@ -285,6 +285,7 @@ async def public_timeline(request: Request) -> Response:
     elif params.get("remote") in ("true", "1"):
         query = query.where(Object.local.is_(False))
     async with request.app.state.sessions() as session:
+        query = query.where(unsilenced(await silenced_domains(session, config), viewer.actor_id))
         posts = in_order(list(await session.scalars(paged(query, Object.id, page))), page)
         body = await statuses_json(session, config, posts, viewer=viewer)
     return JSONResponse(body, headers=link_header(request, [p.id for p in posts]))
@@ -303,6 +304,7 @@ async def tag_timeline(request: Request) -> Response:
         query = select(Object).where(
             Object.deleted_at.is_(None),
             listed(),
+            unsilenced(await silenced_domains(session, config), viewer.actor_id),
             or_(
                 json_list_contains(dialect, Object.tags, tag), json_list_contains(dialect, Object.skills, tag)
             ),
