@@ -1,7 +1,7 @@
 """reports, report_notes and moderation_log: the moderators' queue and their record
 
 Revision ID: 0023
-Revises: 0015
+Revises: 0021
 Create Date: 2026-12-07 06:00:00
 
 Reports filed by members or received as Flags from other servers (domain/reports.py,
@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql
 import talentfed.storage.models
 
 revision: str = "0023"
-down_revision: str | None = "0015"
+down_revision: str | None = "0021"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
