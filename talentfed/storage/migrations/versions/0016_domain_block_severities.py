@@ -1,6 +1,6 @@
 """domain_blocks: Mastodon's severities and comments; domain_allows for allow-list federation
 
-Revision ID: 0021
+Revision ID: 0016
 Revises: 0015
 Create Date: 2026-12-07 06:00:00
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0021"
+revision: str = "0016"
 down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None

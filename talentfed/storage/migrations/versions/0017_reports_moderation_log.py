@@ -1,7 +1,7 @@
 """reports, report_notes and moderation_log: the moderators' queue and their record
 
-Revision ID: 0023
-Revises: 0021
+Revision ID: 0017
+Revises: 0016
 Create Date: 2026-12-07 06:00:00
 
 Reports filed by members or received as Flags from other servers (domain/reports.py,
@@ -16,8 +16,8 @@ from sqlalchemy.dialects import postgresql
 
 import talentfed.storage.models
 
-revision: str = "0023"
-down_revision: str | None = "0021"
+revision: str = "0017"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
