@@ -6,6 +6,7 @@ reblogs and replies to his post, and reads his follow, like and answer as notifi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -254,3 +255,29 @@ def test_mastodon_py_signs_in_posts_follows_across_nodes_and_interacts(
 
     public = [s.id for s in api.timeline_public()]
     assert answer.id in public and note.id not in public
+
+    # ada reports bob's post to A's moderators and forwards it: B's moderators get a Flag from
+    # A's institution (never from ada) naming bob and that post, with the comment.
+    rule = api.instance_rules()[0]
+    report = api.report(
+        bob.id, status_ids=[bobs.id], comment="Testing reports", forward=True, rule_ids=[rule.id]
+    )
+    assert report.forwarded is True and report.category == "violation" and report.target_account.id == bob.id
+
+    def reports_on_b() -> list[tuple]:
+        return query(
+            b,
+            "SELECT r.comment, a.uri, t.uri, r.post_ids FROM reports r"
+            " JOIN actors a ON a.id = r.reporter_id JOIN actors t ON t.id = r.target_id",
+        )
+
+    [(comment, reporter, target, post_ids)] = wait_until(reports_on_b, what="the forwarded report on B")
+    assert (comment, reporter, target) == (
+        "Testing reports",
+        f"{a.base_url}/users/institution",
+        b.actor_uri("bob"),
+    )
+    post_ids = json.loads(post_ids) if isinstance(post_ids, str) else post_ids
+    assert [row[0] for row in query(b, "SELECT uri FROM objects WHERE id = :i", i=post_ids[0])] == [
+        bobs_uri_on_b
+    ]
