@@ -11,6 +11,7 @@ from talentfed.web.mastodon.params import ParamsError
 
 Found = TypeVar("Found")
 NOT_FOUND = "Record not found"
+NOT_ALLOWED = "This action is not allowed"  # Mastodon's 403 for a policy's refusal
 
 
 class MastodonError(Exception):

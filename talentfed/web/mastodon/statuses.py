@@ -155,6 +155,19 @@ async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> 
     return post
 
 
+async def acted_on(session: AsyncSession, viewer: Viewer, request: Request) -> Object:
+    """The post that an action on `/api/v1/statuses/:id/…` concerns: the post with that id, or,
+    for a reblog's id, the post it reblogs (Mastodon acts on the reblogged status too: its
+    ReblogService, Favourite and Bookmark take `status.reblog`). Mastodon's 404 when `viewer`
+    may read neither. The one place where an action's status id is read."""
+    ref = status_ref(request.path_params["id"])
+    items = await timelines.readable(session, viewer, [ref]) if ref is not None else []
+    if not items:
+        raise MastodonError(404, NOT_FOUND)
+    [item] = items
+    return item if isinstance(item, Object) else item.post
+
+
 async def show(request: Request) -> Response:
     """A post's status, or a reblog's (reblogs.py says which ids are reblogs)."""
     viewer = await request_viewer(request)
@@ -196,7 +209,7 @@ async def context(request: Request) -> Response:
     viewer = await request_viewer(request)
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        post = await readable_post(session, viewer, status_id(request))
+        post = await acted_on(session, viewer, request)
         ancestors = await _ancestors(session, viewer, post)
         descendants = await _descendants(session, viewer, post)
         return JSONResponse(
