@@ -54,6 +54,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
+from talentfed.domain import notification_policy, thread_mutes
 from talentfed.domain.visibility import Viewer, hidden_domains, readable_by
 from talentfed.storage.dialects import dialect_of, epoch_seconds
 from talentfed.storage.models import MAX_ROW_ID, Actor, Follow, Interaction, NotificationDismissal, Object
@@ -432,7 +433,54 @@ async def _filtered(
     hidden = await hidden_domains(session, config)
     if hidden:
         conditions.append(or_(who.local.is_(True), who.domain.not_in(hidden)))
+    conditions.append(~_in_muted_thread(actor.id, rows))
+    policy = await notification_policy.policy_of(session, actor)
+    hides = [
+        match for rule, match in _policy_rules(actor.id, rows, who, dialect_of(session)) if policy.hides(rule)
+    ]
+    if hides:
+        conditions.append(~or_(*hides))
     return _Filtered(rows, who, conditions)
+
+
+def _in_muted_thread(actor_id: int, rows: Subquery) -> ColumnElement[bool]:
+    """The notification's post is in a thread the member muted before it came
+    (domain/thread_mutes.py)."""
+    concerned = aliased(Object)
+    return exists().where(
+        concerned.id == rows.c.post_id, thread_mutes.muted_after(actor_id, concerned, rows.c.at)
+    )
+
+
+_DAY = 86_400
+
+
+def _policy_rules(
+    actor_id: int, rows: Subquery, who: type[Actor], dialect: str
+) -> list[tuple[str, ColumnElement[bool]]]:
+    """Which notifications each rule of a notification policy names, as Mastodon's
+    NotifyService reads them; ages are counted at the notification's time, so that what a
+    policy hides is the same whenever it is read."""
+    at = epoch_seconds(dialect, rows.c.at)
+    following = exists().where(
+        Follow.follower_id == actor_id, Follow.followed_id == who.id, Follow.state == "accepted"
+    )
+    old_follower = exists().where(
+        Follow.follower_id == who.id,
+        Follow.followed_id == actor_id,
+        Follow.state == "accepted",
+        epoch_seconds(dialect, Follow.created_at) <= at - notification_policy.NEW_FOLLOWER_DAYS * _DAY,
+    )
+    born = epoch_seconds(dialect, func.coalesce(who.published, who.created_at))
+    new_account = born > at - notification_policy.NEW_ACCOUNT_DAYS * _DAY
+    direct = exists().where(Object.id == rows.c.post_id, Object.visibility == "direct")
+    return [
+        ("for_not_following", ~following),
+        ("for_not_followers", ~old_follower),
+        ("for_new_accounts", and_(new_account, ~following)),
+        ("for_private_mentions", and_(rows.c.kind == "mention", direct, ~following)),
+        ("for_limited_accounts", false()),  # no account is limited here
+    ]
 
 
 def _with_records(rows: Subquery) -> Select[*tuple[Any, ...]]:

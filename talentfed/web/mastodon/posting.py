@@ -14,7 +14,7 @@ from starlette.routing import Route
 
 from talentfed import kinds
 from talentfed.config import Config
-from talentfed.domain import idempotency, posts
+from talentfed.domain import idempotency, posts, thread_mutes
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
@@ -182,6 +182,14 @@ def _unreact(kind: str) -> Change:
     return change
 
 
+async def _mute(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await thread_mutes.mute(session, member, post)
+
+
+async def _unmute(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await thread_mutes.unmute(session, member, post)
+
+
 routes = [
     Route("/api/v1/statuses", create, methods=["POST"]),
     Route("/api/v1/statuses/{id}", delete, methods=["DELETE"]),
@@ -206,6 +214,8 @@ routes = [
         scoped("write:accounts")(on_status(_unpin, of_reblogs=False)),
         methods=["POST"],
     ),
+    Route("/api/v1/statuses/{id}/mute", scoped("write:mutes")(on_status(_mute)), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unmute", scoped("write:mutes")(on_status(_unmute)), methods=["POST"]),
     Route(
         "/api/v1/statuses/{id}/unreblog",
         scoped("write:statuses")(on_status(_unreact("announce"))),

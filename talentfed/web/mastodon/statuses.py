@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain import timelines
+from talentfed.domain import thread_mutes, timelines
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
@@ -89,10 +89,11 @@ async def statuses_json(
     ]
     if viewer.actor_id is not None:
         reacted = await reactions_of(session, viewer.actor_id, posts)
+        muted = await thread_mutes.muted_posts(session, viewer.actor_id, posts)
         for post, body in zip(posts, shown, strict=True):
             body["favourited"] = (post.id, "like") in reacted
             body["reblogged"] = (post.id, "announce") in reacted
-            body["muted"] = False
+            body["muted"] = post.id in muted
             body["bookmarked"] = (post.id, "bookmark") in reacted
             if post.author_id == viewer.actor_id:
                 body["pinned"] = bool(post.pinned)
