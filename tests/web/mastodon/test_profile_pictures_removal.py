@@ -41,6 +41,13 @@ async def test_a_picture_is_removed_and_the_removal_federated(
 async def test_removing_needs_a_token_with_write_accounts(demo_client: httpx.AsyncClient) -> None:
     for field in ("avatar", "header"):
         assert (await demo_client.delete(f"/api/v1/profile/{field}")).status_code == 401
-        read_only = await demo_client.delete(f"/api/v1/profile/{field}", headers=await _auth(demo_client, "read"))
-        assert (read_only.status_code, read_only.json()) == (403, {"error": "This action is outside the authorized scopes"})
-    assert (await demo_client.delete("/api/v1/profile/banner", headers=await _auth(demo_client))).status_code in (404, 405)
+        read_only = await demo_client.delete(
+            f"/api/v1/profile/{field}", headers=await _auth(demo_client, "read")
+        )
+        assert (read_only.status_code, read_only.json()) == (
+            403,
+            {"error": "This action is outside the authorized scopes"},
+        )
+    assert (
+        await demo_client.delete("/api/v1/profile/banner", headers=await _auth(demo_client))
+    ).status_code in (404, 405)

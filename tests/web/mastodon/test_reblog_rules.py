@@ -41,7 +41,9 @@ async def _announces(engine: AsyncEngine, post: Object) -> int:
 async def test_a_followers_only_post_is_not_reblogged_by_a_follower(
     demo_client: httpx.AsyncClient, engine: AsyncEngine, config: Config
 ) -> None:
-    private = await publish_as(engine, config, "grace", Draft(kind="note", body="ours", visibility="followers"))
+    private = await publish_as(
+        engine, config, "grace", Draft(kind="note", body="ours", visibility="followers")
+    )
     await _follows(engine, "ada", "grace")
     auth = await _token(demo_client)
     assert (await demo_client.get(f"/api/v1/statuses/{private.id}", headers=auth)).status_code == 200
@@ -62,7 +64,9 @@ async def test_a_direct_post_is_reblogged_by_nobody(
         row = await session.get(Object, direct.id)
         assert row is not None
         row.visibility = "direct"  # as a remote direct message is stored; we publish none
-    refused = await demo_client.post(f"/api/v1/statuses/{direct.id}/reblog", headers=await _token(demo_client))
+    refused = await demo_client.post(
+        f"/api/v1/statuses/{direct.id}/reblog", headers=await _token(demo_client)
+    )
     assert (refused.status_code, refused.json()) == (403, NOT_ALLOWED)
     assert await _announces(engine, direct) == 0
 
@@ -87,8 +91,12 @@ async def test_a_reblog_of_something_unreadable_is_404_not_403(
     demo_client: httpx.AsyncClient, engine: AsyncEngine, config: Config
 ) -> None:
     """Who may not read a post learns nothing of it: 404, as for any other action."""
-    private = await publish_as(engine, config, "grace", Draft(kind="note", body="ours", visibility="followers"))
-    refused = await demo_client.post(f"/api/v1/statuses/{private.id}/reblog", headers=await _token(demo_client))
+    private = await publish_as(
+        engine, config, "grace", Draft(kind="note", body="ours", visibility="followers")
+    )
+    refused = await demo_client.post(
+        f"/api/v1/statuses/{private.id}/reblog", headers=await _token(demo_client)
+    )
     assert (refused.status_code, refused.json()) == (404, {"error": "Record not found"})
 
 
@@ -173,7 +181,9 @@ async def test_a_reblog_of_a_post_the_reader_may_not_read_is_404(
     demo_client: httpx.AsyncClient, engine: AsyncEngine, config: Config
 ) -> None:
     """grace reblogs her followers-only post; ada, who does not follow her, cannot act on it."""
-    private = await publish_as(engine, config, "grace", Draft(kind="note", body="ours", visibility="followers"))
+    private = await publish_as(
+        engine, config, "grace", Draft(kind="note", body="ours", visibility="followers")
+    )
     grace = await token_of(demo_client, engine, "grace")
     wrapper_id = (await demo_client.post(f"/api/v1/statuses/{private.id}/reblog", headers=grace)).json()["id"]
     auth = await _token(demo_client)

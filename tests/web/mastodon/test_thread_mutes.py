@@ -47,7 +47,9 @@ async def test_a_muted_thread_notifies_nothing_until_unmuted(
     assert await _unread(demo_client, auth, "v2") == unread[1] - 2
     # Muting again changes nothing; the mention's own thread is another one.
     assert (await demo_client.post(f"/api/v1/statuses/{scene.post}/mute", headers=auth)).status_code == 200
-    assert (await demo_client.get(f"/api/v1/statuses/{scene.mentioning}", headers=auth)).json()["muted"] is False
+    assert (await demo_client.get(f"/api/v1/statuses/{scene.mentioning}", headers=auth)).json()[
+        "muted"
+    ] is False
 
     unmuted = await demo_client.post(f"/api/v1/statuses/{scene.post}/unmute", headers=auth)
     assert unmuted.status_code == 200 and unmuted.json()["muted"] is False
@@ -96,6 +98,8 @@ async def test_ids_of_no_status_are_404(demo_client: httpx.AsyncClient, status_i
 async def test_muting_needs_write_mutes(demo_client: httpx.AsyncClient, scene: Scene) -> None:
     assert (await demo_client.post(f"/api/v1/statuses/{scene.post}/mute")).status_code == 401
     read_only = await _token(demo_client, "read")
-    assert (await demo_client.post(f"/api/v1/statuses/{scene.post}/mute", headers=read_only)).status_code == 403
+    assert (
+        await demo_client.post(f"/api/v1/statuses/{scene.post}/mute", headers=read_only)
+    ).status_code == 403
     follow = await _token(demo_client, "follow")  # Mastodon's `follow` grants write:mutes
     assert (await demo_client.post(f"/api/v1/statuses/{scene.post}/mute", headers=follow)).status_code == 200
