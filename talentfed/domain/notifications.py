@@ -129,9 +129,12 @@ class NotificationKey:
 
 # Likes and announces of one post, and follows, group together when they happen in the same
 # twelve hours (from midnight or from noon, UTC); every other kind stands alone (Mastodon groups
-# favourite, reblog and follow, over at most twelve hours). The windows are fixed, not counted
-# from a group's first notification as on Mastodon: notifications are derived, and a group must
-# be the same whenever it is read, whatever was dismissed since.
+# favourite, reblog and follow, over at most twelve hours). The windows are fixed. Mastodon's
+# differ (Notification::Groups#set_group_key!): a notification's hour (whole hours since 1970)
+# joins the group of the same type and status whose first notification's hour is less than 12
+# before it, else starts one keyed by its own hour. Derived from every notification of that
+# type and status, dismissed ones included (Mastodon's key outlives them), it would read the
+# same each time too; doing it in SQL needs a recursive walk per group, not done yet.
 GROUPED_KINDS = frozenset({"like", "announce", "follow"})
 GROUP_HOURS = 12
 SAMPLE_SIZE = 8  # accounts named with a group, newest first (Mastodon's SAMPLE_ACCOUNTS_SIZE)

@@ -13,7 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, Follow, Object
-from tests.web.mastodon.test_notifications import T0, Scene, _kims, _token, scene  # noqa: F401
+from tests.web.mastodon.test_notifications import T0, Scene, _kims, _token, make_scene
+
+
+@pytest.fixture
+async def scene(demo_client: httpx.AsyncClient, engine: AsyncEngine) -> Scene:
+    return await make_scene(engine)
+
 
 POLICY = "/api/v2/notifications/policy"
 DEFAULT = {

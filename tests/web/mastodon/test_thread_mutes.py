@@ -15,7 +15,12 @@ from talentfed.storage.db import session_factory
 from talentfed.storage.models import ThreadMute
 from talentfed.web.mastodon.reblogs import REBLOG_IDS
 from tests.web.mastodon.test_markers import token_of
-from tests.web.mastodon.test_notifications import T0, Scene, _kims, _token, scene  # noqa: F401
+from tests.web.mastodon.test_notifications import T0, Scene, _kims, _token, make_scene
+
+
+@pytest.fixture
+async def scene(demo_client: httpx.AsyncClient, engine: AsyncEngine) -> Scene:
+    return await make_scene(engine)
 
 
 async def _types(client: httpx.AsyncClient, auth: dict[str, str], scene: Scene) -> list[str]:
