@@ -12,8 +12,9 @@ Nothing is stored for it. Each notification is derived from a row that exists an
   one notification is enough).
 
 Left out: the member's own actions, deleted posts (the reply, or the member's post it
-concerns), actors on blocked domains, and what the member dismissed (the one thing stored:
-`notification_dismissals`, written by `dismiss` and `clear`). Newest first; `before` pages back
+concerns), actors on blocked domains, what the member dismissed (`notification_dismissals`,
+written by `dismiss` and `clear`), what came in a thread they had muted (domain/thread_mutes.py)
+and what their notification policy hides (domain/notification_policy.py; `_policy_rules`). Newest first; `before` pages back
 in time and `since` keeps only what is newer than a moment (what has not been seen).
 
 Each notification has a stable key (`NotificationKey`): its time, its source table and that
