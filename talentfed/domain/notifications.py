@@ -14,8 +14,9 @@ Nothing is stored for it. Each notification is derived from a row that exists an
 Left out: the member's own actions, deleted posts (the reply, or the member's post it
 concerns), actors on blocked domains, what the member dismissed (`notification_dismissals`,
 written by `dismiss` and `clear`), what came in a thread they had muted (domain/thread_mutes.py)
-and what their notification policy hides (domain/notification_policy.py; `_policy_rules`). Newest first; `before` pages back
-in time and `since` keeps only what is newer than a moment (what has not been seen).
+and what their notification policy hides (domain/notification_policy.py; `_policy_rules`).
+Newest first; `before` pages back in time and `since` keeps only what is newer than a moment
+(what has not been seen).
 
 Each notification has a stable key (`NotificationKey`): its time, its source table and that
 row's id. The key orders notifications (newest is largest) and its text is the notification's
