@@ -12,9 +12,11 @@ Nothing is stored for it. Each notification is derived from a row that exists an
   one notification is enough).
 
 Left out: the member's own actions, deleted posts (the reply, or the member's post it
-concerns), actors on blocked domains, and what the member dismissed (the one thing stored:
-`notification_dismissals`, written by `dismiss` and `clear`). Newest first; `before` pages back
-in time and `since` keeps only what is newer than a moment (what has not been seen).
+concerns), actors on blocked domains, what the member dismissed (`notification_dismissals`,
+written by `dismiss` and `clear`), what came in a thread they had muted (domain/thread_mutes.py)
+and what their notification policy hides (domain/notification_policy.py; `_policy_rules`).
+Newest first; `before` pages back in time and `since` keeps only what is newer than a moment
+(what has not been seen).
 
 Each notification has a stable key (`NotificationKey`): its time, its source table and that
 row's id. The key orders notifications (newest is largest) and its text is the notification's
@@ -54,6 +56,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
+from talentfed.domain import notification_policy, thread_mutes
 from talentfed.domain.visibility import Viewer, hidden_domains, readable_by, silenced_domains, unsilenced
 from talentfed.storage.dialects import dialect_of, epoch_seconds
 from talentfed.storage.models import MAX_ROW_ID, Actor, Follow, Interaction, NotificationDismissal, Object
@@ -128,9 +131,12 @@ class NotificationKey:
 
 # Likes and announces of one post, and follows, group together when they happen in the same
 # twelve hours (from midnight or from noon, UTC); every other kind stands alone (Mastodon groups
-# favourite, reblog and follow, over at most twelve hours). The windows are fixed, not counted
-# from a group's first notification as on Mastodon: notifications are derived, and a group must
-# be the same whenever it is read, whatever was dismissed since.
+# favourite, reblog and follow, over at most twelve hours). The windows are fixed. Mastodon's
+# differ (Notification::Groups#set_group_key!): a notification's hour (whole hours since 1970)
+# joins the group of the same type and status whose first notification's hour is less than 12
+# before it, else starts one keyed by its own hour. Derived from every notification of that
+# type and status, dismissed ones included (Mastodon's key outlives them), it would read the
+# same each time too; doing it in SQL needs a recursive walk per group, not done yet.
 GROUPED_KINDS = frozenset({"like", "announce", "follow"})
 GROUP_HOURS = 12
 SAMPLE_SIZE = 8  # accounts named with a group, newest first (Mastodon's SAMPLE_ACCOUNTS_SIZE)
@@ -434,7 +440,54 @@ async def _filtered(
         conditions.append(or_(who.local.is_(True), who.domain.not_in(hidden)))
     # A silenced domain's accounts reach the member only once the member follows them.
     conditions.append(unsilenced(await silenced_domains(session, config), actor.id, who.id))
+    conditions.append(~_in_muted_thread(actor.id, rows))
+    policy = await notification_policy.policy_of(session, actor)
+    hides = [
+        match for rule, match in _policy_rules(actor.id, rows, who, dialect_of(session)) if policy.hides(rule)
+    ]
+    if hides:
+        conditions.append(~or_(*hides))
     return _Filtered(rows, who, conditions)
+
+
+def _in_muted_thread(actor_id: int, rows: Subquery) -> ColumnElement[bool]:
+    """The notification's post is in a thread the member muted before it came
+    (domain/thread_mutes.py)."""
+    concerned = aliased(Object)
+    return exists().where(
+        concerned.id == rows.c.post_id, thread_mutes.muted_after(actor_id, concerned, rows.c.at)
+    )
+
+
+_DAY = 86_400
+
+
+def _policy_rules(
+    actor_id: int, rows: Subquery, who: type[Actor], dialect: str
+) -> list[tuple[str, ColumnElement[bool]]]:
+    """Which notifications each rule of a notification policy names, as Mastodon's
+    NotifyService reads them; ages are counted at the notification's time, so that what a
+    policy hides is the same whenever it is read."""
+    at = epoch_seconds(dialect, rows.c.at)
+    following = exists().where(
+        Follow.follower_id == actor_id, Follow.followed_id == who.id, Follow.state == "accepted"
+    )
+    old_follower = exists().where(
+        Follow.follower_id == who.id,
+        Follow.followed_id == actor_id,
+        Follow.state == "accepted",
+        epoch_seconds(dialect, Follow.created_at) <= at - notification_policy.NEW_FOLLOWER_DAYS * _DAY,
+    )
+    born = epoch_seconds(dialect, func.coalesce(who.published, who.created_at))
+    new_account = born > at - notification_policy.NEW_ACCOUNT_DAYS * _DAY
+    direct = exists().where(Object.id == rows.c.post_id, Object.visibility == "direct")
+    return [
+        ("for_not_following", ~following),
+        ("for_not_followers", ~old_follower),
+        ("for_new_accounts", and_(new_account, ~following)),
+        ("for_private_mentions", and_(rows.c.kind == "mention", direct, ~following)),
+        ("for_limited_accounts", false()),  # no account is limited here
+    ]
 
 
 def _with_records(rows: Subquery) -> Select[*tuple[Any, ...]]:

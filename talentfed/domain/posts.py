@@ -18,11 +18,11 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talentfed import kinds
+from talentfed import audiences, kinds
 from talentfed.config import Config
 from talentfed.domain import media
 from talentfed.domain.errors import FieldError
-from talentfed.domain.visibility import ANONYMOUS, OPEN, Viewer, readable_by
+from talentfed.domain.visibility import ANONYMOUS, OPEN, Viewer, may_read, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.as_values import language_tag
 from talentfed.federation.context import PUBLIC
@@ -536,12 +536,23 @@ async def _author_of(session: AsyncSession, post: Object) -> Actor:
     return author
 
 
+class NotAllowed(PostError):
+    """Refused whoever asks in whatever way: the post may not be boosted by this member (the
+    client API answers Mastodon's 403, the CLI prints it)."""
+
+
 async def react(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> Interaction:
-    """Like (a vote, for an answer) or announce (boost) a post from anywhere; sent to its author."""
+    """Like (a vote, for an answer) or announce (boost) a post the member may read; sent to its
+    author. Boosts follow `audiences.may_boost`: an author's boost of a followers-only post goes
+    to the same followers, never to the public."""
     if kind not in ("like", "announce"):
         raise PostError("kind", "expected like or announce")
     if post.deleted_at is not None:
         raise PostError("post", "the post was deleted")
+    if not await may_read(session, Viewer(actor_id=actor.id), post):
+        raise PostError("post", "no post the member may read")
+    if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, actor.id):
+        raise NotAllowed("post", f"a {post.visibility} post may not be boosted")
     existing = await session.scalar(
         select(Interaction).where(
             Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
@@ -551,10 +562,9 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
         return existing
     author = await _author_of(session, post)
     verb = "Like" if kind == "like" else "Announce"
-    fields: dict[str, Any] = (
-        {"to": [author.uri]} if kind == "like" else {"to": [PUBLIC], "cc": [author.uri, actor.followers_url]}
+    document = activities.build(
+        config, verb, actor, post.uri, **_reaction_audience(kind, post, author, actor)
     )
-    document = activities.build(config, verb, actor, post.uri, **fields)
     edge = Interaction(
         kind=kind,
         actor_id=actor.id,
@@ -567,6 +577,16 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
     recipients = [author] + (await outbox.follower_recipients(session, actor) if kind == "announce" else [])
     await outbox.send(session, config, actor, document, recipients)
     return edge
+
+
+def _reaction_audience(kind: str, post: Object, author: Actor, actor: Actor) -> dict[str, Any]:
+    """A like is the author's business; a boost is public, unless it passes on a followers-only
+    post (its author's own), which stays with those followers."""
+    if kind == "like":
+        return {"to": [author.uri]}
+    if post.visibility in OPEN:
+        return {"to": [PUBLIC], "cc": [author.uri, actor.followers_url]}
+    return {"to": [actor.followers_url], "cc": [author.uri]}
 
 
 async def unreact(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> None:

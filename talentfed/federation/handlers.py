@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed import audiences
 from talentfed.config import Config
 from talentfed.federation import outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
@@ -328,6 +329,9 @@ async def _interaction(context: Context, activity: dict[str, Any], kind: str) ->
     post = await session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
     if post is None or post.deleted_at is not None:
         return f"{kind} of a post we do not know; stored the activity only"
+    if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, sender.id):
+        # As Mastodon: a boost must not carry a post beyond its audience; ignored, not counted.
+        return f"announce of a {post.visibility} post by someone else; ignored"
     if await _has_edge(session, kind, sender.id, object_id=post.id):
         return f"{kind} already counted"
     session.add(

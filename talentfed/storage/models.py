@@ -627,3 +627,29 @@ class ModerationLogEntry(Base):
     subject: Mapped[str] = mapped_column(Text)  # a domain, an account's handle, a post's URI, "report 12"
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+class ThreadMute(Base):
+    """A thread a member muted (Mastodon's conversation mute): the thread is named by the
+    `context_uri` its posts share, or its first post's uri; see domain/thread_mutes.py."""
+
+    __tablename__ = "thread_mutes"
+    __table_args__ = (UniqueConstraint("actor_id", "thread_uri"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    thread_uri: Mapped[str] = mapped_column(URI)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class NotificationPolicy(Base):
+    """What a member does with notifications from some people (Mastodon's notification
+    policy): each `for_…` is accept, filter or drop; see domain/notification_policy.py."""
+
+    __tablename__ = "notification_policies"
+
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), primary_key=True)
+    for_not_following: Mapped[str] = mapped_column(String(8), default="accept")
+    for_not_followers: Mapped[str] = mapped_column(String(8), default="accept")
+    for_new_accounts: Mapped[str] = mapped_column(String(8), default="accept")
+    for_private_mentions: Mapped[str] = mapped_column(String(8), default="accept")
+    for_limited_accounts: Mapped[str] = mapped_column(String(8), default="accept")
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

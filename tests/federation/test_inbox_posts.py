@@ -258,3 +258,32 @@ async def test_an_update_through_the_inbox_shows_in_the_status_history(
     delete = {"@context": context, "id": remote.activity_id("delete"), "type": "Delete", "actor": nia.uri}
     assert (await node.post("/inbox", {**delete, "object": note["id"]}, nia)).status_code == 202
     assert await node.count(PostEdit) == 0
+
+
+async def test_an_announce_never_widens_a_post(node: Node, remote: RemoteServer) -> None:
+    """Someone else's Announce of a followers-only post is ignored, as on Mastodon: it is not
+    counted, and no timeline shows it to readers of the booster."""
+    booster = remote.add_user("ann")
+    async with node.sessions() as session, session.begin():
+        bob = await find_local_actor(session, "bob")
+        private = await posts.publish(
+            session, node.config, bob, Draft(kind="note", body="among us", visibility="followers")
+        )
+        public = await posts.publish(session, node.config, bob, Draft(kind="note", body="for all"))
+    reasons = []
+    for post in (private, public):
+        announce = {
+            "@context": "https://www.w3.org/ns/activitystreams",
+            "type": "Announce",
+            "id": remote.activity_id(f"announce-{post.id}"),
+            "actor": booster.uri,
+            "object": post.uri,
+            "to": ["https://www.w3.org/ns/activitystreams#Public"],
+        }
+        response = await node.post("/inbox", announce, booster)
+        assert response.status_code == 202, response.text
+        reasons.append(response.json()["reason"])
+    assert reasons == ["announce of a followers post by someone else; ignored", "announce recorded"]
+    boosted = select(Interaction.object_id).where(Interaction.kind == "announce")
+    async with node.sessions() as session:
+        assert list(await session.scalars(boosted)) == [public.id]

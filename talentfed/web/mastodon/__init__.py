@@ -5,7 +5,7 @@ Built on the domain layer like the web pages: no rule is restated here. The modu
 `search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `favourites` (who
 favourited or reblogged a status, the member's favourites), `reblogs` (the ids of reblogs),
 `media` (uploads), `relationships`, `notifications` (and `grouped_notifications`, API v2),
-`markers`, `follow_lists` (followers, following, follow requests), `placeholders`
+`notification_policy`, `markers`, `follow_lists` (followers, following, follow requests), `placeholders`
 (valid empty answers for what we do not do, Web Push among them), `entities`, `paging`,
 `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
 `throttling` (rate limits' headers and 429s; the rules are `web/rate_limits`) and `openapi`
@@ -27,6 +27,7 @@ from talentfed.web.mastodon import (
     markers,
     me,
     media,
+    notification_policy,
     notifications,
     oauth,
     openapi,
@@ -59,6 +60,7 @@ routes: list[BaseRoute] = [
     *reports.routes,
     *follow_lists.routes,
     *notifications.routes,
+    *notification_policy.routes,  # before /api/v2/notifications/{group_key}
     *grouped_notifications.routes,
     *markers.routes,
     *statuses.routes,

@@ -11,6 +11,7 @@ from talentfed.web.mastodon.params import ParamsError
 
 Found = TypeVar("Found")
 NOT_FOUND = "Record not found"
+NOT_ALLOWED = "This action is not allowed"  # Mastodon's 403 for a policy's refusal
 
 
 class MastodonError(Exception):
@@ -46,5 +47,3 @@ async def mastodon_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, MastodonError):  # registered for these two only
         raise exc
     return error_response(exc.status, exc.message)
-
-

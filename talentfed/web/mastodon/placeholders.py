@@ -47,6 +47,8 @@ MEMBERS_EMPTY_LISTS = {
     "/api/v1/lists": "read:lists",
     "/api/v2/suggestions": "read",
     "/api/v1/followed_tags": "read:follows",
+    # We keep no notification requests: the notification policy hides (domain/notifications.py).
+    "/api/v1/notifications/requests": "read:notifications",
 }
 
 

@@ -14,14 +14,14 @@ from starlette.routing import Route
 
 from talentfed import kinds
 from talentfed.config import Config
-from talentfed.domain import idempotency, posts
+from talentfed.domain import idempotency, posts, thread_mutes
 from talentfed.domain.errors import FieldError
 from talentfed.domain.posts import Draft
 from talentfed.storage.models import Actor, Object
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
-from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
+from talentfed.web.mastodon.errors import NOT_ALLOWED, NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.params import Params, flag_param, read_params, row_id, text_param
-from talentfed.web.mastodon.statuses import readable_post, reblog_json, status_id, statuses_json
+from talentfed.web.mastodon.statuses import acted_on, readable_post, reblog_json, status_id, statuses_json
 
 # Mastodon's audiences as we name them; `direct` has no equivalent here yet.
 VISIBILITIES = {"public": "public", "unlisted": "unlisted", "private": "followers"}
@@ -117,13 +117,18 @@ async def delete(request: Request, holder: Holder) -> Response:
 Change = Callable[[AsyncSession, Config, Actor, Object], Awaitable[None]]
 
 
-def on_status(change: Change) -> Callable[[Request, Holder], Awaitable[Response]]:
-    """An endpoint that changes the member's relation to a status, then shows the status."""
+def on_status(change: Change, *, of_reblogs: bool = True) -> Callable[[Request, Holder], Awaitable[Response]]:
+    """An endpoint that changes the member's relation to a status, then shows the status. On a
+    reblog's id it acts on the reblogged post (`acted_on`), unless `of_reblogs` is False: a pin
+    names the member's own post (a reblog's id is 404)."""
 
     async def endpoint(request: Request, holder: Holder) -> Response:
         config = request.app.state.config
         async with request.app.state.sessions() as session, session.begin():
-            post = await readable_post(session, holder.viewer, status_id(request))
+            if of_reblogs:
+                post = await acted_on(session, holder.viewer, request)
+            else:
+                post = await readable_post(session, holder.viewer, status_id(request))
             try:
                 await change(session, config, await member_in(session, holder), post)
             except FieldError as exc:
@@ -140,10 +145,12 @@ async def reblog(request: Request, holder: Holder) -> Response:
     again answers the same one."""
     config = request.app.state.config
     async with request.app.state.sessions() as session, session.begin():
-        post = await readable_post(session, holder.viewer, status_id(request))
+        post = await acted_on(session, holder.viewer, request)
         member = await member_in(session, holder)
         try:
             boost = await posts.react(session, config, member, post, "announce")
+        except posts.NotAllowed:
+            raise MastodonError(403, NOT_ALLOWED) from None
         except FieldError as exc:
             raise validation_failed(exc) from None
         body = await reblog_json(session, config, boost, post, viewer=holder.viewer)
@@ -175,6 +182,14 @@ def _unreact(kind: str) -> Change:
     return change
 
 
+async def _mute(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await thread_mutes.mute(session, member, post)
+
+
+async def _unmute(session: AsyncSession, config: Config, member: Actor, post: Object) -> None:
+    await thread_mutes.unmute(session, member, post)
+
+
 routes = [
     Route("/api/v1/statuses", create, methods=["POST"]),
     Route("/api/v1/statuses/{id}", delete, methods=["DELETE"]),
@@ -189,8 +204,18 @@ routes = [
         methods=["POST"],
     ),
     Route("/api/v1/statuses/{id}/reblog", reblog, methods=["POST"]),
-    Route("/api/v1/statuses/{id}/pin", scoped("write:accounts")(on_status(_pin)), methods=["POST"]),
-    Route("/api/v1/statuses/{id}/unpin", scoped("write:accounts")(on_status(_unpin)), methods=["POST"]),
+    Route(
+        "/api/v1/statuses/{id}/pin",
+        scoped("write:accounts")(on_status(_pin, of_reblogs=False)),
+        methods=["POST"],
+    ),
+    Route(
+        "/api/v1/statuses/{id}/unpin",
+        scoped("write:accounts")(on_status(_unpin, of_reblogs=False)),
+        methods=["POST"],
+    ),
+    Route("/api/v1/statuses/{id}/mute", scoped("write:mutes")(on_status(_mute)), methods=["POST"]),
+    Route("/api/v1/statuses/{id}/unmute", scoped("write:mutes")(on_status(_unmute)), methods=["POST"]),
     Route(
         "/api/v1/statuses/{id}/unreblog",
         scoped("write:statuses")(on_status(_unreact("announce"))),

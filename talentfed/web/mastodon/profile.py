@@ -10,6 +10,7 @@ its name (`MachineLearning`), any spelling of which finds it.
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
@@ -103,6 +104,23 @@ async def update_credentials(request: Request, holder: Holder) -> Response:
     return JSONResponse(body)
 
 
+def _removal(picture: str) -> Callable[[Request], Awaitable[Response]]:
+    """`DELETE /api/v1/profile/avatar` or `/header` (Mastodon 4.2): the picture goes (its file
+    with `talentfed prune-media`), followers' servers get an Update; the CredentialAccount
+    answers, also when there was no picture."""
+    removed = ProfileChanges(icon_url="") if picture == "avatar" else ProfileChanges(image_url="")
+
+    @scoped("write:accounts")
+    async def endpoint(request: Request, holder: Holder) -> Response:
+        config = request.app.state.config
+        async with request.app.state.sessions.begin() as session:
+            actor = await update_profile(session, config, await member_in(session, holder), removed)
+            body = credential_account(actor, await profile_counts(session, actor), config)
+        return JSONResponse(body)
+
+    return endpoint
+
+
 async def _added(session: AsyncSession, config: Config, member: Actor, picture: MediaAttachment) -> str:
     stored = await media.add(session, member, picture)
     return media.local_url(config, stored.file_name or "")
@@ -172,6 +190,8 @@ def _featured(skill: str, config: Config) -> dict[str, object]:
 
 routes = [
     Route("/api/v1/accounts/update_credentials", update_credentials, methods=["PATCH"]),
+    Route("/api/v1/profile/avatar", _removal("avatar"), methods=["DELETE"]),
+    Route("/api/v1/profile/header", _removal("header"), methods=["DELETE"]),
     Route("/api/v1/accounts/{id}/featured_tags", account_featured_tags),
     Route("/api/v1/featured_tags", featured_tags),
     Route("/api/v1/featured_tags", feature_tag, methods=["POST"]),

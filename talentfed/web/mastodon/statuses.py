@@ -13,7 +13,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
-from talentfed.domain import timelines
+from talentfed.domain import thread_mutes, timelines
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
@@ -89,10 +89,11 @@ async def statuses_json(
     ]
     if viewer.actor_id is not None:
         reacted = await reactions_of(session, viewer.actor_id, posts)
+        muted = await thread_mutes.muted_posts(session, viewer.actor_id, posts)
         for post, body in zip(posts, shown, strict=True):
             body["favourited"] = (post.id, "like") in reacted
             body["reblogged"] = (post.id, "announce") in reacted
-            body["muted"] = False
+            body["muted"] = post.id in muted
             body["bookmarked"] = (post.id, "bookmark") in reacted
             if post.author_id == viewer.actor_id:
                 body["pinned"] = bool(post.pinned)
@@ -155,6 +156,19 @@ async def readable_post(session: AsyncSession, viewer: Viewer, post_id: int) -> 
     return post
 
 
+async def acted_on(session: AsyncSession, viewer: Viewer, request: Request) -> Object:
+    """The post that an action on `/api/v1/statuses/:id/…` concerns: the post with that id, or,
+    for a reblog's id, the post it reblogs (Mastodon acts on the reblogged status too: its
+    ReblogService, Favourite and Bookmark take `status.reblog`). Mastodon's 404 when `viewer`
+    may read neither. The one place where an action's status id is read."""
+    ref = status_ref(request.path_params["id"])
+    items = await timelines.readable(session, viewer, [ref]) if ref is not None else []
+    if not items:
+        raise MastodonError(404, NOT_FOUND)
+    [item] = items
+    return item if isinstance(item, Object) else item.post
+
+
 async def show(request: Request) -> Response:
     """A post's status, or a reblog's (reblogs.py says which ids are reblogs)."""
     viewer = await request_viewer(request)
@@ -196,7 +210,7 @@ async def context(request: Request) -> Response:
     viewer = await request_viewer(request)
     config = request.app.state.config
     async with request.app.state.sessions() as session:
-        post = await readable_post(session, viewer, status_id(request))
+        post = await acted_on(session, viewer, request)
         ancestors = await _ancestors(session, viewer, post)
         descendants = await _descendants(session, viewer, post)
         return JSONResponse(

@@ -37,6 +37,10 @@ class Scene:
 
 @pytest.fixture
 async def scene(demo_client: httpx.AsyncClient, engine: AsyncEngine) -> Scene:
+    return await make_scene(engine)
+
+
+async def make_scene(engine: AsyncEngine) -> Scene:
     """kim (elsewhere) follows ada, likes her post, mentions her and replies to her; spam, on a
     blocked domain, follows her too."""
     async with session_factory(engine)() as session, session.begin():
