@@ -8,12 +8,12 @@ same followers; a direct post by nobody. Boosting never widens a post's audience
 
 from __future__ import annotations
 
-OPEN_TO_BOOSTS = ("public", "unlisted")
+OPEN = ("public", "unlisted")  # readable by anyone (domain/visibility.py reads it from here)
 
 
 def may_boost(visibility: str, author_id: int, booster_id: int) -> bool:
     """Whether `booster_id` may boost a post of `visibility` written by `author_id` (reading it
     is checked apart: domain/visibility.py)."""
-    if visibility in OPEN_TO_BOOSTS:
+    if visibility in OPEN:
         return True
     return visibility == "followers" and author_id == booster_id

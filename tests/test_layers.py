@@ -53,6 +53,7 @@ def test_the_checker_sees_an_import_inside_a_function(tmp_path: Path) -> None:
     "module",
     [
         "kinds.py",
+        "audiences.py",
         "text.py",
         "rate_limiter.py",
         *(f"observability/{p.name}" for p in sorted((PACKAGE / "observability").glob("*.py"))),

@@ -30,12 +30,13 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from talentfed import audiences
 from talentfed.config import Config
 from talentfed.federation.as_values import is_public
 from talentfed.federation.blocks import DomainPolicies, DomainPolicy, domain_policies
 from talentfed.storage.models import Actor, Follow, Interaction, Object
 
-OPEN = ("public", "unlisted")  # readable by anyone
+OPEN = audiences.OPEN  # readable by anyone
 LISTED = ("public",)  # shown on public pages
 
 

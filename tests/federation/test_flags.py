@@ -117,7 +117,7 @@ async def test_a_flag_from_a_blocked_server_is_dropped(
     node: Node, remote: RemoteServer, alice: RemoteUser
 ) -> None:
     async with node.sessions() as session, session.begin():
-        session.add(DomainBlock(domain=remote.netloc, reason="harassment"))
+        session.add(DomainBlock(domain=remote.netloc, private_comment="harassment"))
     flag = activity_doc(alice.uri, "Flag", [node.actor_uri("bob")], content="…")
     response = await node.post("/inbox", flag, alice)
     assert response.status_code == 403
