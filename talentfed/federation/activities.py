@@ -48,3 +48,8 @@ def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) 
     return build(
         config, "Undo", follower, follow_object(follow_id, follower.uri, target.uri), to=[target.uri]
     )
+
+
+def move(config: Config, origin: Actor, target: Actor) -> dict[str, Any]:
+    """The origin tells its followers it now lives at `target` (as Mastodon: object = actor)."""
+    return build(config, "Move", origin, origin.uri, target=target.uri, to=[origin.followers_url])
