@@ -18,6 +18,7 @@ transaction opens; the other functions take the caller's session and do not comm
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
@@ -79,6 +80,13 @@ async def move_out(session: AsyncSession, config: Config, member: Actor, target:
     followers = await outbox.follower_recipients(session, member)
     await outbox.send(session, config, member, activities.move(config, member, target), followers)
     return await moves.carry_followers(session, config, member, target)
+
+
+async def moved_to(session: AsyncSession, actor: Actor) -> Actor | None:
+    """The account `actor` moved to, when it moved and we know that account."""
+    if not actor.moved_to_uri:
+        return None
+    return await session.scalar(select(Actor).where(Actor.uri == actor.moved_to_uri))
 
 
 def posting_refusal(author: Actor) -> str | None:
