@@ -8,6 +8,7 @@ id a fragment of the actor), the target document BookWyrm's aliased Person (shar
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -15,13 +16,18 @@ from sqlalchemy import select
 
 from talentfed.domain import follows
 from talentfed.domain.members import find_local_actor
+from talentfed.federation import jsonld
 from talentfed.federation.actor_documents import parse_actor
 from talentfed.federation.remote_actors import store_actor
+from talentfed.federation.render import actor_document
+from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
 from tests.fixtures_path import fixture
-from tests.support.factories import AS, activity_doc
+from tests.support.factories import AS, activity_doc, local_actor_row
+
+AS_NS = "https://www.w3.org/ns/activitystreams#"
 
 
 @pytest.fixture
@@ -255,3 +261,19 @@ async def test_an_aliased_and_moved_gotosocial_actor_is_stored_with_both(node: N
     async with node.sessions() as session:
         again = await session.scalar(select(Actor).where(Actor.uri == document["id"]))
         assert again is not None and again.also_known_as == ["http://localhost:8080/users/1happyturtle"]
+
+
+def test_our_actor_document_publishes_aliases_and_the_move_under_activitystreams_iris() -> None:
+    """`alsoKnownAs` comes from the ActivityStreams context, `movedTo` from our inline one: both
+    expand to the IRIs Mastodon reads."""
+    now = datetime.now(UTC)
+    member = local_actor_row("ada", also_known_as=["https://old.example/users/ada"], created_at=now)
+    member.moved_to_uri = "https://new.example/users/ada"
+    document = actor_document(member, LocalURIs("https://uni.example"))
+    assert document["alsoKnownAs"] == ["https://old.example/users/ada"]
+    assert document["movedTo"] == "https://new.example/users/ada"
+    [expanded] = jsonld.expand(document)
+    assert expanded[f"{AS_NS}alsoKnownAs"] == [{"@id": "https://old.example/users/ada"}]
+    assert expanded[f"{AS_NS}movedTo"] == [{"@id": "https://new.example/users/ada"}]
+    unmoved = actor_document(local_actor_row("grace", created_at=now), LocalURIs("https://uni.example"))
+    assert "alsoKnownAs" not in unmoved and "movedTo" not in unmoved
