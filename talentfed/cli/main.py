@@ -9,7 +9,18 @@ import sys
 from collections.abc import Sequence
 
 from talentfed import __version__
-from talentfed.cli import analytics, archive, backups, content, domain_blocks, media, node, social, users
+from talentfed.cli import (
+    analytics,
+    archive,
+    backups,
+    content,
+    domain_blocks,
+    media,
+    moving,
+    node,
+    social,
+    users,
+)
 from talentfed.cli.context import CommandError
 from talentfed.config import DEFAULT_CONFIG_PATH, ENV_PREFIX, ConfigError
 from talentfed.domain.errors import FieldError
@@ -32,6 +43,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.register(commands)
     users.register(commands)
     social.register(commands)
+    moving.register(commands)
     content.register(commands)
     analytics.register(commands)
     media.register(commands)

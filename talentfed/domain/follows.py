@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain.visibility import not_hidden
-from talentfed.federation import activities, outbox
+from talentfed.federation import following as following_edges
+from talentfed.federation import outbox
 from talentfed.storage.models import Actor, Follow, utcnow
 
 
@@ -29,45 +30,21 @@ class FollowEdge:
 
 
 async def find_follow(session: AsyncSession, follower: Actor, target: Actor) -> Follow | None:
-    return await session.scalar(
-        select(Follow).where(Follow.follower_id == follower.id, Follow.followed_id == target.id)
-    )
+    return await following_edges.find_follow(session, follower, target)
 
 
 async def follow(session: AsyncSession, config: Config, follower: Actor, target: Actor) -> Follow:
     """Follow `target`: at once when it is local, else by sending a Follow (pending until Accept)."""
     if follower.id == target.id:
         raise FollowError("an account cannot follow itself")
-    existing = await find_follow(session, follower, target)
-    if existing is not None and (existing.state == "accepted" or target.local):
-        return existing
-    if target.local:
-        state = "pending" if target.manually_approves_followers else "accepted"
-        edge = Follow(follower_id=follower.id, followed_id=target.id, state=state)
-        edge.accepted_at = utcnow() if state == "accepted" else None
-        session.add(edge)
-        await session.flush()
-        return edge
-    document = activities.follow(config, follower, target)
-    if existing is None:
-        existing = Follow(follower_id=follower.id, followed_id=target.id, state="pending")
-        session.add(existing)
-    existing.uri = document["id"]  # a repeated request is a new Follow with a new id
-    await session.flush()
-    await outbox.send(session, config, follower, document, [target], shared_inbox=False)
-    return existing
+    return await following_edges.start_following(session, config, follower, target)
 
 
 async def unfollow(session: AsyncSession, config: Config, follower: Actor, target: Actor) -> None:
     edge = await find_follow(session, follower, target)
     if edge is None:
         raise FollowError(f"{follower.handle} does not follow {target.handle}")
-    follow_uri = edge.uri
-    await session.delete(edge)
-    await session.flush()
-    if not target.local and follow_uri:
-        document = activities.undo_follow(config, follower, target, follow_uri)
-        await outbox.send(session, config, follower, document, [target], shared_inbox=False)
+    await following_edges.stop_following(session, config, edge, follower, target)
 
 
 async def answer_request(

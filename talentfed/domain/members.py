@@ -209,6 +209,12 @@ async def update_profile(
 ) -> Actor:
     """Change a member's profile and send Update(Person) to their followers."""
     _apply_profile(actor, changes)
+    await send_actor_update(session, config, actor)
+    return actor
+
+
+async def send_actor_update(session: AsyncSession, config: Config, actor: Actor) -> None:
+    """The member's actor changed: followers get an Update(Person) with the whole document."""
     actor.updated_at = utcnow()
     await session.flush()
     uris = LocalURIs(config.node.base_url)
@@ -216,7 +222,6 @@ async def update_profile(
     document = actor_document(actor, uris, institution=institution)
     update = activities.build(config, "Update", actor, document, to=[PUBLIC], cc=[actor.followers_url])
     await outbox.send(session, config, actor, update, await outbox.follower_recipients(session, actor))
-    return actor
 
 
 async def issue_api_token(session: AsyncSession, username: str) -> str:

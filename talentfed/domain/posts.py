@@ -22,6 +22,7 @@ from talentfed import audiences, kinds
 from talentfed.config import Config
 from talentfed.domain import media
 from talentfed.domain.errors import FieldError
+from talentfed.domain.moves import posting_refusal
 from talentfed.domain.visibility import ANONYMOUS, OPEN, Viewer, may_read, readable_by
 from talentfed.federation import activities, outbox, vocabulary
 from talentfed.federation.as_values import language_tag
@@ -193,6 +194,7 @@ async def publish(
 ) -> Object:
     """Store a new local post and federate it. `mentions` maps handles in the body to actors
     (`resolve_mentions`)."""
+    _check_may_post(author)
     check_draft(draft)
     mentions = await _attached(session, mentions)
     parent = await _parent(session, draft)
@@ -248,6 +250,7 @@ async def edit(
     """Change a post's text and fields; followers get an Update. The version it replaces is
     kept for the post's history (`post_edits.record_edit`) when the post reads differently."""
     _check_owner(author, post)
+    _check_may_post(author)
     if draft.kind != post.kind:
         raise PostError("kind", f"a {post.kind} cannot become a {draft.kind}")
     check_draft(draft, new=False)
@@ -333,6 +336,11 @@ async def _pinned_count(session: AsyncSession, author: Actor) -> int:
 
 
 # --- helpers ------------------------------------------------------------------------------
+
+
+def _check_may_post(author: Actor) -> None:
+    if refusal := posting_refusal(author):
+        raise PostError("account", refusal)
 
 
 def _check_owner(actor: Actor, post: Object) -> None:

@@ -57,3 +57,8 @@ def flag(
     node (its institution actor), never from the member who reported, naming the account first
     and then the posts, with the comment as `content`."""
     return build(config, "Flag", institution, [target.uri, *post_uris], content=comment, to=[target.uri])
+
+
+def move(config: Config, origin: Actor, target: Actor) -> dict[str, Any]:
+    """The origin tells its followers it now lives at `target` (as Mastodon: object = actor)."""
+    return build(config, "Move", origin, origin.uri, target=target.uri, to=[origin.followers_url])

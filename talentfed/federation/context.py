@@ -46,6 +46,7 @@ _MASTODON_TERMS: dict[str, Any] = {
     "indexable": "toot:indexable",
     "blurhash": "toot:blurhash",
     "focalPoint": {"@container": "@list", "@id": "toot:focalPoint"},
+    "movedTo": {"@id": "as:movedTo", "@type": "@id"},
     "schema": "http://schema.org#",
     "PropertyValue": "schema:PropertyValue",
     "value": "schema:value",

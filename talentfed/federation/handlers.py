@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import audiences
 from talentfed.config import Config
-from talentfed.federation import outbox
+from talentfed.federation import moves, outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import domain_policies
@@ -239,6 +239,25 @@ async def on_update(context: Context, activity: dict[str, Any]) -> str:
     await store_actor(context.session, remote)
     context.actors.forget(remote.id)
     return "actor updated"
+
+
+@handles("Move")
+async def on_move(context: Context, activity: dict[str, Any]) -> str:
+    """The sender moved: our members who followed it follow its new account (the inbox has
+    fetched the target afresh before the transaction; the rules are federation/moves.py)."""
+    session, sender = context.session, context.sender
+    try:
+        claim = moves.read_move(activity)
+        target = await session.scalar(select(Actor).where(Actor.uri == claim.target))
+        if target is None:
+            raise moves.MoveRefused(f"the target {claim.target} is not known here")
+        moves.check_target(sender.uri, target)
+    except moves.MoveRefused as exc:
+        raise Invalid(str(exc)) from None
+    sender.moved_to_uri = target.uri
+    carried = await moves.carry_followers(session, context.config, sender, target)
+    context.actors.forget(sender.uri)
+    return f"move recorded; {carried} local followers now follow the new account"
 
 
 @handles("Delete")

@@ -31,7 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
-from talentfed.federation import handlers, limits
+from talentfed.federation import handlers, limits, moves
 from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.federation.fetcher import FetchError
@@ -240,6 +240,20 @@ class Inbox:
             except PostUnavailable as exc:
                 logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
 
+    async def _fetch_move_target(self, activity: dict[str, Any], sender: Actor) -> None:
+        """A Move's target, fetched afresh (its aliases decide) and checked before the
+        transaction: a Move that cannot stand is refused with its reason and changes nothing."""
+        if "Move" not in types_of(activity):
+            return
+        try:
+            claim = moves.read_move(activity)
+            target = await self.actors.get(claim.target, refresh=True)
+            moves.check_target(sender.uri, target)
+        except moves.MoveRefused as exc:
+            raise Rejected(400, "move_refused", str(exc)) from None
+        except ActorUnavailable as exc:
+            raise Rejected(400, "move_refused", f"the Move's target could not be fetched: {exc}") from None
+
     async def _apply(
         self, activity: dict[str, Any], actor_uri: str, recipient: str | None, signer: Actor
     ) -> InboxResult:
@@ -248,6 +262,7 @@ class Inbox:
         except ActorUnavailable as exc:
             raise Rejected(401, "actor_unavailable", f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
+        await self._fetch_move_target(activity, sender)
         try:
             reading = handlers.read(activity)  # the costly reading, before the shared transaction
         except handlers.Invalid as exc:

@@ -78,8 +78,9 @@ class RemoteActors:
         self.forget(uri)
         return actor
 
-    async def by_handle(self, handle: str) -> Actor:
-        """`@user@domain` (or `user@domain`) via WebFinger, then the actor document."""
+    async def by_handle(self, handle: str, *, refresh: bool = False) -> Actor:
+        """`@user@domain` (or `user@domain`) via WebFinger, then the actor document (fetched
+        even when the cached copy is fresh, with `refresh`)."""
         try:
             query = webfinger.parse_handle(handle)
         except webfinger.MalformedResource as exc:
@@ -90,7 +91,7 @@ class RemoteActors:
                     func.lower(Actor.username) == query.username, Actor.domain == query.domain
                 )
             )
-        if actor is not None and (actor.local or not _stale(actor)):
+        if actor is not None and (actor.local or not (refresh or _stale(actor))):
             return actor
         await self._refuse_blocked(query.domain)
         try:
@@ -99,10 +100,10 @@ class RemoteActors:
             raise ActorUnavailable(f"{handle}: {exc}") from None
         return await self.get(uri, refresh=True)
 
-    async def resolve(self, handle_or_url: str) -> Actor:
+    async def resolve(self, handle_or_url: str, *, refresh: bool = False) -> Actor:
         if handle_or_url.startswith(("https://", "http://")):
-            return await self.get(handle_or_url)
-        return await self.by_handle(handle_or_url)
+            return await self.get(handle_or_url, refresh=refresh)
+        return await self.by_handle(handle_or_url, refresh=refresh)
 
     async def _refuse_blocked(self, url_or_domain: str) -> None:
         async with self.sessions() as session:
@@ -244,6 +245,8 @@ async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
     actor.discoverable = remote.discoverable
     actor.indexable = remote.indexable
     actor.published = remote.published
+    actor.also_known_as = list(remote.also_known_as)
+    actor.moved_to_uri = remote.moved_to
     actor.fields = [{"name": f.name, "value": sanitize_html(f.value)} for f in remote.fields]
     terms = profile_terms(dict(remote.raw))  # talentfed's own fields, when the actor is one of ours
     actor.skills = list(terms.skills)

@@ -43,10 +43,23 @@ def actor_document(actor: Actor, uris: LocalURIs, *, institution: Actor | None =
         "attachment": [_property_value(field["name"], field["value"]) for field in actor.fields or []],
     }
     document.update(write_terms(_term_values(actor, institution), "actor"))
+    document.update(_migration_links(actor))
     for key, url in (("icon", actor.icon_url), ("image", actor.image_url)):
         if url:
             document[key] = image_link(url)
     return document
+
+
+def _migration_links(actor: Actor) -> dict[str, Any]:
+    """`alsoKnownAs` (the accounts a member moves in from) and `movedTo`, as Mastodon writes
+    them: ids only, and only when there are any (`alsoKnownAs` is in the ActivityStreams
+    context; `movedTo` is defined in ours, federation/context.py)."""
+    links: dict[str, Any] = {}
+    if actor.also_known_as:
+        links["alsoKnownAs"] = list(actor.also_known_as)
+    if actor.moved_to_uri:
+        links["movedTo"] = actor.moved_to_uri
+    return links
 
 
 def image_link(url: str) -> dict[str, Any]:

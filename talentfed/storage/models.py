@@ -121,6 +121,11 @@ class Actor(Base):
     discoverable: Mapped[bool] = mapped_column(Boolean, default=False)
     indexable: Mapped[bool] = mapped_column(Boolean, default=False)
 
+    # Account migration: the other accounts this one says it also is (its `alsoKnownAs`), and
+    # the account it moved to (`movedTo`); for our members and for remote actors alike.
+    also_known_as: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    moved_to_uri: Mapped[str | None] = mapped_column(URI)
+
     document: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     published: Mapped[datetime | None] = mapped_column(UTCDateTime)
     fetched_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

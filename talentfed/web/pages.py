@@ -17,6 +17,7 @@ from starlette.responses import HTMLResponse, Response
 from talentfed.config import Config
 from talentfed.domain import node_about
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
+from talentfed.domain.moves import moved_to
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
 from talentfed.domain.profiles import listed_posts, profile_counts
@@ -123,8 +124,10 @@ async def profile(
                 select(Follow).where(Follow.follower_id == me.actor.id, Follow.followed_id == actor.id)
             )
         around = await _neighbourhood(session, config, actor)
+        moved = await moved_to(session, actor)
     context = {
         "actor": actor,
+        "moved_to": moved,
         "counts": counts,
         "sections": sections,
         "delivery": delivery,

@@ -15,8 +15,9 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from talentfed.config import Config
+from talentfed.domain.moves import moved_to
 from talentfed.domain.paging import Page, in_order, paged
-from talentfed.domain.profiles import profile_counts, profile_counts_of
+from talentfed.domain.profiles import ProfileCounts, profile_counts_of
 from talentfed.federation import webfinger
 from talentfed.federation.blocks import domain_policies
 from talentfed.storage.models import Actor
@@ -36,9 +37,23 @@ async def visible_account(session: AsyncSession, config: Config, actor: Actor | 
 async def accounts_json(
     session: AsyncSession, config: Config, actors: Sequence[Actor]
 ) -> list[dict[str, Any]]:
-    """Accounts for actors, in their order; their counts in a few queries, whatever their number."""
-    counts = await profile_counts_of(session, list(actors))
-    return [account(actor, counts[actor.id], config) for actor in actors]
+    """Accounts for actors, in their order; their counts in a few queries, whatever their number.
+    An account that moved shows the one it moved to (`moved`), without that one's own move."""
+    targets = {actor.id: target for actor in actors if (target := await moved_to(session, actor))}
+    counts = await profile_counts_of(session, [*actors, *targets.values()])
+    return [
+        account(actor, counts[actor.id], config, moved=_moved(targets.get(actor.id), counts, config))
+        for actor in actors
+    ]
+
+
+def _moved(target: Actor | None, counts: dict[int, ProfileCounts], config: Config) -> dict[str, Any] | None:
+    return None if target is None else account(target, counts[target.id], config)
+
+
+async def account_json(session: AsyncSession, config: Config, actor: Actor) -> dict[str, Any]:
+    [shown] = await accounts_json(session, config, [actor])
+    return shown
 
 
 async def accounts_page(request: Request, rows: Select[Actor, Any], key: Any, page: Page) -> Response:
@@ -63,7 +78,7 @@ async def show(request: Request) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
         actor = await visible_account(session, config, await session.get(Actor, account_id(request)))
-        return JSONResponse(account(actor, await profile_counts(session, actor), config))
+        return JSONResponse(await account_json(session, config, actor))
 
 
 async def lookup(request: Request) -> Response:
@@ -83,7 +98,7 @@ async def lookup(request: Request) -> Response:
             select(Actor).where(func.lower(Actor.username) == query.username, Actor.domain == query.domain)
         )
         actor = await visible_account(session, config, found)
-        return JSONResponse(account(actor, await profile_counts(session, actor), config))
+        return JSONResponse(await account_json(session, config, actor))
 
 
 routes = [

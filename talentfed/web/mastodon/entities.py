@@ -41,8 +41,11 @@ def acct(actor: Actor) -> str:
     return actor.username if actor.local else actor.handle
 
 
-def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, Any]:
-    """An Account. Avatars and headers default to our own static images, as Mastodon's do."""
+def account(
+    actor: Actor, counts: ProfileCounts, config: Config, *, moved: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """An Account. Avatars and headers default to our own static images, as Mastodon's do.
+    `moved` is the Account it moved to, when it moved (Mastodon leaves the key out otherwise)."""
     static = f"{config.node.base_url}/static"
     avatar = actor.icon_url or f"{static}/avatar.svg"
     header = actor.image_url or f"{static}/header.svg"
@@ -75,7 +78,7 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
             {"name": field.get("name", ""), "value": field.get("value", ""), "verified_at": None}
             for field in actor.fields or []
         ],
-    }
+    } | ({"moved": moved} if moved is not None else {})
 
 
 # Our audiences as Mastodon names them.
