@@ -166,24 +166,19 @@ async def seed_0001(seed: Seed, c: AsyncConnection) -> None:
             created_at=at(5),
             accepted_at=at(6) if state == "accepted" else None,
         )
-    seed.ids["like"] = await add(
-        c,
-        "interactions",
-        kind="like",
-        actor_id=seed.ids["carol"],
-        object_id=seed.ids["article"],
-        activity_uri=f"{REMOTE}/likes/1",
-        created_at=at(7),
-    )
-    seed.ids["boost"] = await add(
-        c,
-        "interactions",
-        kind="announce",
-        actor_id=seed.ids["bob"],
-        object_id=seed.ids["carol_note"],
-        activity_uri=f"{REMOTE}/announces/1",
-        created_at=at(8),
-    )
+    for name, kind, actor, post, minute in (
+        ("like", "like", "carol", "article", 7),
+        ("boost", "announce", "bob", "carol_note", 8),
+    ):
+        seed.ids[name] = await add(
+            c,
+            "interactions",
+            kind=kind,
+            actor_id=seed.ids[actor],
+            object_id=seed.ids[post],
+            activity_uri=f"{REMOTE}/{kind}s/1",
+            created_at=at(minute),
+        )
     seed.ids["mention"] = await add(
         c,
         "interactions",
