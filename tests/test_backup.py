@@ -187,7 +187,13 @@ def _rewritten(
 
 
 @pytest.mark.parametrize(
-    "member", ["media/../../escaped.png", "media/chosen-by-someone.png", "media/" + "A" * 32 + ".sh"]
+    "member",
+    [
+        "media/../../escaped.png",
+        "media/chosen-by-someone.png",
+        "media/" + "A" * 32 + ".sh",
+        "media/" + "A" * 32 + ".png\n",  # a name "$" would let through
+    ],
 )
 def test_restore_refuses_a_picture_talentfed_would_not_name(
     tmp_path: Path, fresh_database, member: str

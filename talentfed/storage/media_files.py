@@ -21,9 +21,10 @@ from typing import IO
 # The types we store, by the extension their files get.
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 EXTENSIONS = {media_type: extension for extension, media_type in MEDIA_TYPES.items()}
-NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(jpg|png|gif|webp)$")
+# \Z, not $: "$" also matches before a final newline, which would pass "<name>.png\n".
+NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(jpg|png|gif|webp)\Z")
 TEMPORARY_PREFIX = ".upload-"
-TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+$")  # what mkstemp leaves if a write was cut short
+TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\Z")  # what mkstemp leaves if a write was cut short
 _COPY_CHUNK = 1 << 20
 
 
