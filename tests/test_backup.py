@@ -196,18 +196,19 @@ def _rewritten(
     ],
 )
 def test_restore_refuses_a_picture_talentfed_would_not_name(
-    tmp_path: Path, fresh_database, member: str
+    tmp_path: Path, backend: str, fresh_database, member: str
 ) -> None:
-    node = Node(tmp_path / "node", fresh_database("sqlite", schema=False))
+    node = Node(tmp_path / "node", fresh_database(backend, schema=False))
     node.ok("migrate")
+    node.ok("user", "add", "alice", "--display-name", "Alice")
     node.ok("backup", str(tmp_path / "good.tar"))
     hostile = _rewritten(tmp_path / "good.tar", tmp_path / "hostile.tar", {}, {member: b"GIF89a"})
-    other = Node(tmp_path / "other", fresh_database("sqlite", schema=False))
+    node.ok("user", "add", "bob", "--display-name", "Bob")
 
-    refusal = other.refused("restore", str(hostile))
+    refusal = node.refused("restore", str(hostile), "--force")
     assert f"hostile.tar is damaged: {member!r} is not an uploaded picture" in refusal
-    assert not other.media.directory.exists() and not (tmp_path / "escaped.png").exists()
-    assert not Path(other.db_url.split("///", 1)[1]).exists(), "a refused restore touched the database"
+    assert not node.media.directory.exists() and not (tmp_path / "escaped.png").exists()
+    assert node.usernames() == ["alice", "bob"], "a refused restore touched the database"
 
 
 def _changed_after_the_backup(node: Node) -> bytes:
@@ -314,19 +315,22 @@ def test_restore_refuses_what_it_cannot_restore(tmp_path: Path, change: dict, re
     assert not (tmp_path / "node.db").exists(), "a refused restore touched the database"
 
 
-def test_a_damaged_sqlite_database_in_a_backup_is_refused_before_anything_is_replaced(tmp_path: Path) -> None:
-    node = Node(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'node.db'}")
+DAMAGED = {
+    "sqlite": "b.tar is damaged: its database.sqlite3 is not an SQLite database",
+    "postgresql": "pg_restore failed: ",
+}
+
+
+def test_a_damaged_database_in_a_backup_replaces_nothing(
+    tmp_path: Path, backend: str, fresh_database
+) -> None:
+    node = Node(tmp_path, fresh_database(backend, schema=False))
     node.ok("migrate")
     node.ok("user", "add", "alice", "--display-name", "Alice")
-    manifest = json.loads(
-        backup.Manifest(
-            backup.FORMAT, __version__, migrate.head_revision(), "sqlite", DOMAIN, "2030-01-01T00:00:00+00:00"
-        ).to_json()
-    )
-    damaged = _archive(tmp_path / "b.tar", manifest, b"not an SQLite file" * 100)
-    assert "b.tar is damaged: its database.sqlite3 is not an SQLite database" in node.refused(
-        "restore", str(damaged), "--force"
-    )
+    created = "2030-01-01T00:00:00+00:00"
+    manifest = backup.Manifest(backup.FORMAT, __version__, migrate.head_revision(), backend, DOMAIN, created)
+    damaged = _archive(tmp_path / "b.tar", json.loads(manifest.to_json()), b"not a database" * 100)
+    assert DAMAGED[backend] in node.refused("restore", str(damaged), "--force")
     assert node.usernames() == ["alice"]
 
 
