@@ -27,11 +27,10 @@ from talentfed.storage import migrate
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.models import Base
 from talentfed.web.app import create_app
-from tests.support import write_config
+from tests.support import IN_CI, write_config
 
 BACKENDS = ("sqlite", "postgresql")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 def run_blocking(coroutine):

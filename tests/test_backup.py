@@ -19,6 +19,8 @@ import pytest
 from talentfed import __version__
 from talentfed.storage import backup, migrate
 from talentfed.storage.db import create_engine
+from talentfed.storage.media_files import MediaFiles
+from tests.domain.test_media import picture
 from tests.multinode.nodes import query
 from tests.support import run_cli, write_config
 from tests.support.databases import destroy_database
@@ -51,6 +53,10 @@ class Node:
 
     def usernames(self) -> list[str]:
         return [member["username"] for member in json.loads(self.ok("user", "list", "--json"))]
+
+    @property
+    def media(self) -> MediaFiles:
+        return MediaFiles(self.directory / "data" / "media")  # [media] directory's default
 
 
 def _manifest(path: Path) -> dict:
@@ -117,6 +123,94 @@ def test_a_lost_database_is_restored_where_it_was(tmp_path: Path, backend: str, 
     assert query(node, "SELECT display_name FROM actors WHERE username = 'alice'") == [("Alice",)]
 
 
+def test_pictures_are_backed_up_and_restored(tmp_path: Path, backend: str, fresh_database) -> None:
+    node = Node(tmp_path / "node", fresh_database(backend, schema=False))
+    node.ok("migrate")
+    pictures = {node.media.save(picture(fmt), f"image/{fmt.lower()}"): picture(fmt) for fmt in ("PNG", "GIF")}
+    (node.media.directory / ".upload-cut_short").write_bytes(b"half a picture")  # a write cut short
+    path = tmp_path / "node.backup"
+
+    assert "with 2 media files" in node.ok("backup", str(path))
+    with tarfile.open(path) as tar:
+        assert sorted(tar.getnames()) == sorted(
+            ["manifest.json", f"database.{'sqlite3' if backend == 'sqlite' else 'pgdump'}"]
+            + [f"media/{name}" for name in pictures]
+        )
+
+    other = Node(tmp_path / "other", fresh_database(backend, schema=False))
+    restored = other.ok("restore", str(path))
+    assert f"and 2 media files into {other.media.directory}" in restored
+    assert other.media.stored() == sorted(pictures)
+    assert {name: (other.media.directory / name).read_bytes() for name in pictures} == pictures
+
+    # Over a node's own pictures (--force): the backup's come back; others stay for prune-media.
+    kept = other.media.save(picture("JPEG"), "image/jpeg")
+    for name in pictures:
+        (other.media.directory / name).write_bytes(b"damaged")
+    other.ok("restore", str(path), "--force")
+    assert {name: (other.media.directory / name).read_bytes() for name in pictures} == pictures
+    assert other.media.stored() == sorted([*pictures, kept])
+
+
+def test_a_backup_made_before_pictures_were_in_backups_restores(
+    tmp_path: Path, backend: str, fresh_database
+) -> None:
+    node = Node(tmp_path / "node", fresh_database(backend, schema=False))
+    node.ok("migrate")
+    node.ok("user", "add", "alice", "--display-name", "Alice")
+    node.ok("backup", str(tmp_path / "new.tar"))
+    old = _rewritten(tmp_path / "new.tar", tmp_path / "old.tar", {"format": 1})
+
+    other = Node(tmp_path / "other", fresh_database(backend, schema=False))
+    assert "and 0 media files" in other.ok("restore", str(old))
+    assert other.usernames() == ["alice"] and other.media.stored() == []
+
+
+def _rewritten(
+    source: Path, target: Path, manifest_changes: dict, extra: dict[str, bytes] | None = None
+) -> Path:
+    """A copy of a backup with its manifest changed and members added, and without pictures."""
+    with tarfile.open(source) as original, tarfile.open(target, "w") as copy:
+        for member in original.getmembers():
+            data = original.extractfile(member)
+            assert data is not None
+            if member.name == "manifest.json":
+                values = {**json.load(data), **manifest_changes}
+                data, member.size = io.BytesIO(json.dumps(values).encode()), len(json.dumps(values).encode())
+            if not member.name.startswith("media/"):
+                copy.addfile(member, data)
+        for name, content in (extra or {}).items():
+            info = tarfile.TarInfo(name)
+            info.size = len(content)
+            copy.addfile(info, io.BytesIO(content))
+    return target
+
+
+@pytest.mark.parametrize(
+    "member",
+    [
+        "media/../../escaped.png",
+        "media/chosen-by-someone.png",
+        "media/" + "A" * 32 + ".sh",
+        "media/" + "A" * 32 + ".png\n",  # a name "$" would let through
+    ],
+)
+def test_restore_refuses_a_picture_talentfed_would_not_name(
+    tmp_path: Path, backend: str, fresh_database, member: str
+) -> None:
+    node = Node(tmp_path / "node", fresh_database(backend, schema=False))
+    node.ok("migrate")
+    node.ok("user", "add", "alice", "--display-name", "Alice")
+    node.ok("backup", str(tmp_path / "good.tar"))
+    hostile = _rewritten(tmp_path / "good.tar", tmp_path / "hostile.tar", {}, {member: b"GIF89a"})
+    node.ok("user", "add", "bob", "--display-name", "Bob")
+
+    refusal = node.refused("restore", str(hostile), "--force")
+    assert f"hostile.tar is damaged: {member!r} is not an uploaded picture" in refusal
+    assert not node.media.directory.exists() and not (tmp_path / "escaped.png").exists()
+    assert node.usernames() == ["alice", "bob"], "a refused restore touched the database"
+
+
 def _changed_after_the_backup(node: Node) -> bytes:
     """The -wal of a change made after the backup and not yet copied into the database file."""
     path = node.db_url.split("///", 1)[1]
@@ -130,9 +224,7 @@ def _changed_after_the_backup(node: Node) -> bytes:
         connection.close()
 
 
-def test_restore_refuses_another_domain_even_with_force(
-    tmp_path: Path, backend: str, fresh_database
-) -> None:
+def test_restore_refuses_another_domain_even_with_force(tmp_path: Path, backend: str, fresh_database) -> None:
     node = Node(tmp_path / "node", fresh_database(backend, schema=False))
     node.ok("migrate")
     node.ok("backup", str(tmp_path / "b.tar"))
@@ -203,7 +295,7 @@ def _archive(path: Path, manifest: dict | None, database: bytes = b"not read") -
     [
         ({"backend": "postgresql"}, "is of a PostgreSQL database and the configured one is SQLite"),
         ({"schema_revision": "9999"}, "at revision 9999, newer than this release's"),
-        ({"format": 2}, "in a backup format this release cannot read"),
+        ({"format": backup.FORMAT + 1}, "in a backup format this release cannot read"),
         ({"domain": 7}, "its manifest.json is not a talentfed manifest"),
         ({"surprise": True}, "its manifest.json is not a talentfed manifest"),
     ],
@@ -221,6 +313,25 @@ def test_restore_refuses_what_it_cannot_restore(tmp_path: Path, change: dict, re
     }
     assert refusal in node.refused("restore", str(_archive(tmp_path / "b.tar", manifest)))
     assert not (tmp_path / "node.db").exists(), "a refused restore touched the database"
+
+
+DAMAGED = {
+    "sqlite": "b.tar is damaged: its database.sqlite3 is not an SQLite database",
+    "postgresql": "pg_restore failed: ",
+}
+
+
+def test_a_damaged_database_in_a_backup_replaces_nothing(
+    tmp_path: Path, backend: str, fresh_database
+) -> None:
+    node = Node(tmp_path, fresh_database(backend, schema=False))
+    node.ok("migrate")
+    node.ok("user", "add", "alice", "--display-name", "Alice")
+    created = "2030-01-01T00:00:00+00:00"
+    manifest = backup.Manifest(backup.FORMAT, __version__, migrate.head_revision(), backend, DOMAIN, created)
+    damaged = _archive(tmp_path / "b.tar", json.loads(manifest.to_json()), b"not a database" * 100)
+    assert DAMAGED[backend] in node.refused("restore", str(damaged), "--force")
+    assert node.usernames() == ["alice"]
 
 
 def test_restore_names_what_is_not_a_backup(tmp_path: Path) -> None:

@@ -21,11 +21,11 @@ SECRET = (
 def register(commands: argparse._SubParsersAction) -> None:
     make = commands.add_parser(
         "backup",
-        help="back up the database, with every actor's private key, to PATH",
-        description="Write a backup of the configured database to PATH, safe while the node runs: "
-        "SQLite through its online backup API, PostgreSQL through pg_dump (custom format). "
-        "PATH is written whole or not at all and is readable by its owner only. The backup holds "
-        "every actor's private key: keep it secret.",
+        help="back up the database, with every actor's private key, and the uploaded pictures to PATH",
+        description="Write a backup of the configured database and of the uploaded pictures "
+        "([media] directory) to PATH, safe while the node runs: SQLite through its online backup "
+        "API, PostgreSQL through pg_dump (custom format). PATH is written whole or not at all and "
+        "is readable by its owner only. The backup holds every actor's private key: keep it secret.",
     )
     make.add_argument("path", metavar="PATH", type=Path, help="the backup file to write")
     make.add_argument("--force", action="store_true", help="overwrite PATH if it exists")
@@ -35,9 +35,10 @@ def register(commands: argparse._SubParsersAction) -> None:
     restore = commands.add_parser(
         "restore",
         help="replace the database with a backup (stop the node first)",
-        description="Restore the backup at PATH into the configured database. Stop the node and its "
-        "workers first. Refuses a backup of another [node] domain, of the other back-end or of a "
-        "newer schema; an older backup is restored as it is: run `talentfed migrate` afterwards.",
+        description="Restore the backup at PATH into the configured database, and its pictures into "
+        "[media] directory. Stop the node and its workers first. Refuses a backup of another "
+        "[node] domain, of the other back-end or of a newer schema; an older backup is restored "
+        "as it is: run `talentfed migrate` afterwards.",
     )
     restore.add_argument("path", metavar="PATH", type=Path, help="a file written by `talentfed backup`")
     restore.add_argument("--force", action="store_true", help="replace a database that already holds data")
@@ -48,16 +49,24 @@ def register(commands: argparse._SubParsersAction) -> None:
 def cmd_backup(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     try:
-        manifest = asyncio.run(backup.back_up(config, args.path, force=args.force))
+        made = asyncio.run(backup.back_up(config, args.path, force=args.force))
     except backup.BackupError as exc:
         raise CommandError(str(exc)) from None
+    manifest = made.manifest
     if args.json:
-        print_json({"path": str(args.path), **dataclasses.asdict(manifest), "holds_private_keys": True})
+        print_json(
+            {
+                "path": str(args.path),
+                **dataclasses.asdict(manifest),
+                "media_files": made.media_files,
+                "holds_private_keys": True,
+            }
+        )
         return 0
     size = args.path.stat().st_size
     print(
-        f"wrote {args.path}: {manifest.described} at schema revision {manifest.schema_revision} "
-        f"({size / 1e6:.1f} MB)"
+        f"wrote {args.path}: {manifest.described} at schema revision {manifest.schema_revision}, "
+        f"with {made.media_files} media files ({size / 1e6:.1f} MB)"
     )
     print(SECRET)
     return 0
@@ -77,6 +86,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
                 "database": backup.shown_url(config),
                 "schema": describe_schema(schema),
                 "pending_migrations": list(schema.pending),
+                "media_files": restored.media_files,
+                "media_directory": config.media.directory,
             }
         )
         return 0
@@ -84,7 +95,8 @@ def cmd_restore(args: argparse.Namespace) -> int:
         print(f"emptied {backup.shown_url(config)} first: its schema was at another revision")
     print(
         f"restored {manifest.described} made {manifest.created} by talentfed "
-        f"{manifest.talentfed_version} into {backup.shown_url(config)}"
+        f"{manifest.talentfed_version} into {backup.shown_url(config)}, "
+        f"and {restored.media_files} media files into {config.media.directory}"
     )
     print(describe_schema(schema))
     if schema.pending:

@@ -1,8 +1,8 @@
 """Backing up the node's database and restoring it (`talentfed backup`, `talentfed restore`).
 
 A backup is one tar archive, readable by its owner only, holding `manifest.json` (the format,
-talentfed's version, the schema revision, the back-end, the node's domain and when it was made)
-and the database itself:
+talentfed's version, the schema revision, the back-end, the node's domain and when it was made),
+the database itself, and the uploaded pictures ([media] directory) under `media/`:
 
 - SQLite: a copy made with SQLite's online backup API in one step, so it is one consistent
   snapshot; in WAL mode the copy's read transaction does not hold up the node's writer, so the
@@ -10,6 +10,10 @@ and the database itself:
 - PostgreSQL: `pg_dump --format=custom` of the configured database, every table.
 
 Either way it holds every local actor's private key: whoever has a backup can sign as the node.
+
+The pictures are copied after the database: a file never changes under its name, and one that
+`prune-media` removes meanwhile is one no row of the copied database uses any more (or the file
+of an upload a day old that nothing used), so the backup still has every picture its rows name.
 
 A backup is restored only under the domain it was made for (a node's actors are named by URLs
 on its domain, and other servers know their keys by those names), into the same back-end, and
@@ -44,10 +48,13 @@ from talentfed import __version__
 from talentfed.config import Config
 from talentfed.storage import migrate
 from talentfed.storage.db import check_reachable, create_engine
+from talentfed.storage.media_files import MediaFiles, media_type_of
 from talentfed.storage.models import Base
 
-FORMAT = 1  # of the archive and its manifest; a release reads the formats up to its own
+# Of the archive and its manifest; a release reads the formats up to its own. 2: with media/.
+FORMAT = 2
 MANIFEST = "manifest.json"
+MEDIA = "media/"  # the uploaded pictures, each under its own name
 DATABASE_FILES = {"sqlite": "database.sqlite3", "postgresql": "database.pgdump"}
 BACKEND_NAMES = {"sqlite": "SQLite", "postgresql": "PostgreSQL"}
 _COPY_CHUNK = 1 << 20
@@ -81,10 +88,17 @@ class Manifest:
 
 
 @dataclass(frozen=True)
+class BackedUp:
+    manifest: Manifest
+    media_files: int  # pictures in the backup
+
+
+@dataclass(frozen=True)
 class Restored:
     manifest: Manifest
     schema: migrate.SchemaState  # where the restored database stands against this release
     emptied: bool  # a PostgreSQL database at another revision was emptied first
+    media_files: int  # pictures written into [media] directory
 
 
 def backend_of(config: Config) -> str:
@@ -99,9 +113,10 @@ def shown_url(config: Config) -> str:
 # --- backing up ------------------------------------------------------------------------
 
 
-async def back_up(config: Config, path: Path, *, force: bool) -> Manifest:
-    """Write a backup of the configured database to `path`: a temporary file in the same
-    directory, renamed to `path` once complete, so `path` is never a partial backup."""
+async def back_up(config: Config, path: Path, *, force: bool) -> BackedUp:
+    """Write a backup of the configured database and the uploaded pictures to `path`: a
+    temporary file in the same directory, renamed to `path` once complete, so `path` is never
+    a partial backup."""
     _check_target(path, force=force)
     await check_reachable(config)
     engine = create_engine(config.database.url, pool_size=1)
@@ -125,13 +140,14 @@ async def back_up(config: Config, path: Path, *, force: bool) -> Manifest:
             if await migrate.current_revision(engine) != revision:
                 raise BackupError("a migration ran while the backup was made: run `talentfed backup` again")
             archive = Path(scratch) / "backup.tar"
-            _write_archive(archive, manifest, database)
+            media = MediaFiles(config.media.directory)
+            pictures = await asyncio.to_thread(_write_archive, archive, manifest, database, media)
             _check_target(path, force=force)  # it may have appeared meanwhile
             os.replace(archive, path)
         _sync_directory(path.parent)
     finally:
         await engine.dispose()
-    return manifest
+    return BackedUp(manifest, pictures)
 
 
 def _check_target(path: Path, *, force: bool) -> None:
@@ -161,8 +177,10 @@ def _sqlite_copy(source: Path, target: Path) -> None:
         copy.execute("PRAGMA journal_mode=DELETE")  # one self-contained file, without a -wal beside it
 
 
-def _write_archive(archive: Path, manifest: Manifest, database: Path) -> None:
+def _write_archive(archive: Path, manifest: Manifest, database: Path, media: MediaFiles) -> int:
+    """Write the archive; the number of pictures in it."""
     descriptor = os.open(archive, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    pictures = 0
     with open(descriptor, "wb") as raw:
         with tarfile.open(fileobj=raw, mode="w", format=tarfile.PAX_FORMAT) as tar:
             data = manifest.to_json()
@@ -170,8 +188,13 @@ def _write_archive(archive: Path, manifest: Manifest, database: Path) -> None:
             info.size, info.mode, info.mtime = len(data), 0o600, int(datetime.now(UTC).timestamp())
             tar.addfile(info, io.BytesIO(data))
             tar.add(database, arcname=manifest.database_file, recursive=False)
+            for name in media.stored():
+                with contextlib.suppress(FileNotFoundError):  # pruned since it was listed
+                    tar.add(media.directory / name, arcname=MEDIA + name, recursive=False)
+                    pictures += 1
         raw.flush()
         os.fsync(raw.fileno())
+    return pictures
 
 
 def _sync_directory(directory: Path) -> None:
@@ -186,10 +209,23 @@ def _sync_directory(directory: Path) -> None:
 # --- reading a backup ------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class _Contents:
+    manifest: Manifest
+    database: IO[bytes]
+    pictures: dict[str, tarfile.TarInfo]  # by the name a file gets in [media] directory
+    tar: tarfile.TarFile
+
+    def picture(self, name: str) -> IO[bytes]:
+        stream = self.tar.extractfile(self.pictures[name])
+        assert stream is not None  # a regular file: _pictures_in checked
+        return stream
+
+
 @contextlib.contextmanager
-def _archive(path: Path) -> Iterator[tuple[Manifest, IO[bytes]]]:
-    """The backup's manifest and a stream of its database. Only the two members are read, by
-    name, never extracted to paths the archive names."""
+def _archive(path: Path) -> Iterator[_Contents]:
+    """What the backup holds. Members are read by name, never extracted to paths the archive
+    names: a picture is written only under a name talentfed gives (storage/media_files.py)."""
     try:
         with path.open("rb"):
             pass
@@ -207,7 +243,7 @@ def _archive(path: Path) -> Iterator[tuple[Manifest, IO[bytes]]]:
             stream = _member(tar, manifest.database_file)
             if stream is None:
                 raise BackupError(f"{path} is damaged: it holds no {manifest.database_file}")
-            yield manifest, stream
+            yield _Contents(manifest, stream, _pictures_in(path, tar), tar)
     except tarfile.TarError as exc:  # also while the caller reads the database: a cut-off file
         if not opened:
             raise BackupError(f"{path} is not a talentfed backup (not a tar archive)") from None
@@ -219,6 +255,17 @@ def _member(tar: tarfile.TarFile, name: str) -> IO[bytes] | None:
         if member.name == name and member.isfile():
             return tar.extractfile(member)
     return None
+
+
+def _pictures_in(path: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+    pictures = {}
+    for member in tar:
+        if member.name.startswith(MEDIA):
+            name = member.name.removeprefix(MEDIA)
+            if media_type_of(name) is None or not member.isfile():
+                raise BackupError(f"{path} is damaged: {member.name!r} is not an uploaded picture")
+            pictures[name] = member
+    return pictures
 
 
 def _manifest_in(path: Path, tar: tarfile.TarFile) -> Manifest:
@@ -247,8 +294,8 @@ def _manifest_in(path: Path, tar: tarfile.TarFile) -> Manifest:
 
 
 def read_manifest(path: Path) -> Manifest:
-    with _archive(path) as (manifest, _):
-        return manifest
+    with _archive(path) as contents:
+        return contents.manifest
 
 
 # --- restoring -------------------------------------------------------------------------
@@ -278,12 +325,14 @@ def check_restorable(config: Config, manifest: Manifest) -> None:
 
 
 async def restore(config: Config, path: Path, *, force: bool) -> Restored:
-    """Replace the configured database with the backup at `path`.
+    """Replace the configured database with the backup at `path`, and write its pictures into
+    [media] directory (files already there stay: those no row names go with `prune-media`).
 
     Refuses a database that holds data unless `force`. The node and its workers must be stopped:
     a running process would go on with what it had read of the replaced database.
     """
-    with _archive(path) as (manifest, stream):
+    with _archive(path) as contents:
+        manifest, stream = contents.manifest, contents.database
         check_restorable(config, manifest)
         await check_reachable(config)
         engine = create_engine(config.database.url, pool_size=1)
@@ -295,10 +344,12 @@ async def restore(config: Config, path: Path, *, force: bool) -> Restored:
                     f"{', …' if len(filled) > 3 else ''}): restoring replaces all of it; stop the node "
                     "and its workers and run again with --force"
                 )
+            # Pictures first: should that fail (a full disk), the database is as it was.
+            await asyncio.to_thread(_restore_pictures, contents, MediaFiles(config.media.directory))
             emptied = False
             if manifest.backend == "sqlite":
                 await engine.dispose()
-                await asyncio.to_thread(_sqlite_restore, stream, sqlite_path(config))
+                await asyncio.to_thread(_sqlite_restore, path, stream, sqlite_path(config))
             else:
                 emptied = await _pg_prepare(engine, manifest)
                 await engine.dispose()
@@ -306,7 +357,15 @@ async def restore(config: Config, path: Path, *, force: bool) -> Restored:
             schema = await migrate.schema_state(engine)
         finally:
             await engine.dispose()
-    return Restored(manifest, schema, emptied)
+    return Restored(manifest, schema, emptied, len(contents.pictures))
+
+
+def _restore_pictures(contents: _Contents, media: MediaFiles) -> None:
+    for name in contents.pictures:
+        try:
+            media.put(name, contents.picture(name))
+        except OSError as exc:
+            raise BackupError(f"cannot write {media.directory / name}: {exc.strerror or exc}") from None
 
 
 async def tables_with_rows(engine: AsyncEngine) -> list[str]:
@@ -322,7 +381,7 @@ async def tables_with_rows(engine: AsyncEngine) -> list[str]:
         return filled
 
 
-def _sqlite_restore(stream: IO[bytes], database: Path) -> None:
+def _sqlite_restore(path: Path, stream: IO[bytes], database: Path) -> None:
     """The backup's database copied into `database` with the backup API, which rewrites every
     page of it (tables the backup lacks included) in one transaction: pages in a -wal beside it,
     even one left by a lost database of the same name, are superseded, where copying the file
@@ -333,11 +392,15 @@ def _sqlite_restore(stream: IO[bytes], database: Path) -> None:
     ) as copy:
         shutil.copyfileobj(stream, copy, _COPY_CHUNK)
         copy.flush()
-        with (
-            contextlib.closing(sqlite3.connect(copy.name)) as origin,
-            contextlib.closing(sqlite3.connect(database, timeout=30)) as target,
-        ):
-            origin.backup(target)
+        with contextlib.closing(sqlite3.connect(copy.name)) as origin:
+            try:  # before the target is touched
+                origin.execute("PRAGMA schema_version").fetchone()
+            except sqlite3.DatabaseError:
+                raise BackupError(
+                    f"{path} is damaged: its {DATABASE_FILES['sqlite']} is not an SQLite database"
+                ) from None
+            with contextlib.closing(sqlite3.connect(database, timeout=30)) as target:
+                origin.backup(target)
 
 
 async def _pg_prepare(engine: AsyncEngine, manifest: Manifest) -> bool:

@@ -9,18 +9,23 @@ rows name which files is in `media_attachments`.
 
 from __future__ import annotations
 
+import io
 import os
 import re
 import secrets
+import shutil
 import tempfile
 from pathlib import Path
+from typing import IO
 
 # The types we store, by the extension their files get.
 MEDIA_TYPES = {"jpg": "image/jpeg", "png": "image/png", "gif": "image/gif", "webp": "image/webp"}
 EXTENSIONS = {media_type: extension for extension, media_type in MEDIA_TYPES.items()}
-NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(jpg|png|gif|webp)$")
+# \Z, not $: "$" also matches before a final newline, which would pass "<name>.png\n".
+NAME = re.compile(r"^[A-Za-z0-9_-]{32}\.(jpg|png|gif|webp)\Z")
 TEMPORARY_PREFIX = ".upload-"
-TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+$")  # what mkstemp leaves if a write was cut short
+TEMPORARY = re.compile(r"^\.upload-[A-Za-z0-9_]+\Z")  # what mkstemp leaves if a write was cut short
+_COPY_CHUNK = 1 << 20
 
 
 def media_type_of(name: str) -> str | None:
@@ -37,17 +42,27 @@ class MediaFiles:
     def save(self, data: bytes, media_type: str) -> str:
         """Write a new file; its random name."""
         name = f"{secrets.token_urlsafe(24)}.{EXTENSIONS[media_type]}"
+        self._write(name, io.BytesIO(data))
+        return name
+
+    def put(self, name: str, content: IO[bytes]) -> None:
+        """Write a file under a name we gave before (restoring a backup); any other name is
+        refused, so a backup cannot name a path outside the directory."""
+        if not NAME.match(name):
+            raise ValueError(f"{name!r} is not the name of a stored media file")
+        self._write(name, content)
+
+    def _write(self, name: str, content: IO[bytes]) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
         handle, temporary = tempfile.mkstemp(dir=self.directory, prefix=TEMPORARY_PREFIX)
         try:
             with os.fdopen(handle, "wb") as stream:
-                stream.write(data)
+                shutil.copyfileobj(content, stream, _COPY_CHUNK)
             os.chmod(temporary, 0o644)
             os.replace(temporary, self.directory / name)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return name
 
     def path(self, name: str) -> Path | None:
         """The file of a name we gave, if it is there."""
@@ -60,6 +75,10 @@ class MediaFiles:
         """Remove a stored file, or a temporary one left over; any other name is ignored."""
         if NAME.match(name) or TEMPORARY.match(name):
             (self.directory / name).unlink(missing_ok=True)
+
+    def stored(self) -> list[str]:
+        """The names of the stored files (not the temporary ones), sorted."""
+        return sorted(name for name, _ in self.names() if NAME.match(name))
 
     def names(self) -> list[tuple[str, float]]:
         """Every stored (or leftover temporary) file's name and modification time."""

@@ -34,11 +34,11 @@ import pytest
 
 from tests.browser.support import CHROMIUM, CHROMIUM_MISSING, ConsoleWatch, screenshot_path
 from tests.multinode.nodes import Node
+from tests.support.environment import IN_CI
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page, Playwright
 
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 VIEWPORT = {"width": 1280, "height": 900}
 CHROMIUM_ARGS = [
     "--no-sandbox",  # CI runs as root in a container, where Chromium's sandbox cannot start

@@ -18,8 +18,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.environment import IN_CI
+
 HERE = Path(__file__).resolve().parent
-IN_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
 
 
 @dataclass(frozen=True)

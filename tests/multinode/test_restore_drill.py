@@ -1,14 +1,22 @@
-"""The restore drill: back up a running node, lose its database, restore it, and check that the
-federation does not notice — its followers are still there and other servers still verify its
-signatures with the keys they know. On SQLite and on PostgreSQL (the node backed up; the other
-node is on SQLite)."""
+"""The restore drill: back up a running node, lose its database and its uploaded pictures,
+restore them, and check that the federation does not notice — its followers are still there,
+other servers still verify its signatures with the keys they know, and its members' avatars are
+served again. On SQLite and on PostgreSQL (the node backed up; the other node is on SQLite)."""
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 from pathlib import Path
 
+import httpx
 import pytest
 
+from talentfed.config import load_config
+from talentfed.domain import media
+from talentfed.domain.members import ProfileChanges, find_local_actor, update_profile
+from talentfed.storage.db import create_engine, session_factory
+from tests.domain.test_media import picture
 from tests.multinode.nodes import Node, query, running
 from tests.support.databases import destroy_database
 from tests.support.waiting import wait_until
@@ -28,9 +36,28 @@ def _key_known_to(node: Node, actor: str) -> str:
     return query(node, "SELECT public_key_pem FROM actors WHERE uri = :u", u=actor)[0][0]
 
 
-def test_restored_node_keeps_its_followers_and_keys(
-    tmp_path: Path, backend: str, fresh_database
-) -> None:
+def _upload_avatar(node: Node, username: str) -> str:
+    """Give a member an avatar, stored as an upload through the client API is; its URL."""
+
+    async def upload() -> str:
+        config = load_config(node.directory / "config.toml", environ={})
+        engine = create_engine(node.db_url)
+        try:
+            async with session_factory(engine)() as session, session.begin():
+                member = await find_local_actor(session, username)
+                assert member is not None
+                prepared = await media.prepare(config, picture("PNG"), purpose=media.AVATAR)
+                avatar = await media.add(session, member, prepared)
+                url = media.local_url(config, avatar.file_name or "")
+                await update_profile(session, config, member, ProfileChanges(icon_url=url))
+                return url
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(upload())
+
+
+def test_restored_node_keeps_its_followers_and_keys(tmp_path: Path, backend: str, fresh_database) -> None:
     a = Node("a", tmp_path / "a", fresh_database(backend, schema=False))
     b = Node("b", tmp_path / "b", fresh_database("sqlite"))
     a.cli_ok("user", "add", "alice", "--display-name", "Alice")
@@ -48,18 +75,23 @@ def test_restored_node_keeps_its_followers_and_keys(
             wait_until(lambda: _stored(b, before), what="the first note on B")
             published_key = a.get_json("/users/alice")["publicKey"]["publicKeyPem"]
             assert _key_known_to(b, alice) == published_key
+            avatar_url = _upload_avatar(a, "alice")
+            avatar = httpx.get(avatar_url, timeout=5).content
 
             made = a.cli_ok("backup", str(archive))  # while A serves
             assert "private key" in made
 
         destroy_database(a.db_url)
+        shutil.rmtree(a.directory / "data" / "media")  # [media] directory, lost with the disk
         restored = a.cli_ok("restore", str(archive))
-        assert "(current)" in restored
+        assert "(current)" in restored and "and 1 media files" in restored
 
         with running((a,)):  # the same port, so the same domain and URLs
             assert _follow_state(a, "followers", "alice", bob) == "accepted"
             assert a.get_json("/users/alice/followers?page=1")["orderedItems"] == [bob]
             assert a.get_json("/users/alice")["publicKey"]["publicKeyPem"] == published_key
+            assert a.get_json("/users/alice")["icon"]["url"] == avatar_url
+            assert httpx.get(avatar_url, timeout=5).content == avatar
             outbox = a.get_json("/users/alice/outbox?page=1")["orderedItems"]
             assert [item["object"]["id"] for item in outbox] == [before]
 

@@ -6,7 +6,7 @@
 - `waiting`: waiting for a condition or an event instead of sleeping.
 """
 
-from tests.support.environment import REPO, run_cli, self_signed_certificate, write_config
+from tests.support.environment import IN_CI, REPO, run_cli, self_signed_certificate, write_config
 from tests.support.factories import (
     AS,
     AS_JSON,
@@ -28,6 +28,7 @@ from tests.support.waiting import event_set, eventually, wait_until
 __all__ = [
     "AS",
     "AS_JSON",
+    "IN_CI",
     "PUBLIC",
     "REPO",
     "SCHEMES",
