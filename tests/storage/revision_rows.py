@@ -222,7 +222,9 @@ async def seed_0001(seed: Seed, c: AsyncConnection) -> None:
         software="mastodon",
         last_success_at=at(4),
     )
-    await add(c, "domain_blocks", domain="spam.example", reason="spam", created_at=at(2))
+    seed.ids["domain_block"] = await add(
+        c, "domain_blocks", domain="spam.example", reason="spam", created_at=at(2)
+    )
 
 
 async def seed_0002(seed: Seed, c: AsyncConnection) -> None:
@@ -443,7 +445,18 @@ def backfilled_0015(seed: Seed) -> None:
         seed.rows.expect("interactions", seed.ids[name], after_post_id=values.get("object_id") or 0)
 
 
-BACKFILLS: dict[str, Callable[[Seed], None]] = {"0007": backfilled_0007, "0015": backfilled_0015}
+def backfilled_0016(seed: Seed) -> None:
+    """A block from before severities suspends, as blocks did; its reason is the admins' own."""
+    values = seed.rows.expected[("domain_blocks", seed.ids["domain_block"])]
+    values["private_comment"] = values.pop("reason")
+    seed.rows.expect("domain_blocks", seed.ids["domain_block"], severity="suspend", reject_media=False)
+
+
+BACKFILLS: dict[str, Callable[[Seed], None]] = {
+    "0007": backfilled_0007,
+    "0015": backfilled_0015,
+    "0016": backfilled_0016,
+}
 
 
 async def check_search_documents(seed: Seed, c: AsyncConnection) -> None:

@@ -16,9 +16,16 @@ from talentfed.storage.models import Base
 
 
 def _typed(table: str, columns: set[str]) -> sa.TableClause:
-    """`table` with `columns` only, each typed as in the head models."""
+    """`table` with `columns` only, each typed as in the head models (untyped: a column a later
+    revision renamed or dropped)."""
     head = Base.metadata.tables[table]
-    return sa.table(table, *(sa.column(name, head.c[name].type) for name in sorted(columns)))
+    return sa.table(
+        table,
+        *(
+            sa.column(name, head.c[name].type if name in head.c else sa.types.NULLTYPE)
+            for name in sorted(columns)
+        ),
+    )
 
 
 class SeededRows:
