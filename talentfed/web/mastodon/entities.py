@@ -91,17 +91,16 @@ def status(
     *,
     in_reply_to: Object | None = None,
     media: Sequence[MediaAttachment] = (),
-    edited_at: datetime | None = None,
 ) -> dict[str, Any]:
     """A Status. Articles and project calls also carry a preview card linking their full page.
-    `edited_at` is when an edit last changed what it shows (domain/post_history.py), else None."""
+    `edited_at` is when an edit last changed what it shows (federation/post_edits.py), else None."""
     url = post.url or post.uri
     return {
         "id": str(post.id),
         "uri": post.uri,
         "url": url,
         "created_at": iso(post.published),
-        "edited_at": iso(edited_at),
+        "edited_at": iso(post.edited_at),
         "account": account(author, author_counts, config),
         "content": _content(post),
         "text": None,

@@ -17,7 +17,6 @@ from talentfed.domain import timelines
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
-from talentfed.domain.post_history import edited_times
 from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
 from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
@@ -73,7 +72,6 @@ async def statuses_json(
     counts = await post_counts(session, posts)
     author_counts = await profile_counts_of(session, list(authors.values()))
     attached = await media_of(session, posts)
-    edited = await edited_times(session, posts)
     shown = [
         status(
             post,
@@ -83,7 +81,6 @@ async def statuses_json(
             config,
             in_reply_to=parents.get(post.in_reply_to_uri or ""),
             media=attached[post.id],
-            edited_at=edited.get(post.id),
         )
         for post in posts
     ]
