@@ -18,6 +18,7 @@ unit of work, so 100,000 posts take seconds, not minutes.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -123,9 +124,18 @@ def _visibility(i: int) -> str:
     return "public" if i % 10 else "followers"
 
 
-def _post_rows(
-    author_ids: Sequence[int], member_uri: str, count: int, start: datetime
-) -> list[dict[str, Any]]:
+def _edited_at(i: int, start: datetime) -> datetime | None:
+    return start + POST_SPACING * i + timedelta(minutes=2) if i % EDIT_EVERY == 5 else None
+
+
+def _authors(actor_ids: Sequence[int], count: int) -> list[int]:
+    """Who wrote each post: drawn at random (seeded), so the followed accounts' posts are spread
+    among the others as on a real node, not in runs of a thousand."""
+    draw = random.Random(14)
+    return [draw.choice(actor_ids) for _ in range(count)]
+
+
+def _post_rows(authors: Sequence[int], member_uri: str, count: int, start: datetime) -> list[dict[str, Any]]:
     rows = []
     for i in range(count):
         uri = post_uri(i)
@@ -138,7 +148,7 @@ def _post_rows(
                 "uri": uri,
                 "type": "Note",
                 "kind": "note",
-                "author_id": author_ids[i % len(author_ids)],
+                "author_id": authors[i],
                 "local": False,
                 "url": uri,
                 "content": f"<p>post {i}</p>{TEXT}",
@@ -158,7 +168,8 @@ def _post_rows(
                     "tag": mentions,
                 },
                 "published": start + POST_SPACING * i,
-                "updated": start + POST_SPACING * i + timedelta(minutes=2) if i % EDIT_EVERY == 5 else None,
+                "updated": _edited_at(i, start),
+                "edited_at": _edited_at(i, start),  # what post_edits.record_edit keeps on the row
             }
         )
     return rows
@@ -170,7 +181,7 @@ def _media_rows(post_ids: Sequence[int], author_ids: Sequence[int]) -> list[dict
         for position in range(1 + (i // MEDIA_EVERY) % 2):
             rows.append(
                 {
-                    "actor_id": author_ids[i % len(author_ids)],
+                    "actor_id": author_ids[i],
                     "object_id": post_ids[i],
                     "position": position,
                     "purpose": "attachment",
@@ -297,13 +308,13 @@ async def populate(session: AsyncSession, member: Actor, shape: Shape) -> None:
         for actor_id in others[: shape.followed]
     ]
     await _insert_all(session, Follow, follows)
-    await _insert_all(session, Object, _post_rows(others, member.uri, shape.posts, start))
+    authors = _authors(others, shape.posts)
+    await _insert_all(session, Object, _post_rows(authors, member.uri, shape.posts, start))
     post_ids = list(
         await session.scalars(
             select(Object.id).where(Object.uri.like("https://bench.example/objects/%")).order_by(Object.id)
         )
     )
-    authors = [others[i % len(others)] for i in range(len(post_ids))]
     await _insert_all(session, MediaAttachment, _media_rows(post_ids, authors))
     await _insert_all(session, PostEdit, _edit_rows(post_ids, start))
     await _insert_all(session, Interaction, _like_rows(others, post_ids, shape.likes, start))

@@ -84,16 +84,17 @@ VISIBILITY = {"public": "public", "unlisted": "unlisted", "followers": "private"
 
 def status(
     post: Object,
-    author: Actor,
-    author_counts: ProfileCounts,
+    author: dict[str, Any],
     counts: PostCounts,
     config: Config,
     *,
     in_reply_to: Object | None = None,
     media: Sequence[MediaAttachment] = (),
 ) -> dict[str, Any]:
-    """A Status. Articles and project calls also carry a preview card linking their full page.
-    `edited_at` is when an edit last changed what it shows (federation/post_edits.py), else None."""
+    """A Status; `author` is its author's Account (`account`), built once for all of a page's
+    statuses by the same author. Articles and project calls also carry a preview card linking
+    their full page. `edited_at` is when an edit last changed what it shows
+    (federation/post_edits.py), else None."""
     url = post.url or post.uri
     return {
         "id": str(post.id),
@@ -101,7 +102,7 @@ def status(
         "url": url,
         "created_at": iso(post.published),
         "edited_at": iso(post.edited_at),
-        "account": account(author, author_counts, config),
+        "account": author,
         "content": _content(post),
         "text": None,
         "visibility": VISIBILITY.get(post.visibility, "direct"),

@@ -4,6 +4,7 @@ public timeline. Who may read what is decided by domain/visibility.py, as on the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import or_, select
@@ -17,7 +18,6 @@ from talentfed.domain import timelines
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_counts, reactions_of
-from talentfed.domain.profiles import profile_counts_of
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
 from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Interaction, Object
@@ -59,41 +59,8 @@ async def statuses_json(
     """Statuses for posts, with their authors, counts and parents read in a few queries; for a
     member (`viewer`), also what Mastodon adds for the signed-in reader: `favourited`,
     `reblogged`, `muted`, `bookmarked`, and `pinned` on their own statuses."""
-    authors = {
-        a.id: a
-        for a in await session.scalars(select(Actor).where(Actor.id.in_({p.author_id for p in posts})))
-    }
-    parents = {
-        p.uri: p
-        for p in await session.scalars(
-            select(Object).where(Object.uri.in_({p.in_reply_to_uri for p in posts if p.in_reply_to_uri}))
-        )
-    }
-    counts = await post_counts(session, posts)
-    author_counts = await profile_counts_of(session, list(authors.values()))
-    attached = await media_of(session, posts)
-    shown = [
-        status(
-            post,
-            authors[post.author_id],
-            author_counts[post.author_id],
-            counts[post.id],
-            config,
-            in_reply_to=parents.get(post.in_reply_to_uri or ""),
-            media=attached[post.id],
-        )
-        for post in posts
-    ]
-    if viewer.actor_id is not None:
-        reacted = await reactions_of(session, viewer.actor_id, posts)
-        for post, body in zip(posts, shown, strict=True):
-            body["favourited"] = (post.id, "like") in reacted
-            body["reblogged"] = (post.id, "announce") in reacted
-            body["muted"] = False
-            body["bookmarked"] = (post.id, "bookmark") in reacted
-            if post.author_id == viewer.actor_id:
-                body["pinned"] = bool(post.pinned)
-    return shown
+    shown = await _shown_posts(session, config, posts, set(), viewer)
+    return [shown.statuses[post.id] for post in posts]
 
 
 async def timeline_json(
@@ -102,23 +69,79 @@ async def timeline_json(
     """Statuses for a timeline's posts and reblogs (each wrapping its original), in a few
     queries whatever their number."""
     posts = list({p.id: p for p in (i if isinstance(i, Object) else i.post for i in items)}.values())
-    shown = dict(
-        zip([p.id for p in posts], await statuses_json(session, config, posts, viewer=viewer), strict=True)
-    )
-    booster_ids = {item.boost.actor_id for item in items if isinstance(item, Reblog)}
-    actors = (
-        list(await session.scalars(select(Actor).where(Actor.id.in_(booster_ids)))) if booster_ids else []
-    )
-    shown_as = await accounts_json(session, config, actors)
-    boosters = {actor.id: body for actor, body in zip(actors, shown_as, strict=True)}
+    boosters = {item.boost.actor_id for item in items if isinstance(item, Reblog)}
+    shown = await _shown_posts(session, config, posts, boosters, viewer)
     return [
-        shown[item.id]
+        shown.statuses[item.id]
         if isinstance(item, Object)
         else reblog(
-            reblog_status_id(item.boost), item.boost, boosters[item.boost.actor_id], shown[item.post.id]
+            reblog_status_id(item.boost),
+            item.boost,
+            shown.accounts[item.boost.actor_id],
+            shown.statuses[item.post.id],
         )
         for item in items
     ]
+
+
+@dataclass(frozen=True)
+class _Shown:
+    statuses: dict[int, dict[str, Any]]  # by post id
+    accounts: dict[int, dict[str, Any]]  # by actor id: the authors' and the boosters'
+
+
+async def _shown_posts(
+    session: AsyncSession, config: Config, posts: Sequence[Object], boosters: set[int], viewer: Viewer
+) -> _Shown:
+    """The statuses of `posts` and the accounts of their authors and of `boosters`. A page reads
+    each kind of thing once, whatever its number of statuses: its actors and their counts, its
+    posts' parents, counts, media and the reader's marks (one query each)."""
+    accounts = await _accounts_by_id(session, config, {p.author_id for p in posts} | boosters)
+    parents = await _parents(session, posts)
+    counts = await post_counts(session, posts)
+    attached = await media_of(session, posts)
+    statuses = {
+        post.id: status(
+            post,
+            accounts[post.author_id],
+            counts[post.id],
+            config,
+            in_reply_to=parents.get(post.in_reply_to_uri or ""),
+            media=attached[post.id],
+        )
+        for post in posts
+    }
+    if viewer.actor_id is not None:
+        reacted = await reactions_of(session, viewer.actor_id, posts)
+        for post in posts:
+            body = statuses[post.id]
+            body["favourited"] = (post.id, "like") in reacted
+            body["reblogged"] = (post.id, "announce") in reacted
+            body["muted"] = False
+            body["bookmarked"] = (post.id, "bookmark") in reacted
+            if post.author_id == viewer.actor_id:
+                body["pinned"] = bool(post.pinned)
+    return _Shown(statuses, accounts)
+
+
+async def _accounts_by_id(session: AsyncSession, config: Config, ids: set[int]) -> dict[int, dict[str, Any]]:
+    """Accounts of the actors with these ids (one query, and one for their counts); each
+    rendered once, however many of a page's statuses show it."""
+    if not ids:
+        return {}
+    actors = list(await session.scalars(select(Actor).where(Actor.id.in_(ids))))
+    return {
+        actor.id: body
+        for actor, body in zip(actors, await accounts_json(session, config, actors), strict=True)
+    }
+
+
+async def _parents(session: AsyncSession, posts: Sequence[Object]) -> dict[str, Object]:
+    """The posts that `posts` reply to, by URI (those stored here); no query without replies."""
+    uris = {p.in_reply_to_uri for p in posts if p.in_reply_to_uri}
+    if not uris:
+        return {}
+    return {p.uri: p for p in await session.scalars(select(Object).where(Object.uri.in_(uris)))}
 
 
 async def reblog_json(
