@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from talentfed import kinds
 from talentfed.config import Config
@@ -78,6 +78,13 @@ def account(actor: Actor, counts: ProfileCounts, config: Config) -> dict[str, An
     }
 
 
+class Parent(NamedTuple):
+    """What a reply's Status says of the post it replies to."""
+
+    id: int | None
+    author_id: int | None
+
+
 # Our audiences as Mastodon names them.
 VISIBILITY = {"public": "public", "unlisted": "unlisted", "followers": "private", "direct": "direct"}
 
@@ -88,7 +95,7 @@ def status(
     counts: PostCounts,
     config: Config,
     *,
-    in_reply_to: Object | None = None,
+    in_reply_to: Parent | None = None,
     media: Sequence[MediaAttachment] = (),
 ) -> dict[str, Any]:
     """A Status; `author` is its author's Account (`account`), built once for all of a page's

@@ -46,5 +46,3 @@ async def mastodon_error(request: Request, exc: Exception) -> Response:
     if not isinstance(exc, MastodonError):  # registered for these two only
         raise exc
     return error_response(exc.status, exc.message)
-
-

@@ -7,7 +7,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -15,17 +15,19 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain import timelines
+from talentfed.domain.fact_rows import fact, read_facts
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
-from talentfed.domain.post_counts import post_counts, reactions_of
+from talentfed.domain.post_counts import post_count_facts, post_counts_from, reaction_facts, reactions_from
+from talentfed.domain.profiles import profile_count_facts, profile_counts_from
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
 from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
-from talentfed.web.mastodon.accounts import account_id, accounts_json
+from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.auth import optional_holder
-from talentfed.web.mastodon.entities import reblog, status
+from talentfed.web.mastodon.entities import Parent, account, reblog, status
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.paging import link_header, links_between, page_of
 from talentfed.web.mastodon.params import query_list, row_id
@@ -93,12 +95,26 @@ class _Shown:
 async def _shown_posts(
     session: AsyncSession, config: Config, posts: Sequence[Object], boosters: set[int], viewer: Viewer
 ) -> _Shown:
-    """The statuses of `posts` and the accounts of their authors and of `boosters`. A page reads
-    each kind of thing once, whatever its number of statuses: its actors and their counts, its
-    posts' parents, counts, media and the reader's marks (one query each)."""
-    accounts = await _accounts_by_id(session, config, {p.author_id for p in posts} | boosters)
-    parents = await _parents(session, posts)
-    counts = await post_counts(session, posts)
+    """The statuses of `posts` and the accounts of their authors and of `boosters`, in three
+    round trips whatever their number: the actors; every count and mark shown (the actors'
+    follower and post counts, the posts' replies, likes and boosts, the reader's marks) and the
+    replies' parents (domain/fact_rows.py); the media."""
+    actor_ids = {p.author_id for p in posts} | boosters
+    actors = list(await session.scalars(select(Actor).where(Actor.id.in_(actor_ids)))) if actor_ids else []
+    reader = viewer.actor_id
+    facts = await read_facts(
+        session,
+        [
+            *profile_count_facts(actor_ids),
+            *post_count_facts(posts),
+            *_parent_facts(posts),
+            *(reaction_facts(reader, posts) if reader is not None else []),
+        ],
+    )
+    actor_counts = profile_counts_from(actor_ids, facts)
+    accounts = {actor.id: account(actor, actor_counts[actor.id], config) for actor in actors}
+    counts = post_counts_from(posts, facts)
+    parents = {row.text: Parent(row.id, row.number) for row in facts if row.what == "parent"}
     attached = await media_of(session, posts)
     statuses = {
         post.id: status(
@@ -111,37 +127,27 @@ async def _shown_posts(
         )
         for post in posts
     }
-    if viewer.actor_id is not None:
-        reacted = await reactions_of(session, viewer.actor_id, posts)
+    if reader is not None:
+        reacted = reactions_from(facts)
         for post in posts:
             body = statuses[post.id]
             body["favourited"] = (post.id, "like") in reacted
             body["reblogged"] = (post.id, "announce") in reacted
             body["muted"] = False
             body["bookmarked"] = (post.id, "bookmark") in reacted
-            if post.author_id == viewer.actor_id:
+            if post.author_id == reader:
                 body["pinned"] = bool(post.pinned)
     return _Shown(statuses, accounts)
 
 
-async def _accounts_by_id(session: AsyncSession, config: Config, ids: set[int]) -> dict[int, dict[str, Any]]:
-    """Accounts of the actors with these ids (one query, and one for their counts); each
-    rendered once, however many of a page's statuses show it."""
-    if not ids:
-        return {}
-    actors = list(await session.scalars(select(Actor).where(Actor.id.in_(ids))))
-    return {
-        actor.id: body
-        for actor, body in zip(actors, await accounts_json(session, config, actors), strict=True)
-    }
-
-
-async def _parents(session: AsyncSession, posts: Sequence[Object]) -> dict[str, Object]:
-    """The posts that `posts` reply to, by URI (those stored here); no query without replies."""
+def _parent_facts(posts: Sequence[Object]) -> list[Select[Any]]:
+    """The posts that `posts` reply to, if stored here: ("parent", id, uri, author id) rows."""
     uris = {p.in_reply_to_uri for p in posts if p.in_reply_to_uri}
     if not uris:
-        return {}
-    return {p.uri: p for p in await session.scalars(select(Object).where(Object.uri.in_(uris)))}
+        return []
+    return [
+        fact("parent", id=Object.id, text=Object.uri, number=Object.author_id).where(Object.uri.in_(uris))
+    ]
 
 
 async def reblog_json(

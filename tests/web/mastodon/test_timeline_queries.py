@@ -18,31 +18,25 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.config import load_config
-from talentfed.domain.demo import ensure_demo
 from talentfed.domain.members import find_local_actor
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Bookmark, Follow, Interaction, MediaAttachment, Object, PostEdit, utcnow
-from talentfed.web.app import create_app
 from tests.support import write_config
+from tests.support.demo_app import demo_app_client
 from tests.support.factories import post_row, remote_actor
 from tests.web.mastodon.test_posting import _token
 
-# The token, the page's posts, its reblogs, its actors, their counts, the posts' parents, their
-# counts, their media, the reader's marks.
-STATEMENTS_PER_PAGE = 9
+# The token, the page's posts, its reblogs, its actors, every count and mark it shows with its
+# replies' parents (domain/fact_rows.py), its media.
+STATEMENTS_PER_PAGE = 6
 
 
 @pytest.fixture
 async def quiet_client(tmp_path: Path, db_url: str, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     """`demo_client` without delivery workers, whose polling would be counted too."""
     config = load_config(write_config(tmp_path, db_url, **{"federation.delivery_workers": 0}), environ={})
-    async with session_factory(engine)() as session, session.begin():
-        await ensure_demo(session, config)
-    app = create_app(config, engine=engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
-            yield client
+    async with demo_app_client(config, engine) as client:
+        yield client
 
 
 @contextmanager
