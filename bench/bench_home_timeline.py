@@ -36,6 +36,7 @@ from _common import (
     LOOPBACK,
     BenchError,
     ServedNode,
+    cpu_seconds,
     load_line,
     machine_line,
     percentile,
@@ -105,6 +106,11 @@ def _timed_get(client: httpx.Client, url: str, headers: dict[str, str]) -> tuple
     return elapsed, response
 
 
+def _next_page(response: httpx.Response, first_page: str) -> str:
+    found = NEXT.search(response.headers.get("link", ""))
+    return found.group(1) if found and response.json() else first_page
+
+
 def measure(base_url: str, token: str, requests: int) -> tuple[list[float], list[float], int]:
     """(healthz latencies, home latencies, statuses seen); pages follow `next`, then start over."""
     auth = {"Authorization": f"Bearer {token}"}
@@ -119,9 +125,26 @@ def measure(base_url: str, token: str, requests: int) -> tuple[list[float], list
             elapsed, response = _timed_get(client, url, auth)
             home.append(elapsed)
             seen += len(response.json())
-            found = NEXT.search(response.headers.get("link", ""))
-            url = found.group(1) if found and response.json() else first_page
+            url = _next_page(response, first_page)
     return healthz, home, seen
+
+
+def server_cpu(pid: int, base_url: str, token: str, requests: int) -> tuple[float, float]:
+    """The node's CPU seconds per request (its own process: PostgreSQL's are not counted) for
+    `requests` GET /healthz alone, then as many home pages: a figure the machine's load does
+    not inflate as it does latencies."""
+    auth = {"Authorization": f"Bearer {token}"}
+    first_page = f"{base_url}/api/v1/timelines/home?limit=20"
+    with httpx.Client(timeout=30) as client:
+        started = cpu_seconds(pid)
+        for _ in range(requests):
+            _timed_get(client, f"{base_url}/healthz", {})
+        healthz = cpu_seconds(pid) - started
+        url, started = first_page, cpu_seconds(pid)
+        for _ in range(requests):
+            url = _next_page(_timed_get(client, url, auth)[1], first_page)
+        home = cpu_seconds(pid) - started
+    return healthz / requests, home / requests
 
 
 def report(backend: str, healthz: list[float], home: list[float], seen: int) -> bool:
@@ -178,6 +201,13 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
         with stopped_on_exit([node]):
             node.start(wrapper=wrapper)
             met = report(backend, *measure(node.base_url, token, args.requests))
+            if node.process is None:
+                raise BenchError(f"node {backend} is not running")
+            healthz_cpu, home_cpu = server_cpu(node.process.pid, node.base_url, token, args.requests)
+            print(
+                f"{backend}: the node's CPU per request: home {home_cpu * 1000:.1f} ms,"
+                f" baseline GET /healthz {healthz_cpu * 1000:.1f} ms"
+            )
         if args.profile:
             print_profile(profile, limit=40)
         return met
