@@ -16,7 +16,11 @@ done by the time a node holds this much. One real `talentfed serve` per back-end
 Target: p99 <= 50 ms for the home timeline on each back-end.
 
     .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300]
-        [--announces 20000] [--profile]
+        [--announces 20000] [--profile | --pyinstrument]
+
+`--pyinstrument` (the bench extra) samples the node's main thread and prints its call tree by
+wall time: where the event loop spends each page, which cProfile's `--profile` misreads for
+coroutines.
 """
 
 from __future__ import annotations
@@ -197,7 +201,11 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
             f" stored in {stored_in:.1f} s"
         )
         profile = directory / f"{backend}.prof"
-        wrapper = ("-m", "cProfile", "-o", str(profile)) if args.profile else ()
+        wrapper: tuple[str, ...] = ()
+        if args.profile:
+            wrapper = ("-m", "cProfile", "-o", str(profile))
+        elif args.pyinstrument:
+            wrapper = ("-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile))
         with stopped_on_exit([node]):
             node.start(wrapper=wrapper)
             met = report(backend, *measure(node.base_url, token, args.requests))
@@ -210,6 +218,8 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
             )
         if args.profile:
             print_profile(profile, limit=40)
+        elif args.pyinstrument:
+            print(profile.read_text())
         return met
     finally:
         if backend == "postgresql":
@@ -237,6 +247,9 @@ def main() -> int:
     )
     parser.add_argument(
         "--profile", action="store_true", help="run the server under cProfile and print where time goes"
+    )
+    parser.add_argument(
+        "--pyinstrument", action="store_true", help="run the server under pyinstrument (the bench extra)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return run_in_temp_dir("talentfed-home-", parser.parse_args(), run)
