@@ -166,6 +166,13 @@ def print_profile(path: Path, limit: int = 25) -> None:
     pstats.Stats(str(path)).sort_stats("cumulative").print_stats(limit)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (Linux /proc). Unlike latency, it does
+    not grow while other work on the machine holds the cores."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def percentile(values: Sequence[float], q: float) -> float:
     """Nearest-rank percentile (q in 0..100) of `values`; NaN for an empty list."""
     if not values:

@@ -1,12 +1,14 @@
 """Home timeline latency: what a Mastodon app polls most, on SQLite and on PostgreSQL.
 
 A member follows 1,000 accounts; the database holds 100,000 posts, a third of them by accounts
-she does not follow (so the query must filter, not just read the newest rows). With
-`--announces N`, N reblogs are spread among the posts as they would have arrived, by followed
-and other accounts alike, of posts she may or may not read: the home timeline interleaves those
-of the accounts she follows (domain/timelines.py). One real
-`talentfed serve` per back-end answers `GET /api/v1/timelines/home` for her app's token, over
-HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
+she does not follow (so the query must filter, not just read the newest rows), with what a real
+node's posts carry: replies, pictures, edits, content warnings, likes, the member's own likes and
+bookmarks, and 20,000 reblogs by followed and other accounts alike (`--announces`), which the
+home timeline interleaves with the posts (domain/timelines.py). bench/home_timeline_data.py
+writes it in bulk; PostgreSQL's tables are then vacuumed and analyzed, as autovacuum would have
+done by the time a node holds this much. One real `talentfed serve` per back-end answers
+`GET /api/v1/timelines/home` for her app's token, over HTTP on 127.0.0.1, one request at a time
+(an app polls, it does not flood):
 
 1. baseline: `GET /healthz` (one `SELECT 1`), measured in the same run;
 2. measured: the first page (limit 20), then older pages through the `Link` header's `next`.
@@ -14,7 +16,11 @@ HTTP on 127.0.0.1, one request at a time (an app polls, it does not flood):
 Target: p99 <= 50 ms for the home timeline on each back-end.
 
     .venv/bin/python bench/bench_home_timeline.py [--posts 100000] [--followed 1000] [--requests 300]
-        [--announces 0] [--profile]
+        [--announces 20000] [--profile | --pyinstrument]
+
+`--pyinstrument` (the bench extra) samples the node's main thread and prints its call tree by
+wall time: where the event loop spends each page, which cProfile's `--profile` misreads for
+coroutines.
 """
 
 from __future__ import annotations
@@ -25,15 +31,16 @@ import re
 import sys
 import time
 import uuid
-from datetime import timedelta
 from pathlib import Path
 
 import asyncpg
+import home_timeline_data
 import httpx
 from _common import (
     LOOPBACK,
     BenchError,
     ServedNode,
+    cpu_seconds,
     load_line,
     machine_line,
     percentile,
@@ -44,15 +51,14 @@ from _common import (
     stopped_on_exit,
     verdict,
 )
-from sqlalchemy import insert, select
+from home_timeline_data import Shape
+from sqlalchemy import select
 
 from talentfed.domain import oauth
 from talentfed.storage.db import create_engine, session_factory
-from talentfed.storage.models import Actor, Follow, Interaction, Object, User, utcnow
+from talentfed.storage.models import Actor, User
 
 TARGET_P99_MS = 50.0
-BATCH = 5_000
-PG_ADMIN = f"postgresql://postgres@{LOOPBACK}:5432/test"
 OOB = "urn:ietf:wg:oauth:2.0:oob"
 NEXT = re.compile(r'<([^>]+)>; rel="next"')
 
@@ -60,88 +66,15 @@ NEXT = re.compile(r'<([^>]+)>; rel="next"')
 # --- the data -------------------------------------------------------------------------------
 
 
-def _remote_actor_rows(count: int) -> list[dict[str, object]]:
-    return [
-        {
-            "uri": f"https://peer{i % 50}.example/users/u{i}",
-            "type": "Person",
-            "username": f"u{i}",
-            "domain": f"peer{i % 50}.example",
-            "local": False,
-            "inbox_url": f"https://peer{i % 50}.example/users/u{i}/inbox",
-            "skills": [],
-            "fields": [],
-        }
-        for i in range(count)
-    ]
-
-
-def _post_rows(author_ids: list[int], count: int) -> list[dict[str, object]]:
-    start = utcnow() - timedelta(days=365)
-    return [
-        {
-            "uri": f"https://bench.example/objects/{i}",
-            "type": "Note",
-            "kind": "note",
-            "author_id": author_ids[i % len(author_ids)],
-            "local": False,
-            "content": f"<p>post {i}</p>",
-            "visibility": "public" if i % 10 else "followers",
-            "tags": [],
-            "skills": [],
-            "extra": {},
-            "published": start + timedelta(seconds=300 * i),
-        }
-        for i in range(count)
-    ]
-
-
-def _announce_rows(actor_ids: list[int], post_ids: list[int], count: int) -> list[dict[str, object]]:
-    """Reblogs spread evenly among the posts: each of a post stored a little before it, placed
-    where it arrived (`after_post_id`, which a bulk insert must give: its default would be the
-    newest post's id for all of them)."""
-    start = utcnow() - timedelta(days=365)
-    rows = []
-    for i in range(count):
-        at = (i + 1) * len(post_ids) // (count + 1)
-        rows.append(
-            {
-                "kind": "announce",
-                "actor_id": actor_ids[(i * 7) % len(actor_ids)],
-                "object_id": post_ids[max(0, at - 1 - i % 50)],
-                "target_actor_id": None,
-                "after_post_id": post_ids[at],
-                "created_at": start + timedelta(seconds=300 * at + 1),
-            }
-        )
-    return rows
-
-
-async def populate(db_url: str, *, followed: int, posts: int, announces: int = 0) -> str:
-    """Actors, follows and posts for `ada` (the demo member); returns her app's access token."""
+async def populate(db_url: str, shape: Shape) -> str:
+    """The data for `ada` (the demo member, home_timeline_data.py); returns her app's access token."""
     engine = create_engine(db_url)
     try:
         async with session_factory(engine)() as session, session.begin():
             ada = await session.scalar(select(Actor).where(Actor.username == "ada", Actor.local.is_(True)))
             if ada is None:
                 raise BenchError("the demo member ada is missing")
-            await session.execute(insert(Actor), _remote_actor_rows(followed * 3))
-            others = list(
-                await session.scalars(select(Actor.id).where(Actor.local.is_(False)).order_by(Actor.id))
-            )
-            follows = [
-                {"follower_id": ada.id, "followed_id": actor_id, "state": "accepted", "accepted_at": utcnow()}
-                for actor_id in others[:followed]
-            ]
-            await session.execute(insert(Follow), follows)
-            rows = _post_rows(others, posts)
-            for offset in range(0, len(rows), BATCH):
-                await session.execute(insert(Object), rows[offset : offset + BATCH])
-            if announces:
-                post_ids = list(await session.scalars(select(Object.id).order_by(Object.id)))
-                boosts = _announce_rows(others, post_ids, announces)
-                for offset in range(0, len(boosts), BATCH):
-                    await session.execute(insert(Interaction), boosts[offset : offset + BATCH])
+            await home_timeline_data.populate(session, ada, shape)
             return await _token(session, ada)
     finally:
         await engine.dispose()
@@ -177,6 +110,11 @@ def _timed_get(client: httpx.Client, url: str, headers: dict[str, str]) -> tuple
     return elapsed, response
 
 
+def _next_page(response: httpx.Response, first_page: str) -> str:
+    found = NEXT.search(response.headers.get("link", ""))
+    return found.group(1) if found and response.json() else first_page
+
+
 def measure(base_url: str, token: str, requests: int) -> tuple[list[float], list[float], int]:
     """(healthz latencies, home latencies, statuses seen); pages follow `next`, then start over."""
     auth = {"Authorization": f"Bearer {token}"}
@@ -191,9 +129,26 @@ def measure(base_url: str, token: str, requests: int) -> tuple[list[float], list
             elapsed, response = _timed_get(client, url, auth)
             home.append(elapsed)
             seen += len(response.json())
-            found = NEXT.search(response.headers.get("link", ""))
-            url = found.group(1) if found and response.json() else first_page
+            url = _next_page(response, first_page)
     return healthz, home, seen
+
+
+def server_cpu(pid: int, base_url: str, token: str, requests: int) -> tuple[float, float]:
+    """The node's CPU seconds per request (its own process: PostgreSQL's are not counted) for
+    `requests` GET /healthz alone, then as many home pages: a figure the machine's load does
+    not inflate as it does latencies."""
+    auth = {"Authorization": f"Bearer {token}"}
+    first_page = f"{base_url}/api/v1/timelines/home?limit=20"
+    with httpx.Client(timeout=30) as client:
+        started = cpu_seconds(pid)
+        for _ in range(requests):
+            _timed_get(client, f"{base_url}/healthz", {})
+        healthz = cpu_seconds(pid) - started
+        url, started = first_page, cpu_seconds(pid)
+        for _ in range(requests):
+            url = _next_page(_timed_get(client, url, auth)[1], first_page)
+        home = cpu_seconds(pid) - started
+    return healthz / requests, home / requests
 
 
 def report(backend: str, healthz: list[float], home: list[float], seen: int) -> bool:
@@ -210,8 +165,8 @@ def report(backend: str, healthz: list[float], home: list[float], seen: int) -> 
 # --- the back-ends --------------------------------------------------------------------------
 
 
-async def _pg(statement: str) -> None:
-    connection = await asyncpg.connect(PG_ADMIN)
+async def _pg(statement: str, database: str = "test") -> None:
+    connection = await asyncpg.connect(f"postgresql://postgres@{LOOPBACK}:5432/{database}")
     try:
         await connection.execute(statement)
     finally:
@@ -233,19 +188,38 @@ def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool
         node.migrate()
         run_cli("demo", cwd=node.directory)
         started = time.perf_counter()
-        token = asyncio.run(populate(url, followed=args.followed, posts=args.posts, announces=args.announces))
+        shape = Shape(followed=args.followed, posts=args.posts, announces=args.announces)
+        token = asyncio.run(populate(url, shape))
         stored_in = time.perf_counter() - started
+        if backend == "postgresql":
+            # A node that holds this much has been vacuumed and has table statistics: autovacuum
+            # sees to both as rows arrive. Without statistics the planner guesses, and scanned a
+            # whole index for `deleted_at IS NULL` on every page.
+            asyncio.run(_pg("VACUUM ANALYZE", database))
         print(
             f"{backend}: {args.posts:,} posts, {args.announces:,} reblogs, {args.followed:,} followed,"
             f" stored in {stored_in:.1f} s"
         )
         profile = directory / f"{backend}.prof"
-        wrapper = ("-m", "cProfile", "-o", str(profile)) if args.profile else ()
+        wrapper: tuple[str, ...] = ()
+        if args.profile:
+            wrapper = ("-m", "cProfile", "-o", str(profile))
+        elif args.pyinstrument:
+            wrapper = ("-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile))
         with stopped_on_exit([node]):
             node.start(wrapper=wrapper)
             met = report(backend, *measure(node.base_url, token, args.requests))
+            if node.process is None:
+                raise BenchError(f"node {backend} is not running")
+            healthz_cpu, home_cpu = server_cpu(node.process.pid, node.base_url, token, args.requests)
+            print(
+                f"{backend}: the node's CPU per request: home {home_cpu * 1000:.1f} ms,"
+                f" baseline GET /healthz {healthz_cpu * 1000:.1f} ms"
+            )
         if args.profile:
             print_profile(profile, limit=40)
+        elif args.pyinstrument:
+            print(profile.read_text())
         return met
     finally:
         if backend == "postgresql":
@@ -267,12 +241,15 @@ def main() -> int:
     parser.add_argument("--posts", type=int, default=100_000)
     parser.add_argument("--followed", type=int, default=1_000)
     parser.add_argument("--requests", type=int, default=300)
-    parser.add_argument("--announces", type=int, default=0, help="reblogs among the posts")
+    parser.add_argument("--announces", type=int, default=20_000, help="reblogs among the posts")
     parser.add_argument(
         "--backends", nargs="+", default=["sqlite", "postgresql"], choices=["sqlite", "postgresql"]
     )
     parser.add_argument(
         "--profile", action="store_true", help="run the server under cProfile and print where time goes"
+    )
+    parser.add_argument(
+        "--pyinstrument", action="store_true", help="run the server under pyinstrument (the bench extra)"
     )
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory")
     return run_in_temp_dir("talentfed-home-", parser.parse_args(), run)

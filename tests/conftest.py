@@ -22,12 +22,11 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from talentfed.config import Config, load_config
-from talentfed.domain.demo import ensure_demo
 from talentfed.storage import migrate
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.models import Base
-from talentfed.web.app import create_app
 from tests.support import IN_CI, write_config
+from tests.support.demo_app import demo_app_client
 
 BACKENDS = ("sqlite", "postgresql")
 PG_HOST, PG_PORT = "127.0.0.1", 5432
@@ -215,13 +214,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
 @pytest.fixture
 async def demo_client(config: Config, engine: AsyncEngine) -> AsyncIterator[httpx.AsyncClient]:
     """An HTTP client talking to an app (in process) whose database holds the demo institution."""
-    async with session_factory(engine)() as session, session.begin():
-        await ensure_demo(session, config)
-    app = create_app(config, engine=engine)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
-            yield client
+    async with demo_app_client(config, engine) as client:
+        yield client
 
 
 # --- keys: RSA-2048 generation costs ~150 ms; in-process tests draw from a pool ---------------

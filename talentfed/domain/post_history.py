@@ -4,11 +4,10 @@ last is the post itself."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.federation.post_edits import as_it_read
@@ -32,15 +31,3 @@ async def history(session: AsyncSession, post: Object) -> list[Revision]:
     starts = [post.published, *(edit.replaced_at for edit in edits)]
     versions = [*(as_it_read(post, edit) for edit in edits), post]
     return [Revision(version, since) for version, since in zip(versions, starts, strict=True)]
-
-
-async def edited_times(session: AsyncSession, posts: Sequence[Object]) -> dict[int, datetime]:
-    """When each of `posts` that was edited was last edited, by post id."""
-    if not posts:
-        return {}
-    rows = await session.execute(
-        select(PostEdit.object_id, func.max(PostEdit.replaced_at))
-        .where(PostEdit.object_id.in_([post.id for post in posts]))
-        .group_by(PostEdit.object_id)
-    )
-    return {object_id: at for object_id, at in rows}

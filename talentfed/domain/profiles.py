@@ -5,12 +5,14 @@ The profile page and the Mastodon client API both read them here.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import Select, func, literal, select, union_all
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.domain.fact_rows import Fact, fact, read_facts
 from talentfed.domain.visibility import listed
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import normalize_skill
@@ -34,25 +36,30 @@ async def profile_counts(session: AsyncSession, actor: Actor) -> ProfileCounts:
     return (await profile_counts_of(session, [actor]))[actor.id]
 
 
-async def profile_counts_of(session: AsyncSession, actors: Sequence[Actor]) -> dict[int, ProfileCounts]:
-    """`profile_counts` of many actors in one round trip (a page of statuses has many authors,
-    and apps ask for pages often): three grouped counts, told apart by a tag column."""
-    ids = list({actor.id for actor in actors})
+def profile_count_facts(actor_ids: Collection[int]) -> list[Select[Any]]:
+    """The queries of `profile_counts_of` (domain/fact_rows.py): three grouped counts."""
+    ids = list(actor_ids)
     if not ids:
-        return {}
+        return []
     accepted = Follow.state == "accepted"
     listed_ids = listed_posts().where(Object.author_id.in_(ids)).subquery()
-    counts = union_all(
-        select(literal("followers"), Follow.followed_id, func.count())
+    return [
+        fact("followers", id=Follow.followed_id, number=func.count())
         .where(Follow.followed_id.in_(ids), accepted)
         .group_by(Follow.followed_id),
-        select(literal("following"), Follow.follower_id, func.count())
+        fact("following", id=Follow.follower_id, number=func.count())
         .where(Follow.follower_id.in_(ids), accepted)
         .group_by(Follow.follower_id),
-        select(literal("posts"), listed_ids.c.author_id, func.count()).group_by(listed_ids.c.author_id),
-    )
-    found: dict[tuple[str, int], int] = {
-        (what, actor_id): int(count) for what, actor_id, count in await session.execute(counts)
+        fact("posts", id=listed_ids.c.author_id, number=func.count()).group_by(listed_ids.c.author_id),
+    ]
+
+
+def profile_counts_from(actor_ids: Collection[int], facts: Sequence[Fact]) -> dict[int, ProfileCounts]:
+    """Counts by actor id, from the rows of `profile_count_facts` (among others)."""
+    found = {
+        (row.what, row.id): int(row.number or 0)
+        for row in facts
+        if row.what in ("followers", "following", "posts")
     }
     return {
         actor_id: ProfileCounts(
@@ -60,8 +67,15 @@ async def profile_counts_of(session: AsyncSession, actors: Sequence[Actor]) -> d
             following=found.get(("following", actor_id), 0),
             posts=found.get(("posts", actor_id), 0),
         )
-        for actor_id in ids
+        for actor_id in actor_ids
     }
+
+
+async def profile_counts_of(session: AsyncSession, actors: Sequence[Actor]) -> dict[int, ProfileCounts]:
+    """`profile_counts` of many actors in one round trip (a page of statuses has many authors,
+    and apps ask for pages often)."""
+    ids = {actor.id for actor in actors}
+    return profile_counts_from(ids, await read_facts(session, profile_count_facts(ids)))
 
 
 RECENT_POSTS = 40  # how far back suggestions of tags look

@@ -14,12 +14,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, exists, func, or_, select
+from sqlalchemy import ColumnElement, Select, delete, exists, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.domain.fact_rows import Fact, fact, read_facts
 from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import Actor, Object, ThreadMute
 
+MUTED_THREAD = "muted_thread"  # the `what` of its fact rows
 MAX_DEPTH = 200  # replies walked up to find a thread's first post (as many as a context shows)
 
 
@@ -60,17 +62,28 @@ async def unmute(session: AsyncSession, member: Actor, post: Object) -> None:
     )
 
 
-async def muted_posts(session: AsyncSession, actor_id: int, posts: Sequence[Object]) -> set[int]:
-    """The ids of those `posts` whose thread the member muted (a status's `muted`)."""
-    names = {post.id: {name for name in _threads(post) if name} for post in posts}
-    threads = set().union(*names.values())
+def muted_thread_facts(actor_id: int, posts: Sequence[Object]) -> list[Select[Any]]:
+    """The query of which of these posts' threads the member muted, as `fact` rows
+    (domain/fact_rows.py), to run with a page's other facts; `muted_from` reads them."""
+    threads = {name for post in posts for name in _threads(post) if name}
     if not threads:
-        return set()
-    query = select(ThreadMute.thread_uri).where(
-        ThreadMute.actor_id == actor_id, ThreadMute.thread_uri.in_(threads)
-    )
-    muted = set(await session.scalars(query))
-    return {post_id for post_id, named in names.items() if named & muted}
+        return []
+    return [
+        fact(MUTED_THREAD, text=ThreadMute.thread_uri).where(
+            ThreadMute.actor_id == actor_id, ThreadMute.thread_uri.in_(threads)
+        )
+    ]
+
+
+def muted_from(posts: Sequence[Object], facts: Sequence[Fact]) -> set[int]:
+    """The ids of those `posts` whose thread is muted (a status's `muted`), from the facts read."""
+    muted = {row.text for row in facts if row.what == MUTED_THREAD}
+    return {post.id for post in posts if muted.intersection(_threads(post))}
+
+
+async def muted_posts(session: AsyncSession, actor_id: int, posts: Sequence[Object]) -> set[int]:
+    """`muted_from`, reading its facts alone."""
+    return muted_from(posts, await read_facts(session, muted_thread_facts(actor_id, posts)))
 
 
 def muted_after(actor_id: int, post: Any, at: ColumnElement[Any]) -> ColumnElement[bool]:

@@ -34,7 +34,6 @@ from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 logger = logging.getLogger("talentfed.inbox")
 
 
-
 class Invalid(ValueError):
     """The activity is malformed in a way that deserves a 400."""
 

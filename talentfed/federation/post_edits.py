@@ -5,7 +5,9 @@ One rule for both kinds of edit: our members' (`domain/posts.edit`) and other se
 Updates (`post_store.store_post`). Each takes the post's `version_of` before it changes the
 row, then calls `record_edit` with it; a version is kept only when what readers see changed,
 so a repeated or a bookkeeping-only Update (an accepted answer, a project call's status) is no
-edit. When a post is deleted its past versions go with its text (`forget_edits`).
+edit. The post's `edited_at` (when it last changed so) is kept on its row here too, so that
+timelines read it with the post. When a post is deleted its past versions go with its text
+(`forget_edits`).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, delete, select
+from sqlalchemy import ColumnElement, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.storage.models import Object, PostEdit
@@ -46,10 +48,12 @@ def version_of(post: Object) -> Version:
 
 def record_edit(session: AsyncSession, post: Object, before: Version, at: datetime) -> bool:
     """Keep `before` as the version of `post` that an edit replaced `at`, if the post now reads
-    differently; True if it was kept (added to the session, not flushed)."""
+    differently, and mark the post edited `at`; True if it was kept (added to the session, not
+    flushed)."""
     if version_of(post) == before:
         return False
     session.add(PostEdit(object_id=post.id, replaced_at=at, **{**_values(before), "tags": list(before.tags)}))
+    post.edited_at = at
     return True
 
 
@@ -68,5 +72,6 @@ def _values(record: Any) -> dict[str, Any]:
 
 async def forget_edits(session: AsyncSession, *where: ColumnElement[bool]) -> None:
     """Drop the past versions of the posts matching `where` (conditions on `Object`): a deleted
-    post's text is gone, and so are its earlier texts."""
+    post's text is gone, and so are its earlier texts; with them, its `edited_at`."""
     await session.execute(delete(PostEdit).where(PostEdit.object_id.in_(select(Object.id).where(*where))))
+    await session.execute(update(Object).where(*where, Object.edited_at.is_not(None)).values(edited_at=None))

@@ -178,7 +178,11 @@ class Object(Base):
     """A post of any kind: article, question, answer, project call, note, or a remote object."""
 
     __tablename__ = "objects"
-    __table_args__ = (Index(None, "author_id", "published"),)
+    __table_args__ = (
+        Index(None, "author_id", "published"),
+        # An author's listed posts are counted from the index alone (an Account's statuses_count).
+        Index(None, "author_id", "visibility", "deleted_at"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     uri: Mapped[str] = mapped_column(URI, unique=True, insert_sentinel=True)
@@ -210,6 +214,9 @@ class Object(Base):
     document: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     published: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When an edit last changed what the post shows (post_edits.record_edit keeps it), so that a
+    # page of statuses needs no query of `post_edits`.
+    edited_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
@@ -293,7 +300,12 @@ class Interaction(Base):
     """An edge of the observed graph other than a follow: reply, like, announce, mention."""
 
     __tablename__ = "interactions"
-    __table_args__ = (Index(None, "kind", "actor_id"), Index(None, "kind", "after_post_id", "id"))
+    __table_args__ = (
+        Index(None, "kind", "actor_id"),
+        Index(None, "kind", "after_post_id", "id"),
+        # A page's counts (object_id IN … AND kind IN …) and its reader's likes and boosts.
+        Index(None, "object_id", "kind", "actor_id"),
+    )
     # Read back on insert (RETURNING): an expired column would be loaded lazily, which async
     # sessions cannot do.
     __mapper_args__ = MappingProxyType({"eager_defaults": True})
@@ -301,7 +313,7 @@ class Interaction(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(16))  # reply | like | announce | mention
     actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
-    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), index=True)
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
     target_actor_id: Mapped[int | None] = mapped_column(
         ForeignKey("actors.id", ondelete="CASCADE"), index=True
     )

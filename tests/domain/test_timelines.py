@@ -225,3 +225,67 @@ async def test_an_accounts_statuses_hold_its_reblogs_unless_filtered(session: As
     ):
         rows = await timelines.account(session, lee, anyone, TimelinePage(limit=40), only)
         assert all(isinstance(row, Object) for row in rows)
+
+
+async def _walk_forward(session: AsyncSession, ada: Actor, start: StatusRef, limit: int) -> list[Item]:
+    """Every status newer than `start`, read with min_id a page at a time (as an app catches up
+    after a gap), newest first."""
+    seen: list[Item] = []
+    page = TimelinePage(min_id=start, limit=limit)
+    while True:
+        rows = [_item(row) for row in await timelines.home(session, ada, Viewer(actor_id=ada.id), page)]
+        if not rows:
+            return seen
+        assert len(rows) <= limit
+        seen = rows + seen
+        page = TimelinePage(min_id=_ref(rows[0]), limit=limit)
+
+
+@pytest.mark.parametrize("limit", [1, 2, 3, 40])
+async def test_min_id_pages_forward_through_reblogs_to_the_newest(session: AsyncSession, limit: int) -> None:
+    ada, expected = await _reblog_world(session)
+    assert await _walk_forward(session, ada, StatusRef(0), limit) == expected
+    # From a reblog in the middle: exactly what is newer than it.
+    middle = next(i for i, item in enumerate(expected) if item[0] == "reblog" and i > 2)
+    assert await _walk_forward(session, ada, _ref(expected[middle]), limit) == expected[:middle]
+
+
+async def test_a_reblog_of_a_deleted_post_is_gone_and_its_id_still_pages(session: AsyncSession) -> None:
+    ada, expected = await _reblog_world(session)
+    viewer = Viewer(actor_id=ada.id)
+    at = next(i for i, item in enumerate(expected) if item[0] == "reblog" and 2 < i < len(expected) - 3)
+    boost = await session.get(Interaction, expected[at][1])
+    assert boost is not None
+    boosted = await session.get(Object, boost.object_id)
+    assert boosted is not None
+    boosted.deleted_at = boosted.published
+    await session.flush()
+    gone = [item for item in expected if item != expected[at]]
+    assert await _all_items(session, ada, 2) == gone
+    cursor = _ref(expected[at])
+    older = await timelines.home(session, ada, viewer, TimelinePage(max_id=cursor, limit=3))
+    assert [_item(row) for row in older] == expected[at + 1 : at + 4]
+    newer = await timelines.home(session, ada, viewer, TimelinePage(min_id=cursor, limit=2))
+    assert [_item(row) for row in newer] == expected[at - 2 : at]
+    assert await timelines.readable(session, viewer, [cursor]) == []
+
+
+async def test_a_reblog_of_a_post_on_the_page_gives_way_to_the_post_in_either_direction(
+    session: AsyncSession,
+) -> None:
+    """Reading forward (min_id) a page keeps the same rule: the post itself when the page holds
+    it; and the reblog left out is not lost to an app catching up, it comes with the next page."""
+    ada, kim, lee, _, _ = await _people(session)
+    kims = Object(uri="https://x.example/k", type="Note", kind="note", author_id=kim.id, content="k")
+    session.add(kims)
+    await session.flush()
+    boost = Interaction(kind="announce", actor_id=lee.id, object_id=kims.id)
+    session.add(boost)
+    await session.flush()
+    viewer = Viewer(actor_id=ada.id)
+    newest = await timelines.home(session, ada, viewer, TimelinePage(limit=5))
+    assert [_item(row) for row in newest] == [("post", kims.id)]
+    forward = await timelines.home(session, ada, viewer, TimelinePage(min_id=StatusRef(0), limit=5))
+    assert [_item(row) for row in forward] == [("post", kims.id)]
+    after = await timelines.home(session, ada, viewer, TimelinePage(min_id=StatusRef(kims.id), limit=5))
+    assert [_item(row) for row in after] == [("reblog", boost.id)]

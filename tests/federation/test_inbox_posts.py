@@ -258,6 +258,7 @@ async def test_an_update_through_the_inbox_shows_in_the_status_history(
     delete = {"@context": context, "id": remote.activity_id("delete"), "type": "Delete", "actor": nia.uri}
     assert (await node.post("/inbox", {**delete, "object": note["id"]}, nia)).status_code == 202
     assert await node.count(PostEdit) == 0
+    assert await node.count(Object, Object.id == stored.id, Object.edited_at.is_not(None)) == 0
 
 
 async def test_an_announce_never_widens_a_post(node: Node, remote: RemoteServer) -> None:

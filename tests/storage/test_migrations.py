@@ -81,3 +81,39 @@ async def test_0007_forgets_remote_links_that_are_not_http(fresh_database, backe
         "loud": ("HTTPS://evil.example/@loud", None),
         "ours": ("javascript:kept-for-local", "data:,x"),
     }
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+async def test_0020_marks_posts_edited_when_their_last_edit_was(fresh_database, backend_name: str) -> None:
+    from datetime import UTC, datetime
+
+    from sqlalchemy import text
+
+    from talentfed.storage.db import session_factory
+    from talentfed.storage.models import PostEdit
+    from tests.support.factories import post_row, remote_actor
+
+    engine = create_engine(fresh_database(backend_name))
+    first, last = datetime(2026, 1, 1, tzinfo=UTC), datetime(2026, 2, 1, tzinfo=UTC)
+    async with session_factory(engine)() as session, session.begin():
+        author = remote_actor("kim", "kim.example")
+        session.add(author)
+        await session.flush()
+        edited, untouched = post_row(author, "edited"), post_row(author, "untouched")
+        session.add_all([edited, untouched])
+        await session.flush()
+        session.add_all([PostEdit(object_id=edited.id, content="v1", replaced_at=at) for at in (last, first)])
+    await migrate.downgrade(engine, "0019")
+    await migrate.upgrade(engine)
+    async with engine.connect() as connection:
+        rows = dict(
+            (uri.rsplit("/", 1)[-1], at)
+            for uri, at in await connection.execute(text("SELECT uri, edited_at FROM objects"))
+        )
+    await engine.dispose()
+    assert rows["untouched"] is None
+    # SQLite hands the column back as text, PostgreSQL as a timestamp: compare the moment.
+    stored = (
+        rows["edited"] if isinstance(rows["edited"], datetime) else datetime.fromisoformat(rows["edited"])
+    )
+    assert stored.replace(tzinfo=UTC) == last

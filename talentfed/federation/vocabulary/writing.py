@@ -40,4 +40,3 @@ def write_value(term: Term, value: Any) -> Any:
     if term.value == "token":
         return term.token_for(str(value))
     return str(value)
-

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from html import escape
-from typing import Any
+from typing import Any, NamedTuple
 
 from talentfed import kinds
 from talentfed.config import Config
@@ -81,31 +81,38 @@ def account(
     } | ({"moved": moved} if moved is not None else {})
 
 
+class Parent(NamedTuple):
+    """What a reply's Status says of the post it replies to."""
+
+    id: int | None
+    author_id: int | None
+
+
 # Our audiences as Mastodon names them.
 VISIBILITY = {"public": "public", "unlisted": "unlisted", "followers": "private", "direct": "direct"}
 
 
 def status(
     post: Object,
-    author: Actor,
-    author_counts: ProfileCounts,
+    author: dict[str, Any],
     counts: PostCounts,
     config: Config,
     *,
-    in_reply_to: Object | None = None,
+    in_reply_to: Parent | None = None,
     media: Sequence[MediaAttachment] = (),
-    edited_at: datetime | None = None,
 ) -> dict[str, Any]:
-    """A Status. Articles and project calls also carry a preview card linking their full page.
-    `edited_at` is when an edit last changed what it shows (domain/post_history.py), else None."""
+    """A Status; `author` is its author's Account (`account`), built once for all of a page's
+    statuses by the same author. Articles and project calls also carry a preview card linking
+    their full page. `edited_at` is when an edit last changed what it shows
+    (federation/post_edits.py), else None."""
     url = post.url or post.uri
     return {
         "id": str(post.id),
         "uri": post.uri,
         "url": url,
         "created_at": iso(post.published),
-        "edited_at": iso(edited_at),
-        "account": account(author, author_counts, config),
+        "edited_at": iso(post.edited_at),
+        "account": author,
         "content": _content(post),
         "text": None,
         "visibility": VISIBILITY.get(post.visibility, "direct"),

@@ -4,9 +4,10 @@ public timeline. Who may read what is decided by domain/visibility.py, as on the
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import Select, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -14,19 +15,19 @@ from starlette.routing import Route
 
 from talentfed.config import Config
 from talentfed.domain import thread_mutes, timelines
+from talentfed.domain.fact_rows import fact, read_facts
 from talentfed.domain.media import media_of
 from talentfed.domain.paging import StatusRef, in_order, paged
-from talentfed.domain.post_counts import post_counts, reactions_of
-from talentfed.domain.post_history import edited_times
-from talentfed.domain.profiles import profile_counts_of
+from talentfed.domain.post_counts import post_count_facts, post_counts_from, reaction_facts, reactions_from
+from talentfed.domain.profiles import profile_count_facts, profile_counts_from
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
 from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by, silenced_domains, unsilenced
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
-from talentfed.web.mastodon.accounts import account_id, accounts_json
+from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.auth import optional_holder
-from talentfed.web.mastodon.entities import reblog, status
+from talentfed.web.mastodon.entities import Parent, account, reblog, status
 from talentfed.web.mastodon.errors import NOT_FOUND, MastodonError, validation_failed
 from talentfed.web.mastodon.paging import link_header, links_between, page_of
 from talentfed.web.mastodon.params import query_list, row_id
@@ -60,44 +61,8 @@ async def statuses_json(
     """Statuses for posts, with their authors, counts and parents read in a few queries; for a
     member (`viewer`), also what Mastodon adds for the signed-in reader: `favourited`,
     `reblogged`, `muted`, `bookmarked`, and `pinned` on their own statuses."""
-    authors = {
-        a.id: a
-        for a in await session.scalars(select(Actor).where(Actor.id.in_({p.author_id for p in posts})))
-    }
-    parents = {
-        p.uri: p
-        for p in await session.scalars(
-            select(Object).where(Object.uri.in_({p.in_reply_to_uri for p in posts if p.in_reply_to_uri}))
-        )
-    }
-    counts = await post_counts(session, posts)
-    author_counts = await profile_counts_of(session, list(authors.values()))
-    attached = await media_of(session, posts)
-    edited = await edited_times(session, posts)
-    shown = [
-        status(
-            post,
-            authors[post.author_id],
-            author_counts[post.author_id],
-            counts[post.id],
-            config,
-            in_reply_to=parents.get(post.in_reply_to_uri or ""),
-            media=attached[post.id],
-            edited_at=edited.get(post.id),
-        )
-        for post in posts
-    ]
-    if viewer.actor_id is not None:
-        reacted = await reactions_of(session, viewer.actor_id, posts)
-        muted = await thread_mutes.muted_posts(session, viewer.actor_id, posts)
-        for post, body in zip(posts, shown, strict=True):
-            body["favourited"] = (post.id, "like") in reacted
-            body["reblogged"] = (post.id, "announce") in reacted
-            body["muted"] = post.id in muted
-            body["bookmarked"] = (post.id, "bookmark") in reacted
-            if post.author_id == viewer.actor_id:
-                body["pinned"] = bool(post.pinned)
-    return shown
+    shown = await _shown_posts(session, config, posts, set(), viewer)
+    return [shown.statuses[post.id] for post in posts]
 
 
 async def timeline_json(
@@ -106,22 +71,84 @@ async def timeline_json(
     """Statuses for a timeline's posts and reblogs (each wrapping its original), in a few
     queries whatever their number."""
     posts = list({p.id: p for p in (i if isinstance(i, Object) else i.post for i in items)}.values())
-    shown = dict(
-        zip([p.id for p in posts], await statuses_json(session, config, posts, viewer=viewer), strict=True)
-    )
-    booster_ids = {item.boost.actor_id for item in items if isinstance(item, Reblog)}
-    actors = (
-        list(await session.scalars(select(Actor).where(Actor.id.in_(booster_ids)))) if booster_ids else []
-    )
-    shown_as = await accounts_json(session, config, actors)
-    boosters = {actor.id: body for actor, body in zip(actors, shown_as, strict=True)}
+    boosters = {item.boost.actor_id for item in items if isinstance(item, Reblog)}
+    shown = await _shown_posts(session, config, posts, boosters, viewer)
     return [
-        shown[item.id]
+        shown.statuses[item.id]
         if isinstance(item, Object)
         else reblog(
-            reblog_status_id(item.boost), item.boost, boosters[item.boost.actor_id], shown[item.post.id]
+            reblog_status_id(item.boost),
+            item.boost,
+            shown.accounts[item.boost.actor_id],
+            shown.statuses[item.post.id],
         )
         for item in items
+    ]
+
+
+@dataclass(frozen=True)
+class _Shown:
+    statuses: dict[int, dict[str, Any]]  # by post id
+    accounts: dict[int, dict[str, Any]]  # by actor id: the authors' and the boosters'
+
+
+async def _shown_posts(
+    session: AsyncSession, config: Config, posts: Sequence[Object], boosters: set[int], viewer: Viewer
+) -> _Shown:
+    """The statuses of `posts` and the accounts of their authors and of `boosters`, in three
+    round trips whatever their number: the actors; every count and mark shown (the actors'
+    follower and post counts, the posts' replies, likes and boosts, the reader's marks) and the
+    replies' parents (domain/fact_rows.py); the media."""
+    actor_ids = {p.author_id for p in posts} | boosters
+    actors = list(await session.scalars(select(Actor).where(Actor.id.in_(actor_ids)))) if actor_ids else []
+    reader = viewer.actor_id
+    facts = await read_facts(
+        session,
+        [
+            *profile_count_facts(actor_ids),
+            *post_count_facts(posts),
+            *_parent_facts(posts),
+            *(reaction_facts(reader, posts) if reader is not None else []),
+            *(thread_mutes.muted_thread_facts(reader, posts) if reader is not None else []),
+        ],
+    )
+    actor_counts = profile_counts_from(actor_ids, facts)
+    accounts = {actor.id: account(actor, actor_counts[actor.id], config) for actor in actors}
+    counts = post_counts_from(posts, facts)
+    parents = {row.text: Parent(row.id, row.number) for row in facts if row.what == "parent"}
+    attached = await media_of(session, posts)
+    statuses = {
+        post.id: status(
+            post,
+            accounts[post.author_id],
+            counts[post.id],
+            config,
+            in_reply_to=parents.get(post.in_reply_to_uri or ""),
+            media=attached[post.id],
+        )
+        for post in posts
+    }
+    if reader is not None:
+        reacted = reactions_from(facts)
+        muted = thread_mutes.muted_from(posts, facts)
+        for post in posts:
+            body = statuses[post.id]
+            body["favourited"] = (post.id, "like") in reacted
+            body["reblogged"] = (post.id, "announce") in reacted
+            body["muted"] = post.id in muted
+            body["bookmarked"] = (post.id, "bookmark") in reacted
+            if post.author_id == reader:
+                body["pinned"] = bool(post.pinned)
+    return _Shown(statuses, accounts)
+
+
+def _parent_facts(posts: Sequence[Object]) -> list[Select[Any]]:
+    """The posts that `posts` reply to, if stored here: ("parent", id, uri, author id) rows."""
+    uris = {p.in_reply_to_uri for p in posts if p.in_reply_to_uri}
+    if not uris:
+        return []
+    return [
+        fact("parent", id=Object.id, text=Object.uri, number=Object.author_id).where(Object.uri.in_(uris))
     ]
 
 

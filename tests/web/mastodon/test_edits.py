@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Activity, PostEdit
+from talentfed.storage.models import Activity, Object, PostEdit
 from tests.web.mastodon.test_posting import _token, demo_post
 
 
@@ -217,4 +217,6 @@ async def test_history_follows_visibility_and_deletion(
         kept = await session.scalar(
             select(func.count()).select_from(PostEdit).where(PostEdit.object_id == int(private["id"]))
         )
+        deleted = await session.get(Object, int(private["id"]))
     assert kept == 0  # a deleted post's earlier texts go with it
+    assert deleted is not None and deleted.edited_at is None  # and the mark that it was edited
