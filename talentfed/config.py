@@ -59,6 +59,10 @@ class ServerConfig:
     # Serve https directly (PEM files); both or neither. Behind a proxy that terminates TLS: neither.
     tls_certificate: str = ""
     tls_private_key: str = ""
+    # Web processes sharing the port (uvicorn's multiprocess mode); more than 1 needs PostgreSQL.
+    workers: int = 1
+    # A single web process runs the background jobs too; several never do (`talentfed worker`).
+    run_jobs: bool = True
 
 
 @dataclass(frozen=True)
@@ -78,6 +82,9 @@ class FederationConfig:
     max_fetch_bytes: int = 1024 * 1024
     delivery_workers: int = 2
     retry_initial_delay: float = 30.0
+    # How long a claimed delivery stays a worker's; a worker killed outright leaves its jobs
+    # to the others this long after it claimed them.
+    delivery_lease_seconds: float = 300.0
     crawl_interval_minutes: int = 0  # 0: no scheduled crawl, only `talentfed crawl`
 
 
@@ -139,6 +146,22 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WorkerConfig:
+    # `talentfed worker` (and the jobs inside a single `talentfed serve`).
+    # On SIGTERM: stop claiming, let POSTs in flight finish this long, release the rest.
+    drain_seconds: float = 30.0
+    # Prometheus metrics of a `talentfed worker` on 127.0.0.1:<port>; 0: none.
+    metrics_port: int = 0
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    # Shared state of several processes (rate-limit counters). Empty: in the database
+    # (PostgreSQL) or in the one process's memory (SQLite). redis://host:port/db: in Redis.
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -150,6 +173,8 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     log: LogConfig = field(default_factory=LogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     source: str = "<defaults>"
 
     @property
@@ -168,6 +193,8 @@ SECTIONS: dict[str, type] = {
     "media": MediaConfig,
     "log": LogConfig,
     "metrics": MetricsConfig,
+    "worker": WorkerConfig,
+    "cache": CacheConfig,
 }
 
 
@@ -286,6 +313,17 @@ def _check_metrics_token(value: str) -> str:
     return value
 
 
+def _check_cache_url(value: str) -> str:
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path)):
+        raise ValueError(f"a Redis URL such as redis://127.0.0.1:6379/0 (or empty), got {value!r}")
+    return value
+
+
+def _check_metrics_port(value: int) -> int:
+    return value and _check_port(value)
+
+
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(check_domain(d) for d in value)
 
@@ -295,6 +333,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("node", "base_url"): _check_http_url,
     ("node", "institution_username"): _check_username,
     ("server", "port"): _check_port,
+    ("server", "workers"): _check_positive,
     ("database", "url"): _check_database_url,
     ("database", "pool_size"): _check_positive,
     ("federation", "blocked_domains"): _check_domains,
@@ -304,6 +343,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "max_fetch_bytes"): _check_positive,
     ("federation", "delivery_workers"): _check_non_negative,
     ("federation", "retry_initial_delay"): _check_positive,
+    ("federation", "delivery_lease_seconds"): _check_positive,
     ("federation", "crawl_interval_minutes"): _check_non_negative,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
@@ -323,6 +363,9 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("log", "level"): _check_log_level,
     ("log", "format"): _check_log_format,
     ("metrics", "token"): _check_metrics_token,
+    ("worker", "drain_seconds"): _check_non_negative,
+    ("worker", "metrics_port"): _check_metrics_port,
+    ("cache", "url"): _check_cache_url,
 }
 
 

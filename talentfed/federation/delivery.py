@@ -9,6 +9,10 @@
 - Double-knocking: a 400/401 is retried once with the other signature scheme, and the
   scheme that worked is remembered per host.
 - No database transaction is held open during a POST.
+- Stopping (SIGTERM) drains: no more claims, the POSTs in flight get `drain` seconds to finish,
+  and the jobs still unfinished then are released (queued again, lease cleared), so another
+  worker takes them at once instead of when the lease expires. A POST cut off this way may
+  have reached its inbox: the receiver sees it twice, and drops it by its activity id.
 - Each attempt runs, and is logged, under the id of the request that queued its job
   (`observability/logs.py`), and is counted by outcome (`observability/metrics.py`).
 """
@@ -55,6 +59,7 @@ class DeliveryPolicy:
     max_delay: float = 6 * 3600.0
     give_up_after: timedelta = timedelta(days=2, hours=1)
     idle_poll: float = 0.5  # seconds between looks at an empty queue
+    drain: float = 30.0  # seconds the POSTs in flight may take to finish once asked to stop
 
 
 @dataclass(frozen=True)
@@ -245,12 +250,12 @@ class DeliveryQueue:
                 await _mark_host(session, host, reachable=True)
                 self._reachable.add(host)
 
-    async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
-        """Put a claimed job back untried (its host's circuit is open)."""
+    async def release(self, job_ids: list[int], worker_id: str, not_before: datetime) -> None:
+        """Put claimed jobs back untried (their host's circuit is open, or the worker stops)."""
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             await session.execute(
                 update(DeliveryJob)
-                .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
+                .where(DeliveryJob.id.in_(job_ids), DeliveryJob.claimed_by == worker_id)
                 .values(state="queued", next_attempt_at=not_before, lease_until=None, claimed_by=None)
             )
 
@@ -387,13 +392,14 @@ class DeliveryWorker:
     # Successful deliveries not yet written: recorded together, at most FLUSH_EVERY later. A crash
     # in between only means those jobs are delivered again when their lease expires.
     _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)
+    _interrupted: list[int] = field(default_factory=list)  # jobs whose attempt a drain cut off
 
     @property
     def policy(self) -> DeliveryPolicy:
         return self.queue.policy
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; then finish the POSTs in flight."""
+        """Deliver until `stop` is set; then drain (see the module's text)."""
         logger.info("delivery worker %s started", self.worker_id)
         try:
             while not stop.is_set():
@@ -408,10 +414,21 @@ class DeliveryWorker:
                 if len(self._tasks) >= self.policy.concurrency:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if self._tasks:
-                await asyncio.wait(self._tasks)
-            await self._flush()
+            await self._drain()
             logger.info("delivery worker %s stopped", self.worker_id)
+
+    async def _drain(self) -> None:
+        """Give the POSTs in flight `policy.drain` seconds, record them, release what is left."""
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=self.policy.drain)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self._flush()
+        released, self._interrupted = self._interrupted, []
+        if released:
+            await self.queue.release(released, self.worker_id, utcnow())
+            logger.info("delivery worker %s released %d unfinished jobs", self.worker_id, len(released))
 
     async def run_until_idle(self) -> None:
         """Deliver everything that is due now (tests and the CLI use this)."""
@@ -458,6 +475,9 @@ class DeliveryWorker:
         with request_scope(job.request_id):
             try:
                 await self._attempt_once(job)
+            except asyncio.CancelledError:
+                self._interrupted.append(job.id)
+                raise
             except Exception:
                 logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
             finally:
@@ -466,7 +486,7 @@ class DeliveryWorker:
     async def _attempt_once(self, job: ClaimedJob) -> None:
         paused_until = self._paused.get(job.host)
         if paused_until and paused_until > utcnow():
-            await self.queue.release(job, self.worker_id, paused_until)
+            await self.queue.release([job.id], self.worker_id, paused_until)
             return
         outcome = await self.deliverer.deliver(job)
         metrics.count_delivery_attempt(outcome.kind)

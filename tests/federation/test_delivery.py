@@ -358,7 +358,7 @@ async def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(
     assert taken.id == slow.id
 
     await queue.finish(slow, "slow-worker", Outcome("failed", 404, "HTTP 404"))
-    await queue.release(slow, "slow-worker", utcnow())
+    await queue.release([slow.id], "slow-worker", utcnow())
     job = await the_job(sessions)
     assert (job.state, job.claimed_by, job.attempts, job.last_status) == ("running", "new-worker", 0, None)
 
@@ -431,6 +431,54 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
         if "worker" in locals():
             await worker
         await runtime.close()
+
+
+async def _stopped_while_a_post_hangs(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor, *, drain: float, hang: float
+) -> list[DeliveryJob]:
+    """A worker asked to stop while one host has answered and another takes `hang` seconds:
+    the jobs as the drain left them, in the order slow host, fast host."""
+    answered = asyncio.Event()
+
+    async def hanging(received: Received) -> int:
+        answered.set()
+        await asyncio.sleep(hang)
+        return 202
+
+    remote.answer = hanging
+    runtime = await Federation.open(config, sessions, DeliveryPolicy(drain=drain, idle_poll=0.05))
+    stop = asyncio.Event()
+    try:
+        async with RemoteServer() as fast:
+            await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
+            await queue_note(sessions, config, bob, await remote_actor(sessions, fast, "f"))
+            worker = asyncio.create_task(runtime.new_worker().run(stop))
+            await eventually(lambda: answered.is_set() and bool(fast.received), timeout=10)
+            stop.set()
+            await asyncio.wait_for(worker, drain + 10)
+    finally:
+        stop.set()
+        await runtime.close()
+    return await jobs(sessions)
+
+
+async def test_a_stopping_worker_releases_a_post_that_outlasts_the_drain(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    slow, fast = await _stopped_while_a_post_hangs(config, sessions, remote, bob, drain=0.3, hang=30)
+    assert (fast.state, fast.claimed_by) == ("done", None)
+    assert (slow.state, slow.claimed_by, slow.lease_until, slow.attempts) == ("queued", None, None, 0)
+    assert slow.next_attempt_at <= utcnow()
+    # Released, not left to its lease: another worker takes it at once.
+    [taken] = await DeliveryQueue(sessions, DeliveryPolicy()).claim("next-worker", 10, set())
+    assert taken.id == slow.id
+
+
+async def test_a_stopping_worker_lets_a_post_finish_within_the_drain(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    slow, fast = await _stopped_while_a_post_hangs(config, sessions, remote, bob, drain=20, hang=0.5)
+    assert [(job.state, job.attempts, job.claimed_by) for job in (slow, fast)] == [("done", 1, None)] * 2
 
 
 async def test_concurrent_claims_never_share_a_job(
