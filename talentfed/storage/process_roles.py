@@ -34,7 +34,9 @@ class DatabaseBusy(Exception):
 def check_web_processes(config: Config, workers: int) -> None:
     """Refuse several web processes on SQLite, naming where the number came from."""
     if workers > 1 and config.is_sqlite:
-        raise ConfigError(config.source, "[server] workers (or serve --workers)", f"expected 1: {SEVERAL_WRITERS}")
+        raise ConfigError(
+            config.source, "[server] workers (or serve --workers)", f"expected 1: {SEVERAL_WRITERS}"
+        )
 
 
 def lock_path(config: Config) -> Path | None:

@@ -434,7 +434,13 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
 
 
 async def _stopped_while_a_post_hangs(
-    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor, *, drain: float, hang: float
+    config: Config,
+    sessions: async_sessionmaker,
+    remote: RemoteServer,
+    bob: Actor,
+    *,
+    drain: float,
+    hang: float,
 ) -> list[DeliveryJob]:
     """A worker asked to stop while one host has answered and another takes `hang` seconds:
     the jobs as the drain left them, in the order slow host, fast host."""

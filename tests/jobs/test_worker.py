@@ -59,6 +59,22 @@ async def test_a_scheduled_crawl_is_a_job_of_its_own(config: Config, engine: Asy
         assert "crawl" not in [job.name for job in worker_jobs(config, sessions, runtime, count=1)]
 
 
+async def test_a_worker_runs_the_jobs_of_its_queues_only(config: Config, engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    crawling = dataclasses.replace(
+        config, federation=dataclasses.replace(config.federation, crawl_interval_minutes=30)
+    )
+    async with federation(crawling, sessions) as runtime:
+
+        def names(*queues: str) -> list[str]:
+            return [job.name for job in worker_jobs(crawling, sessions, runtime, 2, frozenset(queues))]
+
+        assert names("delivery") == ["delivery", "delivery", "actor-refresh"]
+        assert names("analytics") == ["analytics-refresh"]
+        assert names("crawl") == ["crawl"]
+        assert names("crawl", "analytics") == ["analytics-refresh", "crawl"]
+
+
 async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
     tmp_path: Path, db_url: str, engine: AsyncEngine
 ) -> None:
