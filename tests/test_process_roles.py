@@ -120,10 +120,13 @@ def test_serve_with_several_web_processes_on_sqlite_is_refused(sqlite_node: Path
 
 def test_the_writer_lock_goes_with_its_holder(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"), environ={})
-    with sole_writer(config, "serve"), pytest.raises(DatabaseBusy, match="talentfed serve"):
-        # flock locks belong to the open file, so a second open in this process is refused too
-        with sole_writer(config, "worker"):
-            pass
+    # flock locks belong to the open file, so a second open in this process is refused too
+    with (
+        sole_writer(config, "serve"),
+        pytest.raises(DatabaseBusy, match="talentfed serve"),
+        sole_writer(config, "worker"),
+    ):
+        pass
     with sole_writer(config, "worker"):
         pass  # released when the first holder ended
 
