@@ -1,7 +1,8 @@
 """Delivery: workers that POST queued activities to remote inboxes, durably and fairly.
 
-- Jobs are claimed with a lease. A worker that dies leaves its jobs to be reclaimed when
-  the lease expires; a worker whose lease was taken over cannot finish the job.
+- Jobs are claimed with a lease, which the worker renews while it lives (every third of the
+  lease), so a slow worker keeps its jobs. A worker that dies leaves its jobs to be reclaimed
+  when the lease expires; a worker whose lease was taken over cannot finish the job.
 - Claims are fair: at most `per_host_limit` jobs of one host at a time, and a host that
   just failed is paused (a circuit breaker) so a dead server never holds up live ones.
 - Retries back off exponentially with jitter on network errors, 5xx, 401, 408 and 429
@@ -24,6 +25,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -46,6 +48,7 @@ logger = logging.getLogger("talentfed.delivery")
 
 SCHEMES = ("cavage", "rfc9421")
 FLUSH_BATCH = 64  # successful deliveries recorded in one transaction
+REACHABLE_TTL = 60.0  # seconds a host this process saw answer is not marked reachable again
 
 
 @dataclass(frozen=True)
@@ -130,7 +133,14 @@ class DeliveryQueue:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy) -> None:
         self.sessions = sessions
         self.policy = policy
-        self._reachable: set[str] = set()
+        # Hosts this process marked reachable, and when: no write per POST to a host known to
+        # answer. Only a cache: another process may mark the host unreachable meanwhile, so
+        # after REACHABLE_TTL a success is written again (and clears that mark).
+        self._reachable: dict[str, float] = {}
+
+    def _known_reachable(self, host: str) -> bool:
+        marked = self._reachable.get(host)
+        return marked is not None and time.monotonic() - marked < REACHABLE_TTL
 
     async def claim(self, worker_id: str, limit: int, skip_hosts: set[str]) -> list[ClaimedJob]:
         """Lease up to `limit` due jobs, at most per_host_limit per host, none of `skip_hosts`."""
@@ -220,12 +230,12 @@ class DeliveryQueue:
             )
             if not rowcount(result):
                 return  # our lease was taken over: the job, and what it says of the host, is not ours
-            if outcome.kind == "done" and job.host not in self._reachable:
+            if outcome.kind == "done" and not self._known_reachable(job.host):
                 await _mark_host(session, job.host, reachable=True)
-                self._reachable.add(job.host)  # no write per POST to a host already known to answer
+                self._reachable[job.host] = time.monotonic()
             elif gave_up:
                 await _mark_host(session, job.host, reachable=False)
-                self._reachable.discard(job.host)
+                self._reachable.pop(job.host, None)
 
     async def finish_delivered(self, done: list[tuple[ClaimedJob, int | None]], worker_id: str) -> None:
         """Record many successful deliveries in one transaction (the common case, batched)."""
@@ -246,9 +256,10 @@ class DeliveryQueue:
                         claimed_by=None,
                     )
                 )
-            for host in {job.host for job, _ in done} - self._reachable:
+            # In order: two workers marking the same hosts otherwise deadlock on their rows.
+            for host in sorted({job.host for job, _ in done if not self._known_reachable(job.host)}):
                 await _mark_host(session, host, reachable=True)
-                self._reachable.add(host)
+                self._reachable[host] = time.monotonic()
 
     async def release(self, job_ids: list[int], worker_id: str, not_before: datetime) -> None:
         """Put claimed jobs back untried (their host's circuit is open, or the worker stops)."""
@@ -258,6 +269,16 @@ class DeliveryQueue:
                 .where(DeliveryJob.id.in_(job_ids), DeliveryJob.claimed_by == worker_id)
                 .values(state="queued", next_attempt_at=not_before, lease_until=None, claimed_by=None)
             )
+
+    async def renew(self, worker_id: str) -> int:
+        """Extend the lease of every job `worker_id` holds; how many it holds."""
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.claimed_by == worker_id, DeliveryJob.state == "running")
+                .values(lease_until=utcnow() + self.policy.lease)
+            )
+            return rowcount(result)
 
     async def pause_host(self, host: str, until: datetime) -> None:
         """Defer every queued job of `host`, so other workers also leave it alone for now."""
@@ -401,6 +422,7 @@ class DeliveryWorker:
     async def run(self, stop: asyncio.Event) -> None:
         """Deliver until `stop` is set; then drain (see the module's text)."""
         logger.info("delivery worker %s started", self.worker_id)
+        renewing = asyncio.create_task(self._renew_leases())
         try:
             while not stop.is_set():
                 await self._flush()
@@ -415,7 +437,17 @@ class DeliveryWorker:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await self._drain()
+            renewing.cancel()
             logger.info("delivery worker %s stopped", self.worker_id)
+
+    async def _renew_leases(self) -> None:
+        every = self.policy.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.queue.renew(self.worker_id)
+            except Exception:  # the database may be briefly unavailable; the lease has time left
+                logger.exception("renewing the leases of %s failed", self.worker_id)
 
     async def _drain(self) -> None:
         """Give the POSTs in flight `policy.drain` seconds, record them, release what is left."""

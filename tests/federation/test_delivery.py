@@ -487,6 +487,42 @@ async def test_a_stopping_worker_lets_a_post_finish_within_the_drain(
     assert [(job.state, job.attempts, job.claimed_by) for job in (slow, fast)] == [("done", 1, None)] * 2
 
 
+async def test_a_live_worker_renews_its_leases_so_no_one_takes_its_jobs(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    answered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(received: Received) -> int:
+        answered.set()
+        await release.wait()
+        return 202
+
+    remote.answer = slow
+    policy = DeliveryPolicy(lease=timedelta(seconds=0.6), idle_poll=0.05)
+    runtime = await Federation.open(config, sessions, policy)
+    stop = asyncio.Event()
+    try:
+        await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
+        worker = asyncio.create_task(runtime.new_worker().run(stop))
+        await eventually(answered.is_set, timeout=10)
+        await asyncio.sleep(1.5)  # two and a half leases: renewed, the job is still the worker's
+        assert await DeliveryQueue(sessions, policy).claim("other-worker", 10, set()) == []
+        release.set()
+        await eventually(lambda: _all_done(sessions), timeout=10)
+    finally:
+        release.set()
+        stop.set()
+        if "worker" in locals():
+            await worker
+        await runtime.close()
+    assert len(remote.received) == 1
+
+
+async def _all_done(sessions: async_sessionmaker) -> bool:
+    return all(job.state == "done" for job in await jobs(sessions))
+
+
 async def test_concurrent_claims_never_share_a_job(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
