@@ -112,6 +112,7 @@ class RateLimitsConfig:
 
     enabled: bool = True
     api_per_token: int = 300  # /api/v1, /api/v2 requests with a bearer token, per 5 minutes
+    api_per_account: int = 1500  # ... with any of one account's tokens, per 5 minutes
     api_per_address: int = 300  # ... without one, per client address, per 5 minutes
     all_per_address: int = 7500  # every limited request of one address, per 5 minutes
     media_per_token: int = 30  # media uploads, per 30 minutes

@@ -559,3 +559,13 @@ class IdempotencyKey(Base):
     # Set in the transaction that claimed the key, so a committed key always names its post.
     object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RateLimitCounter(Base):
+    """One rate-limit window of one key, shared by every process (storage/rate_counters.py)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the rule and key
+    resets_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time the window ends
+    hits: Mapped[int] = mapped_column(Integer)
