@@ -191,7 +191,7 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
 
     workers: list[Worker] = []
     try:
-        node.start()
+        node.start(timeout=90)  # two processes importing everything at once, on 2 busy cores
         assert len(web_processes(node.process.pid)) >= 2  # uvicorn's supervisor and its 2 web processes
         workers = [Worker(node, n) for n in range(3)]
         wait_for(lambda: all(worker.worker_ids() for worker in workers), "the workers to start", 60)
