@@ -151,7 +151,7 @@ class WorkerConfig:
     # `talentfed worker` (and the jobs inside a single `talentfed serve`).
     # On SIGTERM: stop claiming, let POSTs in flight finish this long, release the rest.
     drain_seconds: float = 30.0
-    # Prometheus metrics of a `talentfed worker` on 127.0.0.1:<port>; 0: none.
+    # Prometheus metrics of a `talentfed worker` on [server] host:<port>; 0: none.
     metrics_port: int = 0
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -453,18 +454,11 @@ async def _stopped_while_a_post_hangs(
 
     remote.answer = hanging
     runtime = await Federation.open(config, sessions, DeliveryPolicy(drain=drain, idle_poll=0.05))
-    stop = asyncio.Event()
-    try:
-        async with RemoteServer() as fast:
-            await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
-            await queue_note(sessions, config, bob, await remote_actor(sessions, fast, "f"))
-            worker = asyncio.create_task(runtime.new_worker().run(stop))
+    async with RemoteServer() as fast:
+        await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
+        await queue_note(sessions, config, bob, await remote_actor(sessions, fast, "f"))
+        async with asyncio.timeout(drain + 20), _delivering(runtime):
             await eventually(lambda: answered.is_set() and bool(fast.received), timeout=10)
-            stop.set()
-            await asyncio.wait_for(worker, drain + 10)
-    finally:
-        stop.set()
-        await runtime.close()
     return await jobs(sessions)
 
 
@@ -500,23 +494,31 @@ async def test_a_live_worker_renews_its_leases_so_no_one_takes_its_jobs(
 
     remote.answer = slow
     policy = DeliveryPolicy(lease=timedelta(seconds=0.6), idle_poll=0.05)
-    runtime = await Federation.open(config, sessions, policy)
-    stop = asyncio.Event()
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
     try:
-        await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
-        worker = asyncio.create_task(runtime.new_worker().run(stop))
-        await eventually(answered.is_set, timeout=10)
-        await asyncio.sleep(1.5)  # two and a half leases: renewed, the job is still the worker's
-        assert await DeliveryQueue(sessions, policy).claim("other-worker", 10, set()) == []
-        release.set()
-        await eventually(lambda: _all_done(sessions), timeout=10)
+        async with _delivering(await Federation.open(config, sessions, policy)):
+            await eventually(answered.is_set, timeout=10)
+            await asyncio.sleep(1.5)  # two and a half leases: renewed, the job is still the worker's
+            assert await DeliveryQueue(sessions, policy).claim("other-worker", 10, set()) == []
+            release.set()
+            await eventually(lambda: _all_done(sessions), timeout=10)
     finally:
         release.set()
-        stop.set()
-        if "worker" in locals():
-            await worker
-        await runtime.close()
     assert len(remote.received) == 1
+
+
+@contextlib.asynccontextmanager
+async def _delivering(runtime: Federation) -> AsyncIterator[asyncio.Event]:
+    """A worker of `runtime` delivering during the block (its stop event); then stopped, and the
+    runtime closed."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(runtime.new_worker().run(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await worker
+        await runtime.close()
 
 
 async def _all_done(sessions: async_sessionmaker) -> bool:

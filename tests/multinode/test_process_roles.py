@@ -46,7 +46,7 @@ ACTIVITIES = int(2000 * SCALE)
 FOLLOWERS = int(5000 * SCALE)
 HOSTS = 50
 SENDERS = 8
-LEASE = 15.0  # seconds: how soon the killed worker's jobs go to the others
+LEASE = 20.0  # seconds: how soon the killed worker's jobs go to the others (a live one renews)
 
 
 @pytest.fixture
