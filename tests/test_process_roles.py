@@ -118,6 +118,13 @@ def test_serve_with_several_web_processes_on_sqlite_is_refused(sqlite_node: Path
     assert "PostgreSQL" in result.stderr
 
 
+def test_several_web_processes_need_one_session_secret(tmp_path: Path, fresh_database) -> None:
+    write_config(tmp_path, fresh_database("postgresql"), **{"server.workers": 2})
+    result = run_cli("serve", cwd=tmp_path, timeout=60)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "[web] session_secret: expected a secret for the 2 web processes to share" in result.stderr
+
+
 def test_the_writer_lock_goes_with_its_holder(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"), environ={})
     # flock locks belong to the open file, so a second open in this process is refused too

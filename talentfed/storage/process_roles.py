@@ -32,10 +32,19 @@ class DatabaseBusy(Exception):
 
 
 def check_web_processes(config: Config, workers: int) -> None:
-    """Refuse several web processes on SQLite, naming where the number came from."""
-    if workers > 1 and config.is_sqlite:
+    """Refuse several web processes on SQLite, or without a session secret they all share."""
+    if workers < 2:
+        return
+    if config.is_sqlite:
         raise ConfigError(
             config.source, "[server] workers (or serve --workers)", f"expected 1: {SEVERAL_WRITERS}"
+        )
+    if not config.web.session_secret:
+        raise ConfigError(
+            config.source,
+            "[web] session_secret",
+            f"expected a secret for the {workers} web processes to share (empty, each would draw its "
+            "own, and a sign-in would hold in one of them only)",
         )
 
 

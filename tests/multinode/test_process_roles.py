@@ -183,6 +183,7 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
     config.write_text(
         config.read_text()
         .replace("workers = 1", "workers = 2")
+        .replace('session_secret = ""', f'session_secret = "{"s" * 48}"')
         .replace("delivery_lease_seconds = 300.0", f"delivery_lease_seconds = {LEASE}")
     )
     node.cli_ok("user", "add", "ada", "--display-name", "Ada")
