@@ -8,7 +8,8 @@ half-way through a fan-out. Nothing accepted is lost and nothing is done twice:
   POSTed it without living to record it (then its lease expires and another worker sends it
   again: at-least-once, which a receiver makes exactly-once by the activity's id). Every other
   inbox gets it exactly once;
-- the two other workers stop on SIGTERM, draining: exit 0, nothing left running.
+- the two other workers stop on SIGTERM, draining: exit 0, nothing left running;
+- the client API's rate limit counts one client once across both web processes.
 
 The numbers can be scaled down with TALENTFED_ROLES_SCALE (e.g. 0.2 for a quick look); the
 default is the issue's.
@@ -46,6 +47,7 @@ ACTIVITIES = int(2000 * SCALE)
 FOLLOWERS = int(5000 * SCALE)
 HOSTS = 50
 SENDERS = 8
+API_LIMIT = 6  # client API requests per address
 LEASE = 20.0  # seconds: how soon the killed worker's jobs go to the others (a live one renews)
 
 
@@ -183,6 +185,8 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
     config.write_text(
         config.read_text()
         .replace("workers = 1", "workers = 2")
+        .replace("enabled = false", "enabled = true")  # [rate_limits]
+        .replace("api_per_address = 300", f"api_per_address = {API_LIMIT}")
         .replace('session_secret = ""', f'session_secret = "{"s" * 48}"')
         .replace("delivery_lease_seconds = 300.0", f"delivery_lease_seconds = {LEASE}")
     )
@@ -194,6 +198,11 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
     try:
         node.start(timeout=90)  # two processes importing everything at once, on 2 busy cores
         assert len(web_processes(node.process.pid)) >= 2  # uvicorn's supervisor and its 2 web processes
+        # One count per client, whichever web process answers (in the database, by default).
+        answers = [httpx.get(f"{node.base_url}/api/v1/instance", timeout=30) for _ in range(API_LIMIT + 1)]
+        remaining = [answer.headers.get("x-ratelimit-remaining") for answer in answers]
+        assert remaining == [str(n) for n in range(API_LIMIT - 1, -1, -1)] + ["0"]
+        assert answers[-1].status_code == 429
         workers = [Worker(node, n) for n in range(3)]
         wait_for(lambda: all(worker.worker_ids() for worker in workers), "the workers to start", 60)
 
