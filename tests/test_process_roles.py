@@ -125,6 +125,24 @@ def test_several_web_processes_need_one_session_secret(tmp_path: Path, fresh_dat
     assert "[web] session_secret: expected a secret for the 2 web processes to share" in result.stderr
 
 
+def test_serve_without_jobs_runs_none(sqlite_node: Path) -> None:
+    port = load_config(sqlite_node / "config.toml", environ={}).server.port
+    process = subprocess.Popen(
+        [sys.executable, "-m", "talentfed", "serve", "--no-jobs"],
+        cwd=sqlite_node,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_for_health(process, f"http://127.0.0.1:{port}/healthz", "serve --no-jobs", lambda: "")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, log = process.communicate(timeout=30)
+    assert process.returncode == 0, log
+    assert "(1 web process, no background jobs: run `talentfed worker`)" in log
+    assert "delivery worker" not in log and "analytics recomputed" not in log
+
+
 def test_the_writer_lock_goes_with_its_holder(tmp_path: Path) -> None:
     config = load_config(write_config(tmp_path, f"sqlite+aiosqlite:///{tmp_path / 'n.db'}"), environ={})
     # flock locks belong to the open file, so a second open in this process is refused too
