@@ -65,6 +65,10 @@ class ServerConfig:
     # Serve https directly (PEM files); both or neither. Behind a proxy that terminates TLS: neither.
     tls_certificate: str = ""
     tls_private_key: str = ""
+    # Web processes sharing the port (uvicorn's multiprocess mode); more than 1 needs PostgreSQL.
+    workers: int = 1
+    # A single web process runs the background jobs too; several never do (`talentfed worker`).
+    run_jobs: bool = True
 
 
 @dataclass(frozen=True)
@@ -88,6 +92,9 @@ class FederationConfig:
     max_fetch_bytes: int = 1024 * 1024
     delivery_workers: int = 2
     retry_initial_delay: float = 30.0
+    # How long a claimed delivery stays a worker's; a worker killed outright leaves its jobs
+    # to the others this long after it claimed them.
+    delivery_lease_seconds: float = 300.0
     crawl_interval_minutes: int = 0  # 0: no scheduled crawl, only `talentfed crawl`
 
 
@@ -115,6 +122,7 @@ class RateLimitsConfig:
 
     enabled: bool = True
     api_per_token: int = 300  # /api/v1, /api/v2 requests with a bearer token, per 5 minutes
+    api_per_account: int = 1500  # ... with any of one account's tokens, per 5 minutes
     api_per_address: int = 300  # ... without one, per client address, per 5 minutes
     all_per_address: int = 7500  # every limited request of one address, per 5 minutes
     media_per_token: int = 30  # media uploads, per 30 minutes
@@ -149,6 +157,22 @@ class MetricsConfig:
 
 
 @dataclass(frozen=True)
+class WorkerConfig:
+    # `talentfed worker` (and the jobs inside a single `talentfed serve`).
+    # On SIGTERM: stop claiming, let POSTs in flight finish this long, release the rest.
+    drain_seconds: float = 30.0
+    # Prometheus metrics of a `talentfed worker` on [server] host:<port>; 0: none.
+    metrics_port: int = 0
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    # Shared state of several processes (rate-limit counters). Empty: in the database
+    # (PostgreSQL) or in the one process's memory (SQLite). redis://host:port/db: in Redis.
+    url: str = ""
+
+
+@dataclass(frozen=True)
 class Config:
     node: NodeConfig = field(default_factory=NodeConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -160,6 +184,8 @@ class Config:
     media: MediaConfig = field(default_factory=MediaConfig)
     log: LogConfig = field(default_factory=LogConfig)
     metrics: MetricsConfig = field(default_factory=MetricsConfig)
+    worker: WorkerConfig = field(default_factory=WorkerConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
     source: str = "<defaults>"
 
     @property
@@ -178,6 +204,8 @@ SECTIONS: dict[str, type] = {
     "media": MediaConfig,
     "log": LogConfig,
     "metrics": MetricsConfig,
+    "worker": WorkerConfig,
+    "cache": CacheConfig,
 }
 
 
@@ -310,6 +338,8 @@ def _check_rules(value: tuple[str, ...]) -> tuple[str, ...]:
 
 def _check_optional_username(value: str) -> str:
     return _check_username(value) if value else value
+
+
 FEDERATION_MODES = ("open", "allowlist")
 
 
@@ -317,6 +347,17 @@ def _check_federation_mode(value: str) -> str:
     if value not in FEDERATION_MODES:
         raise ValueError(f"one of {', '.join(FEDERATION_MODES)}, got {value!r}")
     return value
+
+
+def _check_cache_url(value: str) -> str:
+    parts = urlsplit(value)
+    if value and (parts.scheme not in ("redis", "rediss", "unix") or not (parts.hostname or parts.path)):
+        raise ValueError(f"a Redis URL such as redis://127.0.0.1:6379/0 (or empty), got {value!r}")
+    return value
+
+
+def _check_metrics_port(value: int) -> int:
+    return value and _check_port(value)
 
 
 def _check_domains(value: tuple[str, ...]) -> tuple[str, ...]:
@@ -330,6 +371,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("node", "contact_account"): _check_optional_username,
     ("node", "rules"): _check_rules,
     ("server", "port"): _check_port,
+    ("server", "workers"): _check_positive,
     ("database", "url"): _check_database_url,
     ("database", "pool_size"): _check_positive,
     ("federation", "blocked_domains"): _check_domains,
@@ -341,6 +383,7 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "max_fetch_bytes"): _check_positive,
     ("federation", "delivery_workers"): _check_non_negative,
     ("federation", "retry_initial_delay"): _check_positive,
+    ("federation", "delivery_lease_seconds"): _check_positive,
     ("federation", "crawl_interval_minutes"): _check_non_negative,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
@@ -360,6 +403,9 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("log", "level"): _check_log_level,
     ("log", "format"): _check_log_format,
     ("metrics", "token"): _check_metrics_token,
+    ("worker", "drain_seconds"): _check_non_negative,
+    ("worker", "metrics_port"): _check_metrics_port,
+    ("cache", "url"): _check_cache_url,
 }
 
 

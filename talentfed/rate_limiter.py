@@ -7,9 +7,9 @@ at its end and the next one's at its start, up to twice the limit in a short tim
 one counter per key, and Mastodon's behaviour too (its windows are aligned to the clock instead,
 which would make every client's allowance return at the same moment).
 
-`Limiter` is what callers use. `MemoryLimiter` counts in this process: with several processes
-(`talentfed serve` more than once, issue 15) each counts on its own, so a client may make up to
-N × the limit. A shared implementation (in PostgreSQL, say) would implement the same interface.
+`Limiter` is what callers use. `MemoryLimiter` counts in this process: right for a node of one
+process (SQLite allows no other, `storage/process_roles.py`). Several processes share counts in
+the database or in Redis (`storage/rate_counters.py`); `web/rate_limits.counter_for` chooses.
 
 No web, no database: pure, so any layer may use it.
 """
@@ -67,6 +67,10 @@ class Limiter(Protocol):
         """Start `key` over (a correct password clears its failures)."""
         ...
 
+    async def close(self) -> None:
+        """Let go of what it holds (a connection), when the app stops."""
+        ...
+
 
 class MemoryLimiter:
     """Counts in one dict per rule, `key → (window start, hits)`, in order of window start.
@@ -105,6 +109,9 @@ class MemoryLimiter:
     async def forget(self, rule: Rule, key: str) -> None:
         self._rules.get(rule, {}).pop(key, None)
 
+    async def close(self) -> None:
+        """Nothing to let go of."""
+
     def keys_held(self) -> int:
         """How many counters are in memory, over all rules."""
         return sum(len(counts) for counts in self._rules.values())
@@ -119,5 +126,9 @@ class MemoryLimiter:
 
 
 def _window(rule: Rule, started: float, hits: int, now: float) -> Window:
-    resets_at = started + rule.period
+    return window_ending(rule, started + rule.period, hits, now)
+
+
+def window_ending(rule: Rule, resets_at: float, hits: int, now: float) -> Window:
+    """Where a key stands with `hits` in a window that ends at `resets_at` (Unix time)."""
     return Window(rule, hits, resets_at, max(1, math.ceil(resets_at - now)))

@@ -4,26 +4,29 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import gc
+import contextlib
+import dataclasses
 import logging
+import os
 import secrets
 import signal
 import ssl
-from logging.handlers import QueueListener
+from collections.abc import Iterator
 from pathlib import Path
-from queue import SimpleQueue
 
 import uvicorn
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from uvicorn.supervisors import Multiprocess
 
+from talentfed.cli import web_process, worker_metrics
 from talentfed.cli.context import CommandError, describe_schema, open_engine, transaction
-from talentfed.config import Config, ConfigError, load_config, render_config
+from talentfed.config import ENV_PREFIX, Config, ConfigError, load_config, render_config
 from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
 from talentfed.domain.members import ensure_institution
 from talentfed.federation.runtime import Federation
-from talentfed.jobs.runner import Job, node_jobs, run_jobs
+from talentfed.jobs.runner import QUEUES, Job, node_jobs, parse_queues, run_jobs
 from talentfed.observability import logs
-from talentfed.storage import migrate
+from talentfed.storage import migrate, process_roles
 from talentfed.storage.db import session_factory
 from talentfed.web.app import create_app
 
@@ -65,20 +68,46 @@ def register(commands: argparse._SubParsersAction) -> None:
     ).set_defaults(handler=cmd_demo)
 
     serve = commands.add_parser(
-        "serve", help="run the web server", description="Serve HTTP until SIGINT or SIGTERM."
+        "serve",
+        help="run the web server",
+        description="Serve HTTP until SIGINT or SIGTERM. One process runs the background jobs "
+        "too (unless --no-jobs); with --workers N (PostgreSQL only) N processes share the port "
+        "and run no jobs: run `talentfed worker` beside them.",
     )
     serve.add_argument("--host", help="override [server] host")
     serve.add_argument("--port", type=int, help="override [server] port")
+    serve.add_argument(
+        "--workers", type=int, help="web processes sharing the port (override [server] workers)"
+    )
+    serve.add_argument(
+        "--no-jobs", action="store_true", help="run no background jobs here (`talentfed worker` runs them)"
+    )
     serve.set_defaults(handler=cmd_serve)
 
     worker = commands.add_parser(
         "worker",
         help="run the background jobs (without the web server)",
-        description="Run the background jobs until SIGINT/SIGTERM: delivery, the refresh of "
-        "followed actors, the analytics refresh and, when scheduled, the crawl. Several may run "
-        "at once on PostgreSQL.",
+        description="Run background jobs until SIGINT/SIGTERM: delivery (with the refresh of "
+        "followed actors), the analytics refresh and, when scheduled, the crawl. On SIGTERM it "
+        "stops claiming, lets deliveries in flight finish for [worker] drain_seconds and puts the "
+        "rest back in the queue. Several may run at once, on any machine, on PostgreSQL.",
     )
-    worker.add_argument("--count", type=int, default=1, help="delivery workers in this process (default 1)")
+    worker.add_argument(
+        "--queues",
+        default=",".join(QUEUES),
+        help=f"comma-separated queues to work on (default: {','.join(QUEUES)})",
+    )
+    worker.add_argument(
+        "--concurrency",
+        "--count",  # its former name
+        dest="concurrency",
+        type=int,
+        default=1,
+        help="delivery loops in this process, each with up to 160 POSTs in flight (default 1)",
+    )
+    worker.add_argument(
+        "--metrics-port", type=int, help="serve /metrics on this port (override [worker] metrics_port)"
+    )
     worker.set_defaults(handler=cmd_worker)
 
 
@@ -143,7 +172,8 @@ def cmd_migrate(args: argparse.Namespace) -> int:
         if state.pending and state.current is not None:
             print(f"pending: {', '.join(state.pending)}; run `talentfed migrate`")
         return 0 if state.up_to_date else 1
-    asyncio.run(_migrate(config))
+    with _sole_writer(config, "migrate"):
+        asyncio.run(_migrate(config))
     print(f"database at revision {migrate.head_revision()}")
     return 0
 
@@ -179,14 +209,30 @@ def cmd_serve(args: argparse.Namespace) -> int:
     config = load_config(args.config)
     logs.configure(config.log.level, config.log.format)
     _check_tls_files(config)
-    asyncio.run(_check_ready(config))
-    host = args.host or config.server.host
-    port = args.port or config.server.port
-    scheme = "https" if config.server.tls_certificate else "http"
-    logging.getLogger("talentfed").info("serving %s on %s://%s:%d", config.node.base_url, scheme, host, port)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config),
+    workers = config.server.workers if args.workers is None else args.workers
+    if workers < 1:
+        raise CommandError("--workers: expected 1 or more")
+    process_roles.check_web_processes(config, workers)
+    with _sole_writer(config, "serve"):
+        asyncio.run(_check_ready(config))
+        host = args.host or config.server.host
+        port = args.port or config.server.port
+        scheme = "https" if config.server.tls_certificate else "http"
+        run_jobs = workers == 1 and config.server.run_jobs and not args.no_jobs
+        logging.getLogger("talentfed").info(
+            "serving %s on %s://%s:%d (%d web process%s, %s)",
+            config.node.base_url,
+            scheme,
+            host,
+            port,
+            workers,
+            "" if workers == 1 else "es",
+            "with the background jobs" if run_jobs else "no background jobs: run `talentfed worker`",
+        )
+        settings = uvicorn.Config(
+            create_app(config, run_workers=run_jobs) if workers == 1 else web_process.APP_FACTORY,
+            factory=workers > 1,
+            workers=workers,
             host=host,
             port=port,
             ssl_certfile=config.server.tls_certificate or None,
@@ -196,36 +242,42 @@ def cmd_serve(args: argparse.Namespace) -> int:
             log_config=None,
             timeout_graceful_shutdown=10,
         )
-    )
-    # uvicorn catches SIGINT/SIGTERM, drains requests and runs the lifespan shutdown, then
-    # re-raises the signal to the handler that was there before it. A stop we asked for is
-    # a normal end, so that handler does nothing and we exit 0.
-    for stop_signal in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(stop_signal, lambda *_: None)
-    listener = _log_off_the_event_loop()
-    # What is imported and built by now lives as long as the process. Moved out of the
-    # collector's reach, it is no longer rescanned by every full collection, which otherwise
-    # paused a request for 60-90 ms (the home timeline's p99; docs/benchmarks.md section 3).
-    gc.freeze()
-    try:
-        server.run()
-    finally:
-        listener.stop()  # writes what is still queued
+        # uvicorn catches SIGINT/SIGTERM, drains requests and runs the lifespan shutdown, then
+        # re-raises the signal to the handler that was there before it. A stop we asked for is
+        # a normal end, so that handler does nothing and we exit 0.
+        for stop_signal in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(stop_signal, lambda *_: None)
+        if workers > 1:
+            _serve_in_processes(settings, config)
+        else:
+            _serve_here(settings)
     return 0
 
 
-def _log_off_the_event_loop() -> QueueListener:
-    """Log lines are formatted and written by a thread; the event loop only queues them.
+def _serve_here(settings: uvicorn.Config) -> None:
+    listener = web_process.log_off_the_event_loop()
+    web_process.freeze_what_lives_forever()
+    try:
+        uvicorn.Server(settings).run()
+    finally:
+        listener.stop()  # writes what is still queued
 
-    Every request logs a line, and formatting its time and writing it cost the event loop
-    about 8 % of an inbox POST (docs/benchmarks.md).
-    """
-    root = logging.getLogger()
-    queue: SimpleQueue[logging.LogRecord] = SimpleQueue()
-    listener = QueueListener(queue, *root.handlers, respect_handler_level=True)
-    root.handlers = [logs.RecordQueueHandler(queue)]
-    listener.start()
-    return listener
+
+def _serve_in_processes(settings: uvicorn.Config, config: Config) -> None:
+    """uvicorn's supervisor: one socket bound here, accepted on by every process (the kernel
+    hands each connection to one of them); it restarts a process that dies, and on SIGTERM
+    stops them all, each draining its requests."""
+    os.environ[ENV_PREFIX + "CONFIG"] = str(Path(config.source).resolve())
+    Multiprocess(settings, sockets=[settings.bind_socket()]).run()
+
+
+@contextlib.contextmanager
+def _sole_writer(config: Config, role: str) -> Iterator[None]:
+    try:
+        with process_roles.sole_writer(config, role):
+            yield
+    except process_roles.DatabaseBusy as exc:
+        raise CommandError(str(exc)) from None
 
 
 async def _check_ready(config: Config) -> None:
@@ -234,22 +286,40 @@ async def _check_ready(config: Config) -> None:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    if args.count < 1:
-        raise CommandError("--count: expected 1 or more")
+    if args.concurrency < 1:
+        raise CommandError("--concurrency: expected 1 or more")
+    try:
+        queues = parse_queues(args.queues)
+    except ValueError as exc:
+        raise CommandError(f"--queues: {exc}") from None
     config = load_config(args.config)
+    if args.metrics_port is not None:
+        if not 1 <= args.metrics_port <= 65535:
+            raise CommandError("--metrics-port: expected a port number from 1 to 65535")
+        config = dataclasses.replace(
+            config, worker=dataclasses.replace(config.worker, metrics_port=args.metrics_port)
+        )
     logs.configure(config.log.level, config.log.format)
-    asyncio.run(_work(config, args.count))
+    with _sole_writer(config, "worker"):
+        try:
+            asyncio.run(_work(config, queues, args.concurrency))
+        except worker_metrics.MetricsPortUnusable as exc:
+            raise CommandError(str(exc)) from None
     return 0
 
 
 def worker_jobs(
-    config: Config, sessions: async_sessionmaker[AsyncSession], federation: Federation, count: int
+    config: Config,
+    sessions: async_sessionmaker[AsyncSession],
+    federation: Federation,
+    count: int,
+    queues: frozenset[str] = frozenset(QUEUES),
 ) -> list[Job]:
-    """The jobs of `talentfed worker`: the same as `serve` runs, with `count` delivery workers."""
-    return node_jobs(config, sessions, federation, delivery_workers=count)
+    """The jobs of `talentfed worker`: those of `queues`, with `count` delivery loops."""
+    return node_jobs(config, sessions, federation, delivery_workers=count, queues=queues)
 
 
-async def _work(config: Config, count: int) -> None:
+async def _work(config: Config, queues: frozenset[str], count: int) -> None:
     engine = await open_engine(config)
     sessions = session_factory(engine)
     federation = await Federation.open(config, sessions)
@@ -258,9 +328,10 @@ async def _work(config: Config, count: int) -> None:
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(stop_signal, stop.set)
     try:
-        jobs = worker_jobs(config, sessions, federation, count)
-        logging.getLogger("talentfed").info("running jobs: %s", ", ".join(job.name for job in jobs))
-        await run_jobs(jobs, stop)
+        async with worker_metrics.serving(config, federation):
+            jobs = worker_jobs(config, sessions, federation, count, queues)
+            logging.getLogger("talentfed").info("running jobs: %s", ", ".join(job.name for job in jobs))
+            await run_jobs(jobs, stop)
     finally:
         await federation.close()
         await engine.dispose()

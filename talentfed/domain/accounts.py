@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.domain.errors import FieldError
+from talentfed.domain.members import USERNAME_RULE
 from talentfed.storage.models import Actor, User
 
 MIN_PASSWORD = 10
@@ -57,7 +58,9 @@ async def _user_named(session: AsyncSession, username: str) -> tuple[Actor, User
 
 async def authenticate(session: AsyncSession, username: str, password: str) -> tuple[Actor, User] | None:
     """The member whose password this is, or None (unknown name, wrong password, disabled)."""
-    found = await _user_named(session, username.strip().lower().lstrip("@"))
+    username = username.strip().lower().lstrip("@")
+    # A name no member can have is looked up nowhere: a NUL in it made PostgreSQL refuse the query.
+    found = await _user_named(session, username) if USERNAME_RULE.match(username) else None
     stored = found[1].password_hash if found else None
     try:
         _hasher.verify(stored or _dummy_hash(), password)

@@ -1,7 +1,8 @@
 """Delivery: workers that POST queued activities to remote inboxes, durably and fairly.
 
-- Jobs are claimed with a lease. A worker that dies leaves its jobs to be reclaimed when
-  the lease expires; a worker whose lease was taken over cannot finish the job.
+- Jobs are claimed with a lease, which the worker renews while it lives (every third of the
+  lease), so a slow worker keeps its jobs. A worker that dies leaves its jobs to be reclaimed
+  when the lease expires; a worker whose lease was taken over cannot finish the job.
 - Claims are fair: at most `per_host_limit` jobs of one host at a time, and a host that
   just failed is paused (a circuit breaker) so a dead server never holds up live ones.
 - Retries back off exponentially with jitter on network errors, 5xx, 401, 408 and 429
@@ -9,6 +10,10 @@
 - Double-knocking: a 400/401 is retried once with the other signature scheme, and the
   scheme that worked is remembered per host.
 - No database transaction is held open during a POST.
+- Stopping (SIGTERM) drains: no more claims, the POSTs in flight get `drain` seconds to finish,
+  and the jobs still unfinished then are released (queued again, lease cleared), so another
+  worker takes them at once instead of when the lease expires. A POST cut off this way may
+  have reached its inbox: the receiver sees it twice, and drops it by its activity id.
 - Each attempt runs, and is logged, under the id of the request that queued its job
   (`observability/logs.py`), and is counted by outcome (`observability/metrics.py`).
 """
@@ -20,6 +25,7 @@ import contextlib
 import json
 import logging
 import random
+import time
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -42,6 +48,7 @@ logger = logging.getLogger("talentfed.delivery")
 
 SCHEMES = ("cavage", "rfc9421")
 FLUSH_BATCH = 64  # successful deliveries recorded in one transaction
+REACHABLE_TTL = 60.0  # seconds a host this process saw answer is not marked reachable again
 
 
 @dataclass(frozen=True)
@@ -55,6 +62,7 @@ class DeliveryPolicy:
     max_delay: float = 6 * 3600.0
     give_up_after: timedelta = timedelta(days=2, hours=1)
     idle_poll: float = 0.5  # seconds between looks at an empty queue
+    drain: float = 30.0  # seconds the POSTs in flight may take to finish once asked to stop
 
 
 @dataclass(frozen=True)
@@ -125,7 +133,14 @@ class DeliveryQueue:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], policy: DeliveryPolicy) -> None:
         self.sessions = sessions
         self.policy = policy
-        self._reachable: set[str] = set()
+        # Hosts this process marked reachable, and when: no write per POST to a host known to
+        # answer. Only a cache: another process may mark the host unreachable meanwhile, so
+        # after REACHABLE_TTL a success is written again (and clears that mark).
+        self._reachable: dict[str, float] = {}
+
+    def _known_reachable(self, host: str) -> bool:
+        marked = self._reachable.get(host)
+        return marked is not None and time.monotonic() - marked < REACHABLE_TTL
 
     async def claim(self, worker_id: str, limit: int, skip_hosts: set[str]) -> list[ClaimedJob]:
         """Lease up to `limit` due jobs, at most per_host_limit per host, none of `skip_hosts`."""
@@ -215,12 +230,12 @@ class DeliveryQueue:
             )
             if not rowcount(result):
                 return  # our lease was taken over: the job, and what it says of the host, is not ours
-            if outcome.kind == "done" and job.host not in self._reachable:
+            if outcome.kind == "done" and not self._known_reachable(job.host):
                 await _mark_host(session, job.host, reachable=True)
-                self._reachable.add(job.host)  # no write per POST to a host already known to answer
+                self._reachable[job.host] = time.monotonic()
             elif gave_up:
                 await _mark_host(session, job.host, reachable=False)
-                self._reachable.discard(job.host)
+                self._reachable.pop(job.host, None)
 
     async def finish_delivered(self, done: list[tuple[ClaimedJob, int | None]], worker_id: str) -> None:
         """Record many successful deliveries in one transaction (the common case, batched)."""
@@ -241,18 +256,29 @@ class DeliveryQueue:
                         claimed_by=None,
                     )
                 )
-            for host in {job.host for job, _ in done} - self._reachable:
+            # In order: two workers marking the same hosts otherwise deadlock on their rows.
+            for host in sorted({job.host for job, _ in done if not self._known_reachable(job.host)}):
                 await _mark_host(session, host, reachable=True)
-                self._reachable.add(host)
+                self._reachable[host] = time.monotonic()
 
-    async def release(self, job: ClaimedJob, worker_id: str, not_before: datetime) -> None:
-        """Put a claimed job back untried (its host's circuit is open)."""
+    async def release(self, job_ids: list[int], worker_id: str, not_before: datetime) -> None:
+        """Put claimed jobs back untried (their host's circuit is open, or the worker stops)."""
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             await session.execute(
                 update(DeliveryJob)
-                .where(DeliveryJob.id == job.id, DeliveryJob.claimed_by == worker_id)
+                .where(DeliveryJob.id.in_(job_ids), DeliveryJob.claimed_by == worker_id)
                 .values(state="queued", next_attempt_at=not_before, lease_until=None, claimed_by=None)
             )
+
+    async def renew(self, worker_id: str) -> int:
+        """Extend the lease of every job `worker_id` holds; how many it holds."""
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
+            result = await session.execute(
+                update(DeliveryJob)
+                .where(DeliveryJob.claimed_by == worker_id, DeliveryJob.state == "running")
+                .values(lease_until=utcnow() + self.policy.lease)
+            )
+            return rowcount(result)
 
     async def pause_host(self, host: str, until: datetime) -> None:
         """Defer every queued job of `host`, so other workers also leave it alone for now."""
@@ -387,14 +413,16 @@ class DeliveryWorker:
     # Successful deliveries not yet written: recorded together, at most FLUSH_EVERY later. A crash
     # in between only means those jobs are delivered again when their lease expires.
     _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)
+    _interrupted: list[int] = field(default_factory=list)  # jobs whose attempt a drain cut off
 
     @property
     def policy(self) -> DeliveryPolicy:
         return self.queue.policy
 
     async def run(self, stop: asyncio.Event) -> None:
-        """Deliver until `stop` is set; then finish the POSTs in flight."""
+        """Deliver until `stop` is set; then drain (see the module's text)."""
         logger.info("delivery worker %s started", self.worker_id)
+        renewing = asyncio.create_task(self._renew_leases())
         try:
             while not stop.is_set():
                 await self._flush()
@@ -408,10 +436,31 @@ class DeliveryWorker:
                 if len(self._tasks) >= self.policy.concurrency:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
-            if self._tasks:
-                await asyncio.wait(self._tasks)
-            await self._flush()
+            await self._drain()
+            renewing.cancel()
             logger.info("delivery worker %s stopped", self.worker_id)
+
+    async def _renew_leases(self) -> None:
+        every = self.policy.lease.total_seconds() / 3
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.queue.renew(self.worker_id)
+            except Exception:  # the database may be briefly unavailable; the lease has time left
+                logger.exception("renewing the leases of %s failed", self.worker_id)
+
+    async def _drain(self) -> None:
+        """Give the POSTs in flight `policy.drain` seconds, record them, release what is left."""
+        if self._tasks:
+            _, late = await asyncio.wait(self._tasks, timeout=self.policy.drain)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*late, return_exceptions=True)
+        await self._flush()
+        released, self._interrupted = self._interrupted, []
+        if released:
+            await self.queue.release(released, self.worker_id, utcnow())
+            logger.info("delivery worker %s released %d unfinished jobs", self.worker_id, len(released))
 
     async def run_until_idle(self) -> None:
         """Deliver everything that is due now (tests and the CLI use this)."""
@@ -458,6 +507,9 @@ class DeliveryWorker:
         with request_scope(job.request_id):
             try:
                 await self._attempt_once(job)
+            except asyncio.CancelledError:
+                self._interrupted.append(job.id)
+                raise
             except Exception:
                 logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
             finally:
@@ -466,7 +518,7 @@ class DeliveryWorker:
     async def _attempt_once(self, job: ClaimedJob) -> None:
         paused_until = self._paused.get(job.host)
         if paused_until and paused_until > utcnow():
-            await self.queue.release(job, self.worker_id, paused_until)
+            await self.queue.release([job.id], self.worker_id, paused_until)
             return
         outcome = await self.deliverer.deliver(job)
         metrics.count_delivery_attempt(outcome.kind)

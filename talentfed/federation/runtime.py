@@ -10,6 +10,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -38,6 +39,14 @@ def fetcher_config(config: Config) -> FetcherConfig:
     )
 
 
+def delivery_policy(config: Config) -> DeliveryPolicy:
+    return DeliveryPolicy(
+        base_delay=config.federation.retry_initial_delay,
+        lease=timedelta(seconds=config.federation.delivery_lease_seconds),
+        drain=config.worker.drain_seconds,
+    )
+
+
 @dataclass
 class Federation:
     config: Config
@@ -63,9 +72,7 @@ class Federation:
             actors=actors,
             inbox=Inbox(sessions, config, actors, posts),
             posts=posts,
-            queue=DeliveryQueue(
-                sessions, policy or DeliveryPolicy(base_delay=config.federation.retry_initial_delay)
-            ),
+            queue=DeliveryQueue(sessions, policy or delivery_policy(config)),
         )
 
     async def fetch_post(self, url: str) -> Object:

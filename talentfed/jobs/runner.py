@@ -27,6 +27,21 @@ ACTOR_REFRESH = "actor-refresh"
 ANALYTICS_REFRESH = AnalyticsRefresh.name
 CRAWL = "crawl"
 JOB_NAMES = (DELIVERY, ACTOR_REFRESH, ANALYTICS_REFRESH, DOMAIN_PURGE, CRAWL)
+# What `talentfed worker --queues` names: delivery (with the refresh of followed actors),
+# the crawl, the analytics refresh and the purge of suspended domains. Any mix may run in any
+# number of workers (PostgreSQL).
+QUEUES = ("delivery", "crawl", "analytics", "purge")
+
+
+def parse_queues(text: str) -> frozenset[str]:
+    """A comma-separated list of QUEUES; ValueError naming the first name that is none."""
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    for name in names:
+        if name not in QUEUES:
+            raise ValueError(f"unknown queue {name!r} (expected some of {', '.join(QUEUES)})")
+    if not names:
+        raise ValueError(f"expected some of {', '.join(QUEUES)}, comma-separated")
+    return frozenset(names)
 
 
 @dataclass(frozen=True)
@@ -43,15 +58,20 @@ def node_jobs(
     federation: Federation,
     *,
     delivery_workers: int,
+    queues: frozenset[str] = frozenset(QUEUES),
 ) -> list[Job]:
-    """Delivery (with the refresh of followed actors) when there are workers, analytics and the
-    purge of suspended domains always, the crawl when it is scheduled."""
+    """Of `queues`: delivery (with the refresh of followed actors) when there are workers,
+    analytics, the purge of suspended domains, the crawl when it is scheduled."""
+    if "delivery" not in queues:
+        delivery_workers = 0
     jobs = [Job(DELIVERY, functools.partial(deliver, federation)) for _ in range(delivery_workers)]
     if delivery_workers:
         jobs.append(Job(ACTOR_REFRESH, functools.partial(refresh_actors, federation)))
-    jobs.append(Job(ANALYTICS_REFRESH, AnalyticsRefresh(sessions, config).run))
-    jobs.append(Job(DOMAIN_PURGE, functools.partial(purge_suspended, sessions, config)))
-    if config.federation.crawl_interval_minutes:
+    if "analytics" in queues:
+        jobs.append(Job(ANALYTICS_REFRESH, AnalyticsRefresh(sessions, config).run))
+    if "purge" in queues:
+        jobs.append(Job(DOMAIN_PURGE, functools.partial(purge_suspended, sessions, config)))
+    if "crawl" in queues and config.federation.crawl_interval_minutes:
         jobs.append(Job(CRAWL, functools.partial(crawl, federation)))
     return jobs
 

@@ -670,3 +670,11 @@ class NotificationPolicy(Base):
     for_private_mentions: Mapped[str] = mapped_column(String(8), default="accept")
     for_limited_accounts: Mapped[str] = mapped_column(String(8), default="accept")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+class RateLimitCounter(Base):
+    """One rate-limit window of one key, shared by every process (storage/rate_counters.py)."""
+
+    __tablename__ = "rate_limit_counters"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the rule and key
+    resets_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time the window ends
+    hits: Mapped[int] = mapped_column(Integer)

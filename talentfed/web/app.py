@@ -50,7 +50,7 @@ from talentfed.web.mastodon.cors import ApiCorsMiddleware
 from talentfed.web.mastodon.errors import MastodonError, mastodon_error
 from talentfed.web.mastodon.params import ParamsError
 from talentfed.web.mastodon.throttling import RateLimitMiddleware
-from talentfed.web.rate_limits import RateLimits
+from talentfed.web.rate_limits import RateLimits, counter_for
 from talentfed.web.request_log import RequestLogMiddleware
 from talentfed.web.sessions import FormRefused, SessionMiddleware
 from talentfed.web.templating import STATIC
@@ -80,8 +80,8 @@ def create_app(
     """Build the app. Given an engine, the caller owns it; otherwise the lifespan does.
 
     The node's background jobs (`talentfed/jobs/`) run inside the app unless `run_workers` is
-    False (tests drive them). Rate limits count in this process's memory unless `rate_limiter`
-    says otherwise (tests give one with their own clock).
+    False (tests drive them). Rate limits count where `web/rate_limits.counter_for` says unless
+    `rate_limiter` is given (tests give one with their own clock).
     """
 
     @contextlib.asynccontextmanager
@@ -91,6 +91,7 @@ def create_app(
         app.state.sessions = session_factory(app.state.engine)
         app.state.federation = await Federation.open(config, app.state.sessions)
         app.state.analytics = AnalyticsSnapshot(app.state.sessions, config)
+        app.state.rate_limits = RateLimits(config, rate_limiter or counter_for(config, app.state.sessions))
         jobs = BackgroundJobs(
             node_jobs(
                 config,
@@ -106,6 +107,7 @@ def create_app(
             yield
         finally:
             await jobs.stop()
+            await app.state.rate_limits.limiter.close()
             await app.state.federation.close()
             if owned:
                 await app.state.engine.dispose()
@@ -160,5 +162,4 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.config = config
-    app.state.rate_limits = RateLimits(config, rate_limiter)
     return app

@@ -2,13 +2,15 @@
 
 The one home of the rules. The limits are Mastodon's (docs.joinmastodon.org/api/rate-limits)
 with the numbers of `[rate_limits]`; failed sign-ins keep `[web] sign_in_attempts`. Counting is
-`talentfed/rate_limiter.py` (in this process's memory: with several processes, each counts on
-its own); the client API's answers (X-RateLimit-* headers, 429) are `web/mastodon/throttling.py`,
-the sign-in and join pages' are theirs (`web/accounts.py`).
+`talentfed/rate_limiter.py`, in the store `counter_for` chooses: Redis with `[cache] url`, else
+the database on PostgreSQL (every process of the node shares the counts either way), else this
+process's memory (SQLite: one process). The client API's answers (X-RateLimit-* headers, 429)
+are `web/mastodon/throttling.py`, the sign-in and join pages' are theirs (`web/accounts.py`).
 
 | Requests | Limit, window | Key |
 |---|---|---|
 | `/api/v1/…`, `/api/v2/…` with a bearer token | `api_per_token`, 5 min | the token's SHA-256 |
+| the same, with a valid token of a member's | `api_per_account`, 5 min | the member (all tokens) |
 | the same without a token | `api_per_address`, 5 min | the client's address |
 | all of the above, and `POST /oauth/token`, `/oauth/revoke` | `all_per_address`, 5 min | address |
 | `POST /api/v*/media` | `media_per_token`, 30 min | token |
@@ -32,11 +34,13 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.requests import HTTPConnection
 
 from talentfed.config import Config
 from talentfed.domain.stored_secrets import digest
 from talentfed.rate_limiter import Limiter, MemoryLimiter, Rule, Window
+from talentfed.storage.rate_counters import DatabaseLimiter, RedisLimiter
 from talentfed.web.caller import bearer_token, client_address
 
 FIVE_MINUTES = 5 * 60.0
@@ -56,6 +60,7 @@ Counted = list[tuple[Rule, str]]  # what one request counts against: (rule, key)
 @dataclass(frozen=True)
 class Rules:
     api_token: Rule
+    api_account: Rule
     api_address: Rule
     all_address: Rule
     media: Rule
@@ -70,6 +75,7 @@ def rules_of(config: Config) -> Rules:
     limits, sign_in_window = config.rate_limits, config.web.sign_in_window_minutes * 60.0
     return Rules(
         api_token=Rule("api per token", limits.api_per_token, FIVE_MINUTES),
+        api_account=Rule("api per account", limits.api_per_account, FIVE_MINUTES),
         api_address=Rule("api per address", limits.api_per_address, FIVE_MINUTES),
         all_address=Rule("all per address", limits.all_per_address, FIVE_MINUTES),
         media=Rule("media", limits.media_per_token, HALF_AN_HOUR),
@@ -95,13 +101,22 @@ def address_key(connection: HTTPConnection) -> str:
     return str(ip)
 
 
+def counter_for(config: Config, sessions: async_sessionmaker[AsyncSession]) -> Limiter:
+    """Where the node counts: shared by all its processes, except on SQLite (one process)."""
+    if config.cache.url:
+        return RedisLimiter(config.cache.url)
+    if config.is_sqlite:
+        return MemoryLimiter(config.rate_limits.max_keys)
+    return DatabaseLimiter(sessions)
+
+
 class RateLimits:
     """The node's limits and the counter behind them: one per app, `app.state.rate_limits`."""
 
-    def __init__(self, config: Config, limiter: Limiter | None = None) -> None:
+    def __init__(self, config: Config, limiter: Limiter) -> None:
         self.enabled = config.rate_limits.enabled
         self.rules = rules_of(config)
-        self.limiter = limiter or MemoryLimiter(config.rate_limits.max_keys)
+        self.limiter = limiter
 
     def of_request(self, connection: HTTPConnection) -> Counted:
         """What a request counts against; nothing when limits are off or the path is not limited."""
@@ -117,6 +132,14 @@ class RateLimits:
         counted = [(self.rules.api_token, token) if token else (self.rules.api_address, address)]
         counted += self._endpoint_limits(method, path, token, address)
         return [*counted, (self.rules.all_address, address)]
+
+    def counts_a_token(self, counted: Counted) -> bool:
+        """Whether a request is counted by its token: then its member's count applies too."""
+        return any(rule is self.rules.api_token for rule, _ in counted)
+
+    def of_account(self, user_id: int) -> Counted:
+        """What a request made with a valid token of member `user_id` counts against besides."""
+        return [(self.rules.api_account, f"user {user_id}")]
 
     def _endpoint_limits(self, method: str, path: str, token: str | None, address: str) -> Counted:
         if method == "POST" and path == "/api/v1/accounts":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -358,7 +359,7 @@ async def test_a_worker_whose_lease_was_taken_over_cannot_finish_the_job(
     assert taken.id == slow.id
 
     await queue.finish(slow, "slow-worker", Outcome("failed", 404, "HTTP 404"))
-    await queue.release(slow, "slow-worker", utcnow())
+    await queue.release([slow.id], "slow-worker", utcnow())
     job = await the_job(sessions)
     assert (job.state, job.claimed_by, job.attempts, job.last_status) == ("running", "new-worker", 0, None)
 
@@ -431,6 +432,97 @@ async def test_a_slow_host_does_not_hold_up_a_fast_one(
         if "worker" in locals():
             await worker
         await runtime.close()
+
+
+async def _stopped_while_a_post_hangs(
+    config: Config,
+    sessions: async_sessionmaker,
+    remote: RemoteServer,
+    bob: Actor,
+    *,
+    drain: float,
+    hang: float,
+) -> list[DeliveryJob]:
+    """A worker asked to stop while one host has answered and another takes `hang` seconds:
+    the jobs as the drain left them, in the order slow host, fast host."""
+    answered = asyncio.Event()
+
+    async def hanging(received: Received) -> int:
+        answered.set()
+        await asyncio.sleep(hang)
+        return 202
+
+    remote.answer = hanging
+    runtime = await Federation.open(config, sessions, DeliveryPolicy(drain=drain, idle_poll=0.05))
+    async with RemoteServer() as fast:
+        await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
+        await queue_note(sessions, config, bob, await remote_actor(sessions, fast, "f"))
+        async with asyncio.timeout(drain + 20), _delivering(runtime):
+            await eventually(lambda: answered.is_set() and bool(fast.received), timeout=10)
+    return await jobs(sessions)
+
+
+async def test_a_stopping_worker_releases_a_post_that_outlasts_the_drain(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    slow, fast = await _stopped_while_a_post_hangs(config, sessions, remote, bob, drain=0.3, hang=30)
+    assert (fast.state, fast.claimed_by) == ("done", None)
+    assert (slow.state, slow.claimed_by, slow.lease_until, slow.attempts) == ("queued", None, None, 0)
+    assert slow.next_attempt_at <= utcnow()
+    # Released, not left to its lease: another worker takes it at once.
+    [taken] = await DeliveryQueue(sessions, DeliveryPolicy()).claim("next-worker", 10, set())
+    assert taken.id == slow.id
+
+
+async def test_a_stopping_worker_lets_a_post_finish_within_the_drain(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    slow, fast = await _stopped_while_a_post_hangs(config, sessions, remote, bob, drain=20, hang=0.5)
+    assert [(job.state, job.attempts, job.claimed_by) for job in (slow, fast)] == [("done", 1, None)] * 2
+
+
+async def test_a_live_worker_renews_its_leases_so_no_one_takes_its_jobs(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    answered = asyncio.Event()
+    release = asyncio.Event()
+
+    async def slow(received: Received) -> int:
+        answered.set()
+        await release.wait()
+        return 202
+
+    remote.answer = slow
+    policy = DeliveryPolicy(lease=timedelta(seconds=0.6), idle_poll=0.05)
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "s"))
+    try:
+        async with _delivering(await Federation.open(config, sessions, policy)):
+            await eventually(answered.is_set, timeout=10)
+            await asyncio.sleep(1.5)  # two and a half leases: renewed, the job is still the worker's
+            assert await DeliveryQueue(sessions, policy).claim("other-worker", 10, set()) == []
+            release.set()
+            await eventually(lambda: _all_done(sessions), timeout=10)
+    finally:
+        release.set()
+    assert len(remote.received) == 1
+
+
+@contextlib.asynccontextmanager
+async def _delivering(runtime: Federation) -> AsyncIterator[asyncio.Event]:
+    """A worker of `runtime` delivering during the block (its stop event); then stopped, and the
+    runtime closed."""
+    stop = asyncio.Event()
+    worker = asyncio.create_task(runtime.new_worker().run(stop))
+    try:
+        yield stop
+    finally:
+        stop.set()
+        await worker
+        await runtime.close()
+
+
+async def _all_done(sessions: async_sessionmaker) -> bool:
+    return all(job.state == "done" for job in await jobs(sessions))
 
 
 async def test_concurrent_claims_never_share_a_job(

@@ -19,7 +19,7 @@ from talentfed.jobs.crawl import crawl_now
 from talentfed.jobs.runner import run_jobs
 from talentfed.observability import metrics
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import ActorScore, AnalyticsRun
+from talentfed.storage.models import ActorScore, AnalyticsRun, DeliveryJob
 from tests.domain.test_analytics_queries import build_world
 from tests.federation.test_delivery import eventually
 from tests.support import run_cli, write_config
@@ -65,6 +65,22 @@ async def test_a_scheduled_crawl_is_a_job_of_its_own(config: Config, engine: Asy
         assert "crawl" not in [job.name for job in worker_jobs(config, sessions, runtime, count=1)]
 
 
+async def test_a_worker_runs_the_jobs_of_its_queues_only(config: Config, engine: AsyncEngine) -> None:
+    sessions = session_factory(engine)
+    crawling = dataclasses.replace(
+        config, federation=dataclasses.replace(config.federation, crawl_interval_minutes=30)
+    )
+    async with federation(crawling, sessions) as runtime:
+
+        def names(*queues: str) -> list[str]:
+            return [job.name for job in worker_jobs(crawling, sessions, runtime, 2, frozenset(queues))]
+
+        assert names("delivery") == ["delivery", "delivery", "actor-refresh"]
+        assert names("analytics") == ["analytics-refresh"]
+        assert names("crawl") == ["crawl"]
+        assert names("crawl", "analytics") == ["analytics-refresh", "crawl"]
+
+
 async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
     tmp_path: Path, db_url: str, engine: AsyncEngine
 ) -> None:
@@ -88,6 +104,49 @@ async def test_talentfed_worker_computes_analytics_and_stops_on_sigterm(
     assert worker.returncode == 0, log
     assert "running jobs: delivery, actor-refresh, analytics-refresh, domain-purge" in log
     assert await _count(engine, AnalyticsRun) == 1 and await _count(engine, ActorScore) >= 4
+
+
+async def test_sigterm_lets_a_worker_drain_and_release_what_it_could_not_finish(
+    tmp_path: Path, db_url: str, config: Config, engine: AsyncEngine
+) -> None:
+    """A real `talentfed worker --queues delivery`, stopped while a POST hangs: it exits 0 within
+    its drain deadline (1 s here), and the job is queued again, free for another worker."""
+    from talentfed.domain.members import NewMember, add_member
+    from tests.federation.remote_server import Received, RemoteServer
+    from tests.federation.test_delivery import queue_note, remote_actor
+    from tests.support.waiting import eventually
+
+    write_config(tmp_path, db_url, **{"worker.drain_seconds": 1.0})
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        bob = await add_member(session, config, NewMember("bob", "Bob"))
+    hanging = asyncio.Event()
+
+    async def hang(received: Received) -> int:
+        hanging.set()
+        await asyncio.sleep(60)
+        return 202
+
+    async with RemoteServer() as remote:
+        remote.answer = hang
+        await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+        worker = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "talentfed", "worker", "--queues", "delivery",
+            cwd=tmp_path, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+        try:
+            await eventually(hanging.is_set, timeout=60, what="the worker's POST")
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            started = asyncio.get_running_loop().time()
+            (stderr,) = (await worker.communicate())[1:]
+        took = asyncio.get_running_loop().time() - started
+    log = stderr.decode()
+    assert worker.returncode == 0 and "Traceback" not in log, log
+    assert "released 1 unfinished jobs" in log and took < 30, (took, log)
+    async with sessions() as session:
+        job = await session.scalar(select(DeliveryJob))
+    assert job is not None and (job.state, job.claimed_by, job.lease_until) == ("queued", None, None)
 
 
 async def test_a_completed_crawl_is_timed(config: Config, engine: AsyncEngine) -> None:

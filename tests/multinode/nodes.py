@@ -63,7 +63,7 @@ class Node:
 
     # -- processes -------------------------------------------------------------
 
-    def start(self) -> None:
+    def start(self, *, timeout: float = 30.0) -> None:
         log = self.log_path.open("a")
         self.process = subprocess.Popen(
             [sys.executable, "-m", "talentfed", "serve"],
@@ -73,7 +73,12 @@ class Node:
             env={**os.environ, "TALENTFED_LOG_LEVEL": "INFO"},
         )
         wait_for_health(
-            self.process, f"{self.base_url}/healthz", f"node {self.name}", self.log, verify=self.verify
+            self.process,
+            f"{self.base_url}/healthz",
+            f"node {self.name}",
+            self.log,
+            verify=self.verify,
+            timeout=timeout,
         )
 
     def stop(self) -> None:

@@ -8,11 +8,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from starlette.datastructures import MutableHeaders
-from starlette.requests import HTTPConnection
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from talentfed.rate_limiter import Window
+from talentfed.web.mastodon.auth import bearer_holder
 from talentfed.web.mastodon.errors import error_response
 from talentfed.web.rate_limits import rate_limits
 
@@ -49,6 +50,11 @@ class RateLimitMiddleware:
         if limits is None or not counted:
             await self.app(scope, receive, send)
             return
+        if limits.counts_a_token(counted):
+            # Looked up once per request: the endpoint finds the holder on the request's state.
+            holder = await bearer_holder(Request(scope))
+            if holder is not None and holder.user is not None:
+                counted += limits.of_account(holder.user.id)
         windows = await limits.count(counted)
         if over := [window for window in windows if window.exceeded]:
             # Not before the last of them has reset may the request pass.

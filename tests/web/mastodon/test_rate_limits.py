@@ -25,6 +25,7 @@ from tests.web.test_pages import form_post, sign_in
 
 LIMITS = RateLimitsConfig(
     api_per_token=5,
+    api_per_account=12,
     api_per_address=4,
     all_per_address=40,
     media_per_token=2,
@@ -127,6 +128,45 @@ async def test_each_token_counts_apart_from_other_tokens_and_from_its_address(no
         assert other.status_code == 200 and standing(other) == (5, 4)
         anonymous = await client.get("/api/v1/instance")
         assert anonymous.status_code == 200 and standing(anonymous) == (4, 3)
+
+
+async def test_an_accounts_tokens_share_its_own_limit(node: Node) -> None:
+    """Mastodon's per-user limit: new tokens do not buy a member more requests."""
+    tokens = await node.tokens(3)
+    async with node.client() as client:
+        for token in tokens[:2]:
+            answers = [
+                await client.get("/api/v1/accounts/verify_credentials", headers=token) for _ in range(5)
+            ]
+            assert {a.status_code for a in answers} == {200}
+        third = [await client.get("/api/v1/accounts/verify_credentials", headers=tokens[2]) for _ in range(2)]
+        assert [standing(a) for a in third] == [(12, 1), (12, 0)]
+        assert_too_many(await client.get("/api/v1/accounts/verify_credentials", headers=tokens[2]), 12, 300)
+        anonymous = await client.get("/api/v1/instance")  # the address's own limit is apart
+        assert anonymous.status_code == 200 and standing(anonymous) == (4, 3)
+
+
+async def test_the_node_counts_in_the_database_on_postgresql_and_takes_any_sign_in_name(
+    config: Config, engine: AsyncEngine
+) -> None:
+    """The counter the app chooses itself (no test clock): shared in the database on PostgreSQL,
+    in memory on SQLite; a sign-in name a database would refuse is counted like any other."""
+    async with session_factory(engine)() as session, session.begin():
+        await ensure_demo(session, config)
+    limited = dataclasses.replace(config, rate_limits=LIMITS)
+    app = create_app(limited, engine=engine, run_workers=False)
+    hostile = "\x00ada" + "é" * 20_000
+    async with app.router.lifespan_context(app):
+        assert type(app.state.rate_limits.limiter).__name__ == (
+            "MemoryLimiter" if config.is_sqlite else "DatabaseLimiter"
+        )
+        transport = httpx.ASGITransport(app=app, client=(CLIENT, 50123))
+        async with httpx.AsyncClient(transport=transport, base_url=config.node.base_url) as client:
+            answers = [await sign_in(client, hostile, "wrong") for _ in range(6)]
+            assert [a.status_code for a in answers] == [401] * 5 + [429]
+            counted = [await client.get("/api/v1/instance") for _ in range(5)]
+            assert [standing(a) for a in counted[:4]] == [(4, 3), (4, 2), (4, 1), (4, 0)]
+            assert_too_many(counted[4], 4, 300)
 
 
 async def test_made_up_tokens_do_not_escape_the_address_limit(node: Node) -> None:
