@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 import threading
 import time
 from collections import Counter
@@ -62,7 +63,6 @@ from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.models import Actor, Object
 from talentfed.web.app import create_app
 from tests.domain.test_media import picture
-from tests.multinode.nodes import free_port
 from tests.support import write_config
 
 ALL_SCOPES = " ".join(oauth.TOP_SCOPES)
@@ -225,11 +225,23 @@ class NoHostResolves:
 
 
 @contextmanager
-def serving(app: Starlette, port: int) -> Iterator[None]:
-    """uvicorn in a thread of its own (the app's lifespan opens and closes its database)."""
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+def listening_port() -> Iterator[socket.socket]:
+    """A port of 127.0.0.1 held from the start: one only looked up (bound, then let go) may be
+    taken before the node binds it, by another test's server or by an outgoing connection of
+    this one (seeding's own connections to PostgreSQL draw from the same ephemeral ports), and
+    then the node does not start."""
+    with socket.socket() as held:
+        held.bind(("127.0.0.1", 0))
+        yield held
+
+
+@contextmanager
+def serving(app: Starlette, held: socket.socket) -> Iterator[None]:
+    """uvicorn in a thread of its own, on the port held (the app's lifespan opens and closes
+    its database)."""
+    config = uvicorn.Config(app, log_level="warning", access_log=False)
     server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, name="fuzzed-node", daemon=True)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [held]}, name="fuzzed-node", daemon=True)
     thread.start()
     try:
         started = time.monotonic()
@@ -260,15 +272,16 @@ def _harvest(seeded: Seeded, resolver: NoHostResolves) -> None:
 
 @pytest.fixture
 def node(db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Seeded]:
-    port = free_port()
-    where = {"node.domain": f"127.0.0.1:{port}", "node.base_url": f"http://127.0.0.1:{port}"}
-    config = load_config(write_config(tmp_path, db_url, **where), environ={})
-    seeded = asyncio.run(_seed(config))
-    resolver = NoHostResolves()
-    monkeypatch.setattr(fetcher, "system_resolver", resolver)
-    with serving(create_app(config, run_workers=False), port):
-        _harvest(seeded, resolver)
-        yield seeded
+    with listening_port() as held:
+        port = held.getsockname()[1]
+        where = {"node.domain": f"127.0.0.1:{port}", "node.base_url": f"http://127.0.0.1:{port}"}
+        config = load_config(write_config(tmp_path, db_url, **where), environ={})
+        seeded = asyncio.run(_seed(config))
+        resolver = NoHostResolves()
+        monkeypatch.setattr(fetcher, "system_resolver", resolver)
+        with serving(create_app(config, run_workers=False), held):
+            _harvest(seeded, resolver)
+            yield seeded
 
 
 # --- schemathesis ----------------------------------------------------------------------------
