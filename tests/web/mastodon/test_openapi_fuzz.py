@@ -3,13 +3,18 @@ the description allows is answered as it describes (status, content type, header
 
 A node (uvicorn on 127.0.0.1, in a thread) runs on SQLite and on PostgreSQL, which refuses what
 SQLite lets through (NUL characters, integers beyond its columns). Its database holds the demo
-institution plus a few statuses, follows, follow requests, favourites, a boost and a reply, so
-that reading endpoints answer something to check; path ids are often those of seeded records
-rather than made-up ones, for the same reason. Every request carries a token of ada's holding
-every scope.
+institution plus a few statuses, follows, follow requests, favourites, a boost, a reply, a
+bookmark and two uploads, so that reading endpoints answer something to check; path ids are
+often those of seeded records rather than made-up ones, for the same reason, and uploads often
+send a real picture. Every request carries a token of ada's holding every scope.
+
+Hypothesis is derandomized: a run sends the same requests as the last one, so CI does not pass
+or fail by chance (TALENTFED_FUZZ_EXAMPLES and TALENTFED_FUZZ_ONLY search longer, by hand).
 
 What would spoil the rest of a run is designed around:
-- deletes go to statuses seeded to be deleted, never to the ones other operations read;
+- deletes and edits go to statuses seeded to be deleted, never to the ones other operations
+  read; what dismisses notifications or removes featured tags runs last (DESTRUCTIVE), and the
+  member's favourites and bookmarks are read first (READ_FIRST);
 - the token is never revoked: schemathesis does not know it (it makes up tokens to revoke, and
   the app's real credentials half the time, so that revoke and token answer 200 too); revoking
   is tested in test_oauth.py;
@@ -70,12 +75,12 @@ OOB = oauth.OOB_REDIRECT
 HASHTAGS = ("MachineLearning", "nlp", "evaluation")
 ADA_SKILLS = ("MachineLearning", "SpeechRecognition", "Python")  # the demo's, as featured tags
 PICTURE = picture()  # a PNG the node accepts, for uploads
-# Examples per operation and generation mode. The description has about 50 operations, each
-# example is one request (5-20 ms), and each operation is run in two modes: 20 keeps both
-# back-ends near a minute and a half (twice that on a machine busy with other tests), while
-# every parameter and the seeded records are still reached many times over. Bugs that need rarer
-# input (an overlong language tag, a surrogate) turned up at 150: TALENTFED_FUZZ_EXAMPLES=150
-# searches longer, by hand.
+# Examples per operation and generation mode. The description has 85 operations, each example
+# is one request (5-20 ms), and each operation is run in two modes: 20 keeps the test near two
+# minutes of CPU for both back-ends together (on an idle machine about as long in wall time; on
+# one busy with other tests, several times that), while every parameter and the seeded records
+# are still reached many times over. Bugs that need rarer input (an overlong language tag, a
+# surrogate) turned up at 150: TALENTFED_FUZZ_EXAMPLES=150 searches longer, by hand.
 MAX_EXAMPLES = int(os.environ.get("TALENTFED_FUZZ_EXAMPLES", "20"))
 # By hand, to search some operations longer: the labels to run contain one of these words
 # (`TALENTFED_FUZZ_ONLY=media,featured_tags`).
