@@ -152,6 +152,8 @@ class Seeded:
     notifications: list[str] = field(default_factory=list)
     group_keys: list[str] = field(default_factory=list)  # of ada's notifications
     uploads: list[str] = field(default_factory=list)  # ada's media, attached to nothing
+    favourited: list[str] = field(default_factory=list)  # statuses someone favourited
+    reblogged: list[str] = field(default_factory=list)  # statuses someone boosted
 
 
 # --- the node --------------------------------------------------------------------------------
@@ -207,6 +209,8 @@ async def _social(session: AsyncSession, config: Config, seeded: Seeded) -> None
     liked = await _note(session, config, grace, "Worth keeping")
     await posts.react(session, config, ada, liked, "like")
     await bookmarks.bookmark(session, ada, liked)
+    seeded.favourited = [str(notes[0].id), str(liked.id)]
+    seeded.reblogged = [str(notes[1].id)]
     uploads = [await media.add(session, ada, await media.prepare(config, PICTURE)) for _ in range(2)]
     seeded.uploads = [str(upload.id) for upload in uploads]
     seeded.accounts = [str(actor.id) for actor in (ada, grace, alan)]
@@ -299,6 +303,9 @@ def _path_ids(seeded: Seeded, method: str, path: str) -> list[str]:
         ("PUT", "/api/v1/statuses/{id}"): seeded.deletable,  # edits would change what others read
         ("POST", "/api/v1/follow_requests/{id}/authorize"): seeded.requesters[:1],
         ("POST", "/api/v1/follow_requests/{id}/reject"): seeded.requesters[1:],
+        # who favourited or boosted: statuses that have some, so the answers are not all empty
+        ("GET", "/api/v1/statuses/{id}/favourited_by"): seeded.favourited,
+        ("GET", "/api/v1/statuses/{id}/reblogged_by"): seeded.reblogged,
     }
     by_prefix = {
         "/api/v1/statuses/{id}": seeded.statuses,
