@@ -15,13 +15,14 @@ in Mastodon. In allow-list mode every domain not allowed (nor ours) is suspended
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from urllib.parse import urlsplit
 
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.storage.models import DomainAllow, DomainBlock
@@ -123,3 +124,21 @@ async def domain_policies(session: AsyncSession, config: Config) -> DomainPolici
 def _policy(block: DomainBlock) -> DomainPolicy:
     severity = block.severity if block.severity in SEVERITIES else "suspend"  # unknown: the safe side
     return DomainPolicy(severity, bool(block.reject_media), bool(block.reject_reports))
+
+
+class CachedPolicies:
+    """`domain_policies`, re-read at most every `ttl` seconds: for the hot paths that ask on
+    every request or POST (the inbox, delivery). A change made by an admin applies within `ttl`."""
+
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], config: Config, ttl: float = 5.0
+    ) -> None:
+        self.sessions, self.config, self.ttl = sessions, config, ttl
+        self._read: tuple[float, DomainPolicies] | None = None
+
+    async def current(self) -> DomainPolicies:
+        now = time.monotonic()
+        if self._read is None or now - self._read[0] > self.ttl:
+            async with self.sessions() as session:
+                self._read = (now, await domain_policies(session, self.config))
+        return self._read[1]

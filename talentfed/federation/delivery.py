@@ -35,6 +35,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from talentfed.federation.blocks import CachedPolicies
 from talentfed.federation.context import published
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
@@ -356,12 +357,19 @@ async def _mark_host(session: AsyncSession, host: str, *, reachable: bool) -> No
 
 
 class Deliverer:
-    def __init__(self, fetcher: Fetcher, queue: DeliveryQueue) -> None:
+    def __init__(
+        self, fetcher: Fetcher, queue: DeliveryQueue, policies: CachedPolicies | None = None
+    ) -> None:
         self.fetcher = fetcher
         self.queue = queue
+        self.policies = policies
         self._schemes: dict[str, str] = {}
 
     async def deliver(self, job: ClaimedJob) -> Outcome:
+        # Queued before the host's domain was suspended (or before allow-list mode left it out):
+        # nothing more goes there. The purge deletes such jobs too; this covers the time between.
+        if self.policies is not None and (await self.policies.current()).refuses(job.host):
+            return Outcome("failed", error="the domain is suspended here")
         known = self._schemes.get(job.host) or await self.queue.host_scheme(job.host)
         first = known or SCHEMES[0]
         outcome = await self._post(job, first)

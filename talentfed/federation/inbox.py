@@ -21,7 +21,6 @@ Every answer has a short reason code besides its sentence: `/metrics` counts ans
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +32,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from talentfed.config import Config
 from talentfed.federation import handlers, limits, moves
 from talentfed.federation.as_values import id_of, types_of
-from talentfed.federation.blocks import DomainPolicies, domain_policies
+from talentfed.federation.blocks import CachedPolicies, DomainPolicies
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.origins import authority, our_hosts, same_host
 from talentfed.federation.post_store import note_absent_posts
@@ -80,7 +79,7 @@ class Inbox:
         self.config = config
         self.actors = actors
         self.posts = posts
-        self._blocks: tuple[float, DomainPolicies] | None = None
+        self._policies = CachedPolicies(sessions, config, BLOCKS_TTL)
         self.our_hosts = our_hosts(config)
         # Activities from concurrent POSTs are stored and applied in shared transactions.
         self.writes = GroupCommit(sessions, prepare=_prepare_batch)
@@ -140,11 +139,7 @@ class Inbox:
 
     async def _blocked(self) -> DomainPolicies:
         """The domain policies, re-read at most every few seconds (every POST asks, twice)."""
-        now = time.monotonic()
-        if self._blocks is None or now - self._blocks[0] > BLOCKS_TTL:
-            async with self.sessions() as session:
-                self._blocks = (now, await domain_policies(session, self.config))
-        return self._blocks[1]
+        return await self._policies.current()
 
     async def _refuse_blocked(self, actor_uri: str | None) -> None:
         blocked = await self._blocked()

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
+from talentfed.federation.blocks import CachedPolicies
 from talentfed.federation.delivery import Deliverer, DeliveryPolicy, DeliveryQueue, DeliveryWorker
 from talentfed.federation.fetcher import Fetcher, FetcherConfig, Signer
 from talentfed.federation.inbox import Inbox
@@ -80,7 +81,8 @@ class Federation:
         return await self.posts.fetch(url)
 
     def new_worker(self) -> DeliveryWorker:
-        return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue))
+        policies = CachedPolicies(self.sessions, self.config)
+        return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue, policies))
 
     async def close(self) -> None:
         """Close what it opened; the jobs that use it (`talentfed/jobs/`) must have stopped."""

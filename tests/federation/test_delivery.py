@@ -26,7 +26,7 @@ from talentfed.federation.delivery import (
 from talentfed.federation.runtime import Federation
 from talentfed.federation.signatures import verify_request
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, DeliveryJob, Instance, utcnow
+from talentfed.storage.models import Actor, DeliveryJob, DomainBlock, Instance, utcnow
 from tests.federation.remote_server import Received, RemoteServer
 from tests.support.factories import actor_row
 from tests.support.waiting import eventually
@@ -258,6 +258,18 @@ async def test_a_404_ends_the_job_at_once(
     assert len(remote.received) == 1  # no second scheme for a 404, no retry
     known = await instance(sessions, remote.netloc)
     assert known is None or known.unreachable_since is None  # the server did answer
+
+
+async def test_a_job_queued_before_its_domain_was_suspended_is_not_posted(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "alice"))
+    async with sessions() as session, session.begin():
+        session.add(DomainBlock(domain=remote.netloc, severity="suspend"))
+    await federation.new_worker().run_until_idle()
+    assert remote.received == []
+    job = await the_job(sessions)
+    assert (job.state, job.attempts) == ("dead", 1)
 
 
 @pytest.mark.parametrize("form", ["seconds", "date", "date without zone"])
