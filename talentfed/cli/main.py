@@ -13,6 +13,7 @@ from talentfed.cli import (
     analytics,
     archive,
     backups,
+    blocking,
     content,
     domain_blocks,
     media,
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     node.register(commands)
     users.register(commands)
     social.register(commands)
+    blocking.register(commands)
     moving.register(commands)
     content.register(commands)
     analytics.register(commands)

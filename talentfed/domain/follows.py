@@ -15,6 +15,7 @@ from talentfed.config import Config
 from talentfed.domain.visibility import not_hidden
 from talentfed.federation import following as following_edges
 from talentfed.federation import outbox
+from talentfed.federation.account_blocks import FollowBlocked
 from talentfed.storage.models import Actor, Follow, utcnow
 
 
@@ -37,7 +38,10 @@ async def follow(session: AsyncSession, config: Config, follower: Actor, target:
     """Follow `target`: at once when it is local, else by sending a Follow (pending until Accept)."""
     if follower.id == target.id:
         raise FollowError("an account cannot follow itself")
-    return await following_edges.start_following(session, config, follower, target)
+    try:
+        return await following_edges.start_following(session, config, follower, target)
+    except FollowBlocked as exc:
+        raise FollowError(str(exc)) from None
 
 
 async def unfollow(session: AsyncSession, config: Config, follower: Actor, target: Actor) -> None:

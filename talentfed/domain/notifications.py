@@ -12,9 +12,11 @@ Nothing is stored for it. Each notification is derived from a row that exists an
   one notification is enough).
 
 Left out: the member's own actions, deleted posts (the reply, or the member's post it
-concerns), actors on blocked domains, what the member dismissed (`notification_dismissals`,
-written by `dismiss` and `clear`), what came in a thread they had muted (domain/thread_mutes.py)
-and what their notification policy hides (domain/notification_policy.py; `_policy_rules`).
+concerns), actors on blocked domains, accounts the member blocks or mutes with their
+notifications (federation/account_blocks.py, domain/mutes.py), what the member dismissed
+(`notification_dismissals`, written by `dismiss` and `clear`), what came in a thread they had
+muted (domain/thread_mutes.py) and what their notification policy hides
+(domain/notification_policy.py; `_policy_rules`).
 Newest first; `before` pages back in time and `since` keeps only what is newer than a moment
 (what has not been seen).
 
@@ -57,7 +59,9 @@ from sqlalchemy.orm import aliased
 
 from talentfed.config import Config
 from talentfed.domain import notification_policy, thread_mutes
+from talentfed.domain.mutes import muting
 from talentfed.domain.visibility import Viewer, hidden_domains, readable_by, silenced_domains, unsilenced
+from talentfed.federation.account_blocks import blocking
 from talentfed.storage.dialects import dialect_of, epoch_seconds
 from talentfed.storage.models import MAX_ROW_ID, Actor, Follow, Interaction, NotificationDismissal, Object
 
@@ -441,6 +445,9 @@ async def _filtered(
     # A silenced domain's accounts reach the member only once the member follows them.
     conditions.append(unsilenced(await silenced_domains(session, config), actor.id, who.id))
     conditions.append(~_in_muted_thread(actor.id, rows))
+    # As Mastodon: nothing from an account the member blocks, or mutes with its notifications.
+    conditions.append(~blocking(actor.id, who.id))
+    conditions.append(~muting(actor.id, who.id, notifications=True))
     policy = await notification_policy.policy_of(session, actor)
     hides = [
         match for rule, match in _policy_rules(actor.id, rows, who, dialect_of(session)) if policy.hides(rule)

@@ -39,6 +39,7 @@ from talentfed.domain.visibility import (
     silenced_domains,
     unlisted_domains,
     unsilenced,
+    wanted_by,
 )
 from talentfed.federation.limits import unstorable
 from talentfed.storage import search as index
@@ -238,6 +239,7 @@ def _posts(
         Object.deleted_at.is_(None),
         actors_listed(hidden),
         unsilenced(silenced, query.reader_id),
+        wanted_by(query.reader_id),
     )
     if query.skill:
         posts = posts.where(

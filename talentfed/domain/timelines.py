@@ -28,7 +28,7 @@ from sqlalchemy.orm import aliased
 
 from talentfed.domain.media import with_media
 from talentfed.domain.paging import Page, Position, StatusRef, TimelinePage, in_order, paged
-from talentfed.domain.visibility import Viewer, readable_by
+from talentfed.domain.visibility import Viewer, readable_by, wanted_by
 from talentfed.storage.models import Actor, Follow, Interaction, Object
 
 # How many of the newest rows step 1 may read before it gives way to step 2.
@@ -59,7 +59,8 @@ async def home(
     session: AsyncSession, member: Actor, viewer: Viewer, page: TimelinePage
 ) -> list[TimelineItem]:
     """The member's own posts and reblogs and those of the accounts they follow, that `viewer`
-    may read."""
+    may read; nothing by, nor reblogged by, an account the member does not want to see
+    (`visibility.wanted_by`: blocks and mutes)."""
     bounds = await _bounds(session, page)
     posts = await _home_posts(session, member, viewer, bounds.posts_page())
     return await _with_reblogs(
@@ -67,7 +68,11 @@ async def home(
         viewer,
         bounds,
         posts,
-        lambda boosts: or_(boosts.actor_id == member.id, boosts.actor_id.in_(_followed(member))),
+        lambda boosts: and_(
+            or_(boosts.actor_id == member.id, boosts.actor_id.in_(_followed(member))),
+            wanted_by(member.id, boosts.actor_id),
+            wanted_by(member.id),
+        ),
     )
 
 
@@ -80,6 +85,7 @@ def _home_condition(member: Actor, viewer: Viewer, author: Any) -> ColumnElement
         Object.deleted_at.is_(None)
         & readable_by(viewer)
         & or_(author == member.id, author.in_(_followed(member)))
+        & wanted_by(member.id, author)
     )
 
 

@@ -7,8 +7,14 @@ A post's audience (`Object.visibility`) is decided when it is written or receive
 - `followers`: the author, the author's *approved* followers, and the actors it mentions;
 - `direct`: the author and the actors it mentions.
 A viewer is anonymous, a member signed in here, or a remote actor that signed its fetch; a
-viewer on a blocked domain reads nothing. Every reader that lists or shows posts filters
-with `readable_by` (or `listed` for public pages), so the rule is written once.
+viewer on a blocked domain reads nothing, nor does a viewer whom the author blocks (a member's
+block, or a remote actor's Block of a member: federation/account_blocks.py). Every reader
+that lists or shows posts filters with `readable_by` (or `listed` for public pages), so the
+rule is written once.
+
+What a member chose not to see is another matter: `wanted_by` leaves out of their timelines,
+thread views and search the accounts they block or mute (domain/mutes.py) and those that block
+them, as Mastodon's "excluded from timeline" accounts; they may still open such a post.
 
 Actors appear in rankings, recommendations, search results and neighbourhood pictures only when
 they opted in to both `discoverable` and `indexable` (a missing value is false, as in Mastodon)
@@ -32,6 +38,8 @@ from sqlalchemy.orm import aliased
 
 from talentfed import audiences
 from talentfed.config import Config
+from talentfed.domain.mutes import muting
+from talentfed.federation.account_blocks import blocking
 from talentfed.federation.as_values import is_public
 from talentfed.federation.blocks import DomainPolicies, DomainPolicy, domain_policies
 from talentfed.storage.models import Actor, Follow, Interaction, Object
@@ -69,12 +77,21 @@ def readable_by(viewer: Viewer) -> ColumnElement[bool]:
         Interaction.object_id == Object.id,
         Interaction.target_actor_id == viewer.actor_id,
     )
-    return or_(
+    audience = or_(
         anyone,
         Object.author_id == viewer.actor_id,
         and_(Object.visibility == "followers", approved_follower),
         mentioned,
     )
+    return and_(audience, ~blocking(Object.author_id, viewer.actor_id))
+
+
+def wanted_by(reader_id: int | None, author: Any = Object.author_id) -> ColumnElement[bool]:
+    """A condition on the actor whose id is `author` (a post's author by default): the reader
+    neither blocks nor mutes them, nor is blocked by them. Anyone else wants everything."""
+    if reader_id is None:
+        return true()
+    return ~or_(blocking(reader_id, author), blocking(author, reader_id), muting(reader_id, author))
 
 
 def listed() -> ColumnElement[bool]:
@@ -92,7 +109,7 @@ def on_open_post() -> ColumnElement[bool]:
 
 async def may_read(session: AsyncSession, viewer: Viewer, post: Object) -> bool:
     """`readable_by` for one post (the same SQL, so the rule stays in one place)."""
-    if post.visibility in OPEN and not viewer.blocked:
+    if post.visibility in OPEN and viewer == ANONYMOUS:
         return True
     found = await session.scalar(select(Object.id).where(Object.id == post.id, readable_by(viewer)))
     return found is not None

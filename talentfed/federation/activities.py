@@ -50,6 +50,17 @@ def undo_follow(config: Config, follower: Actor, target: Actor, follow_id: str) 
     )
 
 
+def block(config: Config, blocker: Actor, target: Actor) -> dict[str, Any]:
+    """A Block, addressed to the blocked actor only (Mastodon sends one so that the other
+    server can hide the blocker's posts from them and stop them from reaching the blocker)."""
+    return build(config, "Block", blocker, target.uri, to=[target.uri])
+
+
+def undo_block(config: Config, blocker: Actor, target: Actor, block_id: str) -> dict[str, Any]:
+    embedded = {"id": block_id, "type": "Block", "actor": blocker.uri, "object": target.uri}
+    return build(config, "Undo", blocker, embedded, to=[target.uri])
+
+
 def flag(
     config: Config, institution: Actor, target: Actor, post_uris: list[str], comment: str
 ) -> dict[str, Any]:

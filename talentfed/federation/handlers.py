@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import audiences
 from talentfed.config import Config
-from talentfed.federation import moves, outbox
+from talentfed.federation import account_blocks, blocking, moves, outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import domain_policies
@@ -29,7 +29,7 @@ from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, ca
 from talentfed.federation.post_store import IngestError, forget_posts, store_post
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.storage.db import rowcount
-from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
+from talentfed.storage.models import AccountBlock, Actor, Follow, Interaction, Object, utcnow
 
 logger = logging.getLogger("talentfed.inbox")
 
@@ -134,6 +134,15 @@ async def on_follow(context: Context, activity: dict[str, Any]) -> str:
     target = await _local_actor(session, id_of(activity.get("object")))
     if target is None:
         return "follow of an actor that is not ours; ignored"
+    try:
+        await account_blocks.refuse_follow_if_blocked(session, sender, target)
+    except account_blocks.FollowBlocked:
+        # As Mastodon: refused with a Reject, and no request is kept.
+        await session.execute(
+            delete(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
+        )
+        await outbox.answer_follow(session, context.config, "Reject", target, sender, activity["id"])
+        return "follow refused: a block stands"
     follow = await session.scalar(
         select(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
     )
@@ -197,6 +206,10 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     if id_of(embedded.get("actor")) not in (None, sender.uri):
         raise Invalid("Undo of another actor's activity")
     kinds = set(types_of(embedded))
+    if "Block" in kinds or not kinds:
+        lifted = await _undo_block(context, undone_id, embedded)
+        if lifted:
+            return "block undone"
     if "Follow" in kinds or not kinds:
         follow = None
         if undone_id:  # `uri == None` would be `uri IS NULL`: match nothing on a missing id
@@ -220,6 +233,41 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
         delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
     )
     return "interaction undone" if rowcount(result) else "undo of nothing we know; ignored"
+
+
+# --- blocks ----------------------------------------------------------------------------
+
+
+@handles("Block")
+async def on_block(context: Context, activity: dict[str, Any]) -> str:
+    """The sender blocks one of our members (Mastodon's Block handler): the follows between
+    them end and the block is kept, so that the sender no longer reaches the member and the
+    member no longer sees the sender's posts (domain/visibility.py)."""
+    target = await _local_actor(context.session, id_of(activity.get("object")))
+    if target is None:
+        return "block of an actor that is not ours; ignored"
+    if target.id == context.sender.id:
+        raise Invalid("an actor cannot block itself")
+    await blocking.record_block(context.session, context.config, context.sender, target, activity["id"])
+    return "block recorded"
+
+
+async def _undo_block(context: Context, undone_id: str | None, embedded: dict[str, Any]) -> bool:
+    """Lift the sender's block that an Undo names, by the Block's id or by its object."""
+    session, sender = context.session, context.sender
+    block = None
+    if undone_id:
+        block = await session.scalar(
+            select(AccountBlock).where(AccountBlock.uri == undone_id, AccountBlock.blocker_id == sender.id)
+        )
+    if block is None:
+        target = await _local_actor(session, id_of(embedded.get("object")))
+        if target is not None:
+            block = await account_blocks.find_block(session, sender.id, target.id)
+    if block is None:
+        return False
+    await session.delete(block)
+    return True
 
 
 # --- actors ----------------------------------------------------------------------------

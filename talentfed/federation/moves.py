@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
+from talentfed.federation.account_blocks import FollowBlocked
 from talentfed.federation.as_values import id_of
 from talentfed.federation.following import start_following, stop_following
 from talentfed.federation.limits import http_url
@@ -72,7 +73,10 @@ async def carry_followers(session: AsyncSession, config: Config, origin: Actor, 
     carried = 0
     for follower, edge in rows.all():
         if follower.id != target.id:
-            await start_following(session, config, follower, target)
+            try:
+                await start_following(session, config, follower, target)
+            except FollowBlocked:
+                continue  # as Mastodon: the old follow stays when the new one is not allowed
         await stop_following(session, config, edge, follower, origin)
         carried += 1
     return carried

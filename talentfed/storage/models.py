@@ -670,6 +670,8 @@ class NotificationPolicy(Base):
     for_private_mentions: Mapped[str] = mapped_column(String(8), default="accept")
     for_limited_accounts: Mapped[str] = mapped_column(String(8), default="accept")
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
 class RateLimitCounter(Base):
     """One rate-limit window of one key, shared by every process (storage/rate_counters.py)."""
 
@@ -678,3 +680,34 @@ class RateLimitCounter(Base):
     key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SHA-256 of the rule and key
     resets_at: Mapped[float] = mapped_column(Float, index=True)  # Unix time the window ends
     hits: Mapped[int] = mapped_column(Integer)
+
+
+class AccountBlock(Base):
+    """`blocker_id` blocks `blocked_id` (Mastodon's Block): a member blocking someone, or a
+    remote actor's Block of a member received here; the direction tells which. `uri` is the
+    Block activity's id (ours, or the one received), which an Undo names."""
+
+    __tablename__ = "account_blocks"
+    __table_args__ = (UniqueConstraint("blocker_id", "blocked_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    blocker_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    blocked_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    uri: Mapped[str | None] = mapped_column(URI)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccountMute(Base):
+    """A member mutes an account (Mastodon's Mute): its posts leave the member's timelines,
+    with `notifications` its notifications too, until `expires_at` (never when None). Private
+    to the member: nothing is federated."""
+
+    __tablename__ = "account_mutes"
+    __table_args__ = (UniqueConstraint("actor_id", "muted_id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"))
+    muted_id: Mapped[int] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), index=True)
+    notifications: Mapped[bool] = mapped_column(Boolean, default=True)
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -18,9 +18,12 @@ from talentfed.config import Config
 from talentfed.domain import node_about
 from talentfed.domain.federation_status import delivery_status, delivery_status_many
 from talentfed.domain.moves import moved_to
+from talentfed.domain.mutes import mute_of
 from talentfed.domain.neighbourhood import Neighbourhood, load_neighbourhood
 from talentfed.domain.posts import answers_to, find_object
 from talentfed.domain.profiles import listed_posts, profile_counts
+from talentfed.domain.visibility import readable_by
+from talentfed.federation.account_blocks import find_block
 from talentfed.federation.post_documents import content_warning
 from talentfed.storage.models import Actor, Follow, Object
 from talentfed.text import html_to_excerpt, normalize_skill
@@ -106,11 +109,12 @@ async def profile(
     """A member's (or the institution's) profile, with the remote-follow box."""
     config = request.app.state.config
     me = await viewer(request)
+    who = await reader(request)
     async with request.app.state.sessions() as session:
         counts = dataclasses.asdict(await profile_counts(session, actor))
         sections = []
         for kind, heading in POST_KINDS:
-            query = listed_posts(kind).where(Object.author_id == actor.id)
+            query = listed_posts(kind).where(Object.author_id == actor.id, readable_by(who))
             posts = list(await session.scalars(query.order_by(Object.published.desc()).limit(PER_SECTION)))
             if posts:
                 sections.append((heading, posts))
@@ -118,11 +122,13 @@ async def profile(
         delivery = {}
         if me is not None and me.actor.id == actor.id:
             delivery = await delivery_status_many(session, [p for _, posts in sections for p in posts])
-        my_follow = None
+        my_follow = my_block = my_mute = None
         if me is not None and me.actor.id != actor.id:
             my_follow = await session.scalar(
                 select(Follow).where(Follow.follower_id == me.actor.id, Follow.followed_id == actor.id)
             )
+            my_block = await find_block(session, me.actor.id, actor.id)
+            my_mute = await mute_of(session, me.actor.id, actor.id)
         around = await _neighbourhood(session, config, actor)
         moved = await moved_to(session, actor)
     context = {
@@ -132,6 +138,8 @@ async def profile(
         "sections": sections,
         "delivery": delivery,
         "my_follow": my_follow,
+        "my_block": my_block,
+        "my_mute": my_mute,
         "neighbourhood": render_neighbourhood(around) if around else None,
         "neighbours": around.neighbours if around else (),
         "follow_value": follow_value,

@@ -4,7 +4,7 @@ Built on the domain layer like the web pages: no rule is restated here. The modu
 `auth` (apps, tokens, scopes), `instance` (what apps read first), `accounts`, `me`, `profile`,
 `search`, `statuses`, `posting`, `edits` (edit, history, source), `bookmarks`, `favourites` (who
 favourited or reblogged a status, the member's favourites), `reblogs` (the ids of reblogs),
-`media` (uploads), `relationships`, `notifications` (and `grouped_notifications`, API v2),
+`media` (uploads), `relationships`, `blocks_and_mutes`, `notifications` (and `grouped_notifications`, API v2),
 `notification_policy`, `markers`, `follow_lists` (followers, following, follow requests), `placeholders`
 (valid empty answers for what we do not do, Web Push among them), `entities`, `paging`,
 `params`, `errors` (Mastodon's error shape), `cors` (cross-origin access for browser apps) and
@@ -18,6 +18,7 @@ from starlette.routing import BaseRoute
 
 from talentfed.web.mastodon import (
     accounts,
+    blocks_and_mutes,
     bookmarks,
     edits,
     favourites,
@@ -57,6 +58,7 @@ routes: list[BaseRoute] = [
     *bookmarks.routes,
     *favourites.routes,
     *relationships.routes,
+    *blocks_and_mutes.routes,
     *reports.routes,
     *follow_lists.routes,
     *notifications.routes,

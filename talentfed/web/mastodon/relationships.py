@@ -10,7 +10,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain import follows
+from talentfed.domain import follows, mutes
+from talentfed.federation.account_blocks import find_block
 from talentfed.storage.models import Actor, Follow
 from talentfed.web.mastodon.accounts import account_id
 from talentfed.web.mastodon.auth import Holder, member_in, scoped
@@ -28,7 +29,8 @@ async def _actor(session: AsyncSession, actor_id: int) -> Actor:
 
 
 async def relationship(session: AsyncSession, me: Actor, other: Actor) -> dict[str, object]:
-    """A Relationship: the follow each way (pending shows as `requested`); the rest we do not do."""
+    """A Relationship: the follow each way (pending shows as `requested`), the block each way
+    and the member's mute; the rest we do not do."""
     edges = {
         (edge.follower_id, edge.followed_id): edge.state
         for edge in await session.scalars(
@@ -39,6 +41,7 @@ async def relationship(session: AsyncSession, me: Actor, other: Actor) -> dict[s
         )
     }
     mine, theirs = edges.get((me.id, other.id)), edges.get((other.id, me.id))
+    muted = await mutes.mute_of(session, me.id, other.id)
     return {
         "id": str(other.id),
         "following": mine == "accepted",
@@ -46,10 +49,10 @@ async def relationship(session: AsyncSession, me: Actor, other: Actor) -> dict[s
         "notifying": False,
         "languages": None,
         "followed_by": theirs == "accepted",
-        "blocking": False,
-        "blocked_by": False,
-        "muting": False,
-        "muting_notifications": False,
+        "blocking": await find_block(session, me.id, other.id) is not None,
+        "blocked_by": await find_block(session, other.id, me.id) is not None,
+        "muting": muted is not None,
+        "muting_notifications": muted is not None and muted.notifications,
         "requested": mine == "pending",
         "requested_by": theirs == "pending",
         "domain_blocking": False,

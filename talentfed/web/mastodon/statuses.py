@@ -21,7 +21,15 @@ from talentfed.domain.paging import StatusRef, in_order, paged
 from talentfed.domain.post_counts import post_count_facts, post_counts_from, reaction_facts, reactions_from
 from talentfed.domain.profiles import profile_count_facts, profile_counts_from
 from talentfed.domain.timelines import AccountFilter, Reblog, TimelineItem
-from talentfed.domain.visibility import ANONYMOUS, Viewer, listed, readable_by, silenced_domains, unsilenced
+from talentfed.domain.visibility import (
+    ANONYMOUS,
+    Viewer,
+    listed,
+    readable_by,
+    silenced_domains,
+    unsilenced,
+    wanted_by,
+)
 from talentfed.storage.models import Actor, Interaction, Object
 from talentfed.storage.search import json_list_contains
 from talentfed.text import normalize_skill
@@ -238,14 +246,24 @@ async def context(request: Request) -> Response:
     config = request.app.state.config
     async with request.app.state.sessions() as session:
         post = await acted_on(session, viewer, request)
-        ancestors = await _ancestors(session, viewer, post)
-        descendants = await _descendants(session, viewer, post)
+        ancestors = await _wanted(session, viewer, await _ancestors(session, viewer, post))
+        descendants = await _wanted(session, viewer, await _descendants(session, viewer, post))
         return JSONResponse(
             {
                 "ancestors": await statuses_json(session, config, ancestors, viewer=viewer),
                 "descendants": await statuses_json(session, config, descendants, viewer=viewer),
             }
         )
+
+
+async def _wanted(session: AsyncSession, viewer: Viewer, posts: list[Object]) -> list[Object]:
+    """`posts` but those by accounts the member does not want to see (blocks, mutes); the
+    thread is walked through them all the same, as Mastodon filters a context."""
+    if viewer.actor_id is None or not posts:
+        return posts
+    query = select(Object.id).where(Object.id.in_([p.id for p in posts]), wanted_by(viewer.actor_id))
+    kept = set(await session.scalars(query))
+    return [post for post in posts if post.id in kept]
 
 
 async def _ancestors(session: AsyncSession, viewer: Viewer, post: Object) -> list[Object]:
@@ -320,7 +338,7 @@ async def public_timeline(request: Request) -> Response:
     config = request.app.state.config
     page = page_of(request)
     params = request.query_params
-    query = select(Object).where(Object.deleted_at.is_(None), listed())
+    query = select(Object).where(Object.deleted_at.is_(None), listed(), wanted_by(viewer.actor_id))
     if params.get("local") in ("true", "1"):
         query = query.where(Object.local.is_(True))
     elif params.get("remote") in ("true", "1"):
@@ -345,6 +363,7 @@ async def tag_timeline(request: Request) -> Response:
         query = select(Object).where(
             Object.deleted_at.is_(None),
             listed(),
+            wanted_by(viewer.actor_id),
             unsilenced(await silenced_domains(session, config), viewer.actor_id),
             or_(
                 json_list_contains(dialect, Object.tags, tag), json_list_contains(dialect, Object.skills, tag)
