@@ -7,6 +7,9 @@ recommendations name them by URI) and the deliveries still queued to the domain.
 deliveries are deleted, not held: a suspended domain is sent nothing, and what was queued
 for it is stale by the time a suspension is lifted.
 
+A domain whose media are rejected (not suspended) loses only its pictures here: its posts'
+attachment rows, and its actors' avatars and headers (federation/ stores no new ones).
+
 Domains suspended only because allow-list mode leaves them out are hidden, not purged: switching
 the mode back must not find the graph gone.
 
@@ -17,11 +20,12 @@ transaction. Deleting what is already gone deletes nothing: running it again is 
 
 from __future__ import annotations
 
-from sqlalchemy import Select, delete, or_, select
+from sqlalchemy import Select, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation.blocks import DomainPolicies, domain_policies
+from talentfed.storage.db import rowcount
 from talentfed.storage.models import (
     Activity,
     Actor,
@@ -50,10 +54,36 @@ async def purged_domains(session: AsyncSession, config: Config) -> tuple[list[st
     )
 
 
+async def _forget_media(session: AsyncSession, config: Config, batch: int) -> int:
+    """One batch of the pictures of domains whose media are rejected: attachment rows, then
+    avatars and headers. The number of rows changed."""
+    policies = DomainPolicies((await domain_policies(session, config)).rules)
+    if not policies:
+        return 0
+    pictured = select(Actor.domain).where(
+        Actor.local.is_(False), or_(Actor.icon_url.is_not(None), Actor.image_url.is_not(None))
+    )
+    attached = select(Actor.domain).join(MediaAttachment, MediaAttachment.actor_id == Actor.id)
+    candidates = set(await session.scalars(pictured.distinct()))
+    candidates |= set(await session.scalars(attached.distinct()))
+    domains = [d for d in candidates if policies.for_domain(d).reject_media and not policies.refuses(d)]
+    if not domains:
+        return 0
+    actors = select(Actor.id).where(Actor.domain.in_(domains), Actor.local.is_(False))
+    media = select(MediaAttachment.id).where(MediaAttachment.actor_id.in_(actors))
+    changed = await _delete_some(session, MediaAttachment, media, batch)
+    pictures = actors.where(or_(Actor.icon_url.is_not(None), Actor.image_url.is_not(None))).limit(batch)
+    result = await session.execute(
+        update(Actor).where(Actor.id.in_(pictures.scalar_subquery())).values(icon_url=None, image_url=None)
+    )
+    return changed + rowcount(result)
+
+
 async def purge_batch(session: AsyncSession, config: Config, batch: int = PURGE_BATCH) -> int:
-    """Delete one batch of every suspended domain's rows; the number deleted (0: all done)."""
+    """Delete one batch of every suspended domain's rows, and of the pictures of domains whose
+    media are rejected; the number deleted (0: all done)."""
     domains, hosts = await purged_domains(session, config)
-    deleted = 0
+    deleted = await _forget_media(session, config, batch)
     if hosts:
         jobs = select(DeliveryJob.id).where(DeliveryJob.host.in_(hosts), DeliveryJob.state != "done")
         deleted += await _delete_some(session, DeliveryJob, jobs, batch)

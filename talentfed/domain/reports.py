@@ -216,13 +216,19 @@ async def remove_post(
 
 
 async def block_domain_of_target(
-    session: AsyncSession, config: Config, report_id: int, moderator: User, reason: str = ""
+    session: AsyncSession,
+    config: Config,
+    report_id: int,
+    moderator: User,
+    reason: str = "",
+    severity: str = "suspend",
 ) -> str:
-    """Suspend the reported account's whole server (domain/moderation.py, which logs it)."""
+    """Suspend or silence the reported account's whole server (domain/moderation.py, which
+    checks the severity and logs it)."""
     report = await _report(session, report_id)
     target = await session.get(Actor, report.target_id)
     assert target is not None
     if target.local:
         raise ReportError("action", "the account is one of our members: there is no other server to block")
-    terms = moderation.BlockTerms("suspend", private_comment=reason or f"report {report.id}")
+    terms = moderation.BlockTerms(severity, private_comment=reason or f"report {report.id}")
     return await moderation.save_block(session, config, target.domain, terms, moderator=moderator)

@@ -283,7 +283,8 @@ async def on_update(context: Context, activity: dict[str, Any]) -> str:
     remote = reading.actor
     if remote.id != context.sender.uri:
         raise Invalid("an actor can only update itself")
-    await store_actor(context.session, remote)
+    policy = (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
+    await store_actor(context.session, remote, keep_media=not policy.media_rejected)
     context.actors.forget(remote.id)
     return "actor updated"
 

@@ -21,7 +21,7 @@ from talentfed.config import Config
 from talentfed.federation import webfinger
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, public_keys
-from talentfed.federation.blocks import domain_policies
+from talentfed.federation.blocks import DomainPolicy, domain_policies
 from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.limits import MAX_NAME
 from talentfed.federation.origins import key_belongs_to, same_host
@@ -67,14 +67,14 @@ class RemoteActors:
             raise
 
     async def fetch(self, uri: str) -> Actor:
-        await self._refuse_blocked(uri)
+        policy = await self._refuse_blocked(uri)
         try:
             document = await self.fetcher.fetch_json(uri)
             remote = parse_actor(document)
         except (FetchError, InvalidDocument) as exc:
             raise ActorUnavailable(f"{uri}: {exc}") from None
         async with self.sessions() as session, session.begin():
-            actor = await store_actor(session, remote)
+            actor = await store_actor(session, remote, keep_media=not policy.media_rejected)
         self.forget(uri)
         return actor
 
@@ -105,11 +105,13 @@ class RemoteActors:
             return await self.get(handle_or_url, refresh=refresh)
         return await self.by_handle(handle_or_url, refresh=refresh)
 
-    async def _refuse_blocked(self, url_or_domain: str) -> None:
+    async def _refuse_blocked(self, url_or_domain: str) -> DomainPolicy:
+        """The domain's policy; ActorUnavailable when it is suspended here."""
         async with self.sessions() as session:
             blocked = await domain_policies(session, self.config)
         if blocked.refuses(url_or_domain):
             raise ActorUnavailable(f"{url_or_domain}: the domain is blocked")
+        return blocked.for_domain(url_or_domain)
 
     # -- keys --------------------------------------------------------------------
 
@@ -212,8 +214,9 @@ def _key_of(actor: Actor, key_id: str) -> str | None:
     return None
 
 
-async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
-    """Insert or update the cached copy of a remote actor."""
+async def store_actor(session: AsyncSession, remote: RemoteActor, *, keep_media: bool = True) -> Actor:
+    """Insert or update the cached copy of a remote actor; without `keep_media` (its domain's
+    media are rejected here: federation/blocks.py) no avatar or header is kept."""
     actor = await session.scalar(select(Actor).where(Actor.uri == remote.id))
     domain = urlsplit(remote.id).netloc.lower()
     username = remote.preferred_username or urlsplit(remote.id).path.rstrip("/").rsplit("/", 1)[-1]
@@ -231,8 +234,8 @@ async def store_actor(session: AsyncSession, remote: RemoteActor) -> Actor:
     actor.display_name = remote.name
     actor.summary = sanitize_html(remote.summary) if remote.summary else None
     actor.url = remote.url
-    actor.icon_url = remote.icon_url
-    actor.image_url = remote.image_url
+    actor.icon_url = remote.icon_url if keep_media else None
+    actor.image_url = remote.image_url if keep_media else None
     actor.inbox_url = remote.inbox
     actor.outbox_url = remote.outbox
     actor.followers_url = remote.followers

@@ -71,8 +71,11 @@ async def act(request: Request, me: Viewer) -> Response:
                 flash = "The post is removed."
             elif action == "block_domain":
                 reason = str(form.get("reason", ""))[:500]
-                domain = await reports.block_domain_of_target(session, config, report_id, me.user, reason)
-                flash = f"{domain} is blocked."
+                severity = str(form.get("severity", "suspend"))[:16]
+                domain = await reports.block_domain_of_target(
+                    session, config, report_id, me.user, reason, severity
+                )
+                flash = f"{domain} is {'silenced' if severity == 'silence' else 'suspended'}."
             else:
                 raise reports.ReportError("action", f"one of {', '.join(ACTIONS)}")
     except (reports.ReportError, moderation.ModerationError) as exc:

@@ -140,3 +140,33 @@ async def test_allow_list_mode_hides_without_purging(engine: AsyncEngine, config
         session_factory(engine), dataclasses.replace(config, federation=allowlist)
     )
     assert deleted == 0
+
+
+async def test_rejecting_media_forgets_the_pictures_and_keeps_the_rest(
+    engine: AsyncEngine, config: Config
+) -> None:
+    async with session_factory(engine)() as session, session.begin():
+        pics = remote_actor("pic", "pics.example", icon_url="https://pics.example/a.png")
+        pics.image_url = "https://pics.example/h.png"
+        other = remote_actor("kim", "lab.example", icon_url="https://lab.example/a.png")
+        session.add_all([pics, other])
+        await session.flush()
+        posts = [post_row(pics, "p1"), post_row(other, "k1")]
+        session.add_all(posts)
+        await session.flush()
+        for post in posts:
+            session.add(
+                MediaAttachment(
+                    actor_id=post.author_id, object_id=post.id, type="image", remote_url=f"{post.uri}.png"
+                )
+            )
+        session.add(DomainBlock(domain="pics.example", severity="noop", reject_media=True))
+    async with session_factory(engine)() as session:
+        assert await purge_batch(session, config) == 2  # one attachment, one actor's pictures
+        await session.commit()
+        assert await purge_batch(session, config) == 0
+        kept = {a.username: (a.icon_url, a.image_url) for a in await session.scalars(select(Actor))}
+        assert kept == {"pic": (None, None), "kim": ("https://lab.example/a.png", None)}
+        remaining = [m.remote_url for m in await session.scalars(select(MediaAttachment))]
+        assert remaining == [f"{posts[1].uri}.png"]
+        assert await session.scalar(select(func.count()).select_from(Object)) == 2  # the posts stay

@@ -506,6 +506,22 @@ async def test_a_silenced_or_media_rejecting_domain_is_heard_without_its_media(
     assert await node.count(MediaAttachment) == (0 if reject_media else 1)
 
 
+async def test_a_media_rejecting_domain_keeps_no_avatar_or_header(
+    node: Node, remote: RemoteServer, alice: RemoteUser
+) -> None:
+    async with node.sessions() as session, session.begin():
+        session.add(DomainBlock(domain=remote.netloc, severity="noop", reject_media=True))
+    pictures = {
+        "icon": {"type": "Image", "url": f"{alice.uri}/avatar.png"},
+        "image": {"type": "Image", "url": f"{alice.uri}/header.png"},
+    }
+    await node.federation.actors.get(alice.uri)  # fetched: no pictures kept
+    update = activity_doc(alice.uri, "Update", alice.document(name="Alice Again", **pictures))
+    assert (await node.post("/inbox", update, alice)).status_code == 202
+    stored = await node.actor(alice.uri)
+    assert stored.display_name == "Alice Again" and (stored.icon_url, stored.image_url) == (None, None)
+
+
 async def test_allow_list_mode_refuses_every_domain_not_allowed(config: Config, engine: AsyncEngine) -> None:
     allowlist = dataclasses.replace(
         config,

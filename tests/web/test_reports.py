@@ -167,11 +167,27 @@ async def test_a_report_about_another_server_is_forwarded_as_a_flag_from_the_ins
 
     # the moderators may block that server from the report (ada, signed in to approve the app)
     page = f"/admin/reports/{entity['id']}"
-    blocked = await form_post(demo_client, page, page, {"action": "block_domain", "reason": "trolls"})
-    assert blocked.status_code == 303
-    assert [b.domain for b in await _rows(engine, DomainBlock)] == ["social.example"]
-    assert [(e.action, e.subject) for e in await _rows(engine, ModerationLogEntry)] == [
-        ("block_domain", "social.example")
+    bad = await form_post(
+        demo_client, page, page, {"action": "block_domain", "severity": "banish", "reason": "trolls"}
+    )
+    assert bad.status_code == 400 and "one of" in bad.text
+    silenced = await form_post(
+        demo_client, page, page, {"action": "block_domain", "severity": "silence", "reason": "trolls"}
+    )
+    assert silenced.status_code == 303
+    assert [(b.domain, b.severity) for b in await _rows(engine, DomainBlock)] == [
+        ("social.example", "silence")
+    ]
+    suspended = await form_post(
+        demo_client, page, page, {"action": "block_domain", "severity": "suspend", "reason": "worse"}
+    )
+    assert suspended.status_code == 303
+    assert [(b.domain, b.severity) for b in await _rows(engine, DomainBlock)] == [
+        ("social.example", "suspend")
+    ]
+    assert [(e.action, e.subject, e.detail) for e in await _rows(engine, ModerationLogEntry)] == [
+        ("block_domain", "social.example", "silence; trolls"),
+        ("block_domain", "social.example", "suspend; worse"),
     ]
 
 
