@@ -104,3 +104,21 @@ async def test_notifications_from_a_silenced_domain_reach_only_its_followers(
         graces = {(n.kind, n.who.handle) for n in await notifications_for(session, grace, config=config)}
     assert ("like", "kim@lab.example") in adas and ("like", "loud@quiet.example") not in adas
     assert {("like", "kim@lab.example"), ("like", "loud@quiet.example")} <= graces
+
+
+async def test_the_analytics_snapshot_leaves_a_newly_silenced_domain_out_at_once(
+    demo_client: httpx.AsyncClient, engine: AsyncEngine, config, scene: Scene
+) -> None:
+    from talentfed.domain.analytics_snapshot import AnalyticsSnapshot
+
+    snapshot = AnalyticsSnapshot(session_factory(engine), config)
+
+    def listed(observed) -> dict[str, bool]:
+        return {info.uri.split("/")[2]: info.visible for info in observed.actors if not info.local}
+
+    assert listed(await snapshot.observed())["lab.example"] is True
+    same = await snapshot.observed()
+    assert same is await snapshot.observed()  # nothing changed: the loaded snapshot is reused
+    async with session_factory(engine)() as session, session.begin():
+        session.add(DomainBlock(domain="lab.example", severity="silence"))
+    assert listed(await snapshot.observed()) == {"quiet.example": False, "lab.example": False}
