@@ -142,3 +142,7 @@ class CachedPolicies:
             async with self.sessions() as session:
                 self._read = (now, await domain_policies(session, self.config))
         return self._read[1]
+
+    def forget(self) -> None:
+        """Read the policies afresh on the next ask: this process has just changed them."""
+        self._read = None

@@ -48,7 +48,6 @@ logger = logging.getLogger("talentfed.inbox")
 
 # Activities whose object must live on the actor's own host.
 ORIGIN_CHECKED = frozenset({"Create", "Update", "Delete"})
-BLOCKS_TTL = 5.0  # seconds a read of the domain blocks is reused
 STORED_ACTIVITIES = "talentfed.stored_activities"  # session.info: ids a batch has inserted
 
 
@@ -74,12 +73,13 @@ class Inbox:
         config: Config,
         actors: RemoteActors,
         posts: RemotePosts | None = None,
+        policies: CachedPolicies | None = None,
     ) -> None:
         self.sessions = sessions
         self.config = config
         self.actors = actors
         self.posts = posts
-        self._policies = CachedPolicies(sessions, config, BLOCKS_TTL)
+        self._policies = policies or CachedPolicies(sessions, config)
         self.our_hosts = our_hosts(config)
         # Activities from concurrent POSTs are stored and applied in shared transactions.
         self.writes = GroupCommit(sessions, prepare=_prepare_batch)

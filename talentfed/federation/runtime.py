@@ -57,6 +57,8 @@ class Federation:
     inbox: Inbox
     queue: DeliveryQueue
     posts: RemotePosts
+    # The domain policies as the inbox and the delivery workers of this process read them.
+    policies: CachedPolicies
 
     @classmethod
     async def open(
@@ -66,12 +68,14 @@ class Federation:
         fetcher = Fetcher(fetcher_config(config), sign=signer)
         actors = RemoteActors(sessions, fetcher, config)
         posts = RemotePosts(sessions, fetcher, actors)
+        policies = CachedPolicies(sessions, config)
         return cls(
             config=config,
             sessions=sessions,
             fetcher=fetcher,
             actors=actors,
-            inbox=Inbox(sessions, config, actors, posts),
+            inbox=Inbox(sessions, config, actors, posts, policies),
+            policies=policies,
             posts=posts,
             queue=DeliveryQueue(sessions, policy or delivery_policy(config)),
         )
@@ -81,8 +85,7 @@ class Federation:
         return await self.posts.fetch(url)
 
     def new_worker(self) -> DeliveryWorker:
-        policies = CachedPolicies(self.sessions, self.config)
-        return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue, policies))
+        return DeliveryWorker(self.queue, Deliverer(self.fetcher, self.queue, self.policies))
 
     async def close(self) -> None:
         """Close what it opened; the jobs that use it (`talentfed/jobs/`) must have stopped."""

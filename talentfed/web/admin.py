@@ -143,6 +143,7 @@ async def _moderate(
             flash = await change(session, request.app.state.config)
     except moderation.ModerationError as exc:
         return await _admin_page(request, errors={field or exc.field: exc.message}, values=values)
+    request.app.state.federation.policies.forget()  # this process applies the change at once
     request.session["flash"] = flash
     return RedirectResponse("/admin", status_code=303)
 
@@ -205,6 +206,7 @@ async def import_blocks(request: Request, me: Viewer) -> Response:
             result = await block_lists.import_blocks(session, config, found, moderator=me.user)
     except moderation.ModerationError as exc:
         return await _admin_page(request, errors={"import": str(exc)})
+    request.app.state.federation.policies.forget()
     request.session["flash"] = (
         f"{len(result.added)} blocks imported; {len(result.kept)} domains were blocked already."
     )

@@ -82,6 +82,8 @@ async def act(request: Request, me: Viewer) -> Response:
         if exc.field == "report":
             return await _report_page(request, report_id)  # answers 404
         return await _report_page(request, report_id, errors={exc.field: exc.message})
+    if action == "block_domain":
+        request.app.state.federation.policies.forget()  # committed: this process applies it at once
     request.session["flash"] = flash
     return RedirectResponse(f"/admin/reports/{report_id}", status_code=303)
 

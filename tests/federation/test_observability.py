@@ -58,7 +58,7 @@ async def test_the_inbox_counts_what_it_accepts_and_refuses_by_reason(
     assert (await node.to_bob(follow, alice)).status_code == 202  # the same again
     async with node.sessions() as session, session.begin():
         session.add(DomainBlock(domain=remote.netloc))
-    node.federation.inbox._blocks = None  # the inbox re-reads its blocks every few seconds
+    node.federation.policies.forget()  # the inbox re-reads its policies every few seconds
     assert (await node.to_bob(follow_doc(alice.uri, node.actor_uri("bob")), alice)).status_code == 403
     after = await scrape(node.client)
 

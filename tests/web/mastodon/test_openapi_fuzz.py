@@ -14,7 +14,7 @@ or fail by chance (TALENTFED_FUZZ_EXAMPLES and TALENTFED_FUZZ_ONLY search longer
 What would spoil the rest of a run is designed around:
 - deletes and edits go to statuses seeded to be deleted, never to the ones other operations
   read; what dismisses notifications or removes featured tags runs last (DESTRUCTIVE), and the
-  member's favourites and bookmarks are read first (READ_FIRST);
+  member's favourites and bookmarks, and who favourited or boosted, are read first (READ_FIRST);
 - the token is never revoked: schemathesis does not know it (it makes up tokens to revoke, and
   the app's real credentials half the time, so that revoke and token answer 200 too); revoking
   is tested in test_oauth.py;
@@ -384,8 +384,14 @@ DESTRUCTIVE = (
 )
 
 
-# Run first: unfavourite and unbookmark take away the seeded favourite and bookmark.
-READ_FIRST = ("GET /api/v1/favourites", "GET /api/v1/bookmarks")
+# Run first: unfavourite, unbookmark and unreblog take away the seeded favourites, bookmark and
+# boost, and a block of grace hides her favourite from ada.
+READ_FIRST = (
+    "GET /api/v1/favourites",
+    "GET /api/v1/bookmarks",
+    "GET /api/v1/statuses/{id}/favourited_by",
+    "GET /api/v1/statuses/{id}/reblogged_by",
+)
 
 
 def _in_order(operations: list[Any]) -> list[Any]:
