@@ -41,6 +41,7 @@ from talentfed.domain.visibility import (
     unsilenced,
     wanted_by,
 )
+from talentfed.federation.account_blocks import blocking
 from talentfed.federation.limits import unstorable
 from talentfed.storage import search as index
 from talentfed.storage.models import Actor, Follow, Object, SearchDocument
@@ -355,7 +356,8 @@ async def accounts_named(
     """Accounts this node knows whose names start as `query` asks, for the member `member_id`:
     an exact username first, then those the member follows, ours before others'. The privacy
     rule holds as for search: an actor that did not opt in to discovery (`actors_listed`) is
-    found only by its exact username or by who follows it; nobody on a blocked domain is."""
+    found only by its exact username or by who follows it; nobody on a blocked domain is, nor an
+    account the member blocks or that blocks the member (as Mastodon's account search)."""
     if len(query.text) > MAX_TEXT:
         raise SearchError("q", f"at most {MAX_TEXT} characters")
     if problem := unstorable(query.text):
@@ -377,6 +379,8 @@ async def accounts_named(
         ),
         not_hidden(Actor, hidden),
         or_(actors_listed(hidden), exact, followed),
+        ~blocking(member_id, Actor.id),
+        ~blocking(Actor.id, member_id),
     )
     if domain:
         found = found.where(func.lower(Actor.domain).startswith(domain, autoescape=True))

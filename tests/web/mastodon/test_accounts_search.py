@@ -9,12 +9,12 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.domain.members import find_local_actor
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, DomainBlock, Follow
+from talentfed.storage.models import AccountBlock, Actor, DomainBlock, Follow
 from tests.federation.remote_server import RemoteServer
 from tests.support import remote_actor
 from tests.web.mastodon.test_posting import _token
@@ -133,3 +133,29 @@ async def test_resolve_looks_a_handle_up_with_no_connection_held(
     assert unresolved == []
     # Without resolve, what is stored: alice now (by her exact name: she did not opt in).
     assert await _names(demo_client, auth, q=f"alice@{remote.netloc}") == [f"alice@{remote.netloc}"]
+
+
+async def test_accounts_blocked_either_way_are_not_found(
+    demo_client: httpx.AsyncClient, engine: AsyncEngine, people: None
+) -> None:
+    """As in Mastodon's account search: ada does not find whom she blocks, nor who blocks her;
+    lifting the block finds them again."""
+    auth = await _token(demo_client)
+    async with session_factory(engine)() as session, session.begin():
+        ada = await find_local_actor(session, "ada")
+        actors = {
+            a.username: a for a in await session.scalars(select(Actor).where(Actor.domain == "lab.example"))
+        }
+        session.add(AccountBlock(blocker_id=ada.id, blocked_id=actors["kim"].id))
+        session.add(
+            AccountBlock(blocker_id=actors["lee"].id, blocked_id=ada.id, uri="https://lab.example/b/1")
+        )
+    assert await _names(demo_client, auth, q="kim") == ["kimberly@lab.example"]
+    assert await _names(demo_client, auth, q="kim@lab.example") == ["kimberly@lab.example"]  # exact name too
+    async with session_factory(engine)() as session, session.begin():
+        await session.execute(delete(AccountBlock))
+    assert await _names(demo_client, auth, q="kim") == [
+        "kim@lab.example",
+        "kimberly@lab.example",
+        "lee@lab.example",
+    ]
