@@ -11,7 +11,6 @@ other actors' degrees.
 
 from __future__ import annotations
 
-import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +24,7 @@ from talentfed.analytics.features import Document, FeatureSpace, build_features
 from talentfed.config import Config
 from talentfed.domain.visibility import ANONYMOUS, actor_listed, on_open_post, readable_by
 from talentfed.federation.blocks import DomainPolicies, domain_policies
+from talentfed.offload import cpu_bound
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
 PERSON_TYPES = ("Person",)
@@ -114,7 +114,9 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     documents = [_person_document(actor, texts.get(actor.id, [])) for actor in people]
     projects = await _projects(session, row_of)
     documents += [Document(skills=p.skills, texts=[(p.title, 1.0), (p.description, 1.0)]) for p in projects]
-    space = await asyncio.to_thread(build_features, documents)  # CPU-bound: off the event loop
+    # Tokenising every text is pure Python: in another process on a large node (talentfed/offload.py).
+    texts_in_all = sum(len(document.texts) for document in documents)
+    space = await cpu_bound(build_features, documents, items=texts_in_all)
     people_rows = np.array([row_of[actor.id] for actor in people], dtype=np.int64)
     person_rows = np.full(len(actors), -1, dtype=np.int64)
     person_rows[people_rows] = np.arange(len(people_rows))
