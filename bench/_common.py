@@ -108,11 +108,14 @@ class ServedNode:
     def migrate(self) -> None:
         run_cli("migrate", cwd=self.directory)
 
-    def start(self, *, wrapper: Sequence[str] = (), timeout: float = 30.0) -> None:
-        """Start `talentfed serve` (optionally under `wrapper`, e.g. cProfile) and wait for /healthz."""
+    def start(
+        self, *, wrapper: Sequence[str] = (), serve_args: Sequence[str] = (), timeout: float = 30.0
+    ) -> None:
+        """Start `talentfed serve SERVE_ARGS` (optionally under `wrapper`, e.g. cProfile) and wait
+        for /healthz."""
         with self.log_path.open("ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, *wrapper, "-m", "talentfed", "serve"],
+                [sys.executable, *wrapper, "-m", "talentfed", "serve", *serve_args],
                 cwd=self.directory,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -144,6 +147,31 @@ class ServedNode:
         if not self.log_path.exists():
             return ""
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+
+
+async def postgres(statement: str, database: str = "test") -> None:
+    """One statement on the machine's PostgreSQL (127.0.0.1:5432, trust auth)."""
+    import asyncpg
+
+    connection = await asyncpg.connect(f"postgresql://postgres@{LOOPBACK}:5432/{database}")
+    try:
+        await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+@contextlib.contextmanager
+def throwaway_database(prefix: str = "talentfed_bench") -> Iterator[tuple[str, str]]:
+    """A new, empty PostgreSQL database for one run: (its name, its talentfed URL); dropped after."""
+    import asyncio
+    import uuid
+
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    asyncio.run(postgres(f'CREATE DATABASE "{name}"'))
+    try:
+        yield name, f"postgresql+asyncpg://postgres@{LOOPBACK}:5432/{name}"
+    finally:
+        asyncio.run(postgres(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 @contextlib.contextmanager

@@ -30,25 +30,24 @@ import asyncio
 import re
 import sys
 import time
-import uuid
 from pathlib import Path
 
-import asyncpg
 import home_timeline_data
 import httpx
 from _common import (
-    LOOPBACK,
     BenchError,
     ServedNode,
     cpu_seconds,
     load_line,
     machine_line,
     percentile,
+    postgres,
     print_profile,
     run_cli,
     run_in_temp_dir,
     sqlite_url,
     stopped_on_exit,
+    throwaway_database,
     verdict,
 )
 from home_timeline_data import Shape
@@ -165,65 +164,57 @@ def report(backend: str, healthz: list[float], home: list[float], seen: int) -> 
 # --- the back-ends --------------------------------------------------------------------------
 
 
-async def _pg(statement: str, database: str = "test") -> None:
-    connection = await asyncpg.connect(f"postgresql://postgres@{LOOPBACK}:5432/{database}")
-    try:
-        await connection.execute(statement)
-    finally:
-        await connection.close()
-
-
 def run_backend(backend: str, args: argparse.Namespace, directory: Path) -> bool:
-    database = f"talentfed_bench_{uuid.uuid4().hex[:10]}"
-    node = ServedNode(backend, directory / backend, **{"federation.delivery_workers": 0})
     if backend == "postgresql":
-        asyncio.run(_pg(f'CREATE DATABASE "{database}"'))
-        url = f"postgresql+asyncpg://postgres@{LOOPBACK}:5432/{database}"
-        node = ServedNode(
-            backend, directory / backend, **{"database.url": url, "federation.delivery_workers": 0}
-        )
-    else:
-        url = sqlite_url(node.db_path)
-    try:
-        node.migrate()
-        run_cli("demo", cwd=node.directory)
-        started = time.perf_counter()
-        shape = Shape(followed=args.followed, posts=args.posts, announces=args.announces)
-        token = asyncio.run(populate(url, shape))
-        stored_in = time.perf_counter() - started
-        if backend == "postgresql":
-            # A node that holds this much has been vacuumed and has table statistics: autovacuum
-            # sees to both as rows arrive. Without statistics the planner guesses, and scanned a
-            # whole index for `deleted_at IS NULL` on every page.
-            asyncio.run(_pg("VACUUM ANALYZE", database))
-        print(
-            f"{backend}: {args.posts:,} posts, {args.announces:,} reblogs, {args.followed:,} followed,"
-            f" stored in {stored_in:.1f} s"
-        )
-        profile = directory / f"{backend}.prof"
-        wrapper: tuple[str, ...] = ()
-        if args.profile:
-            wrapper = ("-m", "cProfile", "-o", str(profile))
-        elif args.pyinstrument:
-            wrapper = ("-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile))
-        with stopped_on_exit([node]):
-            node.start(wrapper=wrapper)
-            met = report(backend, *measure(node.base_url, token, args.requests))
-            if node.process is None:
-                raise BenchError(f"node {backend} is not running")
-            healthz_cpu, home_cpu = server_cpu(node.process.pid, node.base_url, token, args.requests)
-            print(
-                f"{backend}: the node's CPU per request: home {home_cpu * 1000:.1f} ms,"
-                f" baseline GET /healthz {healthz_cpu * 1000:.1f} ms"
+        with throwaway_database() as (database, url):
+            node = ServedNode(
+                backend, directory / backend, **{"database.url": url, "federation.delivery_workers": 0}
             )
-        if args.profile:
-            print_profile(profile, limit=40)
-        elif args.pyinstrument:
-            print(profile.read_text())
-        return met
-    finally:
-        if backend == "postgresql":
-            asyncio.run(_pg(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+            return measure_node(node, url, args, directory, database=database)
+    node = ServedNode(backend, directory / backend, **{"federation.delivery_workers": 0})
+    return measure_node(node, sqlite_url(node.db_path), args, directory)
+
+
+def measure_node(
+    node: ServedNode, url: str, args: argparse.Namespace, directory: Path, database: str | None = None
+) -> bool:
+    backend = node.name
+    node.migrate()
+    run_cli("demo", cwd=node.directory)
+    started = time.perf_counter()
+    shape = Shape(followed=args.followed, posts=args.posts, announces=args.announces)
+    token = asyncio.run(populate(url, shape))
+    stored_in = time.perf_counter() - started
+    if database is not None:
+        # A node that holds this much has been vacuumed and has table statistics: autovacuum
+        # sees to both as rows arrive. Without statistics the planner guesses, and scanned a
+        # whole index for `deleted_at IS NULL` on every page.
+        asyncio.run(postgres("VACUUM ANALYZE", database))
+    print(
+        f"{backend}: {args.posts:,} posts, {args.announces:,} reblogs, {args.followed:,} followed,"
+        f" stored in {stored_in:.1f} s"
+    )
+    profile = directory / f"{backend}.prof"
+    wrapper: tuple[str, ...] = ()
+    if args.profile:
+        wrapper = ("-m", "cProfile", "-o", str(profile))
+    elif args.pyinstrument:
+        wrapper = ("-m", "pyinstrument", "-r", "text", "--no-color", "-o", str(profile))
+    with stopped_on_exit([node]):
+        node.start(wrapper=wrapper)
+        met = report(backend, *measure(node.base_url, token, args.requests))
+        if node.process is None:
+            raise BenchError(f"node {backend} is not running")
+        healthz_cpu, home_cpu = server_cpu(node.process.pid, node.base_url, token, args.requests)
+        print(
+            f"{backend}: the node's CPU per request: home {home_cpu * 1000:.1f} ms,"
+            f" baseline GET /healthz {healthz_cpu * 1000:.1f} ms"
+        )
+    if args.profile:
+        print_profile(profile, limit=40)
+    elif args.pyinstrument:
+        print(profile.read_text())
+    return met
 
 
 def run(args: argparse.Namespace, directory: Path) -> int:

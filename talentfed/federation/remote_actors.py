@@ -9,12 +9,14 @@ key's host) must list the key. Which keys an actor may list at all is
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
@@ -50,6 +52,7 @@ class RemoteActors:
         self.fetcher = fetcher
         self.config = config
         self._key_owners: dict[str, tuple[float, Actor]] = {}
+        self._fetching: dict[str, asyncio.Future[Actor]] = {}  # uri → the fetch under way
 
     # -- lookups -----------------------------------------------------------------
 
@@ -67,16 +70,34 @@ class RemoteActors:
             raise
 
     async def fetch(self, uri: str) -> Actor:
+        """Fetch and store the actor `uri`. Concurrent calls for one uri share one fetch: a
+        server that starts talking to us sends a burst of activities that all name one key."""
+        running = self._fetching.get(uri)
+        if running is None:
+            running = asyncio.ensure_future(self._fetch_and_store(uri))
+            self._fetching[uri] = running
+            running.add_done_callback(lambda _: self._fetching.pop(uri, None))
+        return await asyncio.shield(running)  # one caller giving up does not cancel the others'
+
+    async def _fetch_and_store(self, uri: str) -> Actor:
         policy = await self._refuse_blocked(uri)
         try:
             document = await self.fetcher.fetch_json(uri)
             remote = parse_actor(document)
         except (FetchError, InvalidDocument) as exc:
             raise ActorUnavailable(f"{uri}: {exc}") from None
-        async with self.sessions() as session, session.begin():
-            actor = await store_actor(session, remote, keep_media=not policy.media_rejected)
+        try:
+            actor = await self._store(remote, policy)
+        except IntegrityError:
+            # Another process stored the same actor between our read and our insert (several
+            # web processes, one database): now it is there, and storing again updates it.
+            actor = await self._store(remote, policy)
         self.forget(uri)
         return actor
+
+    async def _store(self, remote: RemoteActor, policy: DomainPolicy) -> Actor:
+        async with self.sessions() as session, session.begin():
+            return await store_actor(session, remote, keep_media=not policy.media_rejected)
 
     async def by_handle(self, handle: str, *, refresh: bool = False) -> Actor:
         """`@user@domain` (or `user@domain`) via WebFinger, then the actor document (fetched

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
 import httpx
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from talentfed.config import Config
@@ -214,3 +215,37 @@ async def test_allow_list_mode_neither_fetches_nor_looks_up_a_domain_not_allowed
     finally:
         await runtime.close()
     assert sum(remote.gets.values()) == 0
+
+
+async def test_a_burst_of_lookups_of_a_new_actor_fetches_it_once(
+    actors: RemoteActors, remote: RemoteServer, sessions: async_sessionmaker
+) -> None:
+    """A server that starts talking to us sends many activities at once, all signed with one new
+    key: they share one fetch, and the actor is stored once (it once raised a unique violation,
+    answered 500, on PostgreSQL)."""
+    alice = remote.add_user("alice")
+    keys = await asyncio.gather(*(actors.resolve_key(alice.key_id) for _ in range(20)))
+    assert set(keys) == {alice.public_pem}
+    assert remote.gets[f"/users/{alice.slug}"] == 1
+    async with sessions() as session:
+        assert await session.scalar(select(func.count()).where(Actor.uri == alice.uri)) == 1
+
+
+async def test_two_processes_storing_one_new_actor_at_once_both_get_it(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer
+) -> None:
+    """Two web processes on one database (two runtimes here, each with its own cache) both
+    fetch a new actor at once: neither fails, and one row holds it."""
+    runtimes = [await Federation.open(config, sessions) for _ in range(2)]
+    try:
+        users = [remote.add_user(f"user{n}") for n in range(5)]
+        found = await asyncio.gather(
+            *(runtime.actors.get(user.uri) for user in users for runtime in runtimes)
+        )
+        assert [actor.uri for actor in found] == [user.uri for user in users for _ in runtimes]
+        async with sessions() as session:
+            stored = await session.scalars(select(Actor.uri).where(Actor.domain == remote.netloc))
+            assert sorted(stored) == sorted(user.uri for user in users)
+    finally:
+        for runtime in runtimes:
+            await runtime.close()
