@@ -134,6 +134,7 @@ end
 )
 
 THREADS = 2
+WARM_UP_SECONDS, WARM_UP_ACTIVITIES = 2, 3_000
 
 
 @dataclass(frozen=True)
@@ -160,14 +161,20 @@ class WrkResult:
 
 
 def run_wrk(
-    name: str, url: str, args: argparse.Namespace, script: Path, script_args: Sequence[str] = ()
+    name: str,
+    url: str,
+    args: argparse.Namespace,
+    script: Path,
+    script_args: Sequence[str] = (),
+    seconds: int | None = None,
 ) -> WrkResult:
     """wrk against `url` with `script` (which prints the RESULT line); `script_args` go to its init."""
-    command = ["wrk", f"-t{THREADS}", f"-c{args.connections}", f"-d{args.seconds}s", "--timeout", "10s"]
+    seconds = seconds or args.seconds
+    command = ["wrk", f"-t{THREADS}", f"-c{args.connections}", f"-d{seconds}s", "--timeout", "10s"]
     command += ["-s", str(script), url]
     if script_args:
         command += ["--", *script_args]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=args.seconds + 120)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
     found = re.search(r"^RESULT (.*)$", result.stdout, re.MULTILINE)
     if result.returncode != 0 or found is None:
         raise BenchError(f"wrk failed for {name}:\n{result.stdout}\n{result.stderr}")
@@ -195,14 +202,23 @@ def get_script(directory: Path, name: str, headers: dict[str, str]) -> Path:
     return path
 
 
-def write_signed(path: Path, plan: ClientPlan) -> None:
-    """The pre-signed requests, in the plain format INBOX_LUA reads: target, headers, a blank
-    line, the body's length and the body."""
+def _signed_file(path: Path, node: ServedNode, senders: list[SenderKey], count: int, prefix: str) -> Path:
+    """`count` distinct activities for `node`'s shared inbox, signed by `senders`, written for
+    INBOX_LUA: each as its target, its headers, a blank line, its body's length and its body."""
+    plan = ClientPlan(
+        inbox_url=f"{node.base_url}/inbox",
+        healthz_url=f"{node.base_url}/healthz",
+        senders=senders,
+        count=count,
+        concurrency=0,  # not used: wrk sends them
+        id_prefix=prefix,
+    )
     with path.open("wb") as out:
         for request in signed_requests(plan, plan.id_prefix, plan.count):
             assert request.body is not None
             head = "".join(f"{name}: {value}\n" for name, value in request.headers.items())
             out.write(f"/inbox\n{head}\n{len(request.body)}\n".encode() + request.body + b"\n")
+    return path
 
 
 @dataclass(frozen=True)
@@ -283,21 +299,20 @@ def measure_setup(
             name: run_wrk(name, url, args, get_script(directory, name, headers))
             for name, (url, headers) in targets.items()
         }
-        plan = ClientPlan(
-            inbox_url=f"{node.base_url}/inbox",
-            healthz_url=f"{node.base_url}/healthz",
-            senders=senders,
-            count=args.activities,
-            concurrency=args.connections,
-            id_prefix=f"{sender.base_url}/activities/load-{uuid.uuid4().hex[:8]}-",
-        )
-        signed = directory / "signed.txt"
-        write_signed(signed, plan)
         script = directory / "inbox.lua"
         script.write_text(INBOX_LUA)
-        results["inbox"] = run_wrk("inbox", plan.inbox_url, args, script, (str(signed), str(THREADS)))
+        # Warm-up, not counted: each web process fetches the senders' keys and fills its caches.
+        run_id = uuid.uuid4().hex[:8]
+        warm_prefix = f"{sender.base_url}/activities/warm-{run_id}-"
+        warm = _signed_file(directory / "warm-up.txt", node, senders, WARM_UP_ACTIVITIES, warm_prefix)
+        run_wrk("warm-up", f"{node.base_url}/inbox", args, script, (str(warm), str(THREADS)), WARM_UP_SECONDS)
+        prefix = f"{sender.base_url}/activities/load-{run_id}-"
+        signed = _signed_file(directory / "signed.txt", node, senders, args.activities, prefix)
+        results["inbox"] = run_wrk(
+            "inbox", f"{node.base_url}/inbox", args, script, (str(signed), str(THREADS))
+        )
         node.stop()
-        stored = stored_activities(node, database, plan.id_prefix)
+        stored = stored_activities(node, database, prefix)
     exhausted = results["inbox"].requests > args.activities
     return SetupResult(backend, processes, results, exhausted, stored)
 
