@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.domain.analytics_runs import LiveInfluence, latest_run, new_edges_since, store_run
+from talentfed.domain.embeddings import embedder_for, refresh
 from talentfed.domain.observed_graph import load_observed
 from talentfed.jobs.pause import pause
 from talentfed.observability import metrics
@@ -36,9 +37,20 @@ class AnalyticsRefresh:
         self.config = config
         self.check_every = check_every
         self.live: LiveInfluence | None = None  # the last run's follow graph, with follows since
+        self.embedder = embedder_for(config)  # None without the `semantic` extra
+
+    async def embed(self) -> None:
+        """Embed the profiles and posts that are new or changed since the last check."""
+        if self.embedder is None:
+            return
+        async with self.sessions() as session, session.begin():
+            done = await refresh(session, self.config, self.embedder)
+        if done.embedded or done.forgotten:
+            logger.info("embedded %d texts, forgot %d", done.embedded, done.forgotten)
 
     async def run_once(self) -> AnalyticsRun:
         """A full run, stored; its follow graph is kept to apply new follows to."""
+        await self.embed()
         started = time.perf_counter()
         async with self.sessions() as session, session.begin():
             observed = await load_observed(session, self.config)

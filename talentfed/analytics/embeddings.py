@@ -1,0 +1,153 @@
+"""Sentence embeddings as arrays: quantised storage, exact cosine top-k, and the hybrid score.
+
+Pure numpy, like the rest of analytics/: no database, no network, no model. The model that
+turns text into vectors is `analytics/embedders.py`; what is embedded, and when, is
+`domain/embeddings.py`.
+
+Storage is int8 with one float32 scale per vector (symmetric: `code = round(x / scale)`,
+`scale = max|x| / 127`). For unit vectors of a few hundred dimensions this changes a cosine by
+about 1e-3 (`quantisation_error` measures it; docs/benchmarks.md has the figure), far below the
+gaps between neighbours that a ranking depends on, at a quarter of float32's size.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+
+INT8_LIMIT = 127
+
+Floats = NDArray[np.float32]
+
+
+@dataclass(frozen=True)
+class Quantised:
+    """Vectors as int8 codes (n, d) and one scale each (n,)."""
+
+    codes: NDArray[np.int8]
+    scales: Floats
+
+    def restore(self) -> Floats:
+        return (self.codes.astype(np.float32) * self.scales[:, None]).astype(np.float32)
+
+
+def quantise(vectors: NDArray[np.floating]) -> Quantised:
+    """Symmetric per-vector int8 quantisation; an all-zero vector keeps scale 0."""
+    matrix = np.atleast_2d(np.asarray(vectors, dtype=np.float32))
+    peaks = np.abs(matrix).max(axis=1) if matrix.size else np.zeros(matrix.shape[0], np.float32)
+    scales = (peaks / INT8_LIMIT).astype(np.float32)
+    safe = np.where(scales > 0, scales, 1.0).astype(np.float32)
+    codes = np.clip(np.rint(matrix / safe[:, None]), -INT8_LIMIT, INT8_LIMIT).astype(np.int8)
+    return Quantised(codes, scales)
+
+
+def to_bytes(vector: NDArray[np.floating]) -> tuple[bytes, float]:
+    """One vector as stored: its int8 codes and its scale."""
+    one = quantise(vector)
+    return one.codes[0].tobytes(), float(one.scales[0])
+
+
+def from_bytes(codes: bytes, scale: float) -> Floats:
+    return (np.frombuffer(codes, dtype=np.int8).astype(np.float32) * np.float32(scale)).astype(np.float32)
+
+
+def unit_rows(matrix: NDArray[np.floating]) -> Floats:
+    """Rows scaled to unit length (all-zero rows stay zero: similar to nothing)."""
+    rows = np.atleast_2d(np.asarray(matrix, dtype=np.float32))
+    norms = np.linalg.norm(rows, axis=1, keepdims=True)
+    return (rows / np.where(norms > 0, norms, 1.0)).astype(np.float32)
+
+
+def quantisation_error(vectors: NDArray[np.floating]) -> float:
+    """The largest change int8 storage makes to a cosine between two of these vectors."""
+    exact = unit_rows(vectors)
+    restored = unit_rows(quantise(exact).restore())
+    return float(np.abs(exact @ exact.T - restored @ restored.T).max()) if len(exact) else 0.0
+
+
+def top_k(scores: NDArray[np.floating], k: int) -> NDArray[np.int64]:
+    """Indices of the k largest scores, best first (ties: the lower index first)."""
+    k = min(k, scores.shape[0])
+    if k <= 0:
+        return np.zeros(0, dtype=np.int64)
+    part = np.argpartition(-scores, k - 1)[:k]
+    return part[np.lexsort((part, -scores[part]))].astype(np.int64)
+
+
+class EmbeddingIndex:
+    """Unit vectors searchable by cosine: one matrix-vector product, then a partial sort.
+
+    Exact: the same top-k as comparing every pair. Rows that have no embedding are zero and
+    score 0 against every query.
+    """
+
+    def __init__(self, vectors: NDArray[np.floating]) -> None:
+        self.vectors = unit_rows(vectors)
+
+    @property
+    def n_items(self) -> int:
+        return int(self.vectors.shape[0])
+
+    def scores(self, query: NDArray[np.floating]) -> Floats:
+        """Cosine of the query with every item."""
+        unit = unit_rows(query)[0]
+        scores: Floats = (self.vectors @ unit).astype(np.float32)
+        return scores
+
+    def search(self, query: NDArray[np.floating], k: int = 10) -> list[tuple[int, float]]:
+        scores = self.scores(query)
+        return [(int(i), float(scores[i])) for i in top_k(scores, k)]
+
+
+# --- the hybrid score ------------------------------------------------------------------------
+
+COMPONENTS = ("tfidf", "embedding", "skills", "graph")
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How much each signal counts in the hybrid score (`[matching]` in the configuration)."""
+
+    tfidf: float = 0.45
+    embedding: float = 0.35
+    skills: float = 0.15
+    graph: float = 0.05
+
+    def without(self, absent: set[str]) -> Weights:
+        """The weights with some signals left out (e.g. no embeddings on a node without the
+        model): the others keep their proportions."""
+        values = {name: 0.0 if name in absent else getattr(self, name) for name in COMPONENTS}
+        return Weights(**values)
+
+
+@dataclass(frozen=True)
+class Hybrid:
+    """Each candidate's score and which signal contributed most to it."""
+
+    scores: Floats
+    leading: NDArray[np.int64]  # index into COMPONENTS, per candidate
+
+    def leader(self, candidate: int) -> str:
+        return COMPONENTS[int(self.leading[candidate])]
+
+
+def hybrid(signals: Mapping[str, NDArray[np.floating]], weights: Weights) -> Hybrid:
+    """score = Σ weight · signal over the signals given (each an array over the same candidates,
+    in [0, 1]; a missing one counts as 0). Weights are divided by their sum so that scores stay
+    comparable however the weights are set. Negative cosines count as 0: an opposite text is
+    no reason to recommend, and no reason to push a shared skill down either."""
+    lengths = {len(np.asarray(values)) for values in signals.values()}
+    if len(lengths) > 1:
+        raise ValueError(f"signals differ in length: {sorted(lengths)}")
+    n = lengths.pop() if lengths else 0
+    total = sum(getattr(weights, name) for name in COMPONENTS)
+    parts = np.zeros((len(COMPONENTS), n), dtype=np.float32)
+    for row, name in enumerate(COMPONENTS):
+        if name in signals and total > 0:
+            values = np.clip(np.asarray(signals[name], dtype=np.float32), 0.0, 1.0)
+            parts[row] = values * (getattr(weights, name) / total)
+    return Hybrid(parts.sum(axis=0), parts.argmax(axis=0).astype(np.int64))
+
