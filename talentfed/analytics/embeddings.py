@@ -151,3 +151,66 @@ def hybrid(signals: Mapping[str, NDArray[np.floating]], weights: Weights) -> Hyb
             parts[row] = values * (getattr(weights, name) / total)
     return Hybrid(parts.sum(axis=0), parts.argmax(axis=0).astype(np.int64))
 
+
+# --- approximate search over many items ------------------------------------------------------
+
+
+class ClusteredIndex:
+    """Approximate top-k by cosine for large sets: an inverted file over spherical k-means.
+
+    Items are grouped by their nearest of `lists` centroids (k-means on unit vectors, trained
+    on a sample); a query scores the centroids, then only the items of the `probes` nearest
+    lists. Items are stored sorted by list, so each probed list is one contiguous slice and one
+    matrix-vector product. Approximate: an item whose list is not probed is missed, so recall
+    against `EmbeddingIndex` must be measured (bench/semantic.py) before `probes` is trusted.
+    """
+
+    def __init__(
+        self,
+        vectors: NDArray[np.floating],
+        *,
+        lists: int = 256,
+        probes: int = 16,
+        sample: int = 20_000,
+        iterations: int = 8,
+        seed: int = 0,
+    ) -> None:
+        unit = unit_rows(vectors)
+        lists = max(1, min(lists, unit.shape[0]))
+        self.probes = probes
+        self.centroids = _spherical_kmeans(unit, lists, sample, iterations, seed)
+        assignment = _nearest(unit, self.centroids)
+        self.order = np.argsort(assignment, kind="stable").astype(np.int64)  # sorted row → item
+        self.vectors = unit[self.order]
+        self.bounds = np.searchsorted(assignment[self.order], np.arange(lists + 1)).astype(np.int64)
+
+    def search(self, query: NDArray[np.floating], k: int = 10) -> list[tuple[int, float]]:
+        unit = unit_rows(query)[0]
+        nearest = top_k(self.centroids @ unit, self.probes)
+        rows = [np.arange(self.bounds[c], self.bounds[c + 1]) for c in nearest]
+        scores = [self.vectors[self.bounds[c] : self.bounds[c + 1]] @ unit for c in nearest]
+        candidates, candidate_scores = np.concatenate(rows), np.concatenate(scores)
+        best = top_k(candidate_scores, k)
+        return [(int(self.order[candidates[i]]), float(candidate_scores[i])) for i in best]
+
+
+def _spherical_kmeans(unit: Floats, lists: int, sample: int, iterations: int, seed: int) -> Floats:
+    """k-means on the unit sphere (cosine), from `lists` random items of a random sample."""
+    rng = np.random.default_rng(seed)
+    chosen = unit[rng.choice(unit.shape[0], min(sample, unit.shape[0]), replace=False)]
+    centroids: Floats = chosen[rng.choice(chosen.shape[0], lists, replace=False)].copy()
+    for _ in range(iterations):
+        assignment = _nearest(chosen, centroids)
+        sums = np.zeros_like(centroids)
+        np.add.at(sums, assignment, chosen)
+        empty = ~sums.any(axis=1)  # a list nobody chose keeps its centroid
+        sums[empty] = centroids[empty]
+        centroids = unit_rows(sums)
+    return centroids
+
+
+def _nearest(unit: Floats, centroids: Floats, block: int = 8192) -> NDArray[np.int64]:
+    """The nearest centroid of each row, in blocks (the full rows × lists matrix is large)."""
+    return np.concatenate(
+        [np.argmax(unit[start : start + block] @ centroids.T, axis=1) for start in range(0, len(unit), block)]
+    ).astype(np.int64)

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from talentfed.analytics.embeddings import (
+    ClusteredIndex,
     EmbeddingIndex,
     Weights,
     from_bytes,
@@ -79,3 +80,18 @@ def test_hybrid_refuses_signals_of_different_lengths() -> None:
     with pytest.raises(ValueError, match="differ in length"):
         hybrid({"tfidf": np.zeros(2), "skills": np.zeros(3)}, Weights())
 
+
+def test_clustered_search_finds_what_exact_search_finds_on_clustered_data() -> None:
+    rng = np.random.default_rng(11)
+    centres = _random_unit(40, 64, seed=5)
+    items = unit_rows(centres[rng.integers(0, 40, 4000)] + 0.15 * rng.standard_normal((4000, 64)))
+    exact, approximate = EmbeddingIndex(items), ClusteredIndex(items, lists=40, probes=6)
+    hits = 0
+    for query in items[:50]:
+        truth = {i for i, _ in exact.search(query, 10)}
+        found = approximate.search(query, 10)
+        hits += len(truth & {i for i, _ in found})
+        assert [s for _, s in found] == sorted((s for _, s in found), reverse=True)
+    assert hits / 500 >= 0.95  # recall@10 against exact search
+    every_list = ClusteredIndex(items, lists=8, probes=8)  # probing every list is exact
+    assert [i for i, _ in every_list.search(items[0], 10)] == [i for i, _ in exact.search(items[0], 10)]
