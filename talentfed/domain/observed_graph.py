@@ -97,6 +97,11 @@ class Observed:
         return sp.csr_matrix((ones, (self.follow_src, self.follow_dst)), shape=(self.n, self.n))
 
     @cached_property
+    def followers(self) -> sp.csr_matrix:
+        """n × n: [b, a] = 1 when a follows b (row b lists b's followers)."""
+        return sp.csr_matrix(self.follows.T)
+
+    @cached_property
     def skill_marks(self) -> sp.csr_matrix:
         """Feature rows × skills: 1 where the person or project call declares the skill."""
         marks = sp.csr_matrix(self.space.matrix[:, np.flatnonzero(self.space.is_skill)], dtype=np.float32)

@@ -105,7 +105,7 @@ def _network_overlap(observed: Observed, network: np.ndarray, actor_rows: np.nda
     """|followers(c) ∩ network| / √(|followers(c)| · |network|) for each candidate c."""
     if len(network) == 0:
         return np.zeros(len(actor_rows))
-    followers = observed.follows.T.tocsr()[actor_rows]
+    followers = observed.followers[actor_rows]
     mine = np.zeros(observed.n, dtype=np.float32)
     mine[network] = 1
     shared = np.asarray(followers @ mine, dtype=np.float64)
@@ -148,7 +148,7 @@ def _ranked(
 
 
 def _followed_by(observed: Observed, network: np.ndarray, actor_row: int) -> tuple[str, ...]:
-    followers = observed.follows.T.tocsr()[actor_row].indices
+    followers = observed.followers[actor_row].indices
     shared = np.intersect1d(followers, network)
     visible = [observed.actors[row].handle for row in shared.tolist() if observed.actors[row].visible]
     return tuple(visible[:FOLLOWERS_NAMED])
