@@ -293,7 +293,7 @@ def speed(model: Embedder, items: int, n_queries: int) -> None:
     started = time.perf_counter()
     clustered = ClusteredIndex(vectors, lists=lists)
     print(f"  clustered index: {lists} lists, built in {time.perf_counter() - started:.1f} s")
-    for probes in (8, 16, 32, 64):
+    for probes in (16, 32, 48, 64):
         clustered.probes = probes
         ms, found = timed(lambda q: clustered.search(q, K), queries)
         recall = float(np.mean([len(t & f) / K for t, f in zip(truth, found, strict=True)]))

@@ -170,9 +170,9 @@ class ClusteredIndex:
         vectors: NDArray[np.floating],
         *,
         lists: int = 256,
-        probes: int = 16,
-        sample: int = 20_000,
-        iterations: int = 8,
+        probes: int = 48,  # recall@10 0.96 over 100k real embeddings (docs/benchmarks.md)
+        sample: int = 50_000,
+        iterations: int = 15,
         seed: int = 0,
     ) -> None:
         unit = unit_rows(vectors)
