@@ -6,7 +6,9 @@ actors, their public posts and project calls, who follows whom, among them and w
 members), some writing in English, some in Chinese or German, so that semantic matching has
 something to find across languages. Everything here is made up and says so: the institutions'
 domains end in `.invalid` (reserved, RFC 2606: no such host can exist, so nothing is ever
-delivered or fetched there), and each profile's bio ends with "Demo data". `remove_neighbourhood`
+delivered or fetched there), and each profile carries a "Demo data" field, shown on its page
+(a field, not a line of the bio, so the words of the mark do not count as something every demo
+researcher has in common). `remove_neighbourhood`
 (`talentfed demo --remove-neighbourhood`) deletes all of it: the actors, and with them their posts
 and follows.
 """
@@ -23,7 +25,8 @@ from talentfed.domain.members import find_local_actor
 from talentfed.storage.models import Actor, Follow, Object, utcnow
 
 DEMO_DOMAINS = ("lab.demo.invalid", "uni.demo.invalid")
-DEMO_MARK = "Demo data: a made-up researcher (talentfed demo --remove-neighbourhood deletes it)."
+DEMO_FIELD = "Demo data"
+DEMO_MARK = "a made-up researcher (talentfed demo --remove-neighbourhood deletes it)"
 
 
 @dataclass(frozen=True)
@@ -175,9 +178,9 @@ def _actor(person: DemoPerson) -> Actor:
         local=False,
         display_name=person.name,
         headline=person.headline,
-        summary=f"<p>{person.bio}</p><p>{DEMO_MARK}</p>",
+        summary=f"<p>{person.bio}</p>",
         skills=list(person.skills),
-        fields=[],
+        fields=[{"name": DEMO_FIELD, "value": DEMO_MARK}],
         inbox_url=f"{uri}/inbox",
         followers_url=f"{uri}/followers",
         url=uri,

@@ -32,6 +32,10 @@ from talentfed.domain.observed_graph import Observed
 from talentfed.storage.models import utcnow
 
 FOLLOWERS_NAMED = 3  # how many of the asker's network a reason names
+# "similar topic" needs the embedding to lead the score and to be this close: the model's cosine
+# between unrelated profiles sits around 0.2-0.45 (a speech researcher against a database
+# engineer: 0.31), so leading alone would say it of nearly everyone in a small neighbourhood.
+SIMILAR_TOPIC_MIN = 0.45
 
 
 @dataclass(frozen=True)
@@ -140,7 +144,7 @@ def _ranked(
         _Found(
             int(chosen[i]),
             float(scored.scores[i]),
-            scored.leader(i) == "embedding",
+            scored.leader(i) == "embedding" and float(signals["embedding"][i]) >= SIMILAR_TOPIC_MIN,
             _followed_by(observed, query.network, int(side.actor_rows[chosen[i]])),
         )
         for i in best
