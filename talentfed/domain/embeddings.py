@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.analytics.embedders import MAX_CHARS, Embedder, load_embedder
@@ -96,44 +96,80 @@ async def subjects(session: AsyncSession, config: Config) -> list[Subject]:
     return [subject for subject in found if subject.text]
 
 
-async def refresh(session: AsyncSession, config: Config, embedder: Embedder) -> Refreshed:
-    """Embed the new and changed texts, forget what may no longer be embedded."""
+@dataclass(frozen=True)
+class Plan:
+    """What a refresh has to do: texts to embed, how many are current, embeddings to forget."""
+
+    stale: list[Subject]
+    unchanged: int
+    gone: list[int]  # ids of `embeddings` rows
+
+    def batches(self, size: int) -> list[list[Subject]]:
+        return [self.stale[start : start + size] for start in range(0, len(self.stale), size)]
+
+
+async def plan(session: AsyncSession, config: Config, model: str) -> Plan:
+    """Compare what may be embedded now with what is stored (reads only)."""
     wanted = {subject.key: subject for subject in await subjects(session, config)}
-    stored = {_key(row): row for row in (await session.execute(select(Embedding))).scalars()}
-    gone = [row.id for key, row in stored.items() if key not in wanted]
-    if gone:
-        await session.execute(delete(Embedding).where(Embedding.id.in_(gone)))
+    rows = await session.execute(
+        select(Embedding.id, Embedding.actor_id, Embedding.object_id, Embedding.text_hash, Embedding.model)
+    )
+    stored = {
+        _key(actor_id, object_id): (row_id, text_hash, made_by)
+        for row_id, actor_id, object_id, text_hash, made_by in rows
+    }
+    gone = [row_id for key, (row_id, _, _) in stored.items() if key not in wanted]
     stale = [
         subject
         for key, subject in wanted.items()
-        if key not in stored
-        or stored[key].text_hash != subject.text_hash
-        or stored[key].model != embedder.name
+        if key not in stored or stored[key][1:] != (subject.text_hash, model)
     ]
-    batch = config.matching.embed_batch
-    for start in range(0, len(stale), batch):
-        chunk = stale[start : start + batch]
-        # CPU-bound: off the event loop, so a worker's other jobs keep running meanwhile.
-        vectors = await asyncio.to_thread(embedder.embed, [subject.text for subject in chunk])
-        for subject, vector in zip(chunk, vectors, strict=True):
-            _store(session, stored.get(subject.key), subject, embedder.name, vector)
-        await session.flush()
-    return Refreshed(len(stale), len(wanted) - len(stale), len(gone))
+    return Plan(stale, len(wanted) - len(stale), gone)
 
 
-def _key(row: Embedding) -> tuple[str, int]:
-    return ("actor", row.actor_id) if row.actor_id is not None else ("object", row.object_id or 0)
+async def forget(session: AsyncSession, gone: list[int]) -> None:
+    if gone:
+        await session.execute(delete(Embedding).where(Embedding.id.in_(gone)))
 
 
-def _store(
-    session: AsyncSession, row: Embedding | None, subject: Subject, model: str, vector: NDArray[np.floating]
+async def embed_batch(embedder: Embedder, batch: list[Subject]) -> NDArray[np.float32]:
+    # CPU-bound: off the event loop, so a worker's other jobs keep running meanwhile.
+    return await asyncio.to_thread(embedder.embed, [subject.text for subject in batch])
+
+
+async def store(
+    session: AsyncSession, batch: list[Subject], vectors: NDArray[np.floating], model: str
 ) -> None:
-    codes, scale = to_bytes(vector)
-    if row is None:
-        row = Embedding(actor_id=subject.actor_id, object_id=subject.object_id)
-        session.add(row)
-    row.model, row.text_hash, row.codes, row.scale = model, subject.text_hash, codes, scale
-    row.computed_at = utcnow()
+    """Write a batch's embeddings, over the rows they replace."""
+    actor_ids = [subject.actor_id for subject in batch if subject.actor_id is not None]
+    object_ids = [subject.object_id for subject in batch if subject.object_id is not None]
+    existing = await session.execute(
+        select(Embedding).where(or_(Embedding.actor_id.in_(actor_ids), Embedding.object_id.in_(object_ids)))
+    )
+    rows = {_key(row.actor_id, row.object_id): row for row in existing.scalars()}
+    for subject, vector in zip(batch, vectors, strict=True):
+        row = rows.get(subject.key)
+        if row is None:
+            row = Embedding(actor_id=subject.actor_id, object_id=subject.object_id)
+            session.add(row)
+        codes, scale = to_bytes(vector)
+        row.model, row.text_hash, row.codes, row.scale = model, subject.text_hash, codes, scale
+        row.computed_at = utcnow()
+    await session.flush()
+
+
+async def refresh(session: AsyncSession, config: Config, embedder: Embedder) -> Refreshed:
+    """Embed the new and changed texts and forget what may no longer be embedded, in the caller's
+    transaction (the CLI's; the worker commits batch by batch instead: jobs/analytics_refresh.py)."""
+    todo = await plan(session, config, embedder.name)
+    await forget(session, todo.gone)
+    for batch in todo.batches(config.matching.embed_batch):
+        await store(session, batch, await embed_batch(embedder, batch), embedder.name)
+    return Refreshed(len(todo.stale), todo.unchanged, len(todo.gone))
+
+
+def _key(actor_id: int | None, object_id: int | None) -> tuple[str, int]:
+    return ("actor", actor_id) if actor_id is not None else ("object", object_id or 0)
 
 
 @dataclass(frozen=True)
