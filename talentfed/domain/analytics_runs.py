@@ -91,7 +91,14 @@ async def store_run(
                         target_uri=r.uri,
                         score=r.score,
                         computed_at=now,
-                        shared=[{"skills": list(r.shared_skills), "terms": list(r.shared_terms)}],
+                        shared=[
+                            {
+                                "skills": list(r.shared_skills),
+                                "terms": list(r.shared_terms),
+                                "similar_topic": r.similar_topic,
+                                "followed_by": list(r.followed_by),
+                            }
+                        ],
                     )
                     for position, r in enumerate(results)
                 ]
