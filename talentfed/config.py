@@ -105,6 +105,22 @@ class AnalyticsConfig:
 
 
 @dataclass(frozen=True)
+class MatchingConfig:
+    # How recommendations weigh their signals (domain/recommendations.py; each in [0, 1], the
+    # weights are divided by their sum): words in common (TF-IDF cosine), meaning in common
+    # (embedding cosine; only with the `semantic` extra), declared skills in common, and
+    # followers in common in the observed graph.
+    tfidf_weight: float = 0.45
+    embedding_weight: float = 0.35
+    skills_weight: float = 0.15
+    graph_weight: float = 0.05
+    # Embed profiles and posts with the local model when the `semantic` extra is installed.
+    semantic: bool = True
+    # Texts embedded per batch by the worker (a batch is one numpy forward pass).
+    embed_batch: int = 64
+
+
+@dataclass(frozen=True)
 class WebConfig:
     # Signs session cookies. Empty: a random secret per start (everyone signs in again
     # after a restart); `talentfed init` writes one.
@@ -179,6 +195,7 @@ class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     federation: FederationConfig = field(default_factory=FederationConfig)
     analytics: AnalyticsConfig = field(default_factory=AnalyticsConfig)
+    matching: MatchingConfig = field(default_factory=MatchingConfig)
     web: WebConfig = field(default_factory=WebConfig)
     rate_limits: RateLimitsConfig = field(default_factory=RateLimitsConfig)
     media: MediaConfig = field(default_factory=MediaConfig)
@@ -199,6 +216,7 @@ SECTIONS: dict[str, type] = {
     "database": DatabaseConfig,
     "federation": FederationConfig,
     "analytics": AnalyticsConfig,
+    "matching": MatchingConfig,
     "web": WebConfig,
     "rate_limits": RateLimitsConfig,
     "media": MediaConfig,
@@ -256,6 +274,12 @@ def _check_port(value: int) -> int:
 def _check_positive(value: float) -> float:
     if value <= 0:
         raise ValueError(f"a number greater than 0, got {value}")
+    return value
+
+
+def _check_weight(value: float) -> float:
+    if not 0 <= value <= 100:
+        raise ValueError(f"a weight between 0 and 100, got {value}")
     return value
 
 
@@ -387,6 +411,11 @@ CHECKS: dict[tuple[str, str], Callable[[Any], Any]] = {
     ("federation", "crawl_interval_minutes"): _check_non_negative,
     ("analytics", "interval_minutes"): _check_positive,
     ("analytics", "recompute_after_edges"): _check_positive,
+    **{
+        ("matching", f"{signal}_weight"): _check_weight
+        for signal in ("tfidf", "embedding", "skills", "graph")
+    },
+    ("matching", "embed_batch"): _check_positive,
     ("web", "session_secret"): _check_secret,
     ("web", "session_days"): _check_positive,
     ("web", "sign_in_attempts"): _check_positive,
@@ -591,12 +620,24 @@ def _check_consistency(config: Config) -> None:
             f"[server] {missing}",
             "expected a PEM file path: tls_certificate and tls_private_key are set together, or neither",
         )
+    _check_matching_weights(config)
     base = urlsplit(config.node.base_url)
     if base.scheme == "http" and not config.federation.dev_mode:
         raise ConfigError(
             config.source,
             "[node] base_url",
             "expected an https:// URL (plain http is only allowed with [federation] dev_mode = true)",
+        )
+
+
+def _check_matching_weights(config: Config) -> None:
+    matching = config.matching
+    weights = (matching.tfidf_weight, matching.embedding_weight, matching.skills_weight)
+    if sum(weights) + matching.graph_weight <= 0:
+        raise ConfigError(
+            config.source,
+            "[matching] tfidf_weight",
+            "expected at least one of tfidf_weight, embedding_weight, skills_weight, graph_weight above 0",
         )
 
 

@@ -68,6 +68,13 @@ def test_members_demo_and_listing_on_each_backend(tmp_path: Path, db_url: str) -
         demo = run_cli("demo", cwd=tmp_path, env=env)
         assert demo.returncode == 0, demo.stderr
     assert "(0 members and 0 posts created)" in demo.stdout
+    assert "(0 made-up researchers created on lab.demo.invalid" in demo.stdout
+    people = run_cli("discover", "people", "ada", "--json", cwd=tmp_path, env=env)
+    found = json.loads(people.stdout)
+    assert found and all(item["why"] for item in found)  # the demo run stored a snapshot to read
+    removed = run_cli("demo", "--remove-neighbourhood", cwd=tmp_path, env=env)
+    assert removed.returncode == 0 and "(7 actors with their posts and follows)" in removed.stdout
+    assert json.loads(run_cli("discover", "people", "ada", "--json", cwd=tmp_path, env=env).stdout) == []
 
     listed = run_cli("user", "list", "--json", cwd=tmp_path, env=env)
     members = json.loads(listed.stdout)

@@ -81,6 +81,18 @@ def test_environment_overrides_the_file(tmp_path: Path) -> None:
         ({"node.rules": ["x" * 301]}, "rules: expected rules of 1 to 300 characters; rule 1 is longer"),
         ({"node.rules": "Be kind."}, "[node] rules: expected a list of strings"),
         ({"node.contact_account": "Not A Name"}, "[node] contact_account: expected 1-30 lowercase letters"),
+        ({"matching.tfidf_weight": -0.5}, "[matching] tfidf_weight: expected a weight between 0 and 100"),
+        ({"matching.graph_weight": "high"}, "[matching] graph_weight: expected a number, got \"high\""),
+        ({"matching.embed_batch": 0}, "[matching] embed_batch: expected a number greater than 0"),
+        (
+            {
+                "matching.tfidf_weight": 0,
+                "matching.embedding_weight": 0,
+                "matching.skills_weight": 0,
+                "matching.graph_weight": 0,
+            },
+            "[matching] tfidf_weight: expected at least one of tfidf_weight, embedding_weight",
+        ),
     ],
 )
 def test_bad_values_name_file_key_and_expectation(tmp_path: Path, override: dict, expected: str) -> None:

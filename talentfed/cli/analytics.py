@@ -12,6 +12,7 @@ from talentfed.cli.output import print_json, print_table
 from talentfed.config import load_config
 from talentfed.domain import recommendations
 from talentfed.domain.analytics_runs import run_analytics
+from talentfed.domain.embeddings import embedder_for
 from talentfed.domain.observed_graph import Observed, load_observed
 from talentfed.domain.ranking import Ranked, ranking
 from talentfed.domain.recommendations import Result
@@ -59,7 +60,7 @@ def cmd_analytics_run(args: argparse.Namespace) -> int:
 
     async def body() -> dict:
         async with transaction(config) as session:
-            run = await run_analytics(session, config, progress)
+            run = await run_analytics(session, config, progress, embedder_for(config))
             return {
                 "computed_at": run.computed_at.isoformat(),
                 "actors": run.actors,

@@ -21,7 +21,10 @@ from uvicorn.supervisors import Multiprocess
 from talentfed.cli import web_process, worker_metrics
 from talentfed.cli.context import CommandError, describe_schema, open_engine, transaction
 from talentfed.config import ENV_PREFIX, Config, ConfigError, load_config, render_config
+from talentfed.domain.analytics_runs import run_analytics
 from talentfed.domain.demo import DEMO_PASSWORD, ensure_demo
+from talentfed.domain.demo_neighbourhood import DEMO_DOMAINS, ensure_neighbourhood, remove_neighbourhood
+from talentfed.domain.embeddings import embedder_for
 from talentfed.domain.members import ensure_institution
 from talentfed.federation.runtime import Federation
 from talentfed.jobs.runner import QUEUES, Job, node_jobs, parse_queues, run_jobs
@@ -60,12 +63,24 @@ def register(commands: argparse._SubParsersAction) -> None:
     )
     migrate_command.set_defaults(handler=cmd_migrate)
 
-    commands.add_parser(
+    demo = commands.add_parser(
         "demo",
-        help="create the demo institution (idempotent)",
+        help="create the demo institution and its observed neighbourhood (idempotent)",
         description="Create the institution actor, three members, an article, a question with an "
-        "answer and an open project call. Running it again creates nothing twice.",
-    ).set_defaults(handler=cmd_demo)
+        "answer and an open project call; and a neighbourhood of made-up researchers elsewhere "
+        "(on .invalid domains, marked as demo data) with their posts and follows, then run the "
+        "analytics once, so recommendations and rankings show at once. Running it again creates "
+        "nothing twice.",
+    )
+    demo.add_argument(
+        "--without-neighbourhood", action="store_true", help="only the institution and its members"
+    )
+    demo.add_argument(
+        "--remove-neighbourhood",
+        action="store_true",
+        help="delete the demo neighbourhood (its actors, posts and follows) and nothing else",
+    )
+    demo.set_defaults(handler=cmd_demo)
 
     serve = commands.add_parser(
         "serve",
@@ -180,14 +195,39 @@ def cmd_migrate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     config = load_config(args.config)
+    if args.remove_neighbourhood:
+        return _remove_demo_neighbourhood(config)
 
     async def run() -> dict[str, int]:
         async with transaction(config) as session:
-            return await ensure_demo(session, config)
+            created = await ensure_demo(session, config)
+            if not args.without_neighbourhood:
+                created["neighbours"] = await ensure_neighbourhood(session)
+        if not args.without_neighbourhood:  # what the pages show comes from a stored run
+            async with transaction(config) as session:
+                await run_analytics(session, config, embedder=embedder_for(config))
+        return created
 
     created = asyncio.run(run())
     print(f"demo institution ready ({created['members']} members and {created['posts']} posts created)")
+    if "neighbours" in created:
+        print(
+            f"demo neighbourhood ready ({created['neighbours']} made-up researchers created on "
+            f"{', '.join(DEMO_DOMAINS)}); remove it with: talentfed demo --remove-neighbourhood"
+        )
     print(f"sign in as ada (an admin), grace or alan with the password {DEMO_PASSWORD!r}")
+    return 0
+
+
+def _remove_demo_neighbourhood(config: Config) -> int:
+    async def run() -> int:
+        async with transaction(config) as session:
+            removed = await remove_neighbourhood(session)
+        async with transaction(config) as session:
+            await run_analytics(session, config)  # so the pages stop showing them at once
+        return removed
+
+    print(f"demo neighbourhood removed ({asyncio.run(run())} actors with their posts and follows)")
     return 0
 
 

@@ -23,8 +23,10 @@ import numpy as np
 from sqlalchemy import delete, func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.analytics.embedders import Embedder
 from talentfed.analytics.influence import InfluenceGraph
 from talentfed.config import Config
+from talentfed.domain import embeddings
 from talentfed.domain.observed_graph import Observed, load_observed
 from talentfed.domain.ranking import scores
 from talentfed.domain.recommendations import Result, matching_projects, similar_people
@@ -41,11 +43,18 @@ IN_LIST = 500  # ids per IN (...) clause
 
 
 async def run_analytics(
-    session: AsyncSession, config: Config, progress: Callable[[str], None] | None = None
+    session: AsyncSession,
+    config: Config,
+    progress: Callable[[str], None] | None = None,
+    embedder: Embedder | None = None,
 ) -> AnalyticsRun:
-    """Recompute everything and store it with its computed_at (scores, and members' recommendations)."""
+    """Recompute everything and store it with its computed_at (scores, and members' recommendations).
+    With an `embedder`, the new and changed texts are embedded first."""
     say = progress or (lambda _: None)
     started = time.perf_counter()
+    if embedder is not None:
+        done = await embeddings.refresh(session, config, embedder)
+        say(f"embedded {done.embedded} texts ({done.unchanged} unchanged, {done.forgotten} forgotten)")
     say("loading the observed graph")
     observed = await load_observed(session, config)
     return await store_run(session, observed, started, say)
@@ -82,7 +91,14 @@ async def store_run(
                         target_uri=r.uri,
                         score=r.score,
                         computed_at=now,
-                        shared=[{"skills": list(r.shared_skills), "terms": list(r.shared_terms)}],
+                        shared=[
+                            {
+                                "skills": list(r.shared_skills),
+                                "terms": list(r.shared_terms),
+                                "similar_topic": r.similar_topic,
+                                "followed_by": list(r.followed_by),
+                            }
+                        ],
                     )
                     for position, r in enumerate(results)
                 ]

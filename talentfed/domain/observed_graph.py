@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from typing import Any
 
 import numpy as np
@@ -20,14 +21,16 @@ import scipy.sparse as sp
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.analytics.embeddings import Weights
 from talentfed.analytics.features import Document, FeatureSpace, build_features
-from talentfed.config import Config
+from talentfed.config import Config, MatchingConfig
+from talentfed.domain.embeddings import PERSON_TYPES as PERSON_TYPES
+from talentfed.domain.embeddings import StoredVectors, stored_vectors
 from talentfed.domain.visibility import ANONYMOUS, actor_listed, on_open_post, readable_by
 from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.offload import cpu_bound
 from talentfed.storage.models import Actor, Follow, Interaction, Object, utcnow
 
-PERSON_TYPES = ("Person",)
 OWN_POST_KINDS = ("article", "question", "answer", "note")
 OWN_POST_WEIGHT = 0.5
 OWN_POSTS_PER_PERSON = 50
@@ -71,6 +74,11 @@ class Observed:
     people: np.ndarray  # actor row of each person, in feature-row order (projects follow them)
     person_rows: np.ndarray  # feature row of each actor row, -1 for non-persons
     computed_at: datetime = field(default_factory=utcnow)
+    # Sentence embeddings (domain/embeddings.py) in the rows of `people` and `projects`; None
+    # when nothing is embedded (no `semantic` extra). A row without one is all zeros.
+    people_embeddings: np.ndarray | None = None
+    project_embeddings: np.ndarray | None = None
+    weights: Weights = field(default_factory=Weights)
 
     @property
     def n(self) -> int:
@@ -81,6 +89,24 @@ class Observed:
 
     def project_vector(self, index: int) -> sp.csr_matrix:
         return self.space.matrix[len(self.people) + index]
+
+    @cached_property
+    def follows(self) -> sp.csr_matrix:
+        """n × n: [a, b] = 1 when a follows b."""
+        ones = np.ones(len(self.follow_src), dtype=np.float32)
+        return sp.csr_matrix((ones, (self.follow_src, self.follow_dst)), shape=(self.n, self.n))
+
+    @cached_property
+    def followers(self) -> sp.csr_matrix:
+        """n × n: [b, a] = 1 when a follows b (row b lists b's followers)."""
+        return sp.csr_matrix(self.follows.T)
+
+    @cached_property
+    def skill_marks(self) -> sp.csr_matrix:
+        """Feature rows × skills: 1 where the person or project call declares the skill."""
+        marks = sp.csr_matrix(self.space.matrix[:, np.flatnonzero(self.space.is_skill)], dtype=np.float32)
+        marks.data = np.ones_like(marks.data)  # stored entries are the declared skills
+        return marks
 
     @property
     def people_matrix(self) -> sp.csr_matrix:
@@ -111,8 +137,9 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
     )
     people = [actor for actor in rows if actor.type in PERSON_TYPES]
     texts = await _own_texts(session, [p.id for p in people])
-    documents = [_person_document(actor, texts.get(actor.id, [])) for actor in people]
+    documents = [_person_document(actor, [text for _, text in texts.get(actor.id, [])]) for actor in people]
     projects = await _projects(session, row_of)
+    vectors = await stored_vectors(session)
     documents += [Document(skills=p.skills, texts=[(p.title, 1.0), (p.description, 1.0)]) for p in projects]
     # Tokenising every text is pure Python: in another process on a large node (talentfed/offload.py).
     texts_in_all = sum(len(document.texts) for document in documents)
@@ -131,7 +158,47 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
         space,
         people_rows,
         person_rows,
+        people_embeddings=None if vectors.empty else _people_embeddings(people, texts, vectors),
+        project_embeddings=None if vectors.empty else _project_embeddings(projects, vectors),
+        weights=matching_weights(config.matching),
     )
+
+
+def matching_weights(matching: MatchingConfig) -> Weights:
+    return Weights(
+        matching.tfidf_weight, matching.embedding_weight, matching.skills_weight, matching.graph_weight
+    )
+
+
+def _people_embeddings(
+    people: list[Actor], texts: dict[int, list[tuple[int, str]]], vectors: StoredVectors
+) -> np.ndarray:
+    """A person's embedding: their profile's, plus their recent posts' mean at the weight their
+    posts have in TF-IDF (`OWN_POST_WEIGHT`), so both signals read the same material."""
+    width = _width(vectors)
+    matrix = np.zeros((len(people), width), dtype=np.float32)
+    for row, actor in enumerate(people):
+        profile = vectors.actors.get(actor.id)
+        posts = [vectors.objects[i] for i, _ in texts.get(actor.id, []) if i in vectors.objects]
+        if profile is not None:
+            matrix[row] += profile
+        if posts:
+            matrix[row] += OWN_POST_WEIGHT * np.mean(posts, axis=0)
+    return matrix
+
+
+def _project_embeddings(projects: list[_Project], vectors: StoredVectors) -> np.ndarray:
+    matrix = np.zeros((len(projects), _width(vectors)), dtype=np.float32)
+    for row, project in enumerate(projects):
+        if project.info.id in vectors.objects:
+            matrix[row] = vectors.objects[project.info.id]
+    return matrix
+
+
+def _width(vectors: StoredVectors) -> int:
+    first = next(iter(vectors.actors.values()), None)
+    first = first if first is not None else next(iter(vectors.objects.values()))
+    return int(first.shape[0])
 
 
 def _info(actor: Actor, blocked: DomainPolicies) -> ActorInfo:
@@ -158,10 +225,11 @@ async def _edges(
     return pairs[:, 0], pairs[:, 1]
 
 
-async def _own_texts(session: AsyncSession, author_ids: list[int]) -> dict[int, list[str]]:
-    """The text of each person's own recent articles, questions, answers and notes."""
+async def _own_texts(session: AsyncSession, author_ids: list[int]) -> dict[int, list[tuple[int, str]]]:
+    """Each person's own recent articles, questions, answers and notes: (post id, text)."""
     ranked = (
         select(
+            Object.id,
             Object.author_id,
             Object.name,
             Object.content,
@@ -177,12 +245,12 @@ async def _own_texts(session: AsyncSession, author_ids: list[int]) -> dict[int, 
         )
         .subquery()
     )
-    texts: dict[int, list[str]] = {}
-    query = select(ranked.c.author_id, ranked.c.name, ranked.c.content).where(
+    texts: dict[int, list[tuple[int, str]]] = {}
+    query = select(ranked.c.id, ranked.c.author_id, ranked.c.name, ranked.c.content).where(
         ranked.c.rank <= OWN_POSTS_PER_PERSON
     )
-    for author_id, name, content in await session.execute(query):
-        texts.setdefault(author_id, []).append(f"{name or ''} {content or ''}")
+    for post_id, author_id, name, content in await session.execute(query):
+        texts.setdefault(author_id, []).append((post_id, f"{name or ''} {content or ''}"))
     return texts
 
 

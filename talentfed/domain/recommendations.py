@@ -1,6 +1,18 @@
 """Recommendations from the observed graph: similar people, project calls that fit a person or a
-team, and the people who fit a project call, each with the shared skills and terms that explain
-it. The similarity itself is `analytics/similarity.py`; only visible actors are offered.
+team, and the people who fit a project call, each with the reasons that explain it.
+
+Every candidate gets a hybrid score (`analytics/embeddings.hybrid`, weights from `[matching]`)
+of four signals, each in [0, 1]:
+
+- tfidf: cosine of the TF-IDF vectors (`analytics/similarity.py`): the same words and skills;
+- embedding: cosine of the sentence embeddings (`domain/embeddings.py`): the same meaning in
+  other words or another language; absent (and its weight left out) when nothing is embedded;
+- skills: overlap of the declared skills (shared / all);
+- graph: how many of the people the asker follows also follow the candidate (cosine of the two
+  sets), "who in your network follows them".
+
+The reasons say which: the shared skills and terms, "similar topic" when the embedding carried
+the score, and who in the asker's network follows the candidate. Only visible actors are offered.
 """
 
 from __future__ import annotations
@@ -8,12 +20,22 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import NamedTuple
 
+import numpy as np
 import scipy.sparse as sp
 
-from talentfed.analytics.similarity import Match, SimilarityIndex
+from talentfed.analytics.embeddings import Hybrid, hybrid, top_k, unit_rows
+from talentfed.analytics.features import l2_normalize_rows
+from talentfed.analytics.similarity import SharedTerm, explain, team_vector
 from talentfed.domain.observed_graph import Observed
 from talentfed.storage.models import utcnow
+
+FOLLOWERS_NAMED = 3  # how many of the asker's network a reason names
+# "similar topic" needs the embedding to lead the score and to be this close: the model's cosine
+# between unrelated profiles sits around 0.2-0.45 (a speech researcher against a database
+# engineer: 0.31), so leading alone would say it of nearly everyone in a small neighbourhood.
+SIMILAR_TOPIC_MIN = 0.45
 
 
 @dataclass(frozen=True)
@@ -24,24 +46,141 @@ class Result:
     shared_skills: tuple[str, ...]
     shared_terms: tuple[str, ...]
     why: str
+    similar_topic: bool = False  # the meaning of the texts carried it, more than their words
+    followed_by: tuple[str, ...] = ()  # handles of people the asker follows who follow them
 
 
-def _result(uri: str, title: str, match: Match) -> Result:
-    skills = tuple(term.term for term in match.shared if term.is_skill)
-    terms = tuple(term.term for term in match.shared if not term.is_skill)
-    return Result(uri, title, round(float(match.score), 6), skills, terms, match.describe())
+@dataclass(frozen=True)
+class _Query:
+    """What is asked about: one person, a team, or a project call, as each signal reads it."""
+
+    tfidf: sp.csr_matrix  # 1 × terms, unit length
+    embedding: np.ndarray | None  # unit vector, or None when not embedded
+    skills: sp.csr_matrix  # 1 × skills, 1 where declared
+    network: np.ndarray  # actor rows the asker follows
 
 
-def _people_index(observed: Observed) -> SimilarityIndex:
-    return SimilarityIndex(
-        observed.people_matrix, vocabulary=observed.space.vocabulary, is_skill=observed.space.is_skill
+@dataclass(frozen=True)
+class _Side:
+    """The candidates: rows of the feature space, their embeddings, their actors."""
+
+    offset: int  # where these rows start in the feature space
+    embeddings: np.ndarray | None
+    actor_rows: np.ndarray  # the actor row of each candidate (a project call: its author)
+
+
+def _people(observed: Observed) -> _Side:
+    return _Side(0, observed.people_embeddings, observed.people)
+
+
+def _calls(observed: Observed) -> _Side:
+    authors = np.array([project.author_row for project in observed.projects], dtype=np.int64)
+    return _Side(len(observed.people), observed.project_embeddings, authors)
+
+
+def _query(observed: Observed, feature_rows: Sequence[int], side: _Side, asker_rows: Sequence[int]) -> _Query:
+    """The query of one or more feature rows (several: a team, by its centroid)."""
+    rows = np.asarray(feature_rows, dtype=np.int64)
+    tfidf = l2_normalize_rows(team_vector(observed.space.matrix[rows]))
+    embedding = None
+    if side.embeddings is not None:
+        mean = unit_rows(side.embeddings[rows - side.offset]).mean(axis=0)
+        embedding = unit_rows(mean)[0] if np.any(mean) else None
+    skills = sp.csr_matrix((observed.skill_marks[rows].sum(axis=0) > 0).astype(np.float32))
+    network = np.unique(observed.follows[np.asarray(asker_rows, dtype=np.int64)].indices)
+    return _Query(tfidf, embedding, skills, network)
+
+
+def _signals(observed: Observed, query: _Query, side: _Side, chosen: np.ndarray) -> dict[str, np.ndarray]:
+    rows = chosen + side.offset
+    items = l2_normalize_rows(observed.space.matrix[rows])
+    signals = {"tfidf": np.asarray((items @ query.tfidf.T).toarray()).ravel()}
+    if query.embedding is not None and side.embeddings is not None:
+        signals["embedding"] = unit_rows(side.embeddings[chosen]) @ query.embedding
+    marks = observed.skill_marks[rows]
+    shared = np.asarray((marks @ query.skills.T).toarray()).ravel()
+    union = np.asarray(marks.sum(axis=1)).ravel() + query.skills.sum() - shared
+    signals["skills"] = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
+    signals["graph"] = _network_overlap(observed, query.network, side.actor_rows[chosen])
+    return signals
+
+
+def _network_overlap(observed: Observed, network: np.ndarray, actor_rows: np.ndarray) -> np.ndarray:
+    """|followers(c) ∩ network| / √(|followers(c)| · |network|) for each candidate c."""
+    if len(network) == 0:
+        return np.zeros(len(actor_rows))
+    followers = observed.followers[actor_rows]
+    mine = np.zeros(observed.n, dtype=np.float32)
+    mine[network] = 1
+    shared = np.asarray(followers @ mine, dtype=np.float64)
+    sizes = np.asarray(followers.sum(axis=1), dtype=np.float64).ravel() * len(network)
+    overlap: np.ndarray = np.divide(shared, np.sqrt(sizes), out=np.zeros(len(actor_rows)), where=sizes > 0)
+    return overlap
+
+
+class _Found(NamedTuple):
+    candidate: int  # index among the side's candidates (people, or project calls)
+    score: float
+    similar_topic: bool
+    followed_by: tuple[str, ...]
+
+
+def _weights_for(observed: Observed, signals: dict[str, np.ndarray]) -> Hybrid:
+    absent = {"embedding"} - set(signals)
+    return hybrid(signals, observed.weights.without(absent))
+
+
+def _ranked(
+    observed: Observed, query: _Query, side: _Side, allowed: Sequence[int], k: int, offset: int
+) -> list[_Found]:
+    """The best k candidates after `offset`."""
+    chosen = np.asarray(allowed, dtype=np.int64)
+    if len(chosen) == 0:
+        return []
+    signals = _signals(observed, query, side, chosen)
+    scored = _weights_for(observed, signals)
+    best = [int(i) for i in top_k(scored.scores, k + offset) if scored.scores[i] > 0][offset:]
+    return [
+        _Found(
+            int(chosen[i]),
+            float(scored.scores[i]),
+            scored.leader(i) == "embedding" and float(signals["embedding"][i]) >= SIMILAR_TOPIC_MIN,
+            _followed_by(observed, query.network, int(side.actor_rows[chosen[i]])),
+        )
+        for i in best
+    ]
+
+
+def _followed_by(observed: Observed, network: np.ndarray, actor_row: int) -> tuple[str, ...]:
+    followers = observed.followers[actor_row].indices
+    shared = np.intersect1d(followers, network)
+    visible = [observed.actors[row].handle for row in shared.tolist() if observed.actors[row].visible]
+    return tuple(visible[:FOLLOWERS_NAMED])
+
+
+def _result(
+    observed: Observed, uri: str, title: str, query: _Query, feature_row: int, found: _Found
+) -> Result:
+    item = observed.space.matrix[feature_row]
+    shared = explain(query.tfidf, item, observed.space.vocabulary, observed.space.is_skill)
+    skills = tuple(term.term for term in shared if term.is_skill)
+    terms = tuple(term.term for term in shared if not term.is_skill)
+    why = describe(shared, found.similar_topic, found.followed_by)
+    return Result(
+        uri, title, round(found.score, 6), skills, terms, why, found.similar_topic, found.followed_by
     )
 
 
-def _project_index(observed: Observed) -> SimilarityIndex:
-    return SimilarityIndex(
-        observed.project_matrix, vocabulary=observed.space.vocabulary, is_skill=observed.space.is_skill
-    )
+def describe(shared: Sequence[SharedTerm], similar_topic: bool, followed_by: Sequence[str]) -> str:
+    """A line a person can read: 'shared skills: a, b; shared terms: c; similar topic;
+    followed by @x in your network'."""
+    skills = [term.term for term in shared if term.is_skill]
+    words = [term.term for term in shared if not term.is_skill]
+    parts = [f"shared skills: {', '.join(skills)}"] if skills else []
+    parts += [f"shared terms: {', '.join(words)}"] if words else []
+    parts += ["similar topic"] if similar_topic else []
+    parts += [f"followed by {', '.join(followed_by)} in your network"] if followed_by else []
+    return "; ".join(parts) or "nothing shared"
 
 
 def similar_people(
@@ -58,13 +197,13 @@ def similar_people(
     ]
     if not allowed or observed.person_rows[actor_row] < 0:
         return []
-    matches = _people_index(observed).search(observed.person_vector(actor_row), k + offset, allowed=allowed)
-    found = [
-        _result(observed.actors[people[m.index]].uri, observed.actors[people[m.index]].name, m)
-        for m in matches
-        if m.score > 0
+    side = _people(observed)
+    query = _query(observed, [int(observed.person_rows[actor_row])], side, [actor_row])
+    return [
+        _result(observed, observed.actors[people[i]].uri, observed.actors[people[i]].name, query, i, found)
+        for found in _ranked(observed, query, side, allowed, k, offset)
+        for i in [found.candidate]
     ]
-    return found[offset:]
 
 
 def _open_projects(observed: Observed, now: datetime) -> list[int]:
@@ -89,18 +228,22 @@ def matching_projects(
     ]
     if not rows or not allowed:
         return []
-    vectors = sp.vstack([observed.person_vector(row) for row in rows])
-    index = _project_index(observed)
-    matches = (
-        index.search_team(vectors, k + offset, allowed=allowed)
-        if len(rows) > 1
-        else index.search(vectors, k + offset, allowed=allowed)
-    )
+    feature_rows = [int(observed.person_rows[row]) for row in rows]
+    # The query is people, the candidates calls: the people's embeddings sit in the people side.
+    query = _query(observed, feature_rows, _people(observed), rows)
+    side = _calls(observed)
     return [
-        _result(observed.projects[m.index].uri, observed.projects[m.index].title, m)
-        for m in matches
-        if m.score > 0
-    ][offset:]
+        _result(
+            observed,
+            observed.projects[i].uri,
+            observed.projects[i].title,
+            query,
+            side.offset + i,
+            found,
+        )
+        for found in _ranked(observed, query, side, allowed, k, offset)
+        for i in [found.candidate]
+    ]
 
 
 def candidates(observed: Observed, project_index: int, k: int = 10, *, offset: int = 0) -> list[Result]:
@@ -112,10 +255,10 @@ def candidates(observed: Observed, project_index: int, k: int = 10, *, offset: i
     ]
     if not allowed:
         return []
-    vector = observed.project_vector(project_index)
-    matches = _people_index(observed).search(vector, k + offset, allowed=allowed)
+    calls = _calls(observed)
+    query = _query(observed, [calls.offset + project_index], calls, [project.author_row])
     return [
-        _result(observed.actors[people[m.index]].uri, observed.actors[people[m.index]].name, m)
-        for m in matches
-        if m.score > 0
-    ][offset:]
+        _result(observed, observed.actors[people[i]].uri, observed.actors[people[i]].name, query, i, found)
+        for found in _ranked(observed, query, _people(observed), allowed, k, offset)
+        for i in [found.candidate]
+    ]

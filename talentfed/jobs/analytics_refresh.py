@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
 from talentfed.domain.analytics_runs import LiveInfluence, latest_run, new_edges_since, store_run
+from talentfed.domain.embeddings import embed_batch, embedder_for, forget, plan, store
 from talentfed.domain.observed_graph import load_observed
 from talentfed.jobs.pause import pause
 from talentfed.observability import metrics
@@ -36,9 +37,28 @@ class AnalyticsRefresh:
         self.config = config
         self.check_every = check_every
         self.live: LiveInfluence | None = None  # the last run's follow graph, with follows since
+        self.embedder = embedder_for(config)  # None without the `semantic` extra
+
+    async def embed(self) -> None:
+        """Embed the profiles and posts that are new or changed since the last check: each batch
+        is embedded with no transaction open and stored in a short one of its own, so a long
+        first run never holds the database (SQLite has one writer)."""
+        if self.embedder is None:
+            return
+        async with self.sessions() as session:
+            todo = await plan(session, self.config, self.embedder.name)
+        async with self.sessions() as session, session.begin():
+            await forget(session, todo.gone)
+        for batch in todo.batches(self.config.matching.embed_batch):
+            vectors = await embed_batch(self.embedder, batch)
+            async with self.sessions() as session, session.begin():
+                await store(session, batch, vectors, self.embedder.name)
+        if todo.stale or todo.gone:
+            logger.info("embedded %d texts, forgot %d", len(todo.stale), len(todo.gone))
 
     async def run_once(self) -> AnalyticsRun:
         """A full run, stored; its follow graph is kept to apply new follows to."""
+        await self.embed()
         started = time.perf_counter()
         async with self.sessions() as session, session.begin():
             observed = await load_observed(session, self.config)

@@ -23,6 +23,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     MetaData,
     SmallInteger,
     String,
@@ -644,6 +645,8 @@ class ModerationLogEntry(Base):
     subject: Mapped[str] = mapped_column(Text)  # a domain, an account's handle, a post's URI, "report 12"
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
 class ThreadMute(Base):
     """A thread a member muted (Mastodon's conversation mute): the thread is named by the
     `context_uri` its posts share, or its first post's uri; see domain/thread_mutes.py."""
@@ -711,3 +714,22 @@ class AccountMute(Base):
     notifications: Mapped[bool] = mapped_column(Boolean, default=True)
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Embedding(Base):
+    """The sentence embedding of one person's profile or one post, as the local model made it
+    (domain/embeddings.py): int8 codes and their scale (analytics/embeddings.py), the model's
+    name, and a SHA-256 of the text embedded, so unchanged text is never embedded again.
+    Exactly one of `actor_id` and `object_id` is set; the row goes with its actor or post."""
+
+    __tablename__ = "embeddings"
+    __table_args__ = (CheckConstraint("(actor_id IS NULL) <> (object_id IS NULL)", name="one_subject"),)
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("actors.id", ondelete="CASCADE"), unique=True)
+    object_id: Mapped[int | None] = mapped_column(ForeignKey("objects.id", ondelete="CASCADE"), unique=True)
+    model: Mapped[str] = mapped_column(String(64))
+    text_hash: Mapped[str] = mapped_column(String(64))
+    codes: Mapped[bytes] = mapped_column(LargeBinary)
+    scale: Mapped[float] = mapped_column(Float)
+    computed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -162,4 +162,8 @@ async def test_a_run_stores_scores_and_recommendations(
         r.target_uri for r in recommendations if r.actor_id == world["ada"].id and r.kind == "project"
     } == {"https://lab.example/objects/asr"}
     assert all(r.target_uri != HIDDEN and "secret" not in r.target_uri for r in recommendations)
+    kims = [r for r in recommendations if r.actor_id == world["ada"].id and r.target_uri == world["kim"].uri]
+    # The reasons are stored with it: ada follows no one who follows kim; no embeddings here.
+    assert kims and kims[0].shared[0]["skills"] == ["speech recognition"]
+    assert kims[0].shared[0]["similar_topic"] is False and kims[0].shared[0]["followed_by"] == []
     assert await analytics_runs.new_edges_since(session, run.computed_at) == 0

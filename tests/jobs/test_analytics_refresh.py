@@ -14,8 +14,9 @@ from talentfed.domain.analytics_runs import run_analytics
 from talentfed.jobs.analytics_refresh import AnalyticsRefresh
 from talentfed.observability import metrics
 from talentfed.storage.db import session_factory
-from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Follow, utcnow
+from talentfed.storage.models import Actor, ActorScore, AnalyticsRun, Embedding, Follow, utcnow
 from tests.domain.test_analytics_queries import build_world
+from tests.support.concept_embedder import ConceptEmbedder
 
 
 @pytest.fixture
@@ -123,3 +124,25 @@ def _runs_timed(kind: str) -> float:
         "talentfed_analytics_run_duration_seconds_count", {"kind": kind}
     )
     return count or 0.0
+
+
+async def test_the_job_embeds_in_batches_only_what_changed(
+    config: Config, engine: AsyncEngine, discovery_world: dict
+) -> None:
+    small_batches = dataclasses.replace(config, matching=dataclasses.replace(config.matching, embed_batch=2))
+    job = AnalyticsRefresh(session_factory(engine), small_batches)
+    model = ConceptEmbedder()
+    job.embedder = model  # the test double stands in for the optional model
+    await job.run_once()  # a full run embeds first, then reads the embeddings
+    first = len(model.embedded)
+    assert first >= 4 and all(len(batch) <= 2 for batch in model.calls)
+    async with session_factory(engine)() as session:
+        stored = (await session.execute(select(func.count()).select_from(Embedding))).scalar_one()
+        assert stored == first  # committed batch by batch, by the job's own transactions
+        kim = await session.get(Actor, discovery_world["kim"].id)
+        assert kim is not None
+        kim.summary = "Acoustic models, now with graph neural networks."
+        await session.commit()
+    await job.embed()
+    changed = "speech recognition, kaldi. Acoustic models, now with graph neural networks."
+    assert model.embedded[first:] == [changed]
