@@ -26,7 +26,9 @@ async def test_large_work_runs_in_another_process_below_the_web_process_priority
 async def test_a_feature_space_built_in_the_process_is_the_one_built_here() -> None:
     documents = [
         Document(skills=("graph neural networks",), texts=[("Message passing on molecules", 1.0)]),
-        Document(skills=("robotics",), texts=[("机器学习 for grasping", 1.0), ("<p>Control &amp; RL</p>", 0.3)]),
+        Document(
+            skills=("robotics",), texts=[("机器学习 for grasping", 1.0), ("<p>Control &amp; RL</p>", 0.3)]
+        ),
     ]
     here = build_features(documents)
     there = await cpu_bound(build_features, documents, items=PROCESS_THRESHOLD)
