@@ -558,6 +558,17 @@ async def run_phase(
     return result
 
 
+async def settled(pid: int, budget: float = 30.0) -> None:
+    """Wait until the receiver is idle: what an earlier phase left to do (delivering the Accepts
+    of Follows) is not charged to the next one."""
+    deadline = time.monotonic() + budget
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        await asyncio.sleep(0.5)
+        if cpu_seconds(pid) - before < 0.05:
+            return
+
+
 async def client_phases(plan: ClientPlan) -> tuple[float, list[PhaseResult]]:
     started = time.perf_counter()
     signer = Signer(plan)
@@ -569,6 +580,7 @@ async def client_phases(plan: ClientPlan) -> tuple[float, list[PhaseResult]]:
     address = (inbox.host, inbox.port or 80)
 
     async def phase(name: str, requests: list[Request], concurrency: int, expect: int) -> PhaseResult:
+        await settled(plan.receiver_pid)
         return await run_phase(address, name, requests, concurrency, expect, plan.receiver_pid)
 
     phases = [await phase("warm-up (key fetches)", warmup, 1, 202)]

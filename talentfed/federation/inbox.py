@@ -262,7 +262,7 @@ class Inbox:
         obj = activity.get("object")
         if isinstance(obj, str):
             try:
-                await self.posts.get(obj)
+                await self.posts.ensure(obj)
             except PostUnavailable as exc:
                 logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
 
