@@ -352,15 +352,16 @@ class BatchHint:
     row: dict[str, Any]  # the activity's row in `activities`
     created_post: str | None  # the post a Create carries
     sender_id: int
-    named_posts: tuple[str, ...]  # the post replied to, liked or boosted
+    named_posts: tuple[str, ...]  # the post edited, replied to, liked or boosted
     mentioned: tuple[str, ...]  # the actors a post mentions
 
 
 def _named(activity: dict[str, Any], reading: handlers.Reading) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The posts and actors an activity names, which its handler will look up."""
     if reading.post is not None:
-        parent = reading.post.in_reply_to
-        return ((parent,) if parent else ()), reading.post.mentions
+        edited = (reading.post.uri,) if "Update" in types_of(activity) else ()
+        parent = (reading.post.in_reply_to,) if reading.post.in_reply_to else ()
+        return edited + parent, reading.post.mentions
     object_id = id_of(activity.get("object"))
     if object_id and set(types_of(activity)) & {"Like", "Announce"}:
         return (object_id,), ()

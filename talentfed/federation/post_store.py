@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
@@ -283,6 +283,10 @@ async def _stored_post(session: AsyncSession, uri: str) -> Object | None:
     # "is this uri stored?" (a second insert of one uri fails the unique index at flush, and a
     # group commit then reruns the writes one by one), and not flushing here lets one flush
     # insert the posts of a whole batch.
+    named: dict[str, Object | None] | None = session.info.get(NAMED_POSTS)
+    if named is not None and uri in named:  # looked up with the batch (an Update's post)
+        row = named[uri]
+        return None if row is None or inspect(row).pending else row
     with session.no_autoflush:
         # The id alone first: a new post (the usual case) needs no row loaded.
         stored_id = await session.scalar(select(Object.id).where(Object.uri == uri))
