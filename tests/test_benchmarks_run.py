@@ -48,3 +48,36 @@ def test_analytics_benchmark_quick_mode_runs_without_the_bench_extra(tmp_path: P
     assert out.count("target not checked (--no-baselines)") == 3, out
     assert "median <= 2 ms: target" in out and "< 500 MB: target" in out
     assert "networkx (build" not in out and "scikit-learn brute" not in out
+
+
+def test_inbox_benchmark_sends_every_kind_and_finds_each_stored_once() -> None:
+    """A short run of bench_inbox.py: every kind alone and the mix are answered 202 and stored
+    exactly once (the script exits non-zero otherwise); the speed targets are not judged here."""
+    result = subprocess.run(
+        [sys.executable, str(REPO / "bench" / "bench_inbox.py"), "--count", "24", "--mix-count", "100"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    out = result.stdout
+    kinds = [
+        "post",
+        "mention",
+        "mention_personal",
+        "answer",
+        "like",
+        "announce",
+        "follow",
+        "undo",
+        "update",
+        "delete",
+    ]
+    for kind in kinds:
+        assert re.search(rf"^{kind} +24 in .*\[202x24\]", out, re.MULTILINE), (kind, out)
+        assert re.search(rf"^stored, {kind}: 24 activities, 24 distinct", out, re.MULTILINE), (kind, out)
+    assert re.search(r"^mix +100 in .*\[202x100\]", out, re.MULTILINE), out
+    assert "stored, mention_personal: 24 activities, 24 distinct, 24 posts, 24 mention edges" in out
+    assert "slowest kind:" in out and "mix:" in out

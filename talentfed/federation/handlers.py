@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import audiences
@@ -22,11 +22,20 @@ from talentfed.config import Config
 from talentfed.federation import account_blocks, blocking, moves, outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
-from talentfed.federation.blocks import domain_policies
+from talentfed.federation.blocks import DomainPolicy, domain_policies
 from talentfed.federation.flags import read_flag, store_flag
 from talentfed.federation.object_types import ACTOR_TYPES
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
-from talentfed.federation.post_store import IngestError, forget_posts, store_post
+from talentfed.federation.post_store import (
+    IngestError,
+    actor_id_named,
+    counted,
+    forget_lookups,
+    forget_posts,
+    note_counted,
+    post_named,
+    store_post,
+)
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.storage.db import rowcount
 from talentfed.storage.models import AccountBlock, Actor, Follow, Interaction, Object, utcnow
@@ -55,6 +64,9 @@ class Context:
     recipient: str | None  # username of the personal inbox it came to, if any
     actors: RemoteActors
     reading: Reading | None = None  # None: read when the handler needs it
+    # The sender's domain policy as the inbox read it (cached, see blocks.CachedPolicies) when it
+    # let the activity in; None: read from the database when a handler needs it.
+    policy: DomainPolicy | None = None
 
 
 def read(activity: dict[str, Any]) -> Reading:
@@ -77,6 +89,14 @@ def read(activity: dict[str, Any]) -> Reading:
 
 def _reading(context: Context, activity: dict[str, Any]) -> Reading:
     return context.reading if context.reading is not None else read(activity)
+
+
+async def _sender_policy(context: Context) -> DomainPolicy:
+    """Whether the sender's domain has its media rejected: the policy the inbox admitted the
+    activity under, rather than a query per activity in the shared transaction."""
+    if context.policy is not None:
+        return context.policy
+    return (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
 
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[str]]
@@ -232,6 +252,8 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     result = await session.execute(
         delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
     )
+    if rowcount(result):
+        forget_lookups(session)  # the batch's counted likes and boosts may have lost one
     return "interaction undone" if rowcount(result) else "undo of nothing we know; ignored"
 
 
@@ -283,7 +305,7 @@ async def on_update(context: Context, activity: dict[str, Any]) -> str:
     remote = reading.actor
     if remote.id != context.sender.uri:
         raise Invalid("an actor can only update itself")
-    policy = (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
+    policy = await _sender_policy(context)
     await store_actor(context.session, remote, keep_media=not policy.media_rejected)
     context.actors.forget(remote.id)
     return "actor updated"
@@ -314,6 +336,7 @@ async def on_delete(context: Context, activity: dict[str, Any]) -> str:
     object_id = id_of(activity.get("object"))
     if object_id == sender.uri:
         await session.delete(sender)  # follows, posts and interactions cascade
+        forget_lookups(session)
         context.actors.forget(sender.uri)
         return "actor deleted"
     forgotten = await forget_posts(session, Object.uri == object_id, Object.author_id == sender.id)
@@ -331,7 +354,7 @@ async def _store_post(context: Context, reading: Reading, done: str) -> str:
     if incoming.attributed_to != context.sender.uri:
         raise Invalid("the post is not attributed to the activity's actor")
     try:
-        policy = (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
+        policy = await _sender_policy(context)
         post = await store_post(
             context.session, incoming, context.sender, keep_media=not policy.media_rejected
         )
@@ -342,28 +365,31 @@ async def _store_post(context: Context, reading: Reading, done: str) -> str:
 
 
 async def _record_thread_edges(context: Context, post: Object, mentions: tuple[str, ...]) -> None:
-    """Replies and mentions are edges of the observed graph (and answers to our questions)."""
+    """Replies and mentions are edges of the observed graph (and answers to our questions).
+
+    A post new in this transaction has no edges yet, and its edges name it through `post`: one
+    flush writes the posts and edges of a whole batch. The parent and the mentioned actors come
+    from the batch's lookups (`post_store.note_named`).
+    """
     session, sender = context.session, context.sender
     if not (post.in_reply_to_uri or mentions):
         return
-    if post.id is None:
-        await session.flush()  # the edges name the post by its id
+    new = inspect(post).pending
     if post.in_reply_to_uri:
-        parent = await session.scalar(select(Object).where(Object.uri == post.in_reply_to_uri))
-        if parent is not None and not await _has_edge(session, "reply", sender.id, object_id=post.id):
-            session.add(
-                Interaction(
-                    kind="reply", actor_id=sender.id, object_id=post.id, target_actor_id=parent.author_id
-                )
-            )
-    for actor_uri in mentions:
-        target = await session.scalar(select(Actor.id).where(Actor.uri == actor_uri))
-        if target is not None and not await _has_edge(
-            session, "mention", sender.id, object_id=post.id, target_actor_id=target
+        parent = await post_named(session, post.in_reply_to_uri)
+        if parent is not None and (
+            new or not await _has_edge(session, "reply", sender.id, object_id=post.id)
         ):
             session.add(
-                Interaction(kind="mention", actor_id=sender.id, object_id=post.id, target_actor_id=target)
+                Interaction(kind="reply", actor_id=sender.id, post=post, target_actor_id=parent.author_id)
             )
+    for actor_uri in mentions:
+        target = await actor_id_named(session, actor_uri)
+        if target is not None and (
+            new
+            or not await _has_edge(session, "mention", sender.id, object_id=post.id, target_actor_id=target)
+        ):
+            session.add(Interaction(kind="mention", actor_id=sender.id, post=post, target_actor_id=target))
 
 
 async def _has_edge(session: AsyncSession, kind: str, actor_id: int, **where: int) -> bool:
@@ -393,23 +419,25 @@ def _stored_mentions(post: Object) -> tuple[str, ...]:
 async def _interaction(context: Context, activity: dict[str, Any], kind: str) -> str:
     """A like or an announce of a post we know: one edge per actor and post."""
     session, sender = context.session, context.sender
-    post = await session.scalar(select(Object).where(Object.uri == id_of(activity.get("object"))))
+    object_id = id_of(activity.get("object"))
+    post = await post_named(session, object_id) if object_id else None
     if post is None or post.deleted_at is not None:
         return f"{kind} of a post we do not know; stored the activity only"
     if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, sender.id):
         # As Mastodon: a boost must not carry a post beyond its audience; ignored, not counted.
         return f"announce of a {post.visibility} post by someone else; ignored"
-    if await _has_edge(session, kind, sender.id, object_id=post.id):
+    if await counted(session, kind, sender.id, post):
         return f"{kind} already counted"
     session.add(
         Interaction(
             kind=kind,
             actor_id=sender.id,
-            object_id=post.id,
+            post=post,
             target_actor_id=post.author_id,
             activity_uri=activity["id"],
         )
     )
+    note_counted(session, kind, sender.id, post)
     return f"{kind} recorded"
 
 

@@ -21,6 +21,7 @@ Every answer has a short reason code besides its sentence: `/metrics` counts ans
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -35,7 +36,7 @@ from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import CachedPolicies, DomainPolicies
 from talentfed.federation.fetcher import FetchError
 from talentfed.federation.origins import authority, our_hosts, same_host
-from talentfed.federation.post_store import note_absent_posts
+from talentfed.federation.post_store import note_absent_posts, note_named
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.remote_posts import PostUnavailable, RemotePosts
 from talentfed.federation.signatures import KeyResolutionError, SignatureError, verify_request
@@ -66,6 +67,33 @@ class Rejected(Exception):
         self.reason = reason
 
 
+class LocalRecipients:
+    """Which usernames have a personal inbox here, asked by every POST to one.
+
+    A username found is remembered for `ttl` seconds, so that a personal inbox costs no more
+    than the shared one; one not found is asked again each time, so a member who has just
+    joined is reachable at once.
+    """
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], ttl: float = 60.0) -> None:
+        self.sessions, self.ttl = sessions, ttl
+        self._found: dict[str, float] = {}  # username -> when it was last found (monotonic)
+
+    async def exists(self, username: str) -> bool:
+        found_at = self._found.get(username)
+        if found_at is not None and time.monotonic() - found_at <= self.ttl:
+            return True
+        async with self.sessions() as session:
+            actor_id = await session.scalar(
+                select(Actor.id).where(Actor.local.is_(True), Actor.username == username)
+            )
+        if actor_id is None:
+            self._found.pop(username, None)
+            return False
+        self._found[username] = time.monotonic()
+        return True
+
+
 class Inbox:
     def __init__(
         self,
@@ -81,6 +109,7 @@ class Inbox:
         self.posts = posts
         self._policies = policies or CachedPolicies(sessions, config)
         self.our_hosts = our_hosts(config)
+        self.recipients = LocalRecipients(sessions)
         # Activities from concurrent POSTs are stored and applied in shared transactions.
         self.writes = GroupCommit(sessions, prepare=_prepare_batch)
 
@@ -99,6 +128,8 @@ class Inbox:
         self, method: str, url: str, headers: Mapping[str, str], body: bytes, recipient: str | None
     ) -> InboxResult:
         try:
+            if recipient is not None and not await self.recipients.exists(recipient):
+                raise Rejected(404, "unknown_recipient", "no such account")
             activity = parsed = self._parse(body)
             actor_uri = id_of(activity.get("actor"))
             if actor_uri is None:  # _parse has refused an activity without one
@@ -231,7 +262,7 @@ class Inbox:
         obj = activity.get("object")
         if isinstance(obj, str):
             try:
-                await self.posts.get(obj)
+                await self.posts.ensure(obj)
             except PostUnavailable as exc:
                 logger.info("could not fetch %s named by %s: %s", obj, activity["id"], exc)
 
@@ -258,6 +289,7 @@ class Inbox:
             raise Rejected(401, "actor_unavailable", f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
         await self._fetch_move_target(activity, sender)
+        policy = (await self._blocked()).for_domain(sender.domain)
         try:
             reading = handlers.read(activity)  # the costly reading, before the shared transaction
         except handlers.Invalid as exc:
@@ -284,11 +316,14 @@ class Inbox:
                 if row["uri"] not in session.info.get(STORED_ACTIVITIES, ()):
                     session.add(Activity(**row))
                 attached = await _attach(session, sender)
-                context = handlers.Context(session, self.config, attached, recipient, self.actors, reading)
+                context = handlers.Context(
+                    session, self.config, attached, recipient, self.actors, reading, policy
+                )
                 return await handlers.dispatch(context, activity)
 
+        hint = BatchHint(row, _created_post_uri(activity), sender.id, *_named(activity, reading))
         try:
-            reason = await self.writes.run(store_and_apply, hint=(row, _created_post_uri(activity)))
+            reason = await self.writes.run(store_and_apply, hint=hint)
         except IntegrityError:
             if await self._already_stored(activity["id"]):
                 logger.info("duplicate %s ignored", activity["id"])
@@ -310,6 +345,29 @@ def _check_columns(activity: dict[str, Any]) -> None:
         raise Rejected(400, "input_refused", exc.reason) from None
 
 
+@dataclass(frozen=True)
+class BatchHint:
+    """What a batch looks up once for all its activities (`_prepare_batch`)."""
+
+    row: dict[str, Any]  # the activity's row in `activities`
+    created_post: str | None  # the post a Create carries
+    sender_id: int
+    named_posts: tuple[str, ...]  # the post edited, replied to, liked or boosted
+    mentioned: tuple[str, ...]  # the actors a post mentions
+
+
+def _named(activity: dict[str, Any], reading: handlers.Reading) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The posts and actors an activity names, which its handler will look up."""
+    if reading.post is not None:
+        edited = (reading.post.uri,) if "Update" in types_of(activity) else ()
+        parent = (reading.post.in_reply_to,) if reading.post.in_reply_to else ()
+        return edited + parent, reading.post.mentions
+    object_id = id_of(activity.get("object"))
+    if object_id and set(types_of(activity)) & {"Like", "Announce"}:
+        return (object_id,), ()
+    return (), ()
+
+
 def _created_post_uri(activity: dict[str, Any]) -> str | None:
     """The id of the post a Create carries: a batch looks these up in one query."""
     obj = activity.get("object")
@@ -319,13 +377,20 @@ def _created_post_uri(activity: dict[str, Any]) -> str | None:
     return None
 
 
-async def _prepare_batch(session: AsyncSession, hints: list[tuple[dict[str, Any], str | None]]) -> None:
+async def _prepare_batch(session: AsyncSession, hints: list[BatchHint]) -> None:
     """What every activity of a batch needs, done once: its row in `activities` (one
-    multi-row INSERT instead of an ORM object each) and the lookup of the posts it creates."""
-    rows = [row for row, _ in hints]
+    multi-row INSERT instead of an ORM object each), the lookup of the posts it creates, and
+    that of the posts and actors it names (`post_store.note_named`)."""
+    rows = [hint.row for hint in hints]
     await session.execute(insert(Activity), rows)
     session.info[STORED_ACTIVITIES] = {row["uri"] for row in rows}
-    await note_absent_posts(session, [uri for _, uri in hints if uri])
+    await note_absent_posts(session, [hint.created_post for hint in hints if hint.created_post])
+    await note_named(
+        session,
+        {uri for hint in hints for uri in hint.named_posts},
+        {uri for hint in hints for uri in hint.mentioned},
+        {hint.sender_id for hint in hints},
+    )
 
 
 async def _attach(session: AsyncSession, actor: Actor) -> Actor:

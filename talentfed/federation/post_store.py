@@ -12,7 +12,7 @@ import dataclasses
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import ColumnElement, delete, select, update
+from sqlalchemy import ColumnElement, delete, inspect, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import kinds
@@ -23,11 +23,31 @@ from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
 from talentfed.storage.db import rowcount
-from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
+from talentfed.storage.models import Actor, Interaction, MediaAttachment, Object, utcnow
 
-__all__ = ["IngestError", "forget_posts", "note_absent_posts", "store_post"]
+__all__ = [
+    "IngestError",
+    "actor_id_named",
+    "counted",
+    "forget_lookups",
+    "forget_posts",
+    "note_absent_posts",
+    "note_counted",
+    "note_named",
+    "post_named",
+    "store_post",
+]
 
 ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to be stored
+# session.info keys of what a group commit's activities name, looked up once for the batch
+# (`note_named`): the posts replied to, liked or boosted (uri -> row or None, and the posts
+# the batch creates), the actors mentioned (uri -> id or None).
+NAMED_POSTS = "talentfed.named_posts"
+NAMED_ACTORS = "talentfed.named_actors"
+# post uri -> the (kind, actor id) of its likes and boosts by the batch's senders, for the
+# named posts that are stored, and those the batch adds.
+NAMED_EDGES = "talentfed.named_edges"
+COUNTED_KINDS = ("like", "announce")  # one edge of each per actor and post
 
 
 class IngestError(Exception):
@@ -58,8 +78,8 @@ def _check_author(post: IncomingPost, author: Actor, existing: Object | None) ->
 async def _stored_kind(session: AsyncSession, post: IncomingPost) -> str:
     if not post.in_reply_to or post.kind in kinds.STRUCTURED_KINDS:
         return post.kind  # no need to look the parent up
-    parent_kind = await session.scalar(select(Object.kind).where(Object.uri == post.in_reply_to))
-    return kinds.kind_of_reply(post.kind, parent_kind)
+    parent = await post_named(session, post.in_reply_to)
+    return kinds.kind_of_reply(post.kind, parent.kind if parent is not None else None)
 
 
 def _extra(post: IncomingPost, previous: dict[str, Any] | None) -> dict[str, Any]:
@@ -113,6 +133,9 @@ async def store_post(
         row = Object(uri=post.uri, published=post.published or utcnow(), updated=post.updated)
         session.add(row)
         _fill(row, post, author, kind)
+        named, edges = session.info.get(NAMED_POSTS), session.info.get(NAMED_EDGES)
+        if named is not None and edges is not None:  # a later activity of the batch may name it
+            named[post.uri], edges[post.uri] = row, set()
     else:
         if _older_than_stored(post, existing):
             return existing  # a late delivery of an older version
@@ -178,11 +201,92 @@ async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:
     session.info[ABSENT_POSTS] = {uri for uri in uris if uri not in stored}
 
 
+async def note_named(
+    session: AsyncSession, post_uris: set[str], actor_uris: set[str], sender_ids: set[int]
+) -> None:
+    """Look up at once what a batch's activities name (the posts they reply to, like or boost,
+    and their senders' likes and boosts of them; the actors they mention), so that no activity
+    asks for its own."""
+    posts: dict[str, Object | None] = dict.fromkeys(post_uris)
+    edges: dict[str, set[tuple[str, int]]] = {}
+    if post_uris:
+        for row in await session.scalars(select(Object).where(Object.uri.in_(post_uris))):
+            posts[row.uri] = row
+            edges[row.uri] = set()
+        counted = (
+            select(Object.uri, Interaction.kind, Interaction.actor_id)
+            .join(Object, Object.id == Interaction.object_id)
+            .where(
+                Object.uri.in_(edges),
+                Interaction.actor_id.in_(sender_ids),
+                Interaction.kind.in_(COUNTED_KINDS),
+            )
+        )
+        for uri, kind, actor_id in (await session.execute(counted)) if edges and sender_ids else ():
+            edges[uri].add((kind, actor_id))
+    actors: dict[str, int | None] = dict.fromkeys(actor_uris)
+    if actor_uris:
+        for uri, actor_id in await session.execute(
+            select(Actor.uri, Actor.id).where(Actor.uri.in_(actor_uris))
+        ):
+            actors[uri] = actor_id
+    session.info.update({NAMED_POSTS: posts, NAMED_ACTORS: actors, NAMED_EDGES: edges})
+
+
+def forget_lookups(session: AsyncSession) -> None:
+    """Rows were deleted in this transaction: what the batch looked up may be gone, and the
+    rest of it asks the database."""
+    for key in (NAMED_POSTS, NAMED_ACTORS, NAMED_EDGES):
+        session.info.pop(key, None)
+
+
+async def counted(session: AsyncSession, kind: str, actor_id: int, post: Object) -> bool:
+    """Whether `actor_id` has a `kind` edge (like, announce) on `post` already."""
+    edges = session.info.get(NAMED_EDGES)
+    if edges is not None and post.uri in edges:
+        return (kind, actor_id) in edges[post.uri]
+    if post.id is None:
+        await session.flush()  # a post of this transaction: its edges name it by its id
+    found = await session.scalar(
+        select(Interaction.id)
+        .where(Interaction.kind == kind, Interaction.actor_id == actor_id, Interaction.object_id == post.id)
+        .limit(1)
+    )
+    return found is not None
+
+
+def note_counted(session: AsyncSession, kind: str, actor_id: int, post: Object) -> None:
+    """An edge `counted` must see from now on, in this transaction."""
+    edges = session.info.get(NAMED_EDGES)
+    if edges is not None:
+        edges.setdefault(post.uri, set()).add((kind, actor_id))
+
+
+async def post_named(session: AsyncSession, uri: str) -> Object | None:
+    """The stored post `uri`: as the batch looked it up or created it, else from the database."""
+    named: dict[str, Object | None] | None = session.info.get(NAMED_POSTS)
+    if named is not None and uri in named:
+        return named[uri]
+    return await session.scalar(select(Object).where(Object.uri == uri))
+
+
+async def actor_id_named(session: AsyncSession, uri: str) -> int | None:
+    """The id of the stored actor `uri`: as the batch looked it up, else from the database."""
+    named: dict[str, int | None] | None = session.info.get(NAMED_ACTORS)
+    if named is not None and uri in named:
+        return named[uri]
+    return await session.scalar(select(Actor.id).where(Actor.uri == uri))
+
+
 async def _stored_post(session: AsyncSession, uri: str) -> Object | None:
     # Without autoflush: rows other writes of this transaction added are not needed to answer
     # "is this uri stored?" (a second insert of one uri fails the unique index at flush, and a
     # group commit then reruns the writes one by one), and not flushing here lets one flush
     # insert the posts of a whole batch.
+    named: dict[str, Object | None] | None = session.info.get(NAMED_POSTS)
+    if named is not None and uri in named:  # looked up with the batch (an Update's post)
+        row = named[uri]
+        return None if row is None or inspect(row).pending else row
     with session.no_autoflush:
         # The id alone first: a new post (the usual case) needs no row loaded.
         stored_id = await session.scalar(select(Object.id).where(Object.uri == uri))

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.federation.blocks import domain_policies
 from talentfed.federation.fetcher import Fetcher, FetchError
+from talentfed.federation.origins import authority, our_hosts
 from talentfed.federation.post_reader import UnsupportedObject, read_post
 from talentfed.federation.post_store import IngestError, store_post
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
@@ -26,6 +27,18 @@ class RemotePosts:
         self.sessions = sessions
         self.fetcher = fetcher
         self.actors = actors
+        self.our_hosts = our_hosts(actors.config)
+
+    async def ensure(self, url: str) -> None:
+        """Have the post at `url` stored: fetched, unless it is one of ours (never fetched: we
+        have it or it does not exist) or stored already (asked for its id alone; the inbox asks
+        for every Announce)."""
+        if authority(url) in self.our_hosts:
+            return
+        async with self.sessions() as session:
+            stored = await session.scalar(select(Object.id).where(Object.uri == url))
+        if stored is None:
+            await self.fetch(url)
 
     async def get(self, url: str) -> Object:
         """The stored post at `url`, fetching it first when we do not have it."""

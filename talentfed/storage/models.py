@@ -326,6 +326,10 @@ class Interaction(Base):
     # itself, whoever writes the row; rows older than migration 0014 have their post's id.
     after_post_id: Mapped[int | None] = mapped_column(Integer, default=NEWEST_POST_ID)
 
+    # Lets an edge be added before its post has its id (one flush writes the posts and edges
+    # of a whole group commit: federation/handlers.py). Never loaded lazily.
+    post: Mapped[Object | None] = relationship(lazy="raise", foreign_keys=[object_id])
+
 
 class DomainBlock(Base):
     """A remote domain moderated by this node's admins, with Mastodon's severities: `suspend`

@@ -6,7 +6,6 @@ from starlette.requests import ClientDisconnect, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from talentfed.domain.members import find_local_actor
 from talentfed.federation.inbox import InboxResult
 from talentfed.observability import metrics
 from talentfed.web.bodies import BodyTooLarge, read_body
@@ -31,11 +30,9 @@ async def inbox_endpoint(request: Request) -> Response:
         return Response(status_code=400)
     except BodyTooLarge as exc:
         return _refused(InboxResult(413, str(exc), "too_large"))
+    # A personal inbox takes the same path as the shared one; the inbox answers 404 for an
+    # unknown recipient.
     recipient = request.path_params.get("username")
-    if recipient is not None:
-        async with request.app.state.sessions() as session:
-            if await find_local_actor(session, recipient) is None:
-                return _refused(InboxResult(404, "no such account", "unknown_recipient"))
     result = await federation.inbox.receive(
         request.method, str(request.url), request.headers, body, recipient=recipient
     )

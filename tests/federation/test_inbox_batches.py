@@ -1,0 +1,142 @@
+"""What a batch of the group commit looks up once for all its activities (`post_store.note_named`)
+and the personal inbox's path, shared with the shared inbox: nothing accepted is lost, counted
+twice or notified twice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from sqlalchemy import select
+
+from talentfed.domain.members import NewMember, add_member, find_local_actor
+from talentfed.domain.notifications import notifications_for
+from talentfed.domain.posts import Draft, publish
+from talentfed.federation import handlers
+from talentfed.federation.post_store import note_named
+from talentfed.storage.models import Activity, Actor, Interaction, Object
+from tests.federation.local_node import Node
+from tests.federation.remote_server import RemoteServer, RemoteUser
+from tests.support.factories import PUBLIC, activity_doc, create_doc, note_doc
+
+
+async def _bobs_post(node: Node) -> Object:
+    async with node.sessions() as session, session.begin():
+        bob = await find_local_actor(session, "bob")
+        assert bob is not None
+        return await publish(session, node.config, bob, Draft(kind="note", body="Who knows sparse solvers?"))
+
+
+def _reply_mentioning_bob(node: Node, author: RemoteUser, parent: str) -> dict:
+    """A Mastodon user's reply to one of bob's posts: bob in cc and a Mention tag."""
+    bob = node.actor_uri("bob")
+    note = note_doc(
+        author.uri,
+        inReplyTo=parent,
+        cc=[bob],
+        content=f'<p><a href="{bob}" class="u-url mention">@bob</a> I do.</p>',
+        tag=[{"type": "Mention", "href": bob, "name": "@bob"}],
+    )
+    return create_doc(author.uri, note)
+
+
+async def _edges(node: Node, kind: str, object_id: int) -> list[int]:
+    """The actors of the `kind` edges on a post."""
+    async with node.sessions() as session:
+        query = select(Interaction.actor_id).where(
+            Interaction.kind == kind, Interaction.object_id == object_id
+        )
+        return sorted(await session.scalars(query))
+
+
+async def _post_id(node: Node, uri: str) -> int:
+    async with node.sessions() as session:
+        found = await session.scalar(select(Object.id).where(Object.uri == uri))
+    assert found is not None, uri
+    return found
+
+
+async def test_a_mention_in_the_members_own_inbox_is_stored_and_notified_once(
+    node: Node, alice: RemoteUser
+) -> None:
+    parent = await _bobs_post(node)
+    reply = _reply_mentioning_bob(node, alice, parent.uri)
+    first = await node.to_bob(reply, alice)
+    again = await node.post("/inbox", reply, alice)  # the same activity, through the shared inbox
+
+    assert (first.status_code, again.status_code) == (202, 202), (first.text, again.text)
+    assert first.json()["reason"] == "post stored"
+    assert "duplicate" in again.json()["reason"]
+    assert await node.count(Activity, Activity.uri == reply["id"]) == 1
+    assert await node.count(Object, Object.uri == reply["object"]["id"]) == 1
+    reply_id = await _post_id(node, reply["object"]["id"])
+    alice_row = await node.actor(alice.uri)
+    assert alice_row is not None
+    assert await _edges(node, "mention", reply_id) == [alice_row.id]
+    assert await _edges(node, "reply", reply_id) == [alice_row.id]
+    async with node.sessions() as session:
+        bob = await find_local_actor(session, "bob")
+        assert bob is not None
+        seen = await notifications_for(session, bob, config=node.config)
+    uri = reply["object"]["id"]
+    about_it = [n for n in seen if uri in (n.reply_uri, n.post.uri if n.post else None)]
+    assert [n.kind for n in about_it] == ["reply"], about_it  # one notification, not one per path
+
+
+async def test_a_burst_of_likes_boosts_and_replies_is_counted_once_each(
+    node: Node, remote: RemoteServer, alice: RemoteUser
+) -> None:
+    ann = remote.add_user("ann")
+    parent = await _bobs_post(node)
+    for user in (alice, ann):  # each key is fetched once, before the burst
+        await node.post("/inbox", create_doc(user.uri, note_doc(user.uri)), user)
+    reply = _reply_mentioning_bob(node, ann, parent.uri)
+    sent = [
+        ("/users/bob/inbox", activity_doc(alice.uri, "Like", parent.uri), alice),
+        ("/users/bob/inbox", activity_doc(ann.uri, "Like", parent.uri), ann),
+        ("/inbox", activity_doc(alice.uri, "Announce", parent.uri, to=[PUBLIC]), alice),
+        ("/inbox", reply, ann),
+        ("/users/bob/inbox", reply, ann),  # the same activity again: stored once
+    ]
+    batches_before = node.federation.inbox.writes.batches
+    responses = await asyncio.gather(*(node.post(path, doc, user) for path, doc, user in sent))
+
+    assert [r.status_code for r in responses] == [202] * len(sent), [r.text for r in responses]
+    reasons = [r.json()["reason"] for r in responses]
+    assert reasons[:3] == ["like recorded", "like recorded", "announce recorded"]
+    assert sorted(reasons[3:]) == ["duplicate activity; already received", "post stored"]
+    assert node.federation.inbox.writes.batches - batches_before < len(sent)
+    ids = {user.uri: (await node.actor(user.uri)).id for user in (alice, ann)}  # type: ignore[union-attr]
+    assert await _edges(node, "like", parent.id) == sorted(ids.values())
+    assert await _edges(node, "announce", parent.id) == [ids[alice.uri]]
+    assert await node.count(Object, Object.uri == reply["object"]["id"]) == 1
+    reply_id = await _post_id(node, reply["object"]["id"])
+    assert await _edges(node, "mention", reply_id) == [ids[ann.uri]]
+    assert await _edges(node, "reply", reply_id) == [ids[ann.uri]]
+
+
+async def test_a_batch_counts_a_like_once_and_again_after_its_undo(node: Node, alice: RemoteUser) -> None:
+    parent = await _bobs_post(node)
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)  # alice is stored
+    like = activity_doc(alice.uri, "Like", parent.uri)
+    second = activity_doc(alice.uri, "Like", parent.uri)
+    undo = activity_doc(alice.uri, "Undo", like)
+    like_again = activity_doc(alice.uri, "Like", parent.uri)
+    async with node.sessions() as session, session.begin():
+        sender = await session.scalar(select(Actor).where(Actor.uri == alice.uri))
+        assert sender is not None
+        await note_named(session, {parent.uri}, set(), {sender.id})  # as a batch would, once
+        context = handlers.Context(session, node.config, sender, "bob", node.federation.actors)
+        reasons = [await handlers.dispatch(context, doc) for doc in (like, second, undo, like_again)]
+    assert reasons == ["like recorded", "like already counted", "interaction undone", "like recorded"]
+    assert await node.count(Interaction, Interaction.kind == "like") == 1
+
+
+async def test_a_member_who_joins_after_a_404_is_reachable_at_once(node: Node, alice: RemoteUser) -> None:
+    follow = activity_doc(alice.uri, "Follow", node.actor_uri("dora"))
+    assert (await node.post("/users/dora/inbox", follow, alice)).status_code == 404
+    async with node.sessions() as session, session.begin():
+        await add_member(session, node.config, NewMember("dora", "Dora"))
+    answer = await node.post("/users/dora/inbox", follow, alice)
+    assert answer.status_code == 202, answer.text
+    assert answer.json()["reason"] == "follow accepted"
