@@ -55,6 +55,7 @@ from _common import (
     print_profile,
     run_in_temp_dir,
     stopped_on_exit,
+    throwaway_database,
     verdict,
 )
 
@@ -701,28 +702,6 @@ async def _node_session(node: ServedNode):  # type: ignore[no-untyped-def]
         await engine.dispose()
 
 
-@contextlib.contextmanager
-def postgresql_database(run_id: str):  # type: ignore[no-untyped-def]
-    """A fresh PostgreSQL database for the receiver, dropped afterwards."""
-    import asyncpg
-
-    name = f"bench_inbox_{run_id}"
-    server = "postgresql://postgres@127.0.0.1:5432"
-
-    async def execute(statement: str) -> None:
-        connection = await asyncpg.connect(f"{server}/postgres")
-        try:
-            await connection.execute(statement)
-        finally:
-            await connection.close()
-
-    asyncio.run(execute(f'CREATE DATABASE "{name}"'))
-    try:
-        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
-    finally:
-        asyncio.run(execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
 # What each kind's activities are stored as.
 KIND_TYPES = {
     "post": "Create",
@@ -790,7 +769,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     with contextlib.ExitStack() as stack:
         overrides = {}
         if args.database == "postgresql":
-            overrides["database.url"] = stack.enter_context(postgresql_database(run_id))
+            _, overrides["database.url"] = stack.enter_context(throwaway_database("bench_inbox"))
         receiver = ServedNode("receiver", tmp / "receiver", **overrides)
         sender = ServedNode("sender", tmp / "sender")
         receiver.migrate()

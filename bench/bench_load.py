@@ -28,7 +28,6 @@ import asyncio
 import contextlib
 import re
 import shutil
-import sqlite3
 import subprocess
 import sys
 import uuid
@@ -36,6 +35,7 @@ from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from _common import (
     BenchError,
@@ -48,7 +48,19 @@ from _common import (
     throwaway_database,
     verdict,
 )
-from bench_inbox import ClientPlan, SenderKey, create_senders, signed_requests
+from bench_inbox import (
+    MIX,
+    ClientPlan,
+    Member,
+    Request,
+    SenderKey,
+    Signer,
+    create_members,
+    create_senders,
+    make_post,
+    mix_requests,
+    stored_counts,
+)
 
 TARGET_RATIO = 1.5  # inbox: PostgreSQL with 2 processes against SQLite with 1
 MEMBER = "ada"  # the demo's first member
@@ -202,52 +214,16 @@ def get_script(directory: Path, name: str, headers: dict[str, str]) -> Path:
     return path
 
 
-def _signed_file(path: Path, node: ServedNode, senders: list[SenderKey], count: int, prefix: str) -> Path:
-    """`count` distinct activities for `node`'s shared inbox, signed by `senders`, written for
-    INBOX_LUA: each as its target, its headers, a blank line, its body's length and its body."""
-    plan = ClientPlan(
-        inbox_url=f"{node.base_url}/inbox",
-        healthz_url=f"{node.base_url}/healthz",
-        senders=senders,
-        count=count,
-        concurrency=0,  # not used: wrk sends them
-        id_prefix=prefix,
-    )
+def _write_requests(path: Path, requests: list[Request]) -> Path:
+    """Pre-signed requests as INBOX_LUA reads them: each as its target, its headers, a blank
+    line, its body's length and its body."""
     with path.open("wb") as out:
-        for request in signed_requests(plan, plan.id_prefix, plan.count):
+        for request in requests:
             assert request.body is not None
             head = "".join(f"{name}: {value}\n" for name, value in request.headers.items())
-            out.write(f"/inbox\n{head}\n{len(request.body)}\n".encode() + request.body + b"\n")
+            target = urlsplit(request.url).path
+            out.write(f"{target}\n{head}\n{len(request.body)}\n".encode() + request.body + b"\n")
     return path
-
-
-@dataclass(frozen=True)
-class Stored:
-    rows: int
-    distinct: int
-
-
-def stored_activities(node: ServedNode, database: str | None, prefix: str) -> Stored:
-    """What the node's database holds of the measured activities."""
-    query = (
-        "SELECT count(*), count(DISTINCT uri) FROM activities WHERE local = {false} AND uri LIKE {p} || '%'"
-    )
-    if database is None:
-        with contextlib.closing(sqlite3.connect(f"file:{node.db_path}?mode=ro", uri=True)) as db:
-            rows, distinct = db.execute(query.format(false=0, p="?"), (prefix,)).fetchone()
-        return Stored(rows, distinct)
-
-    async def count() -> Stored:
-        import asyncpg
-
-        connection = await asyncpg.connect(f"postgresql://postgres@127.0.0.1:5432/{database}")
-        try:
-            row = await connection.fetchrow(query.format(false="false", p="$1"), prefix)
-        finally:
-            await connection.close()
-        return Stored(row[0], row[1])
-
-    return asyncio.run(count())
 
 
 @dataclass
@@ -265,56 +241,80 @@ class SetupResult:
 
 
 def measure_setup(
-    backend: str,
-    processes: int,
-    senders: list[SenderKey],
-    sender: ServedNode,
-    args: argparse.Namespace,
-    tmp: Path,
+    backend: str, processes: int, senders: list[SenderKey], args: argparse.Namespace, tmp: Path
 ) -> SetupResult:
     directory = tmp / f"{backend}-{processes}"
     with contextlib.ExitStack() as stack:
         # Several web processes must share the secret that signs sign-in cookies.
-        database, overrides = None, {"web.session_secret": uuid.uuid4().hex}
+        overrides = {"web.session_secret": uuid.uuid4().hex}
         if backend == "postgresql":
-            database, url = stack.enter_context(throwaway_database("talentfed_load"))
-            overrides["database.url"] = url
+            _, overrides["database.url"] = stack.enter_context(throwaway_database("talentfed_load"))
         node = ServedNode(f"{backend}-{processes}", directory, **overrides)
         node.migrate()
-        run_cli("demo", cwd=node.directory)
+        run_cli("demo", "--without-neighbourhood", cwd=node.directory)
+        members = asyncio.run(create_members(node))
         serve_args = ["--workers", str(processes)] if processes > 1 else []
         stack.enter_context(stopped_on_exit([node]))
         node.start(serve_args=serve_args)
-        domain = node.base_url.removeprefix("http://")
-        targets = {
-            "healthz": (f"{node.base_url}/healthz", {}),
-            "actor": (f"{node.base_url}/users/{MEMBER}", {"Accept": "application/activity+json"}),
-            "webfinger": (f"{node.base_url}/.well-known/webfinger?resource=acct:{MEMBER}@{domain}", {}),
-            "outbox": (
-                f"{node.base_url}/users/{MEMBER}/outbox?page=1",
-                {"Accept": "application/activity+json"},
-            ),
-        }
         results = {
             name: run_wrk(name, url, args, get_script(directory, name, headers))
-            for name, (url, headers) in targets.items()
+            for name, (url, headers) in _get_targets(node).items()
         }
+        run_id = uuid.uuid4().hex[:8]
+        plan = _inbox_plan(node, senders, members, run_id, args.activities)
+        signer = Signer(plan)
         script = directory / "inbox.lua"
         script.write_text(INBOX_LUA)
         # Warm-up, not counted: each web process fetches the senders' keys and fills its caches.
-        run_id = uuid.uuid4().hex[:8]
-        warm_prefix = f"{sender.base_url}/activities/warm-{run_id}-"
-        warm = _signed_file(directory / "warm-up.txt", node, senders, WARM_UP_ACTIVITIES, warm_prefix)
-        run_wrk("warm-up", f"{node.base_url}/inbox", args, script, (str(warm), str(THREADS)), WARM_UP_SECONDS)
-        prefix = f"{sender.base_url}/activities/load-{run_id}-"
-        signed = _signed_file(directory / "signed.txt", node, senders, args.activities, prefix)
+        # Its plain posts are those the mix's edits and deletions name.
+        warm = [signer.request(make_post(plan, "post", n)) for n in range(plan.count)]
+        warm_file = _write_requests(directory / "warm-up.txt", warm)
+        run_wrk(
+            "warm-up", plan.shared_inbox_url, args, script, (str(warm_file), str(THREADS)), WARM_UP_SECONDS
+        )
+        mix_file = _write_requests(directory / "mix.txt", mix_requests(plan, signer))
         results["inbox"] = run_wrk(
-            "inbox", f"{node.base_url}/inbox", args, script, (str(signed), str(THREADS))
+            "inbox", plan.shared_inbox_url, args, script, (str(mix_file), str(THREADS))
         )
         node.stop()
-        stored = stored_activities(node, database, prefix)
+        by_kind = asyncio.run(stored_counts(node, run_id, [f"mix_{kind}" for kind in MIX]))
+    stored = Stored(sum(s.rows for s in by_kind.values()), sum(s.distinct for s in by_kind.values()))
     exhausted = results["inbox"].requests > args.activities
     return SetupResult(backend, processes, results, exhausted, stored)
+
+
+def _get_targets(node: ServedNode) -> dict[str, tuple[str, dict[str, str]]]:
+    """What wrk GETs, with the headers a remote server sends: {name: (url, headers)}."""
+    base, domain = node.base_url, node.base_url.removeprefix("http://")
+    activity_json = {"Accept": "application/activity+json"}
+    return {
+        "healthz": (f"{base}/healthz", {}),
+        "actor": (f"{base}/users/{MEMBER}", activity_json),
+        "webfinger": (f"{base}/.well-known/webfinger?resource=acct:{MEMBER}@{domain}", {}),
+        "outbox": (f"{base}/users/{MEMBER}/outbox?page=1", activity_json),
+    }
+
+
+def _inbox_plan(
+    node: ServedNode, senders: list[SenderKey], members: list[Member], run_id: str, mix_count: int
+) -> ClientPlan:
+    return ClientPlan(
+        shared_inbox_url=f"{node.base_url}/inbox",
+        senders=senders,
+        members=members,
+        run_id=run_id,
+        count=WARM_UP_ACTIVITIES,  # plain posts sent first
+        mix_count=mix_count,
+        concurrency=0,  # wrk sends them
+        kinds=(),
+        receiver_pid=0,
+    )
+
+
+@dataclass(frozen=True)
+class Stored:
+    rows: int  # activities of the mix stored
+    distinct: int  # distinct ids among them
 
 
 def report(setups: list[SetupResult], args: argparse.Namespace) -> int:
@@ -365,7 +365,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     with stopped_on_exit([sender]):
         sender.start()
         for backend, processes in SETUPS:
-            setups.append(measure_setup(backend, processes, senders, sender, args, tmp))
+            setups.append(measure_setup(backend, processes, senders, args, tmp))
     return report(setups, args)
 
 
