@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +27,21 @@ from talentfed.config import Config, ConfigError
 
 class DatabaseUnavailable(Exception):
     """The configured database cannot be reached."""
+
+
+# What a query raises while the database is stopped, restarting or out of disk space, or while
+# every pooled connection is busy: a moment to wait out, not a bug. asyncpg raises OSError
+# subclasses of its own when it cannot connect; SQLAlchemy wraps the rest (SQLite's "database or
+# disk is full" is an OperationalError; a connection lost mid-query is a DBAPIError that
+# SQLAlchemy marks `connection_invalidated`).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, ConnectionError)
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is out of reach (as opposed to a query that is wrong)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    return isinstance(exc, DBAPIError) and exc.connection_invalidated
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -68,7 +85,7 @@ async def ping(engine: AsyncEngine, timeout: float = 5.0) -> None:
     except TimeoutError:
         raise DatabaseUnavailable(f"no answer within {timeout:g} s") from None
     except Exception as exc:  # every driver has its own error classes
-        raise DatabaseUnavailable(_first_line(exc)) from None
+        raise DatabaseUnavailable(first_line(exc)) from None
 
 
 async def check_reachable(config: Config) -> None:
@@ -84,7 +101,7 @@ async def check_reachable(config: Config) -> None:
         await engine.dispose()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()
     text_ = message[0] if message else type(exc).__name__
     # SQLAlchemy wraps driver errors as "(module.Error) text": keep only the text.
