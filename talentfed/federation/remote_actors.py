@@ -15,6 +15,7 @@ from datetime import timedelta
 from urllib.parse import urlsplit, urlunsplit
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
@@ -73,10 +74,19 @@ class RemoteActors:
             remote = parse_actor(document)
         except (FetchError, InvalidDocument) as exc:
             raise ActorUnavailable(f"{uri}: {exc}") from None
-        async with self.sessions() as session, session.begin():
-            actor = await store_actor(session, remote, keep_media=not policy.media_rejected)
+        try:
+            actor = await self._store(remote, policy)
+        except IntegrityError:
+            # Seen for the first time by several requests at once (a new server's activities
+            # arriving together, in one process or several): another stored it first. Its row
+            # exists now, and this copy, as fresh, updates it.
+            actor = await self._store(remote, policy)
         self.forget(uri)
         return actor
+
+    async def _store(self, remote: RemoteActor, policy: DomainPolicy) -> Actor:
+        async with self.sessions() as session, session.begin():
+            return await store_actor(session, remote, keep_media=not policy.media_rejected)
 
     async def by_handle(self, handle: str, *, refresh: bool = False) -> Actor:
         """`@user@domain` (or `user@domain`) via WebFinger, then the actor document (fetched

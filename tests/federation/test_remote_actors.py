@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -214,3 +215,16 @@ async def test_allow_list_mode_neither_fetches_nor_looks_up_a_domain_not_allowed
     finally:
         await runtime.close()
     assert sum(remote.gets.values()) == 0
+
+
+async def test_an_actor_first_seen_by_several_requests_at_once_is_stored_once(
+    actors: RemoteActors, remote: RemoteServer, sessions: async_sessionmaker
+) -> None:
+    # Activities of a new server's actor arriving together (make prove's crash_inbox): every
+    # request fetches the unknown actor and stores it; all but the first find its row taken.
+    alice = remote.add_user("alice")
+    stored = await asyncio.gather(*(actors.get(alice.uri) for _ in range(4)))
+    assert remote.gets[f"/users/{alice.slug}"] == 4
+    assert len({actor.id for actor in stored}) == 1
+    async with sessions() as session:
+        assert len(list(await session.scalars(select(Actor).where(Actor.uri == alice.uri)))) == 1
