@@ -21,9 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from _common import ServedNode, run_cli
-from bench_fanout import HostPlan, queue_create, seed_followers
+from bench_fanout import HostPlan
 
-from proving.harness import Report, seconds, sqlite_rows, wait_until
+from proving.harness import Report, queue_to_followers, seconds, sqlite_rows, wait_until
 from tests.multinode.inbox_counter import CountingReceivers
 
 LEASE = 12.0  # seconds: a killed node's claimed jobs go back to the queue this soon
@@ -68,7 +68,7 @@ def run(size: Size, tmp: Path, report: Report) -> None:
     try:
         node.migrate()
         run_cli("user", "add", "author", "--display-name", "Author", cwd=node.directory)
-        activity_uri, jobs = asyncio.run(_queue(node, plan, receivers.ports))
+        activity_uri, jobs = asyncio.run(queue_to_followers(node, plan, receivers.ports))
         started = time.monotonic()
         node.start(timeout=90)
         restarts = _kill_at_random_points(node, size, started)
@@ -81,25 +81,6 @@ def run(size: Size, tmp: Path, report: Report) -> None:
     finally:
         node.kill()
         receivers.close()
-
-
-async def _queue(node: ServedNode, plan: HostPlan, ports: list[int]) -> tuple[str, int]:
-    from talentfed.config import load_config
-    from talentfed.storage.db import create_engine, session_factory
-    from talentfed.storage.models import Activity
-
-    config = load_config(node.config_path)
-    engine = create_engine(config.database.url)
-    try:
-        sessions = session_factory(engine)
-        await seed_followers(sessions, plan, ports, with_dead=True)
-        activity_id, jobs = await queue_create(sessions, config)
-        async with sessions() as session:
-            activity = await session.get(Activity, activity_id)
-            assert activity is not None
-            return activity.uri, jobs
-    finally:
-        await engine.dispose()
 
 
 def _kill_at_random_points(node: ServedNode, size: Size, started: float) -> list[float]:

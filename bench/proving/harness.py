@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+from _common import ServedNode
+from bench_fanout import HostPlan, queue_create, seed_followers
 
 PASS, FAIL, SKIP, INFO = "PASS", "FAIL", "SKIP", "info"
 
@@ -65,6 +67,27 @@ class Report:
         if skipped:
             line += f"; skipped: {', '.join(skipped)}"
         return line
+
+
+async def queue_to_followers(node: ServedNode, plan: HostPlan, ports: list[int]) -> tuple[str, int]:
+    """Followers of the node's `author` on the hosts of `plan` (at `ports`), and one Create of a
+    Note queued to them all (as bench/bench_fanout.py does); (the activity's id, delivery jobs)."""
+    from talentfed.config import load_config
+    from talentfed.storage.db import create_engine, session_factory
+    from talentfed.storage.models import Activity
+
+    config = load_config(node.config_path)
+    engine = create_engine(config.database.url)
+    try:
+        sessions = session_factory(engine)
+        await seed_followers(sessions, plan, ports, with_dead=True)
+        activity_id, jobs = await queue_create(sessions, config)
+        async with sessions() as session:
+            activity = await session.get(Activity, activity_id)
+            assert activity is not None
+            return activity.uri, jobs
+    finally:
+        await engine.dispose()
 
 
 def wait_until(condition: Callable[[], bool], timeout: float, every: float = 0.25) -> bool:
