@@ -41,7 +41,7 @@ from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
 from talentfed.observability import metrics
 from talentfed.observability.logs import request_scope
-from talentfed.storage.db import rowcount, write_lock
+from talentfed.storage.db import first_line, is_unavailable, rowcount, write_lock
 from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
@@ -426,6 +426,7 @@ class DeliveryWorker:
     # are delivered again when their lease expires.
     _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)
     _flush_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _database_was_down: bool = False  # the last claim found the database unavailable
     _interrupted: list[int] = field(default_factory=list)  # jobs whose attempt a drain cut off
 
     @property
@@ -507,10 +508,18 @@ class DeliveryWorker:
         self._paused = {host: until for host, until in self._paused.items() if until > now}
         busy = {host for host, count in self._in_flight.items() if count >= self.policy.per_host_limit}
         try:
-            return await self.queue.claim(self.worker_id, room, busy | set(self._paused))
-        except Exception:  # the database may be briefly unavailable; try again next round
-            logger.exception("claiming delivery jobs failed")
+            claimed = await self.queue.claim(self.worker_id, room, busy | set(self._paused))
+        except Exception as exc:  # the database may be briefly unavailable; try again next round
+            if not is_unavailable(exc):
+                logger.exception("claiming delivery jobs failed")
+            elif not self._database_was_down:  # one line per outage, not a traceback per poll
+                logger.warning("claiming delivery jobs: the database is unavailable (%s)", first_line(exc))
+            self._database_was_down = is_unavailable(exc)
             return []
+        if self._database_was_down:
+            logger.info("claiming delivery jobs: the database is back")
+            self._database_was_down = False
+        return claimed
 
     async def _flush(self) -> None:
         done, self._delivered = self._delivered, []

@@ -35,13 +35,20 @@ class DatabaseUnavailable(Exception):
 # disk is full" is an OperationalError; a connection lost mid-query is a DBAPIError that
 # SQLAlchemy marks `connection_invalidated`).
 UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, ConnectionError)
+# PostgreSQL's SQLSTATE classes for the same: 08 connection exceptions, 53 insufficient resources
+# (disk full, too many connections), 57P operator intervention ("the database system is shutting
+# down", "... is starting up": asyncpg's CannotConnectNowError, which SQLAlchemy wraps plainly).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
 def is_unavailable(exc: BaseException) -> bool:
     """Whether `exc` says the database is out of reach (as opposed to a query that is wrong)."""
     if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
         return True
-    return isinstance(exc, DBAPIError) and exc.connection_invalidated
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:

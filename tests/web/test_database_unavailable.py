@@ -7,10 +7,12 @@ PostgreSQL only: the shared server is put out of reach by cutting a proxy in fro
 from __future__ import annotations
 
 import httpx
+import pytest
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 
 from talentfed.config import load_config
-from talentfed.storage.db import create_engine
+from talentfed.storage.db import create_engine, is_unavailable
 from talentfed.web.app import DATABASE_RETRY_AFTER
 from tests.support import write_config
 from tests.support.demo_app import demo_app_client
@@ -65,3 +67,25 @@ async def test_503_with_retry_after_while_postgresql_is_out_of_reach_then_recove
     assert all(r.headers["retry-after"] == str(DATABASE_RETRY_AFTER) for r in during)
     assert during[0].json() == {"error": "the database is unavailable; try again later"}
     assert [r.status_code for r in after] == [r.status_code for r in before]
+
+
+class _DriverError(Exception):
+    def __init__(self, sqlstate: str) -> None:
+        super().__init__(f"SQLSTATE {sqlstate}")
+        self.sqlstate = sqlstate
+
+
+@pytest.mark.parametrize(
+    ("sqlstate", "unavailable"),
+    [
+        ("57P03", True),  # the database system is starting up, or shutting down
+        ("57P01", True),  # terminating connection due to administrator command
+        ("08006", True),  # connection failure
+        ("53100", True),  # disk full
+        ("23505", False),  # a unique key violated: a bug here, still a 500
+        ("42P01", False),  # no such table
+    ],
+)
+def test_which_driver_errors_mean_the_database_is_unavailable(sqlstate: str, unavailable: bool) -> None:
+    wrapped = DBAPIError("SELECT 1", {}, _DriverError(sqlstate))
+    assert is_unavailable(wrapped) is unavailable
