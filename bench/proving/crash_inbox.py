@@ -7,18 +7,16 @@ from __future__ import annotations
 
 import asyncio
 import collections
-import json
 import random
 import time
-import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 from _common import ServedNode
-from bench_inbox import SenderKey, activity, create_senders
 
 from proving.harness import Report, seconds, sqlite_rows
+from proving.senders import SignedSenders
 
 SEED = 9
 RETRY_PAUSE = 0.5  # seconds a sender waits before POSTing a failed activity again
@@ -57,66 +55,42 @@ def run(size: Size, tmp: Path, report: Report) -> None:
     try:
         receiver.migrate()
         sender.migrate()
-        keys = asyncio.run(create_senders(sender, size.senders))
+        senders = SignedSenders.made(sender, receiver, size.senders)
         sender.start(timeout=90)
         receiver.start(timeout=90)
-        prefix = f"{sender.base_url}/activities/prove-{uuid.uuid4().hex[:8]}-"
         started = time.monotonic()
-        outcomes = asyncio.run(_send_and_kill(receiver, keys, prefix, size))
+        outcomes = asyncio.run(_send_and_kill(receiver, senders, size))
         elapsed = time.monotonic() - started
         receiver.stop()
-        _judge(report, receiver, prefix, size, outcomes, elapsed)
+        _judge(report, receiver, senders.prefix, size, outcomes, elapsed)
     finally:
         receiver.kill()
         sender.kill()
 
 
-async def _send_and_kill(receiver: ServedNode, keys: list[SenderKey], prefix: str, size: Size) -> Outcomes:
-    from talentfed.federation.signatures import load_private_key
-
-    loaded = [load_private_key(key.private_pem) for key in keys]
-    waiting = collections.deque(
-        (index, json.dumps(activity(index, keys[index % len(keys)], prefix)).encode())
-        for index in range(size.activities)
-    )
+async def _send_and_kill(receiver: ServedNode, senders: SignedSenders, size: Size) -> Outcomes:
+    waiting = collections.deque(range(size.activities))
     outcomes = Outcomes()
     deadline = time.monotonic() + size.budget
-    inbox = f"{receiver.base_url}/inbox"
     async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=size.senders)) as client:
 
         async def sender() -> None:
             while waiting and time.monotonic() < deadline:
-                index, body = waiting.popleft()
+                index = waiting.popleft()
                 for _ in range(MAX_TRIES):
-                    if await _post(
-                        client, inbox, body, keys[index % len(keys)], loaded[index % len(keys)], outcomes
-                    ):
-                        outcomes.accepted.add(f"{prefix}{index}")
+                    status, _ = await senders.post(client, index)
+                    outcomes.statuses[status] += 1
+                    if status == "202":
+                        outcomes.accepted.add(senders.activity_id(index))
                         break
                     await asyncio.sleep(RETRY_PAUSE)
                 else:
                     outcomes.gave_up += 1
 
-        senders = [asyncio.create_task(sender()) for _ in range(size.senders)]
+        tasks = [asyncio.create_task(sender()) for _ in range(size.senders)]
         await _killer(receiver, outcomes, size, deadline)
-        await asyncio.gather(*senders)
+        await asyncio.gather(*tasks)
     return outcomes
-
-
-async def _post(
-    client: httpx.AsyncClient, inbox: str, body: bytes, key: SenderKey, private: object, outcomes: Outcomes
-) -> bool:
-    from talentfed.federation.signatures import sign_request
-
-    headers = {"Content-Type": "application/activity+json"}
-    headers.update(sign_request("POST", inbox, headers, body, key_id=key.key_id, private_key_pem=private))
-    try:
-        response = await client.post(inbox, content=body, headers=headers)
-    except httpx.TransportError as exc:
-        outcomes.statuses[type(exc).__name__] += 1
-        return False
-    outcomes.statuses[str(response.status_code)] += 1
-    return response.status_code == 202
 
 
 async def _killer(receiver: ServedNode, outcomes: Outcomes, size: Size, deadline: float) -> None:
