@@ -130,7 +130,9 @@ class CachedPolicies:
     """`domain_policies`, re-read at most every `ttl` seconds: for the hot paths that ask on
     every request or POST (the inbox, delivery). A change made by an admin applies within `ttl`."""
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], config: Config, ttl: float = 5.0) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], config: Config, ttl: float = 5.0
+    ) -> None:
         self.sessions, self.config, self.ttl = sessions, config, ttl
         self._read: tuple[float, DomainPolicies] | None = None
 

@@ -644,8 +644,6 @@ class ModerationLogEntry(Base):
     subject: Mapped[str] = mapped_column(Text)  # a domain, an account's handle, a post's URI, "report 12"
     detail: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
-
-
 class ThreadMute(Base):
     """A thread a member muted (Mastodon's conversation mute): the thread is named by the
     `context_uri` its posts share, or its first post's uri; see domain/thread_mutes.py."""

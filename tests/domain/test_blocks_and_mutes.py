@@ -110,10 +110,7 @@ async def test_blocking_a_remote_account_ends_follows_and_tells_its_server(
     assert await member_blocks.unblock(session, config, w.ada, w.kim) is True
     undo = await session.scalar(select(Activity).where(Activity.type == "Undo").order_by(Activity.id.desc()))
     assert undo is not None and undo.document["object"] == {
-        "id": block.uri,
-        "type": "Block",
-        "actor": w.ada.uri,
-        "object": w.kim.uri,
+        "id": block.uri, "type": "Block", "actor": w.ada.uri, "object": w.kim.uri
     }
     assert await member_blocks.unblock(session, config, w.ada, w.kim) is False
 

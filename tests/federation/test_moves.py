@@ -61,9 +61,9 @@ async def jobs_of(node: Node, kind: str) -> list[str]:
     """The inboxes that activities of `kind` were queued for."""
     async with node.sessions() as session:
         rows = await session.scalars(
-            select(DeliveryJob.inbox_url)
-            .join(Activity, Activity.id == DeliveryJob.activity_id)
-            .where(Activity.type == kind, Activity.local.is_(True))
+            select(DeliveryJob.inbox_url).join(Activity, Activity.id == DeliveryJob.activity_id).where(
+                Activity.type == kind, Activity.local.is_(True)
+            )
         )
         return sorted(rows)
 

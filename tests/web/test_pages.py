@@ -573,3 +573,4 @@ async def test_back_after_a_follow_never_leaves_the_site(demo_client: httpx.Asyn
             demo_client, "/", "/follows", {"handle": f"{BASE}/users/alan", "back": back}
         )
         assert followed.headers["location"] == "/follows", back
+
