@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
+import os
 import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
@@ -17,7 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from _common import ServedNode, percentile, run_cli
+from _common import ServedNode, cpu_seconds, percentile, run_cli
 
 from proving.harness import Report, open_fds, rss_mib
 from proving.senders import SignedSenders
@@ -132,13 +133,22 @@ def run(size: Size, tmp: Path, report: Report) -> None:
     try:
         assert node.pid is not None
         rss_before = rss_mib(node.pid)
+        node_cpu, own_cpu = cpu_seconds(node.pid), time.process_time()
         traffic = asyncio.run(drive(node, senders, size))
+        node_cpu, own_cpu = cpu_seconds(node.pid) - node_cpu, time.process_time() - own_cpu
         rss_after, fds = rss_mib(node.pid), open_fds(node.pid)
     finally:
         node.kill()
         sender.kill()
     total = sum(len(v) for v in traffic.latencies.values())
     report.info("requests", f"{total} in {size.seconds:g} s = {total / size.seconds:.0f}/s")
+    cores = os.cpu_count() or 1
+    # Who had the cores: the node, this load generator (HTTP clients and RSA signing), or others.
+    report.info(
+        "CPU during the run",
+        f"node {node_cpu:.0f} s, load generator {own_cpu:.0f} s, of {cores * size.seconds:g} s on {cores} cores "
+        f"(the rest: other work on the machine, or idle)",
+    )
     for kind in ("actor", "webfinger", "outbox", "profile", "discover", "inbox"):
         latencies = traffic.latencies.get(kind, [])
         p50, p99 = (percentile(latencies, q) * 1000 for q in (50, 99))
