@@ -146,8 +146,8 @@ def run(size: Size, tmp: Path, report: Report) -> None:
     # Who had the cores: the node, this load generator (HTTP clients and RSA signing), or others.
     report.info(
         "CPU during the run",
-        f"node {node_cpu:.0f} s, load generator {own_cpu:.0f} s, of {cores * size.seconds:g} s on {cores} cores "
-        f"(the rest: other work on the machine, or idle)",
+        f"node {node_cpu:.0f} s, load generator {own_cpu:.0f} s, "
+        f"of {cores * size.seconds:g} s on {cores} cores (the rest: other work on the machine, or idle)",
     )
     for kind in ("actor", "webfinger", "outbox", "profile", "discover", "inbox"):
         latencies = traffic.latencies.get(kind, [])
