@@ -17,8 +17,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from _common import ServedNode, cpu_seconds, percentile, run_cli
+from _common import LOOPBACK, BenchError, ServedNode, cpu_seconds, percentile, run_cli
+from bench_inbox import Connection, Request, encode
 
 from proving.harness import Report, open_fds, rss_mib
 from proving.senders import SignedSenders
@@ -74,43 +74,51 @@ async def drive(
     every: float = 0.0,
     sample: Callable[[], None] | None = None,
 ) -> Traffic:
-    """`size.readers` readers and `size.senders` senders for `size.seconds`; `sample` is called
-    every `every` seconds meanwhile (the soak's memory readings)."""
+    """`size.readers` readers and `size.senders` senders for `size.seconds`, each on a keep-alive
+    connection of its own; `sample` is called every `every` seconds meanwhile (the soak's
+    memory readings). The client is bench_inbox's bare HTTP/1.1 one: httpx with hundreds of
+    connections took more CPU than the node and measured itself."""
     traffic = Traffic()
-    paths = reads(node.base_url.removeprefix("http://"))
+    base = node.base_url
+    reads_wire = [
+        (kind, encode(Request("GET", base + path, headers)))
+        for kind, path, headers in reads(base.removeprefix("http://"))
+    ]
     end = time.monotonic() + size.seconds
     numbers = itertools.count()
-    limits = httpx.Limits(
-        max_connections=size.readers + size.senders, max_keepalive_connections=size.readers + size.senders
+    address = (LOOPBACK, node.port)
+
+    async def exchange(http: Connection, kind: str, wire: bytes) -> None:
+        began = time.monotonic()
+        try:
+            status, _ = await http.request(wire)
+            traffic.record(kind, began, str(status))
+        except (OSError, asyncio.IncompleteReadError, BenchError, ValueError) as exc:
+            traffic.record(kind, began, type(exc).__name__)
+            await http.close()  # a new connection for the next request
+
+    async def reader(offset: int) -> None:
+        http = Connection(*address)
+        for turn in itertools.count(offset):
+            if time.monotonic() >= end:
+                break
+            await exchange(http, *reads_wire[turn % len(reads_wire)])
+        await http.close()
+
+    async def sender() -> None:
+        http = Connection(*address)
+        while time.monotonic() < end:
+            await exchange(http, "inbox", encode(senders.signed(next(numbers))))
+        await http.close()
+
+    async def sampler() -> None:
+        while sample is not None and time.monotonic() < end:
+            await asyncio.to_thread(sample)
+            await asyncio.sleep(every)
+
+    await asyncio.gather(
+        *(reader(n) for n in range(size.readers)), *(sender() for _ in range(size.senders)), sampler()
     )
-    async with httpx.AsyncClient(base_url=node.base_url, timeout=30, limits=limits) as client:
-
-        async def reader(offset: int) -> None:
-            for turn in itertools.count(offset):
-                if time.monotonic() >= end:
-                    return
-                kind, path, headers = paths[turn % len(paths)]
-                began = time.monotonic()
-                try:
-                    status = str((await client.get(path, headers=headers)).status_code)
-                except httpx.TransportError as exc:
-                    status = type(exc).__name__
-                traffic.record(kind, began, status)
-
-        async def sender() -> None:
-            while time.monotonic() < end:
-                began = time.monotonic()
-                status, _ = await senders.post(client, next(numbers))
-                traffic.record("inbox", began, status)
-
-        async def sampler() -> None:
-            while sample is not None and time.monotonic() < end:
-                await asyncio.to_thread(sample)
-                await asyncio.sleep(every)
-
-        await asyncio.gather(
-            *(reader(n) for n in range(size.readers)), *(sender() for _ in range(size.senders)), sampler()
-        )
     return traffic
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 from _common import ServedNode
-from bench_inbox import SenderKey, activity, create_senders
+from bench_inbox import Request, SenderKey, activity, create_senders
 
 
 class SignedSenders:
@@ -32,26 +32,24 @@ class SignedSenders:
     def activity_id(self, index: int) -> str:
         return f"{self.prefix}{index}"
 
-    async def post(self, client: httpx.AsyncClient, index: int) -> tuple[str, httpx.Response | None]:
-        """POST activity `index` freshly signed (a retry is signed again, as servers do);
-        (its status or the transport error's name, the response)."""
+    def signed(self, index: int) -> Request:
+        """The POST of activity `index`, signed now (a retry is signed again, as servers do)."""
         from talentfed.federation.signatures import sign_request
 
         slot = index % len(self.keys)
         body = json.dumps(activity(index, self.keys[slot], self.prefix)).encode()
         headers: dict[str, Any] = {"Content-Type": "application/activity+json"}
+        key_id, private = self.keys[slot].key_id, self.loaded[slot]
         headers.update(
-            sign_request(
-                "POST",
-                self.inbox,
-                headers,
-                body,
-                key_id=self.keys[slot].key_id,
-                private_key_pem=self.loaded[slot],
-            )
+            sign_request("POST", self.inbox, headers, body, key_id=key_id, private_key_pem=private)
         )
+        return Request("POST", self.inbox, headers, body)
+
+    async def post(self, client: httpx.AsyncClient, index: int) -> tuple[str, httpx.Response | None]:
+        """POST activity `index`; (its status or the transport error's name, the response)."""
+        request = self.signed(index)
         try:
-            response = await client.post(self.inbox, content=body, headers=headers)
+            response = await client.post(self.inbox, content=request.body, headers=request.headers)
         except httpx.TransportError as exc:
             return type(exc).__name__, None
         return str(response.status_code), response
