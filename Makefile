@@ -8,13 +8,14 @@ DEV_DOMAIN ?= 127.0.0.1:8000
 NPM_PROJECTS := tests/interop/fedify_peer tests/interop/client_apps
 NPM_INSTALLED := $(NPM_PROJECTS:%=%/node_modules/.package-lock.json)
 
-.PHONY: run test lint bench fuzz clean help
+.PHONY: run test lint bench prove fuzz clean help
 
 help:
 	@echo "make run   - set up .venv, a dev config, an SQLite database and the demo institution; serve on http://$(DEV_DOMAIN)"
 	@echo "make test  - set up .venv with the test extras and run lint and the test suite (SQLite and PostgreSQL)"
 	@echo "make lint  - ruff, and mypy over talentfed/ (strict on federation/, domain/, storage/, analytics/, jobs/)"
 	@echo "make bench - run the benchmarks in bench/ (minutes; figures go to docs/benchmarks.md)"
+	@echo "make prove - the proving ground: crashes, faults, load and a soak, each figure against its target (under 30 min; docs/reliability.md)"
 	@echo "make fuzz  - fuzz the inbox with FUZZ_EXAMPLES inputs per back-end (default 50000; docs/reliability.md)"
 
 $(BIN)/python:
@@ -71,6 +72,14 @@ test: lint $(NPM_INSTALLED)
 bench: $(VENV)/.installed-bench
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/analytics.py
+
+# The proving ground (bench/prove.py): SIGKILLs during a fan-out and while activities arrive,
+# PostgreSQL stopped (a throw-away cluster), a full disk (a tmpfs: needs root, else skipped),
+# misbehaving receivers, load and a 10-minute soak. Not part of `make test`, whose
+# tests/test_prove.py runs the crash scenarios CI-sized. PROVE_ARGS: e.g. --quick, --only load.
+PROVE_ARGS ?=
+prove: $(VENV)/.installed-bench
+	$(BIN)/python bench/prove.py $(PROVE_ARGS)
 
 # The long fuzz campaign (tests/federation/test_fuzz_inbox.py): FUZZ_EXAMPLES hostile inputs on
 # SQLite and as many on PostgreSQL, the two back-ends in parallel. Logs and a summary line per

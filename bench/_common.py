@@ -79,9 +79,10 @@ def run_cli(*args: str, cwd: Path, timeout: float = 120) -> str:
 
 
 class ServedNode:
-    """One `talentfed serve` process in dev mode on 127.0.0.1, with its own SQLite file."""
+    """One `talentfed serve` process in dev mode on 127.0.0.1, with its own SQLite file (or the
+    database at `db_url`)."""
 
-    def __init__(self, name: str, directory: Path, **overrides: object) -> None:
+    def __init__(self, name: str, directory: Path, db_url: str | None = None, **overrides: object) -> None:
         self.name = name
         self.directory = directory
         self.port = free_port()
@@ -91,7 +92,7 @@ class ServedNode:
         self.process: subprocess.Popen[bytes] | None = None
         write_config(
             directory,
-            sqlite_url(self.db_path),
+            db_url or sqlite_url(self.db_path),
             **{
                 "node.domain": f"{LOOPBACK}:{self.port}",
                 "node.base_url": self.base_url,
@@ -120,6 +121,8 @@ class ServedNode:
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "TALENTFED_LOG_LEVEL": os.environ.get("TALENTFED_LOG_LEVEL", "INFO")},
+                # Its own process group: `kill` reaches every process it started (web workers).
+                start_new_session=True,
             )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -142,6 +145,19 @@ class ServedNode:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(timeout=5)
+
+    def kill(self) -> None:
+        """SIGKILL to the node and every process it started: no drain, no shutdown, as in a crash."""
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)
+
+    @property
+    def pid(self) -> int | None:
+        return self.process.pid if self.process else None
 
     def log_tail(self, lines: int = 30) -> str:
         if not self.log_path.exists():

@@ -41,14 +41,17 @@ from talentfed.federation.fetcher import Fetcher, FetchError
 from talentfed.federation.signatures import sign_request
 from talentfed.observability import metrics
 from talentfed.observability.logs import request_scope
-from talentfed.storage.db import rowcount, write_lock
+from talentfed.storage.db import first_line, is_unavailable, rowcount, write_lock
 from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
 
 SCHEMES = ("cavage", "rfc9421")
-FLUSH_BATCH = 64  # successful deliveries recorded in one transaction
+FLUSH_BATCH = 64  # successful deliveries recorded in one transaction, at the most
+# Seconds a success waits for others to share its transaction. Short: a worker killed before it
+# records a success sends that POST again once the lease expires (docs/reliability.md).
+FLUSH_DELAY = 0.05
 REACHABLE_TTL = 60.0  # seconds a host this process saw answer is not marked reachable again
 
 
@@ -418,9 +421,12 @@ class DeliveryWorker:
     _in_flight: dict[str, int] = field(default_factory=dict)
     _paused: dict[str, datetime] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
-    # Successful deliveries not yet written: recorded together, at most FLUSH_EVERY later. A crash
-    # in between only means those jobs are delivered again when their lease expires.
+    # Successful deliveries not yet written: recorded together, FLUSH_DELAY after the first of
+    # them (or at once when FLUSH_BATCH are waiting). A crash in between only means those jobs
+    # are delivered again when their lease expires.
     _delivered: list[tuple[ClaimedJob, int | None]] = field(default_factory=list)
+    _flush_wanted: asyncio.Event = field(default_factory=asyncio.Event)
+    _database_was_down: bool = False  # the last claim found the database unavailable
     _interrupted: list[int] = field(default_factory=list)  # jobs whose attempt a drain cut off
 
     @property
@@ -431,6 +437,7 @@ class DeliveryWorker:
         """Deliver until `stop` is set; then drain (see the module's text)."""
         logger.info("delivery worker %s started", self.worker_id)
         renewing = asyncio.create_task(self._renew_leases())
+        flushing = asyncio.create_task(self._flush_promptly())
         try:
             while not stop.is_set():
                 await self._flush()
@@ -446,6 +453,7 @@ class DeliveryWorker:
         finally:
             await self._drain()
             renewing.cancel()
+            flushing.cancel()
             logger.info("delivery worker %s stopped", self.worker_id)
 
     async def _renew_leases(self) -> None:
@@ -456,6 +464,15 @@ class DeliveryWorker:
                 await self.queue.renew(self.worker_id)
             except Exception:  # the database may be briefly unavailable; the lease has time left
                 logger.exception("renewing the leases of %s failed", self.worker_id)
+
+    async def _flush_promptly(self) -> None:
+        """Record successes soon after they happen, not only between claims: an idle worker may
+        wait `idle_poll` before its next claim, and a kill in that time repeats every POST."""
+        while True:
+            await self._flush_wanted.wait()
+            await asyncio.sleep(FLUSH_DELAY)
+            self._flush_wanted.clear()
+            await self._flush()
 
     async def _drain(self) -> None:
         """Give the POSTs in flight `policy.drain` seconds, record them, release what is left."""
@@ -491,10 +508,18 @@ class DeliveryWorker:
         self._paused = {host: until for host, until in self._paused.items() if until > now}
         busy = {host for host, count in self._in_flight.items() if count >= self.policy.per_host_limit}
         try:
-            return await self.queue.claim(self.worker_id, room, busy | set(self._paused))
-        except Exception:  # the database may be briefly unavailable; try again next round
-            logger.exception("claiming delivery jobs failed")
+            claimed = await self.queue.claim(self.worker_id, room, busy | set(self._paused))
+        except Exception as exc:  # the database may be briefly unavailable; try again next round
+            if not is_unavailable(exc):
+                logger.exception("claiming delivery jobs failed")
+            elif not self._database_was_down:  # one line per outage, not a traceback per poll
+                logger.warning("claiming delivery jobs: the database is unavailable (%s)", first_line(exc))
+            self._database_was_down = is_unavailable(exc)
             return []
+        if self._database_was_down:
+            logger.info("claiming delivery jobs: the database is back")
+            self._database_was_down = False
+        return claimed
 
     async def _flush(self) -> None:
         done, self._delivered = self._delivered, []
@@ -555,5 +580,7 @@ class DeliveryWorker:
             self._delivered.append((job, outcome.status))
             if len(self._delivered) >= FLUSH_BATCH:
                 await self._flush()
+            else:
+                self._flush_wanted.set()
             return
         await self.queue.finish(job, self.worker_id, outcome, delay=delay)

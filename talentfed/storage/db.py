@@ -13,6 +13,8 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import CursorResult, Result, make_url
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -25,6 +27,28 @@ from talentfed.config import Config, ConfigError
 
 class DatabaseUnavailable(Exception):
     """The configured database cannot be reached."""
+
+
+# What a query raises while the database is stopped, restarting or out of disk space, or while
+# every pooled connection is busy: a moment to wait out, not a bug. asyncpg raises OSError
+# subclasses of its own when it cannot connect; SQLAlchemy wraps the rest (SQLite's "database or
+# disk is full" is an OperationalError; a connection lost mid-query is a DBAPIError that
+# SQLAlchemy marks `connection_invalidated`).
+UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, ConnectionError)
+# PostgreSQL's SQLSTATE classes for the same: 08 connection exceptions, 53 insufficient resources
+# (disk full, too many connections), 57P operator intervention ("the database system is shutting
+# down", "... is starting up": asyncpg's CannotConnectNowError, which SQLAlchemy wraps plainly).
+UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def is_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database is out of reach (as opposed to a query that is wrong)."""
+    if isinstance(exc, OperationalError | InterfaceError | PoolTimeout | ConnectionError):
+        return True
+    if not isinstance(exc, DBAPIError):
+        return False
+    sqlstate = getattr(exc.orig, "sqlstate", None) or ""
+    return exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
@@ -68,7 +92,7 @@ async def ping(engine: AsyncEngine, timeout: float = 5.0) -> None:
     except TimeoutError:
         raise DatabaseUnavailable(f"no answer within {timeout:g} s") from None
     except Exception as exc:  # every driver has its own error classes
-        raise DatabaseUnavailable(_first_line(exc)) from None
+        raise DatabaseUnavailable(first_line(exc)) from None
 
 
 async def check_reachable(config: Config) -> None:
@@ -84,7 +108,7 @@ async def check_reachable(config: Config) -> None:
         await engine.dispose()
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
     message = str(exc).strip().splitlines()
     text_ = message[0] if message else type(exc).__name__
     # SQLAlchemy wraps driver errors as "(module.Error) text": keep only the text.

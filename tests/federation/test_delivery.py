@@ -519,6 +519,20 @@ async def test_a_live_worker_renews_its_leases_so_no_one_takes_its_jobs(
     assert len(remote.received) == 1
 
 
+async def test_a_success_is_recorded_at_once_not_at_the_next_claim(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    # An idle worker claims again only after a minute here: the job is done in the database well
+    # before that, while the worker runs (a kill now would not send it again).
+    policy = DeliveryPolicy(idle_poll=60)
+    await queue_note(sessions, config, bob, await remote_actor(sessions, remote, "r"))
+    async with asyncio.timeout(30), _delivering(await Federation.open(config, sessions, policy)):
+        await eventually(lambda: _all_done(sessions), timeout=10)
+        [job] = await jobs(sessions)
+        assert (job.state, job.claimed_by, job.attempts) == ("done", None, 1)
+    assert len(remote.received) == 1
+
+
 @contextlib.asynccontextmanager
 async def _delivering(runtime: Federation) -> AsyncIterator[asyncio.Event]:
     """A worker of `runtime` delivering during the block (its stop event); then stopped, and the

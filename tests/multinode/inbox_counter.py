@@ -1,22 +1,27 @@
 """Receiving servers that count what they are POSTed, per inbox and activity id, in a process of
 their own (so that receiving thousands of POSTs costs the test's process nothing).
 
-    python -m tests.multinode.inbox_counter HOSTS
+    python -m tests.multinode.inbox_counter HOSTS [ANSWER_DELAY]
 
 listens on HOSTS loopback ports (each port a "host" to the delivery workers), prints the ports
-as one JSON line once listening, answers every POST 202 and `GET /counts` (on any port) with
-{"<host><path> <activity id>": number of POSTs}. It stops on SIGTERM or when stdin closes.
-Plain HTTP/1.1 with Content-Length bodies, keep-alive: what the node's fetcher sends.
+as one JSON line once listening, answers every POST 202 (ANSWER_DELAY seconds after counting it,
+0 by default: a slow receiver keeps deliveries in flight), `GET /total` (on any port) with the
+number of POSTs so far and any other GET with {"<host><path> <activity id>": number of POSTs}.
+It stops on SIGTERM or when stdin closes. Plain HTTP/1.1 with Content-Length bodies, keep-alive:
+what the node's fetcher sends. `CountingReceivers` runs it for a test or `make prove`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
 import sys
 from collections import Counter
+from pathlib import Path
 
 counts: Counter[str] = Counter()
+answer_delay = 0.0
 
 
 def _record(host: str, path: str, body: bytes) -> None:
@@ -41,7 +46,10 @@ async def _serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> 
             body = await reader.readexactly(length) if length else b""
             if method == "POST":
                 _record(host, path, body)
+                await asyncio.sleep(answer_delay)
                 answer, kind = b"", b"text/plain"
+            elif path == "/total":
+                answer, kind = str(counts.total()).encode(), b"text/plain"
             else:
                 answer, kind = json.dumps(counts).encode(), b"application/json"
             writer.write(
@@ -65,5 +73,38 @@ async def main(hosts: int) -> None:
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
 
 
+class CountingReceivers:
+    """This module in a process of its own, serving `hosts` ports; stop it with `close`."""
+
+    def __init__(self, hosts: int, answer_delay: float = 0.0) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "tests.multinode.inbox_counter", str(hosts), str(answer_delay)],
+            cwd=Path(__file__).resolve().parents[2],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert self.process.stdout is not None
+        self.ports: list[int] = json.loads(self.process.stdout.readline())
+
+    def counts(self) -> Counter[tuple[str, str]]:
+        """(inbox as host and path, activity id) -> POSTs received, over every port."""
+        import httpx
+
+        received = httpx.get(f"http://127.0.0.1:{self.ports[0]}/counts", timeout=60).json()
+        return Counter({tuple(key.split(" ", 1)): n for key, n in received.items()})
+
+    def total(self) -> int:
+        import httpx
+
+        return int(httpx.get(f"http://127.0.0.1:{self.ports[0]}/total", timeout=30).text)
+
+    def close(self) -> None:
+        self.process.kill()
+        self.process.wait(timeout=10)
+
+
 if __name__ == "__main__":
+    if len(sys.argv) > 2:
+        answer_delay = float(sys.argv[2])
     asyncio.run(main(int(sys.argv[1])))

@@ -18,7 +18,6 @@ default is the issue's.
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 import re
 import signal
@@ -36,6 +35,7 @@ from sqlalchemy import select
 from talentfed.federation.signatures import generate_rsa_keypair
 from talentfed.storage.db import create_engine, session_factory
 from talentfed.storage.models import Actor, Follow, utcnow
+from tests.multinode.inbox_counter import CountingReceivers
 from tests.multinode.nodes import Node, query
 from tests.support.factories import actor_row, create_doc, note_doc
 from tests.support.signing import signed_post
@@ -52,26 +52,13 @@ LEASE = 20.0  # seconds: how soon the killed worker's jobs go to the others (a l
 
 
 @pytest.fixture
-def receivers() -> Iterator[list[int]]:
-    """HOSTS counting receivers in a process of their own; their ports."""
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.multinode.inbox_counter", str(HOSTS)],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+def counting() -> Iterator[CountingReceivers]:
+    """HOSTS counting receivers in a process of their own."""
+    receivers = CountingReceivers(HOSTS)
     try:
-        assert process.stdout is not None
-        yield json.loads(process.stdout.readline())
+        yield receivers
     finally:
-        process.kill()
-        process.wait(timeout=10)
-
-
-def counts(port: int) -> Counter[tuple[str, str]]:
-    """(inbox URL, activity id) → POSTs received, over every receiver."""
-    received = httpx.get(f"http://127.0.0.1:{port}/counts", timeout=30).json()
-    return Counter({tuple(key.split(" ", 1)): n for key, n in received.items()})
+        receivers.close()
 
 
 class Worker:
@@ -177,9 +164,10 @@ def web_processes(parent: int) -> list[int]:
 
 
 def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a_killed_worker_held(
-    tmp_path: Path, fresh_database, receivers: list[int]
+    tmp_path: Path, fresh_database, counting: CountingReceivers
 ) -> None:
     started = time.monotonic()
+    receivers = counting.ports
     node = Node("roles", tmp_path / "node", fresh_database("postgresql"))
     config = node.directory / "config.toml"
     config.write_text(
@@ -220,12 +208,11 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
         assert post.wait(timeout=60) == 0, post.stderr.read()
 
         # Half-way through the fan-out, one worker dies without a word.
-        port = receivers[0]
-        wait_for(lambda: sum(counts(port).values()) >= FOLLOWERS // 3, "a third of the deliveries", 120)
+        wait_for(lambda: counting.total() >= FOLLOWERS // 3, "a third of the deliveries", 120)
         victim = workers[0]
         victim.process.send_signal(signal.SIGKILL)
         victim.process.wait(timeout=10)
-        delivered_at_kill = sum(counts(port).values())
+        delivered_at_kill = counting.total()
         assert delivered_at_kill < FOLLOWERS, "the fan-out ended before the worker was killed"
         held = _held_by(node, victim.worker_ids())
 
@@ -252,7 +239,7 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
 
     # Every follower's inbox got the post; twice only where the killed worker held the job.
     [(create_id,)] = query(node, "SELECT uri FROM activities WHERE local = true AND type = 'Create'")
-    received = counts(receivers[0])
+    received = counting.counts()
     by_inbox = {inbox: n for (inbox, activity), n in received.items() if activity == create_id}
     assert set(received) == {(inbox, create_id) for inbox in by_inbox}, "something else was delivered"
     expected = {f"http://127.0.0.1:{receivers[n % HOSTS]}/users/f{n}/inbox" for n in range(FOLLOWERS)}
