@@ -70,6 +70,7 @@ test: lint $(NPM_INSTALLED)
 	$(BIN)/pytest
 
 bench: $(VENV)/.installed-bench
+	@command -v wrk >/dev/null 2>&1 || { echo "error: bench/bench_load.py needs wrk: apt-get install wrk" >&2; exit 1; }
 	@for script in bench/bench_*.py; do [ -e "$$script" ] || continue; echo "== $$script"; $(BIN)/python $$script || exit 1; done
 	$(BIN)/python bench/analytics.py
 
