@@ -16,7 +16,7 @@ from _common import ServedNode, run_cli
 
 from proving.harness import Report, seconds
 from proving.throwaway_postgres import ThrowawayCluster, Unavailable
-from talentfed.web.app import DATABASE_RETRY_AFTER
+from talentfed.web.database_unavailable import DATABASE_RETRY_AFTER
 
 
 @dataclass(frozen=True)

@@ -30,11 +30,10 @@ class DatabaseUnavailable(Exception):
 
 
 # What a query raises while the database is stopped, restarting or out of disk space, or while
-# every pooled connection is busy: a moment to wait out, not a bug. asyncpg raises OSError
+# every pooled connection is busy is a moment to wait out, not a bug. asyncpg raises OSError
 # subclasses of its own when it cannot connect; SQLAlchemy wraps the rest (SQLite's "database or
 # disk is full" is an OperationalError; a connection lost mid-query is a DBAPIError that
 # SQLAlchemy marks `connection_invalidated`).
-UNAVAILABLE_ERRORS: tuple[type[Exception], ...] = (DBAPIError, PoolTimeout, ConnectionError)
 # PostgreSQL's SQLSTATE classes for the same: 08 connection exceptions, 53 insufficient resources
 # (disk full, too many connections), 57P operator intervention ("the database system is shutting
 # down", "... is starting up": asyncpg's CannotConnectNowError, which SQLAlchemy wraps plainly).

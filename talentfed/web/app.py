@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 
@@ -21,10 +21,7 @@ from talentfed.federation.runtime import Federation
 from talentfed.jobs.runner import BackgroundJobs, node_jobs
 from talentfed.rate_limiter import Limiter
 from talentfed.storage.db import (
-    UNAVAILABLE_ERRORS,
     create_engine,
-    first_line,
-    is_unavailable,
     session_factory,
 )
 from talentfed.web import (
@@ -52,6 +49,7 @@ from talentfed.web import (
     wellknown,
 )
 from talentfed.web.caller import behind_proxies
+from talentfed.web.database_unavailable import DatabaseUnavailableMiddleware
 from talentfed.web.health import healthz, readyz
 from talentfed.web.mastodon.cors import ApiCorsMiddleware
 from talentfed.web.mastodon.errors import MastodonError, mastodon_error
@@ -64,28 +62,9 @@ from talentfed.web.templating import STATIC
 
 logger = logging.getLogger(__name__)
 
-# Seconds a client is asked to wait while the database is unavailable: about what a PostgreSQL
-# restart or a freed disk takes; remote servers retry their delivery then.
-DATABASE_RETRY_AFTER = 10
-
-
 async def _form_refused(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, FormRefused)
     return await pages.message(request, "Not sent", exc.message, status_code=exc.status)
-
-
-async def _database_unavailable(request: Request, exc: Exception) -> Response:
-    """503 with Retry-After, not a 500: the database is stopped, restarting or full, and nothing
-    was stored (the transaction did not commit), so the sender may safely try again. Any other
-    database error is a bug here: raised again, it is a 500 as before."""
-    if not is_unavailable(exc):
-        raise exc
-    logger.warning("database unavailable for %s %s: %s", request.method, request.url.path, first_line(exc))
-    return JSONResponse(
-        {"error": "the database is unavailable; try again later"},
-        status_code=503,
-        headers={"Retry-After": str(DATABASE_RETRY_AFTER)},
-    )
 
 
 def _session_secret(config: Config) -> str:
@@ -172,6 +151,7 @@ def create_app(
             behind_proxies(config),
             Middleware(RequestLogMiddleware),
             Middleware(ApiCorsMiddleware),
+            Middleware(DatabaseUnavailableMiddleware),
             Middleware(RateLimitMiddleware),
             Middleware(
                 SessionMiddleware,
@@ -184,7 +164,6 @@ def create_app(
             FormRefused: _form_refused,
             MastodonError: mastodon_error,
             ParamsError: mastodon_error,
-            **dict.fromkeys(UNAVAILABLE_ERRORS, _database_unavailable),
         },
         lifespan=lifespan,
     )

@@ -13,7 +13,7 @@ from sqlalchemy.exc import DBAPIError
 
 from talentfed.config import load_config
 from talentfed.storage.db import create_engine, is_unavailable
-from talentfed.web.app import DATABASE_RETRY_AFTER
+from talentfed.web.database_unavailable import DATABASE_RETRY_AFTER
 from tests.support import write_config
 from tests.support.demo_app import demo_app_client
 from tests.support.tcp_proxy import CuttableProxy
@@ -29,16 +29,20 @@ PATHS = (
 )
 
 
-async def _answers(client: httpx.AsyncClient, domain: str) -> list[httpx.Response]:
+async def _answers(client: httpx.AsyncClient, domain: str, inbox_of: str) -> list[httpx.Response]:
     answers = [await client.get(path.format(domain=domain), headers=headers) for path, headers in PATHS]
     answers.append(
-        # A personal inbox looks its member up first; the body is refused (400) once it can.
+        # A personal inbox looks its member up first (each phase another member: the inbox
+        # remembers those it has found); the body is refused (400) once it can.
         await client.post(
-            "/users/ada/inbox",
+            f"/users/{inbox_of}/inbox",
             content=b'{"type": "Create"}',
             headers={"Content-Type": "application/activity+json"},
         )
     )
+    # An app's call: the rate limits look its token up in a middleware, before any route runs.
+    bearer = {"Authorization": "Bearer not-a-token"}
+    answers.append(await client.get("/api/v1/accounts/verify_credentials", headers=bearer))
     return answers
 
 
@@ -53,17 +57,17 @@ async def test_503_with_retry_after_while_postgresql_is_out_of_reach_then_recove
     engine = create_engine(url)
     try:
         async with demo_app_client(config, engine) as client:
-            before = await _answers(client, config.node.domain)
+            before = await _answers(client, config.node.domain, "ada")
             await proxy.cut()
-            during = await _answers(client, config.node.domain)
+            during = await _answers(client, config.node.domain, "grace")
             await proxy.restore()
-            after = await _answers(client, config.node.domain)
+            after = await _answers(client, config.node.domain, "alan")
     finally:
         await proxy.cut()
         await engine.dispose()
 
-    assert [r.status_code for r in before] == [200] * len(PATHS) + [400]
-    assert [r.status_code for r in during] == [503] * (len(PATHS) + 1), [r.text[:200] for r in during]
+    assert [r.status_code for r in before] == [200] * len(PATHS) + [400, 401]
+    assert [r.status_code for r in during] == [503] * (len(PATHS) + 2), [r.text[:200] for r in during]
     assert all(r.headers["retry-after"] == str(DATABASE_RETRY_AFTER) for r in during)
     assert during[0].json() == {"error": "the database is unavailable; try again later"}
     assert [r.status_code for r in after] == [r.status_code for r in before]
