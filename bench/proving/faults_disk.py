@@ -18,10 +18,9 @@ from pathlib import Path
 
 import httpx
 from _common import ServedNode, sqlite_url
-from bench_inbox import stored_counts
 
 from proving.harness import Report, seconds, sqlite_rows
-from proving.senders import SignedSenders
+from proving.senders import SignedSenders, stored_counts
 
 VOLUME = "32m"  # the tmpfs: the migrated database takes a few MB
 LEFT_FREE = 256 * 1024  # bytes left when the volume is filled: a few activities' worth

@@ -6,12 +6,59 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 import uuid
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import httpx
 from _common import ServedNode
-from bench_inbox import Request, SenderKey, activity, create_senders
+from bench_inbox import PUBLIC, Request, SenderKey, create_senders
+
+from proving.harness import sqlite_rows
+
+
+def activity(index: int, sender: SenderKey, prefix: str) -> dict[str, Any]:
+    """A Create of a Note that lives on the sender's host, as the origin check requires."""
+    host = sender.actor_uri.rsplit("/users/", 1)[0]
+    published = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    audience = {"to": [PUBLIC], "cc": [f"{sender.actor_uri}/followers"]}
+    return {
+        "@context": "https://www.w3.org/ns/activitystreams",
+        "id": f"{prefix}{index}",
+        "type": "Create",
+        "actor": sender.actor_uri,
+        "published": published,
+        **audience,
+        "object": {
+            "id": f"{host}/objects/{prefix.rsplit('/', 1)[-1]}{index}",
+            "type": "Note",
+            "attributedTo": sender.actor_uri,
+            "content": f"<p>Note {index}: looking for collaborators on graph learning.</p>",
+            "published": published,
+            **audience,
+        },
+    }
+
+
+@dataclass(frozen=True)
+class Stored:
+    rows: int  # received activities whose id starts with the run's prefix
+    distinct: int  # distinct ids among them
+    posts: int  # their Notes, stored as posts by the Create handler
+
+
+def stored_counts(db_path: Path, prefix: str) -> Stored:
+    """What a node's SQLite database holds of the activities whose ids start with `prefix`."""
+    [(rows, distinct)] = sqlite_rows(
+        db_path,
+        "SELECT count(*), count(DISTINCT uri) FROM activities WHERE local = 0 AND uri LIKE ? || '%'",
+        prefix,
+    )
+    post_prefix = prefix.replace("/activities/", "/objects/")
+    [(posts,)] = sqlite_rows(db_path, "SELECT count(*) FROM objects WHERE uri LIKE ? || '%'", post_prefix)
+    return Stored(rows, distinct, posts)
 
 
 class SignedSenders:
