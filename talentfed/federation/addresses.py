@@ -162,3 +162,12 @@ def is_local_network_address(ip: str | IPAddress) -> bool:
     These are what dev mode additionally allows.
     """
     return _judge(_as_address(ip))[0] in LOCAL_NETWORK_REASONS
+
+
+def never_resolves(host: str) -> bool:
+    """Whether `host` (a URL's host, with or without a port) is under `.invalid`, which RFC 6761
+    (§6.4) reserves for names that never resolve: nothing is queued for such a host. The demo's
+    made-up neighbourhood lives there (domain/demo_neighbourhood.py)."""
+    name = host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+    name = name.rstrip(".").lower()
+    return name == "invalid" or name.endswith(".invalid")

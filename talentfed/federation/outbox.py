@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import activities
+from talentfed.federation.addresses import never_resolves
 from talentfed.federation.blocks import domain_policies
 from talentfed.observability.logs import current_request_id
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
@@ -69,7 +70,7 @@ async def send(
     queued = 0
     for inbox in inboxes:
         host = host_of(inbox)
-        if not blocked.refuses(host):
+        if not blocked.refuses(host) and not never_resolves(host):
             session.add(
                 DeliveryJob(
                     activity_id=activity.id,

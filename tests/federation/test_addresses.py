@@ -14,6 +14,7 @@ from talentfed.federation.addresses import (
     blocked_reason,
     is_local_network_address,
     is_public_address,
+    never_resolves,
 )
 
 REFUSED = [
@@ -148,3 +149,20 @@ def test_embedded_ipv4_is_judged_like_the_ipv4_address(value: int) -> None:
     assert is_public_address(mapped) is expected
     assert is_public_address(nat64) is expected
     assert is_public_address(six_to_four) is expected
+
+
+@pytest.mark.parametrize(
+    ("host", "never"),
+    [
+        ("lab.demo.invalid", True),
+        ("LAB.DEMO.INVALID.", True),
+        ("lab.demo.invalid:8443", True),
+        ("invalid", True),
+        ("invalid.example", False),
+        ("notinvalid", False),
+        ("[::1]:8000", False),
+        ("127.0.0.1:8000", False),
+    ],
+)
+def test_only_names_under_invalid_never_resolve(host: str, never: bool) -> None:
+    assert never_resolves(host) is never

@@ -129,6 +129,22 @@ async def test_blocked_domains_get_no_job(
     assert sorted(job.host for job in jobs) == ["fine.example", "notmoderated.example"]
 
 
+async def test_hosts_under_invalid_never_get_a_job(
+    config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    """RFC 6761 reserves `.invalid` for names that never resolve (the demo's made-up
+    neighbourhood lives there): no job is queued that could only fail and show as failing."""
+    followers = [
+        remote_actor("amina", "lab.demo.invalid"),
+        remote_actor("liwei", "uni.demo.invalid"),
+        remote_actor("kim", "invalid.example"),  # only starts with the word
+        remote_actor("lee", "fine.example"),
+    ]
+    await add_followers(sessions, bob, followers)
+    _, jobs = await send_to_followers(sessions, config, bob)
+    assert sorted(job.host for job in jobs) == ["fine.example", "invalid.example"]
+
+
 async def test_the_activity_and_its_jobs_commit_together(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
