@@ -9,11 +9,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import psutil
 from _common import ServedNode
 from bench_fanout import HostPlan, queue_create, seed_followers
+
+if TYPE_CHECKING:
+    import psutil
 
 PASS, FAIL, SKIP, INFO = "PASS", "FAIL", "SKIP", "info"
 
@@ -109,6 +111,10 @@ def sqlite_rows(db_path: Path, statement: str, *params: Any) -> list[tuple[Any, 
 
 def node_processes(pid: int) -> list[psutil.Process]:
     """The node's process and those it started (uvicorn's web processes, when there are some)."""
+    # Imported here: only the memory readings (load, soak) need psutil, which is the bench extra's;
+    # the crash scenarios run in `make test`, which installs the test extra alone.
+    import psutil
+
     try:
         parent = psutil.Process(pid)
         return [parent, *parent.children(recursive=True)]
@@ -118,6 +124,8 @@ def node_processes(pid: int) -> list[psutil.Process]:
 
 def rss_mib(pid: int) -> float:
     """Resident memory of the node's processes, in MiB."""
+    import psutil
+
     total = 0
     for process in node_processes(pid):
         with contextlib.suppress(psutil.NoSuchProcess):
@@ -127,6 +135,8 @@ def rss_mib(pid: int) -> float:
 
 def open_fds(pid: int) -> int:
     """File descriptors the node's processes hold (sockets, database files, logs)."""
+    import psutil
+
     total = 0
     for process in node_processes(pid):
         with contextlib.suppress(psutil.NoSuchProcess):
