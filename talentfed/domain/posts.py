@@ -15,7 +15,7 @@ from datetime import datetime
 from html import escape, unescape
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import audiences, kinds
@@ -34,6 +34,7 @@ from talentfed.federation.post_terms import set_term_values, term_values
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, Object, utcnow
+from talentfed.storage.reactions import record_reaction
 from talentfed.text import normalize_skills, render_markdown
 
 KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "project": "Note", "note": "Note"}
@@ -561,29 +562,30 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
         raise PostError("post", "no post the member may read")
     if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, actor.id):
         raise NotAllowed("post", f"a {post.visibility} post may not be boosted")
-    existing = await session.scalar(
-        select(Interaction).where(
-            Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
-        )
-    )
-    if existing is not None:
-        return existing
     author = await _author_of(session, post)
     verb = "Like" if kind == "like" else "Announce"
     document = activities.build(
         config, verb, actor, post.uri, **_reaction_audience(kind, post, author, actor)
     )
-    edge = Interaction(
-        kind=kind,
-        actor_id=actor.id,
-        object_id=post.id,
-        target_actor_id=post.author_id,
-        activity_uri=document["id"],
-    )
-    session.add(edge)
-    await session.flush()
+    recorded = await record_reaction(session, kind, actor.id, post.id, post.author_id, document["id"])
+    if recorded is None:  # liked or boosted already (maybe by a request running at the same time)
+        return await _reaction_of(session, kind, actor, post)
+    edge = await session.get_one(Interaction, recorded)
     recipients = [author] + (await outbox.follower_recipients(session, actor) if kind == "announce" else [])
     await outbox.send(session, config, actor, document, recipients)
+    return edge
+
+
+def _reaction_query(kind: str, actor: Actor, post: Object) -> Select[Interaction]:
+    return select(Interaction).where(
+        Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
+    )
+
+
+async def _reaction_of(session: AsyncSession, kind: str, actor: Actor, post: Object) -> Interaction:
+    edge = await session.scalar(_reaction_query(kind, actor, post))
+    if edge is None:  # the edge that won was taken back at once, by another request
+        raise PostError("post", f"the {kind} was just undone; try again")
     return edge
 
 
@@ -599,11 +601,7 @@ def _reaction_audience(kind: str, post: Object, author: Actor, actor: Actor) -> 
 
 async def unreact(session: AsyncSession, config: Config, actor: Actor, post: Object, kind: str) -> None:
     """Take a like or a boost back: Undo with the original activity embedded."""
-    edge = await session.scalar(
-        select(Interaction).where(
-            Interaction.kind == kind, Interaction.actor_id == actor.id, Interaction.object_id == post.id
-        )
-    )
+    edge = await session.scalar(_reaction_query(kind, actor, post))
     if edge is None:
         raise PostError("post", f"there is no {kind} of this post to undo")
     verb = "Like" if kind == "like" else "Announce"

@@ -29,16 +29,15 @@ from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, ca
 from talentfed.federation.post_store import (
     IngestError,
     actor_id_named,
-    counted,
     forget_lookups,
     forget_posts,
-    note_counted,
     post_named,
     store_post,
 )
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.storage.db import rowcount
-from talentfed.storage.models import AccountBlock, Actor, Follow, Interaction, Object, utcnow
+from talentfed.storage.models import AccountBlock, Activity, Actor, Follow, Interaction, Object, utcnow
+from talentfed.storage.reactions import record_reaction
 
 logger = logging.getLogger("talentfed.inbox")
 
@@ -245,16 +244,53 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
         if follow is not None:
             await session.delete(follow)
             return "follow undone"
-    if not undone_id:
-        # Without an id there is nothing to match; `activity_uri == None` would delete every
-        # interaction of the sender that was recorded without an activity id.
-        return "undo of nothing we know; ignored"
+    undone = 0
+    # Without an id, `activity_uri == None` would delete every interaction of the sender that
+    # was recorded without an activity id: only the embedded Like or Announce can say which.
+    if undone_id:
+        undone = rowcount(
+            await session.execute(
+                delete(Interaction).where(
+                    Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id
+                )
+            )
+        )
+    if not undone:
+        undone = await _undo_reaction(context, undone_id, kinds, id_of(embedded.get("object")))
+    return "interaction undone" if undone else "undo of nothing we know; ignored"
+
+
+_REACTION_KINDS = {"Like": "like", "Announce": "announce"}
+
+
+async def _undo_reaction(
+    context: Context, undone_id: str | None, types: set[str], object_uri: str | None
+) -> int:
+    """Undo of a Like or Announce whose id names no stored edge: a second Like of a post by the
+    same actor was dropped as the same like (storage/reactions.py), and undoing either takes
+    the like back, as Mastodon matches an Undo(Like) by account and post. What was undone comes
+    from the embedded activity, else from the stored one of that id. Returns how many rows went."""
+    session, sender = context.session, context.sender
+    if not (types and object_uri) and undone_id:
+        stored = (
+            await session.execute(
+                select(Activity.type, Activity.object_uri).where(
+                    Activity.uri == undone_id, Activity.actor_uri == sender.uri
+                )
+            )
+        ).first()
+        if stored is not None:
+            types, object_uri = {stored.type}, stored.object_uri
+    kinds = [_REACTION_KINDS[t] for t in types if t in _REACTION_KINDS]
+    if len(kinds) != 1 or not object_uri:
+        return 0
+    post_id = select(Object.id).where(Object.uri == object_uri).scalar_subquery()
     result = await session.execute(
-        delete(Interaction).where(Interaction.activity_uri == undone_id, Interaction.actor_id == sender.id)
+        delete(Interaction).where(
+            Interaction.kind == kinds[0], Interaction.actor_id == sender.id, Interaction.object_id == post_id
+        )
     )
-    if rowcount(result):
-        forget_lookups(session)  # the batch's counted likes and boosts may have lost one
-    return "interaction undone" if rowcount(result) else "undo of nothing we know; ignored"
+    return rowcount(result)
 
 
 # --- blocks ----------------------------------------------------------------------------
@@ -417,7 +453,8 @@ def _stored_mentions(post: Object) -> tuple[str, ...]:
 
 
 async def _interaction(context: Context, activity: dict[str, Any], kind: str) -> str:
-    """A like or an announce of a post we know: one edge per actor and post."""
+    """A like or an announce of a post we know: one edge per actor and post, however many
+    activities say so (storage/reactions.py)."""
     session, sender = context.session, context.sender
     object_id = id_of(activity.get("object"))
     post = await post_named(session, object_id) if object_id else None
@@ -426,19 +463,10 @@ async def _interaction(context: Context, activity: dict[str, Any], kind: str) ->
     if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, sender.id):
         # As Mastodon: a boost must not carry a post beyond its audience; ignored, not counted.
         return f"announce of a {post.visibility} post by someone else; ignored"
-    if await counted(session, kind, sender.id, post):
-        return f"{kind} already counted"
-    session.add(
-        Interaction(
-            kind=kind,
-            actor_id=sender.id,
-            post=post,
-            target_actor_id=post.author_id,
-            activity_uri=activity["id"],
-        )
-    )
-    note_counted(session, kind, sender.id, post)
-    return f"{kind} recorded"
+    if post.id is None:
+        await session.flush()  # a post of this batch: the edge names it by its id
+    recorded = await record_reaction(session, kind, sender.id, post.id, post.author_id, activity["id"])
+    return f"{kind} recorded" if recorded is not None else f"{kind} already counted"
 
 
 @handles("Like")

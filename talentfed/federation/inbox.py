@@ -321,7 +321,7 @@ class Inbox:
                 )
                 return await handlers.dispatch(context, activity)
 
-        hint = BatchHint(row, _created_post_uri(activity), sender.id, *_named(activity, reading))
+        hint = BatchHint(row, _created_post_uri(activity), *_named(activity, reading))
         try:
             reason = await self.writes.run(store_and_apply, hint=hint)
         except IntegrityError:
@@ -351,7 +351,6 @@ class BatchHint:
 
     row: dict[str, Any]  # the activity's row in `activities`
     created_post: str | None  # the post a Create carries
-    sender_id: int
     named_posts: tuple[str, ...]  # the post edited, replied to, liked or boosted
     mentioned: tuple[str, ...]  # the actors a post mentions
 
@@ -389,7 +388,6 @@ async def _prepare_batch(session: AsyncSession, hints: list[BatchHint]) -> None:
         session,
         {uri for hint in hints for uri in hint.named_posts},
         {uri for hint in hints for uri in hint.mentioned},
-        {hint.sender_id for hint in hints},
     )
 
 

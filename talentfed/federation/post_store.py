@@ -23,16 +23,14 @@ from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
 from talentfed.storage.db import rowcount
-from talentfed.storage.models import Actor, Interaction, MediaAttachment, Object, utcnow
+from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
 
 __all__ = [
     "IngestError",
     "actor_id_named",
-    "counted",
     "forget_lookups",
     "forget_posts",
     "note_absent_posts",
-    "note_counted",
     "note_named",
     "post_named",
     "store_post",
@@ -44,10 +42,6 @@ ABSENT_POSTS = "talentfed.absent_posts"  # session.info key: uris known not to b
 # the batch creates), the actors mentioned (uri -> id or None).
 NAMED_POSTS = "talentfed.named_posts"
 NAMED_ACTORS = "talentfed.named_actors"
-# post uri -> the (kind, actor id) of its likes and boosts by the batch's senders, for the
-# named posts that are stored, and those the batch adds.
-NAMED_EDGES = "talentfed.named_edges"
-COUNTED_KINDS = ("like", "announce")  # one edge of each per actor and post
 
 
 class IngestError(Exception):
@@ -133,9 +127,9 @@ async def store_post(
         row = Object(uri=post.uri, published=post.published or utcnow(), updated=post.updated)
         session.add(row)
         _fill(row, post, author, kind)
-        named, edges = session.info.get(NAMED_POSTS), session.info.get(NAMED_EDGES)
-        if named is not None and edges is not None:  # a later activity of the batch may name it
-            named[post.uri], edges[post.uri] = row, set()
+        named = session.info.get(NAMED_POSTS)
+        if named is not None:  # a later activity of the batch may name it
+            named[post.uri] = row
     else:
         if _older_than_stored(post, existing):
             return existing  # a late delivery of an older version
@@ -201,65 +195,27 @@ async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:
     session.info[ABSENT_POSTS] = {uri for uri in uris if uri not in stored}
 
 
-async def note_named(
-    session: AsyncSession, post_uris: set[str], actor_uris: set[str], sender_ids: set[int]
-) -> None:
-    """Look up at once what a batch's activities name (the posts they reply to, like or boost,
-    and their senders' likes and boosts of them; the actors they mention), so that no activity
-    asks for its own."""
+async def note_named(session: AsyncSession, post_uris: set[str], actor_uris: set[str]) -> None:
+    """Look up at once what a batch's activities name (the posts they reply to, like or boost;
+    the actors they mention), so that no activity asks for its own."""
     posts: dict[str, Object | None] = dict.fromkeys(post_uris)
-    edges: dict[str, set[tuple[str, int]]] = {}
     if post_uris:
         for row in await session.scalars(select(Object).where(Object.uri.in_(post_uris))):
             posts[row.uri] = row
-            edges[row.uri] = set()
-        counted = (
-            select(Object.uri, Interaction.kind, Interaction.actor_id)
-            .join(Object, Object.id == Interaction.object_id)
-            .where(
-                Object.uri.in_(edges),
-                Interaction.actor_id.in_(sender_ids),
-                Interaction.kind.in_(COUNTED_KINDS),
-            )
-        )
-        for uri, kind, actor_id in (await session.execute(counted)) if edges and sender_ids else ():
-            edges[uri].add((kind, actor_id))
     actors: dict[str, int | None] = dict.fromkeys(actor_uris)
     if actor_uris:
         for uri, actor_id in await session.execute(
             select(Actor.uri, Actor.id).where(Actor.uri.in_(actor_uris))
         ):
             actors[uri] = actor_id
-    session.info.update({NAMED_POSTS: posts, NAMED_ACTORS: actors, NAMED_EDGES: edges})
+    session.info.update({NAMED_POSTS: posts, NAMED_ACTORS: actors})
 
 
 def forget_lookups(session: AsyncSession) -> None:
     """Rows were deleted in this transaction: what the batch looked up may be gone, and the
     rest of it asks the database."""
-    for key in (NAMED_POSTS, NAMED_ACTORS, NAMED_EDGES):
+    for key in (NAMED_POSTS, NAMED_ACTORS):
         session.info.pop(key, None)
-
-
-async def counted(session: AsyncSession, kind: str, actor_id: int, post: Object) -> bool:
-    """Whether `actor_id` has a `kind` edge (like, announce) on `post` already."""
-    edges = session.info.get(NAMED_EDGES)
-    if edges is not None and post.uri in edges:
-        return (kind, actor_id) in edges[post.uri]
-    if post.id is None:
-        await session.flush()  # a post of this transaction: its edges name it by its id
-    found = await session.scalar(
-        select(Interaction.id)
-        .where(Interaction.kind == kind, Interaction.actor_id == actor_id, Interaction.object_id == post.id)
-        .limit(1)
-    )
-    return found is not None
-
-
-def note_counted(session: AsyncSession, kind: str, actor_id: int, post: Object) -> None:
-    """An edge `counted` must see from now on, in this transaction."""
-    edges = session.info.get(NAMED_EDGES)
-    if edges is not None:
-        edges.setdefault(post.uri, set()).add((kind, actor_id))
 
 
 async def post_named(session: AsyncSession, uri: str) -> Object | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, extract, func
+from sqlalchemy import BigInteger, ColumnElement, Integer, TextClause, cast, extract, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +21,23 @@ def insert_for(session: AsyncSession) -> Any:
     return postgresql.insert if dialect_of(session) == "postgresql" else sqlite.insert
 
 
-def insert_or_ignore(session: AsyncSession, model: Any, unique: list[str], **values: Any) -> Any:
+def insert_or_ignore(
+    session: AsyncSession,
+    model: Any,
+    unique: list[str],
+    *,
+    where: ColumnElement[bool] | TextClause | None = None,
+    **values: Any,
+) -> Any:
     """INSERT of one row that does nothing when a row with the same `unique` columns exists
     (ON CONFLICT DO NOTHING): of two writers at once, one inserts and the other waits for it,
-    then inserts nothing. Add `.returning(...)` to learn which one won."""
-    return insert_for(session)(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+    then inserts nothing. `where` is the predicate of a partial unique index (both back-ends
+    need it to choose that index). Add `.returning(...)` to learn which one won."""
+    return (
+        insert_for(session)(model)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=unique, index_where=where)
+    )
 
 
 def epoch_seconds(dialect: str, moment: Any) -> ColumnElement[int]:

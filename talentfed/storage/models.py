@@ -33,6 +33,7 @@ from sqlalchemy import (
     false,
     func,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -297,6 +298,13 @@ class Instance(Base):
 NEWEST_POST_ID = select(func.coalesce(func.max(Object.id), 0)).scalar_subquery()
 
 
+# The edges an actor makes at most once per post (a second Like of a post is the same like).
+COUNTED_KINDS = ("like", "announce")
+# The predicate of the partial unique index that holds that rule (migration 0024), written as
+# text so that both back-ends, the migration and ON CONFLICT name the same index.
+COUNTED_ONCE = text("kind IN ({})".format(", ".join(f"'{kind}'" for kind in COUNTED_KINDS)))
+
+
 class Interaction(Base):
     """An edge of the observed graph other than a follow: reply, like, announce, mention."""
 
@@ -306,6 +314,17 @@ class Interaction(Base):
         Index(None, "kind", "after_post_id", "id"),
         # A page's counts (object_id IN … AND kind IN …) and its reader's likes and boosts.
         Index(None, "object_id", "kind", "actor_id"),
+        # One like and one boost per actor and post, however many activities say so and however
+        # many transactions store them at once (storage/reactions.py inserts against it).
+        Index(
+            "ux_interactions_counted_once",
+            "actor_id",
+            "object_id",
+            "kind",
+            unique=True,
+            sqlite_where=COUNTED_ONCE,
+            postgresql_where=COUNTED_ONCE,
+        ),
     )
     # Read back on insert (RETURNING): an expired column would be loaded lazily, which async
     # sessions cannot do.

@@ -125,7 +125,7 @@ async def test_a_batch_counts_a_like_once_and_again_after_its_undo(node: Node, a
     async with node.sessions() as session, session.begin():
         sender = await session.scalar(select(Actor).where(Actor.uri == alice.uri))
         assert sender is not None
-        await note_named(session, {parent.uri}, set(), {sender.id})  # as a batch would, once
+        await note_named(session, {parent.uri}, set())  # as a batch would, once
         context = handlers.Context(session, node.config, sender, "bob", node.federation.actors)
         reasons = [await handlers.dispatch(context, doc) for doc in (like, second, undo, like_again)]
     assert reasons == ["like recorded", "like already counted", "interaction undone", "like recorded"]

@@ -1,0 +1,47 @@
+"""A like or a boost is stored once per actor and post: the one place that writes them.
+
+Two Likes of one post by one actor (a server that sends a Like to the shared inbox and to a
+personal one, or re-sends it with a new id; a member who taps favourite twice) are one like.
+A SELECT before the INSERT cannot keep that rule: two transactions at once (parallel inbox
+batches on PostgreSQL, two API requests) both see nothing and both insert. The partial unique
+index `ux_interactions_counted_once` (models.Interaction, migration 0024) keeps it, and the
+INSERT here yields to it (ON CONFLICT DO NOTHING) instead of failing: a duplicate is dropped,
+it neither answers 500 nor rolls back a group commit's other activities.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from talentfed.storage.dialects import insert_or_ignore
+from talentfed.storage.models import COUNTED_KINDS, COUNTED_ONCE, Interaction
+
+UNIQUE = ["actor_id", "object_id", "kind"]
+
+
+async def record_reaction(
+    session: AsyncSession,
+    kind: str,
+    actor_id: int,
+    object_id: int,
+    target_actor_id: int | None,
+    activity_uri: str | None,
+) -> int | None:
+    """Insert the `kind` edge (like, announce) of `actor_id` on the post `object_id`; the new
+    row's id, or None when the actor's like or boost of that post is stored already (by this
+    transaction, or by another that committed it meanwhile)."""
+    if kind not in COUNTED_KINDS:
+        raise ValueError(f"expected one of {', '.join(COUNTED_KINDS)}, got {kind!r}")
+    statement = insert_or_ignore(
+        session,
+        Interaction,
+        UNIQUE,
+        where=COUNTED_ONCE,
+        kind=kind,
+        actor_id=actor_id,
+        object_id=object_id,
+        target_actor_id=target_actor_id,
+        activity_uri=activity_uri,
+    ).returning(Interaction.id)
+    inserted: int | None = await session.scalar(statement)
+    return inserted
