@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
 from sqlalchemy import select
 
 from talentfed.domain.members import NewMember, add_member, find_local_actor
 from talentfed.domain.notifications import notifications_for
+from talentfed.domain.post_counts import post_counts
 from talentfed.domain.posts import Draft, publish
 from talentfed.federation import handlers
 from talentfed.federation.post_store import note_named
@@ -140,3 +142,78 @@ async def test_a_member_who_joins_after_a_404_is_reachable_at_once(node: Node, a
     answer = await node.post("/users/dora/inbox", follow, alice)
     assert answer.status_code == 202, answer.text
     assert answer.json()["reason"] == "follow accepted"
+
+
+async def _in_parallel_batches(node: Node, sent: list[tuple[str, dict, RemoteUser]]) -> list:
+    """POST `sent` at once, each activity in a batch of its own; where batches run side by side
+    (PostgreSQL), every batch has looked up what it names before any of them writes, so that a
+    check made by reading first would miss the others' rows."""
+    writes = node.federation.inbox.writes
+    writes.max_batch = 1
+    looked = asyncio.Barrier(len(sent)) if writes.parallel >= len(sent) else None
+    prepare = writes.prepare
+    assert prepare is not None
+
+    async def prepare_then_wait(session, hints) -> None:  # type: ignore[no-untyped-def]
+        await prepare(session, hints)
+        if looked is not None:
+            await asyncio.wait_for(looked.wait(), 10)
+
+    writes.prepare = prepare_then_wait
+    try:
+        return await asyncio.gather(*(node.post(path, doc, user) for path, doc, user in sent))
+    finally:
+        writes.prepare = prepare
+
+
+@pytest.mark.parametrize(("verb", "kind"), [("Like", "like"), ("Announce", "announce")])
+async def test_two_likes_of_a_post_with_different_ids_in_parallel_batches_count_once(
+    node: Node, alice: RemoteUser, verb: str, kind: str
+) -> None:
+    """Issue 19: one like sent to the shared inbox and to bob's own (or re-sent with a new id)."""
+    parent = await _bobs_post(node)
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)  # alice is stored
+    first, second = (activity_doc(alice.uri, verb, parent.uri, to=[PUBLIC]) for _ in range(2))
+    batches_before = node.federation.inbox.writes.batches
+    responses = await _in_parallel_batches(
+        node, [("/inbox", first, alice), ("/users/bob/inbox", second, alice)]
+    )
+
+    assert [r.status_code for r in responses] == [202, 202], [r.text for r in responses]
+    assert sorted(r.json()["reason"] for r in responses) == [f"{kind} already counted", f"{kind} recorded"]
+    assert node.federation.inbox.writes.batches - batches_before == 2  # in batches of their own
+    alice_row = await node.actor(alice.uri)
+    assert alice_row is not None
+    assert await _edges(node, kind, parent.id) == [alice_row.id]
+    async with node.sessions() as session:
+        counts = await post_counts(session, [parent])
+    assert (counts[parent.id].likes, counts[parent.id].boosts) == ((1, 0) if kind == "like" else (0, 1))
+    assert await node.count(Activity, Activity.uri.in_([first["id"], second["id"]])) == 2  # both kept
+
+
+@pytest.mark.parametrize("embedded", [True, False])
+async def test_an_undo_of_a_like_dropped_as_a_duplicate_takes_the_like_back(
+    node: Node, alice: RemoteUser, embedded: bool
+) -> None:
+    """As Mastodon, which matches an Undo(Like) by account and post: the sender means its like."""
+    parent = await _bobs_post(node)
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)  # alice is stored
+    like, resent = (activity_doc(alice.uri, "Like", parent.uri) for _ in range(2))
+    for doc, reason in ((like, "like recorded"), (resent, "like already counted")):
+        answer = await node.to_bob(doc, alice)
+        assert answer.json()["reason"] == reason, answer.text
+    # Undone by the id that was not stored, with the Like embedded or named by its id alone.
+    undo = activity_doc(alice.uri, "Undo", resent if embedded else resent["id"])
+    answer = await node.to_bob(undo, alice)
+    assert (answer.status_code, answer.json()["reason"]) == (202, "interaction undone"), answer.text
+    assert await node.count(Interaction, Interaction.kind == "like") == 0
+
+
+async def test_an_undo_of_a_like_of_another_post_takes_nothing_back(node: Node, alice: RemoteUser) -> None:
+    parent, other = await _bobs_post(node), await _bobs_post(node)
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)
+    assert (await node.to_bob(activity_doc(alice.uri, "Like", parent.uri), alice)).status_code == 202
+    never_sent = activity_doc(alice.uri, "Like", other.uri)
+    answer = await node.to_bob(activity_doc(alice.uri, "Undo", never_sent), alice)
+    assert answer.json()["reason"] == "undo of nothing we know; ignored", answer.text
+    assert await node.count(Interaction, Interaction.kind == "like") == 1
