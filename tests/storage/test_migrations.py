@@ -117,3 +117,52 @@ async def test_0020_marks_posts_edited_when_their_last_edit_was(fresh_database, 
         rows["edited"] if isinstance(rows["edited"], datetime) else datetime.fromisoformat(rows["edited"])
     )
     assert stored.replace(tzinfo=UTC) == last
+
+
+@pytest.mark.parametrize("backend_name", ["sqlite", "postgresql"])
+async def test_0024_keeps_the_first_of_each_duplicate_like_and_boost(
+    fresh_database, backend_name: str
+) -> None:
+    """A node that stored a like twice before the unique index upgrades: the first row stays."""
+    from sqlalchemy import select
+
+    from talentfed.storage.db import session_factory
+    from talentfed.storage.models import Interaction
+    from tests.support.factories import post_row, remote_actor
+
+    engine = create_engine(fresh_database(backend_name))
+    await migrate.downgrade(engine, "0023")
+    async with session_factory(engine)() as session, session.begin():
+        kim, lee = remote_actor("kim", "kim.example"), remote_actor("lee", "lee.example")
+        session.add_all([kim, lee])
+        await session.flush()
+        post, other = post_row(kim, "post"), post_row(kim, "other")
+        session.add_all([post, other])
+        await session.flush()
+        edges = [
+            ("like", lee, post),  # kept: the first of three
+            ("like", lee, post),
+            ("announce", lee, post),  # kept: another kind
+            ("like", lee, post),
+            ("like", kim, post),  # kept: another actor
+            ("like", lee, other),  # kept: another post
+            ("announce", lee, post),
+            ("reply", lee, post),  # replies and mentions are not counted once: both kept
+            ("reply", lee, post),
+        ]
+        for number, (kind, actor, target) in enumerate(edges):
+            session.add(
+                Interaction(
+                    kind=kind,
+                    actor_id=actor.id,
+                    object_id=target.id,
+                    activity_uri=f"https://lee.example/activities/{number}",
+                )
+            )
+            await session.flush()  # in this order, as they arrived
+    await migrate.upgrade(engine)
+    async with session_factory(engine)() as session:
+        kept = await session.scalars(select(Interaction.activity_uri).order_by(Interaction.id))
+        kept_numbers = [int(uri.rsplit("/", 1)[-1]) for uri in kept]
+    await engine.dispose()
+    assert kept_numbers == [0, 2, 4, 5, 7, 8]
