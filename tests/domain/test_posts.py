@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from talentfed.config import Config
 from talentfed.domain import posts
@@ -350,3 +351,59 @@ async def test_replies_and_mentions_are_edges_shaped_like_the_inbox_records_them
     )
     mentioned = [n for n in await notifications_for(session, alan, config=config) if n.kind == "mention"]
     assert [(n.who.handle, n.post.uri) for n in mentioned] == [("ada@127.0.0.1:8000", thanked.uri)]
+
+
+async def test_a_double_favourite_at_once_is_one_like(
+    engine: AsyncEngine, config: Config, backend: str
+) -> None:
+    """Two requests favourite the same post: the second runs while the first has not committed
+    (where the back-end lets two writers overlap) and answers the same like; one Like is sent."""
+    from talentfed.storage.db import session_factory
+    from talentfed.storage.models import Interaction, Object
+
+    sessions = session_factory(engine)
+    async with sessions() as session, session.begin():
+        await ensure_demo(session, config)
+        author = remote_actor("r3", "other.example", shared=False)
+        session.add(author)
+        await session.flush()
+        post = Object(
+            uri="https://other.example/objects/p1",
+            type="Note",
+            kind="note",
+            author_id=author.id,
+            content="<p>hi</p>",
+            skills=[],
+            tags=[],
+            extra={},
+        )
+        session.add(post)
+
+    async def favourite() -> Interaction:
+        async with sessions() as session, session.begin():
+            ada = await find_local_actor(session, "ada")
+            assert ada is not None
+            return await posts.react(session, config, ada, await session.merge(post), "like")
+
+    if backend == "postgresql":
+        async with sessions() as first, first.begin():
+            ada = await find_local_actor(first, "ada")
+            assert ada is not None
+            like = await posts.react(first, config, ada, await first.merge(post), "like")
+            second = asyncio.create_task(favourite())
+            await asyncio.sleep(0.5)  # its INSERT waits for this transaction
+            assert not second.done()
+    else:  # one writer at a time: the second request comes after the first
+        like = await favourite()
+        second = asyncio.create_task(favourite())
+    again = await second
+
+    assert again.id == like.id
+    async with sessions() as session:
+        likes = await session.scalar(
+            select(func.count()).select_from(Interaction).where(Interaction.kind == "like")
+        )
+        sent = await session.scalar(
+            select(func.count()).select_from(Activity).where(Activity.type == "Like")
+        )
+    assert (likes, sent) == (1, 1)
