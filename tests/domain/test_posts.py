@@ -359,7 +359,8 @@ async def test_a_double_favourite_at_once_is_one_like(
     """Two requests favourite the same post: the second runs while the first has not committed
     (where the back-end lets two writers overlap) and answers the same like; one Like is sent."""
     from talentfed.storage.db import session_factory
-    from talentfed.storage.models import Interaction, Object
+    from talentfed.storage.models import Interaction
+    from tests.support.factories import post_row
 
     sessions = session_factory(engine)
     async with sessions() as session, session.begin():
@@ -367,16 +368,7 @@ async def test_a_double_favourite_at_once_is_one_like(
         author = remote_actor("r3", "other.example", shared=False)
         session.add(author)
         await session.flush()
-        post = Object(
-            uri="https://other.example/objects/p1",
-            type="Note",
-            kind="note",
-            author_id=author.id,
-            content="<p>hi</p>",
-            skills=[],
-            tags=[],
-            extra={},
-        )
+        post = post_row(author, "p1", content="<p>hi</p>")
         session.add(post)
 
     async def favourite() -> Interaction:
