@@ -414,6 +414,19 @@ async def seed_0015(seed: Seed, c: AsyncConnection) -> None:
     )
 
 
+async def seed_0023(seed: Seed, c: AsyncConnection) -> None:
+    """Carol's like of the article, stored a second time under another id (issue 19)."""
+    seed.ids["like_again"] = await seed.rows.add(
+        c,
+        "interactions",
+        kind="like",
+        actor_id=seed.ids["carol"],
+        object_id=seed.ids["article"],
+        activity_uri=f"{REMOTE}/likes/2",
+        created_at=at(120),
+    )
+
+
 SEEDS: dict[str, Callable[[Seed, AsyncConnection], Awaitable[None]]] = {
     "0001": seed_0001,
     "0002": seed_0002,
@@ -429,6 +442,7 @@ SEEDS: dict[str, Callable[[Seed, AsyncConnection], Awaitable[None]]] = {
     "0013": seed_0013,
     "0014": seed_0014,
     "0015": seed_0015,
+    "0023": seed_0023,
 }
 
 
@@ -452,10 +466,16 @@ def backfilled_0016(seed: Seed) -> None:
     seed.rows.expect("domain_blocks", seed.ids["domain_block"], severity="suspend", reject_media=False)
 
 
+def backfilled_0024(seed: Seed) -> None:
+    """One like per actor and post: the first stays, the one stored again goes."""
+    seed.rows.expect_removed("interactions", seed.ids["like_again"])
+
+
 BACKFILLS: dict[str, Callable[[Seed], None]] = {
     "0007": backfilled_0007,
     "0015": backfilled_0015,
     "0016": backfilled_0016,
+    "0024": backfilled_0024,
 }
 
 

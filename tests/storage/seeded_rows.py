@@ -33,6 +33,7 @@ class SeededRows:
 
     def __init__(self) -> None:
         self.expected: dict[tuple[str, int], dict[str, Any]] = {}
+        self.removed: set[tuple[str, int]] = set()  # rows a migration deletes (duplicates)
         self._keys: dict[str, str] = {}
 
     async def add(
@@ -62,10 +63,21 @@ class SeededRows:
         """What a migration changed in a row (a backfill)."""
         self.expected[(table, row_key)].update(values)
 
+    def expect_removed(self, table: str, row_key: int) -> None:
+        """A migration deletes this row (a duplicate that a new unique index forbids)."""
+        del self.expected[(table, row_key)]
+        self.removed.add((table, row_key))
+
     async def check(self, connection: AsyncConnection, columns: dict[str, set[str]] | None = None) -> int:
-        """Every row still holds its values; with `columns` (the schema at an older revision),
-        only those of the tables and columns it has. The number of rows checked."""
+        """Every row still holds its values, and every removed row stays gone; with `columns`
+        (the schema at an older revision), only those of the tables and columns it has. The
+        number of rows checked."""
         checked = 0
+        for table, row_key in self.removed:
+            if columns is None or table in columns:
+                key = sa.column(self._keys[table])
+                query = sa.select(key).select_from(sa.table(table)).where(key == row_key)
+                assert (await connection.execute(query)).first() is None, f"{table} {row_key} came back"
         for (table, row_key), values in self.expected.items():
             if columns is not None and table not in columns:
                 continue
