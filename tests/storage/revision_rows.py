@@ -166,19 +166,8 @@ async def seed_0001(seed: Seed, c: AsyncConnection) -> None:
             created_at=at(5),
             accepted_at=at(6) if state == "accepted" else None,
         )
-    for name, kind, actor, post, minute in (
-        ("like", "like", "carol", "article", 7),
-        ("boost", "announce", "bob", "carol_note", 8),
-    ):
-        seed.ids[name] = await add(
-            c,
-            "interactions",
-            kind=kind,
-            actor_id=seed.ids[actor],
-            object_id=seed.ids[post],
-            activity_uri=f"{REMOTE}/{kind}s/1",
-            created_at=at(minute),
-        )
+    seed.ids["like"] = await _reaction(seed, c, "like", "carol", "article", 1, minute=7)
+    seed.ids["boost"] = await _reaction(seed, c, "announce", "bob", "carol_note", 1, minute=8)
     seed.ids["mention"] = await add(
         c,
         "interactions",
@@ -402,28 +391,38 @@ async def seed_0014(seed: Seed, c: AsyncConnection) -> None:
 
 
 async def seed_0015(seed: Seed, c: AsyncConnection) -> None:
-    seed.ids["boost_after"] = await seed.rows.add(
-        c,
-        "interactions",
-        kind="announce",
-        actor_id=seed.ids["bob"],
-        object_id=seed.ids["carol_thesis"],
-        activity_uri=f"{REMOTE}/announces/2",
-        created_at=at(110),
-        after_post_id=seed.ids["remote_note"],
+    after = seed.ids["remote_note"]
+    seed.ids["boost_after"] = await _reaction(
+        seed, c, "announce", "bob", "carol_thesis", 2, minute=110, after_post_id=after
     )
 
 
 async def seed_0023(seed: Seed, c: AsyncConnection) -> None:
     """Carol's like of the article, stored a second time under another id (issue 19)."""
-    seed.ids["like_again"] = await seed.rows.add(
+    seed.ids["like_again"] = await _reaction(seed, c, "like", "carol", "article", 2, minute=120)
+
+
+async def _reaction(
+    seed: Seed,
+    c: AsyncConnection,
+    kind: str,
+    actor: str,
+    post: str,
+    number: int,
+    *,
+    minute: int,
+    **values: object,
+) -> int:
+    """A remote actor's like or boost, activity number `number` of its kind."""
+    return await seed.rows.add(
         c,
         "interactions",
-        kind="like",
-        actor_id=seed.ids["carol"],
-        object_id=seed.ids["article"],
-        activity_uri=f"{REMOTE}/likes/2",
-        created_at=at(120),
+        kind=kind,
+        actor_id=seed.ids[actor],
+        object_id=seed.ids[post],
+        activity_uri=f"{REMOTE}/{kind}s/{number}",
+        created_at=at(minute),
+        **values,
     )
 
 
