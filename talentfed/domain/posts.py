@@ -567,7 +567,7 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
     document = activities.build(
         config, verb, actor, post.uri, **_reaction_audience(kind, post, author, actor)
     )
-    recorded = await record_reaction(session, kind, actor.id, post.id, post.author_id, document["id"])
+    recorded = await record_reaction(session, kind, actor.id, post, document["id"])
     if recorded is None:  # liked or boosted already (maybe by a request running at the same time)
         return await _reaction_of(session, kind, actor, post)
     edge = await session.get_one(Interaction, recorded)

@@ -463,9 +463,7 @@ async def _interaction(context: Context, activity: dict[str, Any], kind: str) ->
     if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, sender.id):
         # As Mastodon: a boost must not carry a post beyond its audience; ignored, not counted.
         return f"announce of a {post.visibility} post by someone else; ignored"
-    if post.id is None:
-        await session.flush()  # a post of this batch: the edge names it by its id
-    recorded = await record_reaction(session, kind, sender.id, post.id, post.author_id, activity["id"])
+    recorded = await record_reaction(session, kind, sender.id, post, activity["id"])
     return f"{kind} recorded" if recorded is not None else f"{kind} already counted"
 
 
