@@ -23,6 +23,7 @@ from talentfed.federation.post_reader import IncomingPost, visibility_of
 from talentfed.federation.post_terms import FIELDS as TERM_FIELDS
 from talentfed.federation.post_terms import set_term_values
 from talentfed.storage.db import rowcount
+from talentfed.storage.dialects import among
 from talentfed.storage.models import Actor, MediaAttachment, Object, utcnow
 
 __all__ = [
@@ -191,7 +192,8 @@ async def forget_posts(session: AsyncSession, *where: ColumnElement[bool]) -> in
 async def note_absent_posts(session: AsyncSession, uris: list[str]) -> None:
     """Look up at once which of `uris` are not stored, so `store_post` need not ask for each
     (a group commit stores many posts in one transaction)."""
-    stored = set(await session.scalars(select(Object.uri).where(Object.uri.in_(uris)))) if uris else set()
+    query = select(Object.uri).where(among(session, Object.uri, uris))
+    stored = set(await session.scalars(query)) if uris else set()
     session.info[ABSENT_POSTS] = {uri for uri in uris if uri not in stored}
 
 
@@ -200,12 +202,12 @@ async def note_named(session: AsyncSession, post_uris: set[str], actor_uris: set
     the actors they mention), so that no activity asks for its own."""
     posts: dict[str, Object | None] = dict.fromkeys(post_uris)
     if post_uris:
-        for row in await session.scalars(select(Object).where(Object.uri.in_(post_uris))):
+        for row in await session.scalars(select(Object).where(among(session, Object.uri, post_uris))):
             posts[row.uri] = row
     actors: dict[str, int | None] = dict.fromkeys(actor_uris)
     if actor_uris:
         for uri, actor_id in await session.execute(
-            select(Actor.uri, Actor.id).where(Actor.uri.in_(actor_uris))
+            select(Actor.uri, Actor.id).where(among(session, Actor.uri, actor_uris))
         ):
             actors[uri] = actor_id
     session.info.update({NAMED_POSTS: posts, NAMED_ACTORS: actors})

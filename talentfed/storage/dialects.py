@@ -1,12 +1,13 @@
 """SQL that SQLite and PostgreSQL write differently, each piece once: an INSERT that can say
-what to do on a conflict (and the common case, insert or ignore), and a time as whole seconds
-since the epoch."""
+what to do on a conflict (and the common case, insert or ignore), a test of membership in a
+list of values, and a time as whole seconds since the epoch."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, Integer, TextClause, cast, extract, func
+from sqlalchemy import BigInteger, ColumnElement, Integer, TextClause, any_, bindparam, cast, extract, func
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -38,6 +39,19 @@ def insert_or_ignore(
         .values(**values)
         .on_conflict_do_nothing(index_elements=unique, index_where=where)
     )
+
+
+def among(session: AsyncSession, column: Any, values: Collection[Any]) -> ColumnElement[bool]:
+    """`column IN (values)`, which PostgreSQL is sent as `column = ANY($1)` with one array: the
+    same statement whatever the number of values. asyncpg prepares each new statement text (a
+    round trip, and a plan on the server) and keeps 100 per connection, so an IN list, a new text
+    for every length, was prepared again in most of a group commit's batches."""
+    test: ColumnElement[bool]
+    if dialect_of(session) == "postgresql":
+        test = column == any_(bindparam(None, list(values), type_=postgresql.ARRAY(column.type)))
+    else:
+        test = column.in_(values)
+    return test
 
 
 def epoch_seconds(dialect: str, moment: Any) -> ColumnElement[int]:

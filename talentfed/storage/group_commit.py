@@ -40,6 +40,7 @@ Unit = Callable[[AsyncSession], Awaitable[T]]
 Prepare = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
 MAX_BATCH = 64  # units per transaction; bounds the work lost to one bad unit
+POSTGRESQL_DRAINERS = 2  # batches written at once by a process on PostgreSQL (see __init__)
 
 
 @dataclass
@@ -63,10 +64,12 @@ class GroupCommit:
         self.sessions = sessions
         self.prepare = prepare
         self.max_batch = max_batch
-        # SQLite has one writer: more drainers would only queue on its lock. PostgreSQL runs
-        # a few batches side by side.
+        # SQLite has one writer: more drainers would only queue on its lock. PostgreSQL runs two
+        # batches side by side, so that one is written while the other waits for its commit; a
+        # drainer starts as soon as a unit finds fewer running, so more would split the load into
+        # small batches, each a transaction (BEGIN, COMMIT, a WAL flush) on both CPUs' account.
         sqlite = sqlite_engine_of(sessions)
-        self.parallel = parallel or (1 if sqlite else 4)
+        self.parallel = parallel or (1 if sqlite else POSTGRESQL_DRAINERS)
         # On an SQLite file, batches run on the event loop's thread (see storage/inline_sqlite.py);
         # a unit that runs alone, after a failed batch, uses the ordinary threaded engine.
         self._inline_url: str | None = None

@@ -7,12 +7,19 @@ from datetime import timedelta
 from urllib.parse import urlsplit
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from talentfed.federation.context import LEGACY_CONTEXT_IRI
 from talentfed.federation.post_reader import read_post
-from talentfed.federation.post_store import IngestError, store_post
+from talentfed.federation.post_store import (
+    ABSENT_POSTS,
+    NAMED_ACTORS,
+    IngestError,
+    note_absent_posts,
+    note_named,
+    store_post,
+)
 from talentfed.storage.db import session_factory
 from talentfed.storage.models import Actor, MediaAttachment, Object, PostEdit, utcnow
 from tests.federation.test_post_reader import (
@@ -366,3 +373,27 @@ async def test_every_fixture_post_can_be_stored(session: AsyncSession) -> None:
             stored += 1
     await session.commit()
     assert stored >= 75
+
+
+async def test_a_batchs_lookups_are_the_same_statements_whatever_their_size(
+    engine: AsyncEngine, backend: str
+) -> None:
+    # asyncpg prepares every new statement text (a round trip and a plan): an IN list of each
+    # length was a new text, prepared again in most batches (issue 15).
+    async with session_factory(engine)() as session, session.begin():
+        ann = await _actor(session, "https://remote.example/users/ann")
+    statements: list[str] = []
+    event.listen(engine.sync_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    runs = []
+    for size in (1, 3):
+        statements.clear()
+        posts = [f"https://remote.example/notes/{size}-{i}" for i in range(size)]
+        actors = {ann.uri, *(f"https://remote.example/users/{size}-{i}" for i in range(size - 1))}
+        async with session_factory(engine)() as session, session.begin():
+            await note_absent_posts(session, posts)
+            await note_named(session, set(posts), actors, {ann.id})
+            assert session.info[ABSENT_POSTS] == set(posts)
+            assert session.info[NAMED_ACTORS] == {uri: ann.id if uri == ann.uri else None for uri in actors}
+        runs.append(list(statements))
+    if backend == "postgresql":
+        assert runs[0] == runs[1]

@@ -174,3 +174,32 @@ async def test_the_inline_engine_does_not_wait_long_for_another_writer(engine: A
         other.close()
         await inline.dispose()
     assert await stored_domains(engine) == ["waited.example"]
+
+
+async def test_postgresql_writes_two_batches_at_once_sqlite_one(engine: AsyncEngine, backend: str) -> None:
+    # More drainers would split a burst into more, smaller transactions (issue 15).
+    writes = GroupCommit(session_factory(engine))
+    running: set[int] = set()  # the sessions (batches) with a unit running now
+    most = 0
+
+    def slow(domain: str):
+        async def unit(session: AsyncSession) -> None:
+            nonlocal most
+            running.add(id(session))
+            most = max(most, len(running))
+            await asyncio.sleep(0.005)  # while it waits, later units queue and drainers start
+            running.discard(id(session))
+            session.add(DomainBlock(domain=domain))
+
+        return unit
+
+    try:
+        arriving = []
+        for i in range(64):  # one at a time, while earlier batches are being written
+            arriving.append(asyncio.ensure_future(writes.run(slow(f"d{i}.example"))))
+            await asyncio.sleep(0.001)
+        await asyncio.gather(*arriving)
+    finally:
+        await writes.close()
+    assert most == (2 if backend == "postgresql" else 1)
+    assert len(await stored_domains(engine)) == 64
