@@ -391,7 +391,7 @@ async def test_a_batchs_lookups_are_the_same_statements_whatever_their_size(
         actors = {ann.uri, *(f"https://remote.example/users/{size}-{i}" for i in range(size - 1))}
         async with session_factory(engine)() as session, session.begin():
             await note_absent_posts(session, posts)
-            await note_named(session, set(posts), actors, {ann.id})
+            await note_named(session, set(posts), actors)
             assert session.info[ABSENT_POSTS] == set(posts)
             assert session.info[NAMED_ACTORS] == {uri: ann.id if uri == ann.uri else None for uri in actors}
         runs.append(list(statements))
