@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import activities
 from talentfed.federation.addresses import never_resolves
-from talentfed.federation.blocks import domain_policies
+from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.observability.logs import current_request_id
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
 
@@ -56,14 +56,17 @@ async def send(
     recipients: Iterable[Actor],
     *,
     shared_inbox: bool = True,
+    policies: DomainPolicies | None = None,
 ) -> Activity:
     """Store `document` and queue it for every distinct remote inbox of `recipients`.
 
     With `shared_inbox` (for anything addressed to followers) a server gets one POST
     whatever the number of its actors; activities meant for one actor go to its own inbox.
+    `policies`: the domain policies as the caller read them (the inbox's, cached), else read
+    here; a job queued for a domain suspended since is not sent (`delivery.Deliverer`).
     """
     activity = await store_local_activity(session, signer, document)
-    blocked = await domain_policies(session, config)
+    blocked = policies if policies is not None else await domain_policies(session, config)
     remote = [actor for actor in recipients if not actor.local]
     inboxes = sorted({inbox_of(actor) if shared_inbox else actor.inbox_url for actor in remote})
     request_id = current_request_id()
@@ -110,8 +113,15 @@ async def store_local_activity(session: AsyncSession, actor: Actor, document: di
 
 
 async def answer_follow(
-    session: AsyncSession, config: Config, verdict: str, target: Actor, follower: Actor, follow_id: str
+    session: AsyncSession,
+    config: Config,
+    verdict: str,
+    target: Actor,
+    follower: Actor,
+    follow_id: str,
+    *,
+    policies: DomainPolicies | None = None,
 ) -> Activity:
     """Accept or Reject a follow, with the Follow embedded; sent to the follower's own inbox."""
     document = activities.answer_follow(config, verdict, target, follower, follow_id)
-    return await send(session, config, target, document, [follower], shared_inbox=False)
+    return await send(session, config, target, document, [follower], shared_inbox=False, policies=policies)
