@@ -175,8 +175,16 @@ async def on_follow(context: Context, activity: dict[str, Any]) -> str:
 
 
 async def _answer_follow(context: Context, verdict: str, target: Actor, follow_id: str) -> None:
+    """Queued under the policies the inbox read, and written with the rest of the batch."""
     await outbox.answer_follow(
-        context.session, context.config, verdict, target, context.sender, follow_id, policies=context.policies
+        context.session,
+        context.config,
+        verdict,
+        target,
+        context.sender,
+        follow_id,
+        policies=context.policies,
+        flush=False,
     )
 
 
@@ -240,6 +248,8 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
             if target is not None:
                 follow = await following.find_follow(session, sender, target)
         if follow is not None:
+            if inspect(follow).pending:
+                await session.flush()  # made by a Follow of this batch: only a stored row is deleted
             await session.delete(follow)  # the batch's lookups see it gone (`following._live`)
             return "follow undone"
         if "Follow" in kinds:

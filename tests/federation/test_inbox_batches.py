@@ -157,7 +157,8 @@ def _statements(engine: AsyncEngine) -> list[str]:
 
 
 async def _dispatch_as_one_batch(node: Node, sender_uri: str, docs: list[dict]) -> list[str]:
-    """Apply `docs` in one transaction, with the follow lookups a batch makes once."""
+    """Apply `docs` in one transaction, with the follow lookups a batch makes once (and, as in
+    the inbox, nothing that queries and so flushes between them)."""
     async with node.sessions() as session, session.begin():
         sender = await session.scalar(select(Actor).where(Actor.uri == sender_uri))
         assert sender is not None
@@ -167,7 +168,9 @@ async def _dispatch_as_one_batch(node: Node, sender_uri: str, docs: list[dict]) 
             followed |= {member} if member else set()
             undone |= {follow_id} if follow_id else set()
         await note_follows(session, followed, undone, {sender.id})
-        context = handlers.Context(session, node.config, sender, "bob", node.federation.actors)
+        policies = await node.federation.policies.current()  # as the inbox: no query, no autoflush
+        actors = node.federation.actors
+        context = handlers.Context(session, node.config, sender, "bob", actors, None, policies)
         return [await handlers.dispatch(context, doc) for doc in docs]
 
 
