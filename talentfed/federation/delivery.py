@@ -440,13 +440,13 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 await self._flush()
+                room = self.policy.concurrency - len(self._tasks)
                 claimed = await self._claim_batch()
-                if not claimed:
-                    await self._idle(stop)
-                    continue
                 for job in claimed:
                     self._start(job)
-                if len(self._tasks) >= self.policy.concurrency:
+                if len(claimed) < room:  # nothing more is claimable now: no second look at once
+                    await self._idle(stop)
+                elif len(self._tasks) >= self.policy.concurrency:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await self._drain()
