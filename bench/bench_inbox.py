@@ -141,7 +141,9 @@ class PhaseResult:
     latencies: list[float] = field(default_factory=list)  # seconds, one per answered request
     statuses: Counter[int] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # a few unexpected answers, for the report
-    delivering: float | None = None  # seconds after the last answer until the queue was empty
+    # Of `seconds` and `server_cpu`: what came after the last answer, until the receiver's
+    # delivery queue was empty (DELIVERING kinds and the mix); None for the other phases.
+    delivering: tuple[float, float] | None = None
     undelivered: int = 0  # deliveries still queued when DELIVERY_BUDGET ran out
 
     @property
@@ -162,8 +164,14 @@ class PhaseResult:
             f"cpu {self.cpu_ms:5.2f} ms  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  [{statuses}]"
         )
         if self.delivering is not None:
-            line += f"  (of which {self.delivering:.2f} s delivering after the last answer"
-            line += f", {self.undelivered} left undelivered)" if self.undelivered else ")"
+            seconds, cpu = self.delivering
+            answering = len(self.latencies) / (self.seconds - seconds) if self.seconds > seconds else 0.0
+            cpu_ms = (self.server_cpu - cpu) / len(self.latencies) * 1000 if self.latencies else float("nan")
+            line += (
+                f"\n{'':<28} of which delivering after the last answer: {seconds:.2f} s, "
+                f"cpu {cpu:.2f} s; until the last answer: {answering:.1f}/s, cpu {cpu_ms:.2f} ms"
+            )
+            line += f"; {self.undelivered} left undelivered" if self.undelivered else ""
         return line
 
 
@@ -592,11 +600,11 @@ async def delivered(result: PhaseResult, metrics_url: str, pid: int) -> None:
         left = await queued_deliveries(metrics_url)
         if not left or time.perf_counter() > deadline:
             break
-        await asyncio.sleep(0.1)
-    result.delivering = time.perf_counter() - started
-    result.undelivered = left
-    result.seconds += result.delivering
-    result.server_cpu += cpu_seconds(pid) - cpu_before
+        await asyncio.sleep(0.5)  # each scrape costs the receiver a little CPU: not too often
+    seconds, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+    result.delivering, result.undelivered = (seconds, cpu), left
+    result.seconds += seconds
+    result.server_cpu += cpu
 
 
 async def settled(pid: int, budget: float = 30.0) -> None:
@@ -865,7 +873,8 @@ def report(
     by_name = {phase.name: phase for phase in phases}
     post = by_name.get("post")
     for phase in phases:
-        print(phase.line() + _relative(phase, post))
+        first, *rest = phase.line().split("\n")
+        print("\n".join([first + _relative(phase, post), *rest]))
     for phase, counts in stored.items():
         print(f"stored, {phase}: {_stored_line(counts)}")
     print(f"at the end: {load_line()}")
