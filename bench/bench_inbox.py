@@ -16,9 +16,11 @@ connections) pre-signs every request (draft-cavage, as Mastodon signs) and then 
 3. the mix (MIX below: proportions and why in docs/benchmarks.md), in a fixed shuffled order.
 
 Each phase reports its rate, latencies and the receiver's CPU time per activity, and its time
-per activity relative to the plain post measured in the same run. Then the receiver's database
-must hold every accepted activity exactly once, every created post once and one mention edge
-per mention.
+per activity relative to the plain post measured in the same run. A phase whose activities make
+the receiver deliver something (`follow`: an Accept each; the mix) lasts until the receiver's
+delivery queue is empty (its /metrics says), so that what it delivers is charged to it. Then
+the receiver's database must hold every accepted activity exactly once, every created post once
+and one mention edge per mention.
 
 Throughput is a capacity: it is measured with enough requests in flight to keep the node busy
 (32 connections by default, as when many servers deliver at once).
@@ -62,6 +64,11 @@ from _common import (
 MIX_TARGET_PER_SECOND = 1000.0  # the mix, SQLite, 32 connections
 SLOWEST_KIND_TARGET = 1.5  # no kind's time per activity above 1.5 x the plain post's
 PHASE_BUDGET = 150.0  # seconds; a phase stops by itself after this, finished or not
+DELIVERY_BUDGET = 120.0  # seconds a phase waits for the deliveries it queued (the Accepts)
+# The kinds whose activities queue deliveries at the receiver: a Follow of a member is answered
+# with an Accept, signed and POSTed to the follower. Their phase lasts until the receiver's
+# delivery queue is empty, so that the Accepts' cost is the phase's (the mix waits too).
+DELIVERING = frozenset({"follow"})
 CLIENT_TIMEOUT = 1800.0  # seconds the parent waits for the client process in all
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AS_CONTEXT = "https://www.w3.org/ns/activitystreams"
@@ -134,6 +141,10 @@ class PhaseResult:
     latencies: list[float] = field(default_factory=list)  # seconds, one per answered request
     statuses: Counter[int] = field(default_factory=Counter)
     examples: list[str] = field(default_factory=list)  # a few unexpected answers, for the report
+    # Of `seconds` and `server_cpu`: what came after the last answer, until the receiver's
+    # delivery queue was empty (DELIVERING kinds and the mix); None for the other phases.
+    delivering: tuple[float, float] | None = None
+    undelivered: int = 0  # deliveries still queued when DELIVERY_BUDGET ran out
 
     @property
     def rate(self) -> float:
@@ -148,10 +159,20 @@ class PhaseResult:
     def line(self) -> str:
         p50, p99 = (percentile(self.latencies, q) * 1000 for q in (50, 99))
         statuses = ", ".join(f"{status}x{n}" for status, n in sorted(self.statuses.items()))
-        return (
+        line = (
             f"{self.name:<28} {len(self.latencies):>5} in {self.seconds:6.2f} s = {self.rate:7.1f}/s  "
             f"cpu {self.cpu_ms:5.2f} ms  p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  [{statuses}]"
         )
+        if self.delivering is not None:
+            seconds, cpu = self.delivering
+            answering = len(self.latencies) / (self.seconds - seconds) if self.seconds > seconds else 0.0
+            cpu_ms = (self.server_cpu - cpu) / len(self.latencies) * 1000 if self.latencies else float("nan")
+            line += (
+                f"\n{'':<28} of which delivering after the last answer: {seconds:.2f} s, "
+                f"cpu {cpu:.2f} s; until the last answer: {answering:.1f}/s, cpu {cpu_ms:.2f} ms"
+            )
+            line += f"; {self.undelivered} left undelivered" if self.undelivered else ""
+        return line
 
 
 # --- the activities ------------------------------------------------------------------------
@@ -559,6 +580,33 @@ async def run_phase(
     return result
 
 
+async def queued_deliveries(metrics_url: str) -> int:
+    """The receiver's delivery jobs due or running, from its /metrics (loopback may scrape)."""
+    async with httpx.AsyncClient(timeout=10) as client:
+        text = (await client.get(metrics_url)).text
+    total = 0
+    for line in text.splitlines():
+        if line.startswith("talentfed_delivery_queue_jobs{") and ('"due"' in line or '"running"' in line):
+            total += int(float(line.rsplit(" ", 1)[1]))
+    return total
+
+
+async def delivered(result: PhaseResult, metrics_url: str, pid: int) -> None:
+    """Extend `result` until the deliveries its activities queued are done: their time and the
+    receiver's CPU count as the phase's."""
+    started, cpu_before = time.perf_counter(), cpu_seconds(pid)
+    deadline = started + DELIVERY_BUDGET
+    while True:  # polled: the receiver is another process
+        left = await queued_deliveries(metrics_url)
+        if not left or time.perf_counter() > deadline:
+            break
+        await asyncio.sleep(0.5)  # each scrape costs the receiver a little CPU: not too often
+    seconds, cpu = time.perf_counter() - started, cpu_seconds(pid) - cpu_before
+    result.delivering, result.undelivered = (seconds, cpu), left
+    result.seconds += seconds
+    result.server_cpu += cpu
+
+
 async def settled(pid: int, budget: float = 30.0) -> None:
     """Wait until the receiver is idle: what an earlier phase left to do (delivering the Accepts
     of Follows) is not charged to the next one."""
@@ -580,18 +628,25 @@ async def client_phases(plan: ClientPlan) -> tuple[float, list[PhaseResult]]:
     inbox = httpx.URL(plan.shared_inbox_url)
     address = (inbox.host, inbox.port or 80)
 
-    async def phase(name: str, requests: list[Request], concurrency: int, expect: int) -> PhaseResult:
+    metrics_url = str(inbox.copy_with(path="/metrics", query=None))
+
+    async def phase(
+        name: str, requests: list[Request], concurrency: int, expect: int, *, delivering: bool = False
+    ) -> PhaseResult:
         await settled(plan.receiver_pid)
-        return await run_phase(address, name, requests, concurrency, expect, plan.receiver_pid)
+        result = await run_phase(address, name, requests, concurrency, expect, plan.receiver_pid)
+        if delivering:
+            await delivered(result, metrics_url, plan.receiver_pid)
+        return result
 
     phases = [await phase("warm-up (key fetches)", warmup, 1, 202)]
     plain = measured.get("post") or mix
     await phase("warm-up (connections)", unsigned(plain[:200]), plan.concurrency, 401)
     phases.append(await phase("baseline: unsigned -> 401", unsigned(plain), plan.concurrency, 401))
     for kind, requests in measured.items():
-        phases.append(await phase(kind, requests, plan.concurrency, 202))
+        phases.append(await phase(kind, requests, plan.concurrency, 202, delivering=kind in DELIVERING))
     if mix:
-        phases.append(await phase("mix", mix, plan.concurrency, 202))
+        phases.append(await phase("mix", mix, plan.concurrency, 202, delivering=True))
     return presign, phases
 
 
@@ -818,7 +873,8 @@ def report(
     by_name = {phase.name: phase for phase in phases}
     post = by_name.get("post")
     for phase in phases:
-        print(phase.line() + _relative(phase, post))
+        first, *rest = phase.line().split("\n")
+        print("\n".join([first + _relative(phase, post), *rest]))
     for phase, counts in stored.items():
         print(f"stored, {phase}: {_stored_line(counts)}")
     print(f"at the end: {load_line()}")

@@ -21,7 +21,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random
@@ -441,20 +440,31 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 await self._flush()
+                room = self.policy.concurrency - len(self._tasks)
                 claimed = await self._claim_batch()
-                if not claimed:
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(stop.wait(), self.policy.idle_poll)
-                    continue
                 for job in claimed:
                     self._start(job)
-                if len(self._tasks) >= self.policy.concurrency:
+                if len(claimed) < room:  # nothing more is claimable now: no second look at once
+                    await self._idle(stop)
+                elif len(self._tasks) >= self.policy.concurrency:
                     await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
         finally:
             await self._drain()
             renewing.cancel()
             flushing.cancel()
             logger.info("delivery worker %s stopped", self.worker_id)
+
+    async def _idle(self, stop: asyncio.Event) -> None:
+        """Nothing to claim: look again after `idle_poll`, or as soon as a POST in flight ends,
+        since its host may have more jobs due (a burst to one host, such as the Accepts of many
+        Follows from one server, is claimed `per_host_limit` at a time)."""
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait(
+                {stopping, *self._tasks}, timeout=self.policy.idle_poll, return_when=asyncio.FIRST_COMPLETED
+            )
+        finally:
+            stopping.cancel()
 
     async def _renew_leases(self) -> None:
         every = self.policy.lease.total_seconds() / 3

@@ -64,6 +64,9 @@ __all__ = [
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
 MAX_CONNECTIONS = 512
+# A POST's answer (an inbox's 202) is read, up to this, though no one uses it: a connection whose
+# answer was not read to its end cannot be reused, and each delivery would open a new one.
+DRAIN_BYTES = 64 * 1024
 REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 
 # sign(method, url, headers, body) -> headers to add (Signature, Digest, ...).
@@ -273,6 +276,12 @@ def _parse_json_object(body: bytes, url: str) -> dict[str, Any]:
     return document
 
 
+def _declared_length(response: httpx.Response) -> int:
+    """The body's Content-Length; unbounded (and so never drained) when it declares none."""
+    declared = response.headers.get("content-length", "")
+    return int(declared) if declared.isdigit() else DRAIN_BYTES + 1
+
+
 def _is_http_url(value: object) -> TypeGuard[str]:
     return isinstance(value, str) and value.startswith(("https://", "http://"))
 
@@ -452,6 +461,8 @@ class Fetcher:
                 payload = b""
                 if read_body and response.status_code not in REDIRECT_STATUSES:
                     payload = await self._read_limited(response, url)
+                elif _declared_length(response) <= DRAIN_BYTES:
+                    await response.aread()  # dropped: read so that the connection goes back to the pool
             finally:
                 await response.aclose()
         return Response(url=url, status=response.status_code, headers=response.headers, body=payload)

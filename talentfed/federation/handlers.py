@@ -19,10 +19,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed import audiences
 from talentfed.config import Config
-from talentfed.federation import account_blocks, blocking, moves, outbox
+from talentfed.federation import account_blocks, blocking, following, moves, outbox
 from talentfed.federation.actor_documents import InvalidDocument, RemoteActor, parse_actor
 from talentfed.federation.as_values import id_of, types_of
-from talentfed.federation.blocks import DomainPolicy, domain_policies
+from talentfed.federation.blocks import DomainPolicies, DomainPolicy, domain_policies
 from talentfed.federation.flags import read_flag, store_flag
 from talentfed.federation.object_types import ACTOR_TYPES
 from talentfed.federation.post_reader import IncomingPost, UnsupportedObject, carried_objects, read_post
@@ -63,9 +63,9 @@ class Context:
     recipient: str | None  # username of the personal inbox it came to, if any
     actors: RemoteActors
     reading: Reading | None = None  # None: read when the handler needs it
-    # The sender's domain policy as the inbox read it (cached, see blocks.CachedPolicies) when it
-    # let the activity in; None: read from the database when a handler needs it.
-    policy: DomainPolicy | None = None
+    # The domain policies as the inbox read them (cached, see blocks.CachedPolicies) when it let
+    # the activity in; None: read from the database when a handler needs them.
+    policies: DomainPolicies | None = None
 
 
 def read(activity: dict[str, Any]) -> Reading:
@@ -93,9 +93,10 @@ def _reading(context: Context, activity: dict[str, Any]) -> Reading:
 async def _sender_policy(context: Context) -> DomainPolicy:
     """Whether the sender's domain has its media rejected: the policy the inbox admitted the
     activity under, rather than a query per activity in the shared transaction."""
-    if context.policy is not None:
-        return context.policy
-    return (await domain_policies(context.session, context.config)).for_domain(context.sender.domain)
+    policies = context.policies
+    if policies is None:
+        policies = await domain_policies(context.session, context.config)
+    return policies.for_domain(context.sender.domain)
 
 
 Handler = Callable[[Context, dict[str, Any]], Awaitable[str]]
@@ -117,12 +118,6 @@ async def dispatch(context: Context, activity: dict[str, Any]) -> str:
             return await handler(context, activity)
     logger.info("stored %s of unhandled type %s", activity.get("id"), activity.get("type"))
     return f"activity type {activity.get('type')!r} is not handled; stored"
-
-
-async def _local_actor(session: AsyncSession, uri: str | None) -> Actor | None:
-    if not uri:
-        return None
-    return await session.scalar(select(Actor).where(Actor.uri == uri, Actor.local.is_(True)))
 
 
 def _embedded(value: object) -> dict[str, Any] | None:
@@ -150,32 +145,46 @@ async def on_flag(context: Context, activity: dict[str, Any]) -> str:
 @handles("Follow")
 async def on_follow(context: Context, activity: dict[str, Any]) -> str:
     session, sender = context.session, context.sender
-    target = await _local_actor(session, id_of(activity.get("object")))
+    target = await following.member_named(session, id_of(activity.get("object")))
     if target is None:
         return "follow of an actor that is not ours; ignored"
-    try:
-        await account_blocks.refuse_follow_if_blocked(session, sender, target)
-    except account_blocks.FollowBlocked:
+    if await following.block_stands(session, sender, target):
         # As Mastodon: refused with a Reject, and no request is kept.
         await session.execute(
             delete(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
         )
-        await outbox.answer_follow(session, context.config, "Reject", target, sender, activity["id"])
+        following.note_edge(session, sender, target, None)
+        await _answer_follow(context, "Reject", target, activity["id"])
         return "follow refused: a block stands"
-    follow = await session.scalar(
-        select(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
-    )
+    follow = await following.find_follow(session, sender, target)
     if follow is None:
+        if session.deleted:
+            # An Undo of this batch may have dropped the same edge: its DELETE must reach the
+            # database before this INSERT (the pair is unique), and no lookup flushed it.
+            await session.flush()
         follow = Follow(follower_id=sender.id, followed_id=target.id, state="pending")
         session.add(follow)
     follow.uri = activity["id"]  # a repeated Follow replaces the id we answer to
+    following.note_edge(session, sender, target, follow)
     if follow.state != "accepted" and target.manually_approves_followers:
-        await session.flush()
         return "follow request pending approval"
     follow.state, follow.accepted_at = "accepted", follow.accepted_at or utcnow()
-    await session.flush()
-    await outbox.answer_follow(session, context.config, "Accept", target, sender, activity["id"])
+    await _answer_follow(context, "Accept", target, activity["id"])
     return "follow accepted"
+
+
+async def _answer_follow(context: Context, verdict: str, target: Actor, follow_id: str) -> None:
+    """Queued under the policies the inbox read, and written with the rest of the batch."""
+    await outbox.answer_follow(
+        context.session,
+        context.config,
+        verdict,
+        target,
+        context.sender,
+        follow_id,
+        policies=context.policies,
+        flush=False,
+    )
 
 
 async def _match_our_follow(context: Context, obj: object) -> Follow | None:
@@ -189,7 +198,7 @@ async def _match_our_follow(context: Context, obj: object) -> Follow | None:
         if follow is not None:
             return follow
     embedded = _embedded(obj)
-    follower = await _local_actor(session, id_of(embedded.get("actor")) if embedded else None)
+    follower = await following.member_named(session, id_of(embedded.get("actor")) if embedded else None)
     if follower is None:
         return None
     return await session.scalar(
@@ -232,18 +241,19 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     if "Follow" in kinds or not kinds:
         follow = None
         if undone_id:  # `uri == None` would be `uri IS NULL`: match nothing on a missing id
-            follow = await session.scalar(
-                select(Follow).where(Follow.uri == undone_id, Follow.follower_id == sender.id)
-            )
+            follow = await following.follow_by_uri(session, undone_id, sender)
         if follow is None and "Follow" in kinds:
-            target = await _local_actor(session, id_of(embedded.get("object")))
+            target = await following.member_named(session, id_of(embedded.get("object")))
             if target is not None:
-                follow = await session.scalar(
-                    select(Follow).where(Follow.follower_id == sender.id, Follow.followed_id == target.id)
-                )
+                follow = await following.find_follow(session, sender, target)
         if follow is not None:
-            await session.delete(follow)
+            if inspect(follow).pending:
+                await session.flush()  # made by a Follow of this batch: only a stored row is deleted
+            await session.delete(follow)  # the batch's lookups see it gone (`following._live`)
             return "follow undone"
+        if "Follow" in kinds:
+            # As Mastodon: an Undo of a Follow undoes a follow or nothing, never a like or boost.
+            return "undo of nothing we know; ignored"
     undone = 0
     # Without an id, `activity_uri == None` would delete every interaction of the sender that
     # was recorded without an activity id: only the embedded Like or Announce can say which.
@@ -301,12 +311,13 @@ async def on_block(context: Context, activity: dict[str, Any]) -> str:
     """The sender blocks one of our members (Mastodon's Block handler): the follows between
     them end and the block is kept, so that the sender no longer reaches the member and the
     member no longer sees the sender's posts (domain/visibility.py)."""
-    target = await _local_actor(context.session, id_of(activity.get("object")))
+    target = await following.member_named(context.session, id_of(activity.get("object")))
     if target is None:
         return "block of an actor that is not ours; ignored"
     if target.id == context.sender.id:
         raise Invalid("an actor cannot block itself")
     await blocking.record_block(context.session, context.config, context.sender, target, activity["id"])
+    following.forget_follow_lookups(context.session)  # follows ended, a block stands
     return "block recorded"
 
 
@@ -319,12 +330,13 @@ async def _undo_block(context: Context, undone_id: str | None, embedded: dict[st
             select(AccountBlock).where(AccountBlock.uri == undone_id, AccountBlock.blocker_id == sender.id)
         )
     if block is None:
-        target = await _local_actor(session, id_of(embedded.get("object")))
+        target = await following.member_named(session, id_of(embedded.get("object")))
         if target is not None:
             block = await account_blocks.find_block(session, sender.id, target.id)
     if block is None:
         return False
     await session.delete(block)
+    following.forget_follow_lookups(session)
     return True
 
 
@@ -362,6 +374,7 @@ async def on_move(context: Context, activity: dict[str, Any]) -> str:
         raise Invalid(str(exc)) from None
     sender.moved_to_uri = target.uri
     carried = await moves.carry_followers(session, context.config, sender, target)
+    following.forget_follow_lookups(session)
     context.actors.forget(sender.uri)
     return f"move recorded; {carried} local followers now follow the new account"
 
@@ -373,6 +386,7 @@ async def on_delete(context: Context, activity: dict[str, Any]) -> str:
     if object_id == sender.uri:
         await session.delete(sender)  # follows, posts and interactions cascade
         forget_lookups(session)
+        following.forget_follow_lookups(session)
         context.actors.forget(sender.uri)
         return "actor deleted"
     forgotten = await forget_posts(session, Object.uri == object_id, Object.author_id == sender.id)

@@ -35,6 +35,7 @@ from talentfed.federation import handlers, limits, moves
 from talentfed.federation.as_values import id_of, types_of
 from talentfed.federation.blocks import CachedPolicies, DomainPolicies
 from talentfed.federation.fetcher import FetchError
+from talentfed.federation.following import note_follows
 from talentfed.federation.origins import authority, our_hosts, same_host
 from talentfed.federation.post_store import note_absent_posts, note_named
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
@@ -289,7 +290,7 @@ class Inbox:
             raise Rejected(401, "actor_unavailable", f"the actor could not be fetched: {exc}") from None
         await self._prefetch(activity)
         await self._fetch_move_target(activity, sender)
-        policy = (await self._blocked()).for_domain(sender.domain)
+        policies = await self._blocked()
         try:
             reading = handlers.read(activity)  # the costly reading, before the shared transaction
         except handlers.Invalid as exc:
@@ -317,11 +318,13 @@ class Inbox:
                     session.add(Activity(**row))
                 attached = await _attach(session, sender)
                 context = handlers.Context(
-                    session, self.config, attached, recipient, self.actors, reading, policy
+                    session, self.config, attached, recipient, self.actors, reading, policies
                 )
                 return await handlers.dispatch(context, activity)
 
-        hint = BatchHint(row, _created_post_uri(activity), *_named(activity, reading))
+        hint = BatchHint(
+            row, _created_post_uri(activity), sender.id, *_named(activity, reading), *_follow_named(activity)
+        )
         try:
             reason = await self.writes.run(store_and_apply, hint=hint)
         except IntegrityError:
@@ -351,8 +354,25 @@ class BatchHint:
 
     row: dict[str, Any]  # the activity's row in `activities`
     created_post: str | None  # the post a Create carries
+    sender_id: int
     named_posts: tuple[str, ...]  # the post edited, replied to, liked or boosted
     mentioned: tuple[str, ...]  # the actors a post mentions
+    followed: str | None = None  # the member a Follow, or the Follow an Undo embeds, names
+    undone_follow: str | None = None  # the id of the Follow an Undo may take back
+
+
+def _follow_named(activity: dict[str, Any]) -> tuple[str | None, str | None]:
+    """What a Follow or an Undo of one names, which `on_follow`/`on_undo` will look up."""
+    kinds = types_of(activity)
+    if "Follow" in kinds:
+        return id_of(activity.get("object")), None
+    if "Undo" not in kinds:
+        return None, None
+    obj = activity.get("object")
+    embedded = obj if isinstance(obj, dict) else {}
+    if embedded and "Follow" not in types_of(embedded):
+        return None, None  # an Undo of a like, a boost or a block
+    return id_of(embedded.get("object")), id_of(obj)
 
 
 def _named(activity: dict[str, Any], reading: handlers.Reading) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -378,8 +398,9 @@ def _created_post_uri(activity: dict[str, Any]) -> str | None:
 
 async def _prepare_batch(session: AsyncSession, hints: list[BatchHint]) -> None:
     """What every activity of a batch needs, done once: its row in `activities` (one
-    multi-row INSERT instead of an ORM object each), the lookup of the posts it creates, and
-    that of the posts and actors it names (`post_store.note_named`)."""
+    multi-row INSERT instead of an ORM object each), the lookup of the posts it creates, that
+    of the posts and actors it names (`post_store.note_named`) and that of the members, edges
+    and blocks its Follows and Undos name (`following.note_follows`)."""
     rows = [hint.row for hint in hints]
     await session.execute(insert(Activity), rows)
     session.info[STORED_ACTIVITIES] = {row["uri"] for row in rows}
@@ -389,6 +410,10 @@ async def _prepare_batch(session: AsyncSession, hints: list[BatchHint]) -> None:
         {uri for hint in hints for uri in hint.named_posts},
         {uri for hint in hints for uri in hint.mentioned},
     )
+    followed = {hint.followed for hint in hints if hint.followed}
+    undone = {hint.undone_follow for hint in hints if hint.undone_follow}
+    if followed or undone:
+        await note_follows(session, followed, undone, {hint.sender_id for hint in hints})
 
 
 async def _attach(session: AsyncSession, actor: Actor) -> Actor:

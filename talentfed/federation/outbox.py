@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from talentfed.config import Config
 from talentfed.federation import activities
 from talentfed.federation.addresses import never_resolves
-from talentfed.federation.blocks import domain_policies
+from talentfed.federation.blocks import DomainPolicies, domain_policies
 from talentfed.observability.logs import current_request_id
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow
 
@@ -56,14 +56,20 @@ async def send(
     recipients: Iterable[Actor],
     *,
     shared_inbox: bool = True,
+    policies: DomainPolicies | None = None,
+    flush: bool = True,
 ) -> Activity:
     """Store `document` and queue it for every distinct remote inbox of `recipients`.
 
     With `shared_inbox` (for anything addressed to followers) a server gets one POST
     whatever the number of its actors; activities meant for one actor go to its own inbox.
+    `policies`: the domain policies as the caller read them (the inbox's, cached), else read
+    here; a job queued for a domain suspended since is not sent (`delivery.Deliverer`).
+    Without `flush` the rows are only added: the inbox's group commit writes those of a whole
+    batch in one flush (a flush each costs more than the rows).
     """
-    activity = await store_local_activity(session, signer, document)
-    blocked = await domain_policies(session, config)
+    activity = _local_activity(session, signer, document)
+    blocked = policies if policies is not None else await domain_policies(session, config)
     remote = [actor for actor in recipients if not actor.local]
     inboxes = sorted({inbox_of(actor) if shared_inbox else actor.inbox_url for actor in remote})
     request_id = current_request_id()
@@ -73,7 +79,7 @@ async def send(
         if not blocked.refuses(host) and not never_resolves(host):
             session.add(
                 DeliveryJob(
-                    activity_id=activity.id,
+                    activity=activity,
                     signer_id=signer.id,
                     inbox_url=inbox,
                     host=host,
@@ -81,7 +87,8 @@ async def send(
                 )
             )
             queued += 1
-    await session.flush()
+    if flush:
+        await session.flush()
     if queued:
         logger.info(
             "queueing %s %s for %d inboxes",
@@ -94,6 +101,13 @@ async def send(
 
 
 async def store_local_activity(session: AsyncSession, actor: Actor, document: dict[str, Any]) -> Activity:
+    activity = _local_activity(session, actor, document)
+    await session.flush()
+    return activity
+
+
+def _local_activity(session: AsyncSession, actor: Actor, document: dict[str, Any]) -> Activity:
+    """The row of an activity of ours, added to `session` (not flushed)."""
     obj = document.get("object")
     object_uri = obj.get("id") if isinstance(obj, dict) else obj if isinstance(obj, str) else None
     activity = Activity(
@@ -105,13 +119,22 @@ async def store_local_activity(session: AsyncSession, actor: Actor, document: di
         document=document,
     )
     session.add(activity)
-    await session.flush()
     return activity
 
 
 async def answer_follow(
-    session: AsyncSession, config: Config, verdict: str, target: Actor, follower: Actor, follow_id: str
+    session: AsyncSession,
+    config: Config,
+    verdict: str,
+    target: Actor,
+    follower: Actor,
+    follow_id: str,
+    *,
+    policies: DomainPolicies | None = None,
+    flush: bool = True,
 ) -> Activity:
     """Accept or Reject a follow, with the Follow embedded; sent to the follower's own inbox."""
     document = activities.answer_follow(config, verdict, target, follower, follow_id)
-    return await send(session, config, target, document, [follower], shared_inbox=False)
+    return await send(
+        session, config, target, document, [follower], shared_inbox=False, policies=policies, flush=flush
+    )

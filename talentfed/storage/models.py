@@ -279,6 +279,9 @@ class DeliveryJob(Base):
     request_id: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # Set by the outbox on a job queued with its activity, so that one flush writes both
+    # (the activity has no id before it); never loaded.
+    activity: Mapped[Activity] = relationship(lazy="raise")
 
 
 class Instance(Base):

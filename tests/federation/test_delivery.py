@@ -533,6 +533,20 @@ async def test_a_success_is_recorded_at_once_not_at_the_next_claim(
     assert len(remote.received) == 1
 
 
+async def test_a_burst_to_one_host_goes_on_as_its_posts_end_not_at_the_next_poll(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    # As the Accepts of many Follows from one server: per_host_limit POSTs at a time, and the
+    # next as soon as one ends, not when the worker next polls the queue (a minute here).
+    policy = DeliveryPolicy(per_host_limit=2, idle_poll=60)
+    follower = await remote_actor(sessions, remote, "r")
+    for _ in range(6):
+        await queue_note(sessions, config, bob, follower)
+    async with asyncio.timeout(30), _delivering(await Federation.open(config, sessions, policy)):
+        await eventually(lambda: _all_done(sessions), timeout=10, what="every job done")
+    assert len(remote.received) == 6
+
+
 @contextlib.asynccontextmanager
 async def _delivering(runtime: Federation) -> AsyncIterator[asyncio.Event]:
     """A worker of `runtime` delivering during the block (its stop event); then stopped, and the

@@ -686,3 +686,32 @@ async def test_post_is_guarded_too() -> None:
     async with Fetcher(FetcherConfig(base_url="https://talent.example")) as fetcher:
         with pytest.raises(AddressNotAllowed):
             await fetcher.post("https://127.0.0.1/inbox", b"{}")
+
+
+async def test_posts_to_one_server_reuse_one_connection(dev_fetcher: Fetcher) -> None:
+    # As a burst of deliveries to one server (the Accepts of many Follows): the answer of each
+    # POST is read, though unused, so that its connection goes back to the pool.
+    connections = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: Writer) -> None:
+        nonlocal connections
+        connections += 1
+        try:
+            while True:
+                request = await LocalServer._read_request(reader)
+                assert request.method == "POST"
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 9\r\n\r\naccepted.")
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError):
+            pass
+        finally:
+            writer.close()
+
+    inbox = await asyncio.start_server(keep_alive, "127.0.0.1", 0)
+    port = inbox.sockets[0].getsockname()[1]
+    try:
+        for _ in range(3):
+            assert (await dev_fetcher.post(f"http://127.0.0.1:{port}/inbox", b"{}")).status == 202
+    finally:
+        inbox.close()
+    assert connections == 1

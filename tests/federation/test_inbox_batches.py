@@ -8,15 +8,18 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from talentfed.domain.members import NewMember, add_member, find_local_actor
 from talentfed.domain.notifications import notifications_for
 from talentfed.domain.post_counts import post_counts
 from talentfed.domain.posts import Draft, publish
 from talentfed.federation import handlers
+from talentfed.federation.following import note_follows
+from talentfed.federation.inbox import _follow_named
 from talentfed.federation.post_store import note_named
-from talentfed.storage.models import Activity, Actor, Interaction, Object
+from talentfed.storage.models import Activity, Actor, DeliveryJob, Follow, Interaction, Object
 from tests.federation.local_node import Node
 from tests.federation.remote_server import RemoteServer, RemoteUser
 from tests.support.factories import PUBLIC, activity_doc, create_doc, note_doc
@@ -217,3 +220,99 @@ async def test_an_undo_of_a_like_of_another_post_takes_nothing_back(node: Node, 
     answer = await node.to_bob(activity_doc(alice.uri, "Undo", never_sent), alice)
     assert answer.json()["reason"] == "undo of nothing we know; ignored", answer.text
     assert await node.count(Interaction, Interaction.kind == "like") == 1
+
+
+def _statements(engine: AsyncEngine) -> list[str]:
+    """The SQL the engine runs from now on (until the test ends)."""
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    return seen
+
+
+async def _dispatch_as_one_batch(node: Node, sender_uri: str, docs: list[dict]) -> list[str]:
+    """Apply `docs` in one transaction, with the follow lookups a batch makes once (and, as in
+    the inbox, nothing that queries and so flushes between them)."""
+    async with node.sessions() as session, session.begin():
+        sender = await session.scalar(select(Actor).where(Actor.uri == sender_uri))
+        assert sender is not None
+        followed, undone = set(), set()
+        for doc in docs:
+            member, follow_id = _follow_named(doc)
+            followed |= {member} if member else set()
+            undone |= {follow_id} if follow_id else set()
+        await note_follows(session, followed, undone, {sender.id})
+        policies = await node.federation.policies.current()  # as the inbox: no query, no autoflush
+        actors = node.federation.actors
+        context = handlers.Context(session, node.config, sender, "bob", actors, None, policies)
+        return [await handlers.dispatch(context, doc) for doc in docs]
+
+
+async def test_a_batch_follows_undoes_and_follows_again_without_a_lookup_each(
+    node: Node, alice: RemoteUser, engine: AsyncEngine
+) -> None:
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)  # alice is stored
+    bob = node.actor_uri("bob")
+    follow = activity_doc(alice.uri, "Follow", bob)
+    undo = activity_doc(alice.uri, "Undo", {k: v for k, v in follow.items() if k != "@context"})
+    again = activity_doc(alice.uri, "Follow", bob)
+    undo_by_id = activity_doc(alice.uri, "Undo", again["id"])  # a bare id: matched by the Follow's id
+    third = activity_doc(alice.uri, "Follow", bob)
+    statements = _statements(engine)
+
+    reasons = await _dispatch_as_one_batch(node, alice.uri, [follow, undo, again, undo_by_id, third])
+
+    accepted, undone = "follow accepted", "follow undone"
+    assert reasons == [accepted, undone, accepted, undone, accepted]
+    lookups = [s for s in statements if s.lstrip().upper().startswith("SELECT") and "follows" in s]
+    assert len(lookups) == 1, lookups  # the batch's, none per Follow or Undo
+    assert await node.follow_state(alice.uri, bob) == "accepted"
+    assert await node.count(Follow, Follow.uri == third["id"]) == 1
+    assert await node.count(Follow) == 1
+    assert await node.count(Activity, Activity.type == "Accept", Activity.local.is_(True)) == 3
+
+
+async def test_a_block_earlier_in_the_batch_refuses_its_follows(node: Node, alice: RemoteUser) -> None:
+    await node.post("/inbox", create_doc(alice.uri, note_doc(alice.uri)), alice)
+    bob = node.actor_uri("bob")
+    follow = activity_doc(alice.uri, "Follow", bob)
+    block = activity_doc(alice.uri, "Block", bob)
+    again = activity_doc(alice.uri, "Follow", bob)
+
+    reasons = await _dispatch_as_one_batch(node, alice.uri, [follow, block, again])
+
+    assert reasons == ["follow accepted", "block recorded", "follow refused: a block stands"]
+    assert await node.follow_state(alice.uri, bob) is None
+    assert await node.count(Activity, Activity.type == "Reject", Activity.local.is_(True)) == 2
+
+
+async def test_a_burst_of_follows_and_undos_is_applied_once_each(
+    node: Node, remote: RemoteServer, alice: RemoteUser
+) -> None:
+    users = [alice, remote.add_user("ann"), remote.add_user("avi")]
+    for user in users:  # each key is fetched once, before the burst
+        await node.post("/inbox", create_doc(user.uri, note_doc(user.uri)), user)
+    bob, carol = node.actor_uri("bob"), node.actor_uri("carol")
+    follows = [activity_doc(user.uri, "Follow", target) for user in users for target in (bob, carol)]
+    undo = activity_doc(alice.uri, "Undo", {k: v for k, v in follows[0].items() if k != "@context"})
+    batches_before = node.federation.inbox.writes.batches
+
+    responses = await asyncio.gather(
+        *(node.post("/inbox", doc, users[i // 2]) for i, doc in enumerate(follows)),
+        node.post("/inbox", undo, alice),
+    )
+
+    assert [r.status_code for r in responses] == [202] * 7, [r.text for r in responses]
+    assert node.federation.inbox.writes.batches - batches_before < 7
+    reasons = [r.json()["reason"] for r in responses]
+    assert reasons[:6] == ["follow accepted", "follow request pending approval"] * 3
+    assert reasons[6] in ("follow undone", "undo of nothing we know; ignored")  # its Follow may run later
+    for user in users[1:]:
+        assert await node.follow_state(user.uri, bob) == "accepted"
+        assert await node.follow_state(user.uri, carol) == "pending"
+    accepts = await node.count(Activity, Activity.type == "Accept", Activity.local.is_(True))
+    assert accepts == 3
+    assert await node.count(DeliveryJob) == 3
