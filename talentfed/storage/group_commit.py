@@ -12,7 +12,9 @@ batch or alone. If any unit of a batch raises, the batch is rolled back and ever
 runs again alone, in its own transaction, so one bad unit never costs the others their work,
 and the caller gets its own unit's result or exception. A unit may therefore run twice (the
 first time rolled back): it must not have effects outside the session it is given that
-cannot be repeated.
+cannot be repeated. A unit that fails because a row it read was changed by another transaction
+before it wrote (the ORM's StaleDataError) is run again, alone, a few times: it then reads the
+row as it is now.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.orm.exc import StaleDataError
 
 from talentfed.storage.db import session_factory, sqlite_engine_of, write_lock
 from talentfed.storage.inline_sqlite import inline_engine
@@ -41,6 +44,10 @@ Prepare = Callable[[AsyncSession, list[Any]], Awaitable[None]]
 
 MAX_BATCH = 64  # units per transaction; bounds the work lost to one bad unit
 POSTGRESQL_DRAINERS = 2  # batches written at once by a process on PostgreSQL (see __init__)
+# Runs of a unit whose UPDATE or DELETE found its row changed by another transaction (two web
+# processes applying a Follow and its Undo at once): each run reads afresh, so one more is
+# nearly always enough; the bound keeps a pathological unit from looping.
+STALE_RUNS = 3
 
 
 @dataclass
@@ -138,6 +145,8 @@ class GroupCommit:
     def _worth_rerunning(self, batch: list[_Queued[Any]], exc: Exception) -> bool:
         """A lone unit's own error is its answer, unless the inline connection could not get
         SQLite's lock (another process writes): then the threaded engine waits for it."""
+        if isinstance(exc, StaleDataError):
+            return True
         return len(batch) > 1 or (self._inline_url is not None and isinstance(exc, OperationalError))
 
     async def _together(self, batch: list[_Queued[Any]]) -> list[Any]:
@@ -155,10 +164,18 @@ class GroupCommit:
         return self._inline_sessions
 
     async def _alone(self, unit: Unit[T]) -> T:
-        async with write_lock(self.sessions), self.sessions() as session, session.begin():
-            result = await unit(session)
-        self.batches += 1
-        return result
+        for run in range(1, STALE_RUNS + 1):
+            try:
+                async with write_lock(self.sessions), self.sessions() as session, session.begin():
+                    result = await unit(session)
+            except StaleDataError:
+                if run == STALE_RUNS:
+                    raise
+                logger.info("a unit's row changed under it (run %d of %d); running it again", run, STALE_RUNS)
+                continue
+            self.batches += 1
+            return result
+        raise AssertionError("unreachable: the last run returns or raises")
 
     async def close(self) -> None:
         """Let every queued unit run, then close the inline connection."""

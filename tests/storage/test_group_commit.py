@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from talentfed.storage.db import session_factory
 from talentfed.storage.group_commit import GroupCommit
@@ -203,3 +204,29 @@ async def test_postgresql_writes_two_batches_at_once_sqlite_one(engine: AsyncEng
         await writes.close()
     assert most == (2 if backend == "postgresql" else 1)
     assert len(await stored_domains(engine)) == 64
+
+
+async def test_a_unit_whose_row_changed_under_it_runs_again(engine: AsyncEngine) -> None:
+    # Two web processes apply a Follow and its Undo at once: the Follow's UPDATE finds the row
+    # the Undo deleted (StaleDataError). That was a 500; run again, the unit reads the row as it is.
+    calls = 0
+
+    async def raced(session: AsyncSession) -> str:
+        nonlocal calls
+        calls += 1
+        if calls < 3:
+            raise StaleDataError("UPDATE on table 'follows' expected to update 1 row(s); 0 were matched.")
+        return await block("raced.example")(session)
+
+    async def always_stale(session: AsyncSession) -> None:
+        raise StaleDataError("always")
+
+    writes = GroupCommit(session_factory(engine))
+    try:
+        assert await writes.run(raced) == "raced.example"
+        with pytest.raises(StaleDataError):
+            await writes.run(always_stale)
+    finally:
+        await writes.close()
+    assert calls == 3  # in its batch, then alone twice
+    assert await stored_domains(engine) == ["raced.example"]
