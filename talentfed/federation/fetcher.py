@@ -21,7 +21,7 @@ from __future__ import annotations
 import socket
 import ssl
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
-from contextlib import asynccontextmanager
+from contextlib import asynccontextmanager, suppress
 from dataclasses import dataclass
 from email.utils import formatdate
 from typing import Any, Self, TypeGuard
@@ -462,7 +462,11 @@ class Fetcher:
                 if read_body and response.status_code not in REDIRECT_STATUSES:
                     payload = await self._read_limited(response, url)
                 elif _declared_length(response) <= DRAIN_BYTES:
-                    await response.aread()  # dropped: read so that the connection goes back to the pool
+                    # Dropped: read only so that the connection goes back to the pool. The status
+                    # is the answer; a body that fails to arrive must not turn a delivered 202
+                    # into an error (the delivery would be sent again).
+                    with suppress(httpx.HTTPError, httpcore.TimeoutException, httpcore.NetworkError):
+                        await response.aread()
             finally:
                 await response.aclose()
         return Response(url=url, status=response.status_code, headers=response.headers, body=payload)

@@ -715,3 +715,20 @@ async def test_posts_to_one_server_reuse_one_connection(dev_fetcher: Fetcher) ->
     finally:
         inbox.close()
     assert connections == 1
+
+
+async def test_a_post_whose_answer_breaks_off_still_reports_its_status(dev_fetcher: Fetcher) -> None:
+    # The inbox answered 202 and the connection broke before the body: the activity was
+    # delivered, and an error here would make the delivery worker send it again.
+    async def cut_short(reader: asyncio.StreamReader, writer: Writer) -> None:
+        await LocalServer._read_request(reader)
+        writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 9\r\n\r\nacc")
+        await writer.drain()
+        writer.close()
+
+    inbox = await asyncio.start_server(cut_short, "127.0.0.1", 0)
+    port = inbox.sockets[0].getsockname()[1]
+    try:
+        assert (await dev_fetcher.post(f"http://127.0.0.1:{port}/inbox", b"{}")).status == 202
+    finally:
+        inbox.close()
