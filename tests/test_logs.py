@@ -114,3 +114,19 @@ def test_records_written_by_the_listener_thread_keep_request_id_and_traceback() 
     entry = json.loads(line)
     assert (entry["message"], entry["request_id"]) == ("lookup of missing failed", "req-q")
     assert "KeyError" in entry["exception"] and "Traceback" not in entry["message"]
+
+
+def test_httpx_request_lines_are_shown_only_when_debugging() -> None:
+    root = logging.getLogger()
+    saved = root.handlers, root.level, logging.getLogger("httpx").level
+    try:
+        logs.configure("INFO")
+        assert not logging.getLogger("httpx").isEnabledFor(logging.INFO)  # a line per delivery
+        assert logging.getLogger("httpx").isEnabledFor(logging.WARNING)
+        assert logging.getLogger("talentfed.delivery").isEnabledFor(logging.INFO)
+        logs.configure("DEBUG")
+        assert logging.getLogger("httpx").isEnabledFor(logging.INFO)
+    finally:
+        root.handlers, _, _ = saved
+        root.setLevel(saved[1])
+        logging.getLogger("httpx").setLevel(saved[2])

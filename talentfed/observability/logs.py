@@ -118,6 +118,10 @@ def configure(level: str | int, style: str = TEXT) -> None:
     root = logging.getLogger()
     root.handlers = [handler]
     root.setLevel(level)
+    # httpx writes a line for every request at INFO: one per delivery POST and key fetch, which
+    # /metrics counts and our own lines report when they fail. Shown when debugging.
+    chatty = logging.getLogger("httpx")
+    chatty.setLevel(logging.NOTSET if root.getEffectiveLevel() <= logging.DEBUG else logging.WARNING)
 
 
 class RecordQueueHandler(QueueHandler):
