@@ -139,6 +139,7 @@ async def test_the_request_id_of_an_inbox_post_is_on_its_deliveries_log_lines(
     node: Node, remote: RemoteServer, alice: RemoteUser, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO)
+    caplog.set_level(logging.INFO, logger="httpx")  # a node shows its lines only when debugging
     response = await _follow(node, alice, "bob", "req-follow-1")
     assert response.status_code == 202 and response.headers["x-request-id"] == "req-follow-1"
     async with node.sessions() as session:
