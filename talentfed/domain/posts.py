@@ -34,7 +34,7 @@ from talentfed.federation.post_terms import set_term_values, term_values
 from talentfed.federation.remote_actors import ActorUnavailable, RemoteActors
 from talentfed.federation.uris import LocalURIs
 from talentfed.storage.models import Actor, Interaction, Object, utcnow
-from talentfed.storage.reactions import record_reaction
+from talentfed.storage.reactions import VERB_OF_KIND, record_reaction
 from talentfed.text import normalize_skills, render_markdown
 
 KIND_TO_TYPE = {"article": "Article", "question": "Note", "answer": "Note", "project": "Note", "note": "Note"}
@@ -563,7 +563,7 @@ async def react(session: AsyncSession, config: Config, actor: Actor, post: Objec
     if kind == "announce" and not audiences.may_boost(post.visibility, post.author_id, actor.id):
         raise NotAllowed("post", f"a {post.visibility} post may not be boosted")
     author = await _author_of(session, post)
-    verb = "Like" if kind == "like" else "Announce"
+    verb = VERB_OF_KIND[kind]
     document = activities.build(
         config, verb, actor, post.uri, **_reaction_audience(kind, post, author, actor)
     )
@@ -604,7 +604,7 @@ async def unreact(session: AsyncSession, config: Config, actor: Actor, post: Obj
     edge = await session.scalar(_reaction_query(kind, actor, post))
     if edge is None:
         raise PostError("post", f"there is no {kind} of this post to undo")
-    verb = "Like" if kind == "like" else "Announce"
+    verb = VERB_OF_KIND[kind]
     original = {"id": edge.activity_uri, "type": verb, "actor": actor.uri, "object": post.uri}
     await session.delete(edge)
     await session.flush()

@@ -37,7 +37,7 @@ from talentfed.federation.post_store import (
 from talentfed.federation.remote_actors import RemoteActors, store_actor
 from talentfed.storage.db import rowcount
 from talentfed.storage.models import AccountBlock, Activity, Actor, Follow, Interaction, Object, utcnow
-from talentfed.storage.reactions import record_reaction
+from talentfed.storage.reactions import KIND_OF_VERB, record_reaction
 
 logger = logging.getLogger("talentfed.inbox")
 
@@ -270,9 +270,6 @@ async def on_undo(context: Context, activity: dict[str, Any]) -> str:
     return "interaction undone" if undone else "undo of nothing we know; ignored"
 
 
-_REACTION_KINDS = {"Like": "like", "Announce": "announce"}
-
-
 async def _undo_reaction(
     context: Context, undone_id: str | None, types: set[str], object_uri: str | None
 ) -> int:
@@ -291,7 +288,7 @@ async def _undo_reaction(
         ).first()
         if stored is not None:
             types, object_uri = {stored.type}, stored.object_uri
-    kinds = [_REACTION_KINDS[t] for t in types if t in _REACTION_KINDS]
+    kinds = [KIND_OF_VERB[t] for t in types if t in KIND_OF_VERB]
     if len(kinds) != 1 or not object_uri:
         return 0
     post_id = select(Object.id).where(Object.uri == object_uri).scalar_subquery()

@@ -17,6 +17,9 @@ from talentfed.storage.dialects import insert_or_ignore
 from talentfed.storage.models import COUNTED_KINDS, COUNTED_ONCE, Interaction, Object
 
 UNIQUE = ["actor_id", "object_id", "kind"]
+# The activity that makes each kind of reaction, and back: the one mapping between the two.
+VERB_OF_KIND = {"like": "Like", "announce": "Announce"}
+KIND_OF_VERB = {verb: kind for kind, verb in VERB_OF_KIND.items()}
 # The table, not the mapped class: a Core INSERT skips the ORM's work on every statement (about
 # a third of the CPU of each, on SQLite), and `record_reaction` flushes what it needs itself.
 INTERACTIONS = Interaction.__table__
