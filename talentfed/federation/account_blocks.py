@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from talentfed.storage.dialects import among
 from talentfed.storage.models import AccountBlock, Actor
 
 
@@ -51,8 +52,8 @@ async def blocks_among(session: AsyncSession, some: set[int], others: set[int]) 
     if not some or not others:
         return set()
     either = or_(
-        and_(AccountBlock.blocker_id.in_(some), AccountBlock.blocked_id.in_(others)),
-        and_(AccountBlock.blocker_id.in_(others), AccountBlock.blocked_id.in_(some)),
+        and_(among(session, AccountBlock.blocker_id, some), among(session, AccountBlock.blocked_id, others)),
+        and_(among(session, AccountBlock.blocker_id, others), among(session, AccountBlock.blocked_id, some)),
     )
     rows = await session.execute(select(AccountBlock.blocker_id, AccountBlock.blocked_id).where(either))
     return {frozenset(row) for row in rows}

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from talentfed.config import Config
 from talentfed.federation import account_blocks, activities, outbox
+from talentfed.storage.dialects import among
 from talentfed.storage.models import Actor, Follow, utcnow
 
 FOLLOW_LOOKUPS = "talentfed.follow_lookups"  # session.info key: a batch's `FollowLookups`
@@ -45,7 +46,9 @@ async def note_follows(
 ) -> None:
     """Look up at once the members `followed` names, the edges between them and the batch's
     senders (and those whose Follow ids are `undone`), and the blocks between them."""
-    rows = await session.scalars(select(Actor).where(Actor.uri.in_(followed), Actor.local.is_(True)))
+    rows = await session.scalars(
+        select(Actor).where(among(session, Actor.uri, followed), Actor.local.is_(True))
+    )
     members: dict[str, Actor | None] = dict.fromkeys(followed)
     members.update({member.uri: member for member in rows})
     member_ids = {member.id for member in members.values() if member is not None}
@@ -53,8 +56,10 @@ async def note_follows(
         (sender, member): None for sender in sender_ids for member in member_ids
     }
     by_uri: dict[str, Follow] = {}
-    between = and_(Follow.follower_id.in_(sender_ids), Follow.followed_id.in_(member_ids))
-    for edge in await session.scalars(select(Follow).where(or_(between, Follow.uri.in_(undone)))):
+    between = and_(
+        among(session, Follow.follower_id, sender_ids), among(session, Follow.followed_id, member_ids)
+    )
+    for edge in await session.scalars(select(Follow).where(or_(between, among(session, Follow.uri, undone)))):
         if (edge.follower_id, edge.followed_id) in edges:
             edges[edge.follower_id, edge.followed_id] = edge
         if edge.uri in undone:
