@@ -259,6 +259,7 @@ def measure_setup(
         results = {
             name: run_wrk(name, url, args, get_script(directory, name, headers))
             for name, (url, headers) in _get_targets(node).items()
+            if not args.inbox_only
         }
         run_id = uuid.uuid4().hex[:8]
         plan = _inbox_plan(node, senders, members, run_id, args.activities)
@@ -339,6 +340,9 @@ def report(setups: list[SetupResult], args: argparse.Namespace) -> int:
             problems.append(f"{setup.label}: errors or answers outside 2xx/3xx (see above)")
     by_setup = {(s.backend, s.processes): s for s in setups}
     print("inbox throughput against SQLite with one process (the same run):")
+    if ("sqlite", 1) not in by_setup:
+        print("no SQLite setup with one process to compare with")
+        return 1 if problems else 0
     base = by_setup[("sqlite", 1)].results["inbox"].rate
     for setup in setups:
         print(f"  {setup.label:<32} x{setup.results['inbox'].rate / base:.2f}")
@@ -364,7 +368,7 @@ def run(args: argparse.Namespace, tmp: Path) -> int:
     setups = []
     with stopped_on_exit([sender]):
         sender.start()
-        for backend, processes in SETUPS:
+        for backend, processes in args.setups:
             setups.append(measure_setup(backend, processes, senders, args, tmp))
     return report(setups, args)
 
@@ -379,11 +383,31 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--activities", type=int, default=25_000, help="pre-signed activities per setup (default 25,000)"
     )
     parser.add_argument("--quick", action="store_true", help="3 s per endpoint and 5,000 activities")
+    parser.add_argument(
+        "--setups",
+        type=parse_setups,
+        default=SETUPS,
+        help="back-ends and web processes to measure, e.g. sqlite:1,postgresql:2 (default: all four)",
+    )
+    parser.add_argument("--inbox-only", action="store_true", help="measure the inbox alone, not the GETs")
     parser.add_argument("--keep", action="store_true", help="keep the temporary directory (for its logs)")
     args = parser.parse_args(argv)
     if args.quick:
         args.seconds, args.activities = 3, 5_000
     return args
+
+
+def parse_setups(text: str) -> tuple[tuple[str, int], ...]:
+    """`sqlite:1,postgresql:2` -> (("sqlite", 1), ("postgresql", 2))."""
+    setups = []
+    for item in text.split(","):
+        backend, _, processes = item.strip().partition(":")
+        if backend not in ("sqlite", "postgresql") or not processes.isdigit() or int(processes) < 1:
+            raise argparse.ArgumentTypeError(f"not a setup: {item!r} (sqlite:1 or postgresql:N)")
+        if backend == "sqlite" and processes != "1":
+            raise argparse.ArgumentTypeError("SQLite runs with one web process only")
+        setups.append((backend, int(processes)))
+    return tuple(setups)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -51,6 +51,9 @@ def is_unavailable(exc: BaseException) -> bool:
     return exc.connection_invalidated or sqlstate.startswith(UNAVAILABLE_SQLSTATES)
 
 
+PREPARED_STATEMENTS_KEPT = 1000  # per PostgreSQL connection
+
+
 def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> AsyncEngine:
     """An async engine with the per-backend settings talentfed relies on."""
     parsed = make_url(url)
@@ -67,6 +70,10 @@ def create_engine(url: str, *, pool_size: int = 10, echo: bool = False) -> Async
         # LIFO: under light load the same few connections serve (their prepared statements
         # stay warm) and the others sit idle, to be pinged before their next use.
         kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_use_lifo=True)
+        # SQLAlchemy's asyncpg adapter prepares each new statement text (a round trip, a parse
+        # and a plan) and keeps 100 per connection. A batch's multi-row INSERTs have a text per
+        # batch size, so the inbox's statements alone outnumber 100 and evicted each other.
+        kwargs["connect_args"] = {"prepared_statement_cache_size": PREPARED_STATEMENTS_KEPT}
     engine = create_async_engine(url, **kwargs)
     if parsed.get_backend_name() == "sqlite":
         event.listen(engine.sync_engine, "connect", sqlite_pragmas)

@@ -74,3 +74,31 @@ async def test_a_recently_used_connection_that_died_fails_as_unavailable_once(pg
         assert await backend_pid(engine) != first  # the pool has dropped the dead connection
     finally:
         await engine.dispose()
+
+
+async def test_a_connection_keeps_the_statements_of_a_busy_inbox_prepared(
+    pg_shared: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # An inbox batch's multi-row INSERTs have a statement text per batch size: well over
+    # asyncpg's adapter's default of 100 kept per connection, which then evicted each other.
+    prepared: list[str] = []
+    prepare = asyncpg.Connection.prepare
+
+    async def counted(self: asyncpg.Connection, query: str, *args: object, **kwargs: object) -> object:
+        prepared.append(query)
+        return await prepare(self, query, *args, **kwargs)
+
+    monkeypatch.setattr(asyncpg.Connection, "prepare", counted)
+    texts = [text(f"SELECT {n} AS size_{n}") for n in range(300)]
+    engine = create_engine(pg_shared, pool_size=1)
+    try:
+        async with engine.connect() as connection:
+            for statement in texts:
+                await connection.execute(statement)
+            first_round = len(prepared)
+            for statement in texts:
+                await connection.execute(statement)
+    finally:
+        await engine.dispose()
+    assert first_round >= len(texts)
+    assert len(prepared) == first_round  # the second round found every statement prepared
