@@ -3,8 +3,12 @@
 - Jobs are claimed with a lease, which the worker renews while it lives (every third of the
   lease), so a slow worker keeps its jobs. A worker that dies leaves its jobs to be reclaimed
   when the lease expires; a worker whose lease was taken over cannot finish the job.
-- Claims are fair: at most `per_host_limit` jobs of one host at a time, and a host that
-  just failed is paused (a circuit breaker) so a dead server never holds up live ones.
+- Claims are fair: at most `per_host_limit` POSTs to one host at a time, and a host that
+  just failed is paused (a circuit breaker) so a dead server never holds up live ones. A claim
+  takes the first due job of every host before the second of any, and up to `per_host_batch`
+  of one host's backlog (such as the Accepts of a burst of Follows): those beyond
+  `per_host_limit` wait in the worker and start as its POSTs to that host end, so a backlog
+  costs one claim per batch rather than one per POST.
 - Retries back off exponentially with jitter on network errors, 5xx, 401, 408 and 429
   (honouring Retry-After) for `give_up_after` (two days by default); other 4xx end a job.
 - Double-knocking: a 400/401 is retried once with the other signature scheme, and the
@@ -21,6 +25,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import random
@@ -60,6 +65,7 @@ class DeliveryPolicy:
     # its timeout) leave most slots to the live ones. Two workers stay within the fetcher's pool.
     concurrency: int = 160
     per_host_limit: int = 2  # POSTs in flight per host per worker
+    per_host_batch: int = 16  # jobs of one host a claim may take (the rest of them wait their turn)
     lease: timedelta = timedelta(minutes=5)
     base_delay: float = 30.0  # seconds before the first retry
     max_delay: float = 6 * 3600.0
@@ -146,7 +152,8 @@ class DeliveryQueue:
         return marked is not None and time.monotonic() - marked < REACHABLE_TTL
 
     async def claim(self, worker_id: str, limit: int, skip_hosts: set[str]) -> list[ClaimedJob]:
-        """Lease up to `limit` due jobs, at most per_host_limit per host, none of `skip_hosts`."""
+        """Lease up to `limit` due jobs, at most per_host_batch per host, none of `skip_hosts`;
+        every host's first due job comes before any host's second."""
         now = utcnow()
         due = or_(
             and_(DeliveryJob.state == "queued", DeliveryJob.next_attempt_at <= now),
@@ -161,7 +168,12 @@ class DeliveryQueue:
         if skip_hosts:
             ranking = ranking.where(DeliveryJob.host.not_in(skip_hosts))
         ranked = ranking.subquery()
-        candidates = select(ranked.c.id).where(ranked.c.rank <= self.policy.per_host_limit).limit(limit)
+        candidates = (
+            select(ranked.c.id)
+            .where(ranked.c.rank <= self.policy.per_host_batch)
+            .order_by(ranked.c.rank, ranked.c.id)
+            .limit(limit)
+        )
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             # Lock the rows we will take; rows another worker is taking are skipped (PostgreSQL).
             # SQLite has one writer at a time, and the re-check of `due` below does the rest.
@@ -420,6 +432,12 @@ class DeliveryWorker:
     _in_flight: dict[str, int] = field(default_factory=dict)
     _paused: dict[str, datetime] = field(default_factory=dict)
     _tasks: set[asyncio.Task[None]] = field(default_factory=set)
+    # Claimed jobs of hosts at per_host_limit, oldest first: each starts as a POST to its host
+    # ends. A host has jobs waiting only while it has a POST in flight.
+    _waiting: dict[str, collections.deque[ClaimedJob]] = field(default_factory=dict)
+    # Set when a POST ends and frees room a claim could fill (its host has nothing waiting).
+    _room_freed: asyncio.Event = field(default_factory=asyncio.Event)
+    _stopping: bool = False  # no more jobs are started: what waits is released
     # Successful deliveries not yet written: recorded together, FLUSH_DELAY after the first of
     # them (or at once when FLUSH_BATCH are waiting). A crash in between only means those jobs
     # are delivered again when their lease expires.
@@ -440,31 +458,40 @@ class DeliveryWorker:
         try:
             while not stop.is_set():
                 await self._flush()
-                room = self.policy.concurrency - len(self._tasks)
+                room = self._room()
+                self._room_freed.clear()
                 claimed = await self._claim_batch()
-                for job in claimed:
-                    self._start(job)
+                self._take(claimed)
                 if len(claimed) < room:  # nothing more is claimable now: no second look at once
                     await self._idle(stop)
-                elif len(self._tasks) >= self.policy.concurrency:
-                    await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
+                elif self._room() <= 0:
+                    await self._wait_for_room(stop)
         finally:
+            self._stopping = True
             await self._drain()
             renewing.cancel()
             flushing.cancel()
             logger.info("delivery worker %s stopped", self.worker_id)
 
+    def _room(self) -> int:
+        """Jobs a claim may take now: the concurrency less the POSTs in flight and the jobs waiting."""
+        waiting = sum(len(jobs) for jobs in self._waiting.values())
+        return self.policy.concurrency - len(self._tasks) - waiting
+
     async def _idle(self, stop: asyncio.Event) -> None:
-        """Nothing to claim: look again after `idle_poll`, or as soon as a POST in flight ends,
-        since its host may have more jobs due (a burst to one host, such as the Accepts of many
-        Follows from one server, is claimed `per_host_limit` at a time)."""
+        """Nothing to claim: look again after `idle_poll`, or as soon as a POST ends with nothing
+        of its host waiting, since that host may have more jobs due (a burst to one host, such as
+        the Accepts of many Follows from one server, is claimed `per_host_batch` at a time)."""
+        await self._wait_for_room(stop, timeout=self.policy.idle_poll)
+
+    async def _wait_for_room(self, stop: asyncio.Event, timeout: float | None = None) -> None:
         stopping = asyncio.ensure_future(stop.wait())
+        freed = asyncio.ensure_future(self._room_freed.wait())
         try:
-            await asyncio.wait(
-                {stopping, *self._tasks}, timeout=self.policy.idle_poll, return_when=asyncio.FIRST_COMPLETED
-            )
+            await asyncio.wait({stopping, freed}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
         finally:
             stopping.cancel()
+            freed.cancel()
 
     async def _renew_leases(self) -> None:
         every = self.policy.lease.total_seconds() / 3
@@ -485,7 +512,8 @@ class DeliveryWorker:
             await self._flush()
 
     async def _drain(self) -> None:
-        """Give the POSTs in flight `policy.drain` seconds, record them, release what is left."""
+        """Give the POSTs in flight `policy.drain` seconds, record them, release what is left
+        (and the jobs that waited for their host)."""
         if self._tasks:
             _, late = await asyncio.wait(self._tasks, timeout=self.policy.drain)
             for task in late:
@@ -493,6 +521,8 @@ class DeliveryWorker:
             await asyncio.gather(*late, return_exceptions=True)
         await self._flush()
         released, self._interrupted = self._interrupted, []
+        released += [job.id for jobs in self._waiting.values() for job in jobs]
+        self._waiting.clear()
         if released:
             await self.queue.release(released, self.worker_id, utcnow())
             logger.info("delivery worker %s released %d unfinished jobs", self.worker_id, len(released))
@@ -505,18 +535,19 @@ class DeliveryWorker:
             if not claimed and not self._tasks:
                 await self._flush()
                 return
-            for job in claimed:
-                self._start(job)
+            self._take(claimed)
             if self._tasks:
                 await asyncio.wait(self._tasks, return_when=asyncio.FIRST_COMPLETED)
 
     async def _claim_batch(self) -> list[ClaimedJob]:
-        room = self.policy.concurrency - len(self._tasks)
+        room = self._room()
         if room <= 0:
             return []
         now = utcnow()
         self._paused = {host: until for host, until in self._paused.items() if until > now}
+        # A host with jobs waiting here gets no more until they have started.
         busy = {host for host, count in self._in_flight.items() if count >= self.policy.per_host_limit}
+        busy.update(self._waiting)
         try:
             claimed = await self.queue.claim(self.worker_id, room, busy | set(self._paused))
         except Exception as exc:  # the database may be briefly unavailable; try again next round
@@ -539,6 +570,24 @@ class DeliveryWorker:
             except Exception:  # the leases expire and the jobs are tried again: nothing is lost
                 logger.exception("recording %d deliveries failed", len(done))
 
+    def _take(self, claimed: list[ClaimedJob]) -> None:
+        """Start what each host has room for; the rest waits for that host's POSTs to end."""
+        for job in sorted(claimed, key=lambda job: job.id):
+            if job.host in self._waiting or self._in_flight.get(job.host, 0) >= self.policy.per_host_limit:
+                self._waiting.setdefault(job.host, collections.deque()).append(job)
+            else:
+                self._start(job)
+
+    def _start_next(self, host: str) -> None:
+        """A POST to `host` has ended: start its next waiting job, or free room for a claim."""
+        waiting = self._waiting.get(host)
+        if waiting and not self._stopping:
+            self._start(waiting.popleft())
+            if not waiting:
+                del self._waiting[host]
+        else:
+            self._room_freed.set()
+
     def _start(self, job: ClaimedJob) -> None:
         self._in_flight[job.host] = self._in_flight.get(job.host, 0) + 1
         task = asyncio.create_task(self._attempt(job))
@@ -557,6 +606,7 @@ class DeliveryWorker:
                 logger.exception("delivery %d to %s crashed; its lease will expire", job.id, job.inbox_url)
             finally:
                 self._in_flight[job.host] -= 1
+                self._start_next(job.host)
 
     async def _attempt_once(self, job: ClaimedJob) -> None:
         paused_until = self._paused.get(job.host)
@@ -586,6 +636,9 @@ class DeliveryWorker:
             until = utcnow() + timedelta(seconds=delay)
             self._paused[job.host] = until
             await self.queue.pause_host(job.host, until)
+            waiting = self._waiting.pop(job.host, None)
+            if waiting:  # claimed before the host failed: back to the queue, due when it resumes
+                await self.queue.release([held.id for held in waiting], self.worker_id, until)
         if outcome.kind == "done":
             self._delivered.append((job, outcome.status))
             if len(self._delivered) >= FLUSH_BATCH:

@@ -276,6 +276,17 @@ def _parse_json_object(body: bytes, url: str) -> dict[str, Any]:
     return document
 
 
+def _reason(exc: BaseException) -> str:
+    """The exception's message, or else that of what caused it: httpx's ReadError often says
+    nothing, while the OSError under it names the errno (a reset, a broken pipe)."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if str(seen):
+            return str(seen) if seen is exc else f"{type(seen).__name__}: {seen}"
+        seen = seen.__cause__ or seen.__context__
+    return "no reason given"
+
+
 def _declared_length(response: httpx.Response) -> int:
     """The body's Content-Length; unbounded (and so never drained) when it declares none."""
     declared = response.headers.get("content-length", "")
@@ -503,4 +514,4 @@ class Fetcher:
         except httpx.UnsupportedProtocol as exc:
             raise URLNotAllowed(f"unsupported URL {url}: {exc}") from exc
         except httpx.HTTPError as exc:
-            raise ConnectionFailed(f"{type(exc).__name__} for {url}: {exc}") from exc
+            raise ConnectionFailed(f"{type(exc).__name__} for {url}: {_reason(exc)}") from exc

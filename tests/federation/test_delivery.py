@@ -547,6 +547,101 @@ async def test_a_burst_to_one_host_goes_on_as_its_posts_end_not_at_the_next_poll
     assert len(remote.received) == 6
 
 
+async def test_a_backlog_to_one_host_is_claimed_in_batches_and_posted_two_at_a_time(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    # 40 Accepts to one server: three claims (16, 16, 8), not one per POST; the jobs a claim took
+    # beyond per_host_limit wait in the worker and start as the POSTs to that host end.
+    in_flight = {"now": 0, "most": 0}
+
+    async def counted(received: Received) -> int:
+        in_flight["now"] += 1
+        in_flight["most"] = max(in_flight["most"], in_flight["now"])
+        await asyncio.sleep(0.005)
+        in_flight["now"] -= 1
+        return 202
+
+    remote.answer = counted
+    policy = DeliveryPolicy(per_host_limit=2, per_host_batch=16, idle_poll=60)
+    follower = await remote_actor(sessions, remote, "r")
+    for _ in range(40):
+        await queue_note(sessions, config, bob, follower)
+    runtime = await Federation.open(config, sessions, policy)
+    claims: list[int] = []
+    claim = runtime.queue.claim
+
+    async def counted_claim(*args: object, **kwargs: object) -> list[delivery.ClaimedJob]:
+        claimed = await claim(*args, **kwargs)
+        claims.append(len(claimed))
+        return claimed
+
+    runtime.queue.claim = counted_claim  # type: ignore[method-assign]
+    async with asyncio.timeout(60), _delivering(runtime):
+        await eventually(lambda: _all_done(sessions), timeout=30, what="every job done")
+    assert len(remote.received) == 40
+    assert in_flight["most"] == 2
+    assert [n for n in claims if n] == [16, 16, 8]
+
+
+async def test_a_claim_takes_every_hosts_first_job_before_any_hosts_second(
+    config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    document = activities.build(config, "Create", bob, {"type": "Note"})
+    async with sessions() as session, session.begin():
+        activity = await outbox.store_local_activity(session, bob, document)
+        for host, count in (("busy.example", 5), ("b.example", 1), ("c.example", 1)):
+            for n in range(count):
+                session.add(
+                    DeliveryJob(
+                        activity_id=activity.id, signer_id=bob.id, inbox_url=f"https://{host}/{n}", host=host
+                    )
+                )
+    queue = DeliveryQueue(sessions, DeliveryPolicy(per_host_batch=3))
+    first = await queue.claim("w1", 3, set())
+    assert sorted(job.host for job in first) == ["b.example", "busy.example", "c.example"]
+    rest = await queue.claim("w2", 10, set())
+    assert [job.host for job in rest] == ["busy.example"] * 3  # per_host_batch of one host
+    assert await queue.claim("w3", 10, {"busy.example"}) == []
+
+
+async def test_jobs_waiting_for_a_host_that_fails_go_back_to_the_queue_untried(
+    federation: Federation, sessions: async_sessionmaker, config: Config, remote: RemoteServer, bob: Actor
+) -> None:
+    remote.answer_with(503)
+    follower = await remote_actor(sessions, remote, "r")
+    for _ in range(6):
+        await queue_note(sessions, config, bob, follower)
+    await federation.new_worker().run_until_idle()
+    assert len(remote.received) == 2  # per_host_limit POSTs; then the host is paused
+    states = [(job.state, job.claimed_by, job.next_attempt_at > utcnow()) for job in await jobs(sessions)]
+    assert states == [("queued", None, True)] * 6
+    assert sorted(job.attempts for job in await jobs(sessions)) == [0, 0, 0, 0, 1, 1]
+
+
+async def test_a_stopping_worker_releases_the_jobs_that_wait_for_their_host(
+    config: Config, sessions: async_sessionmaker, remote: RemoteServer, bob: Actor
+) -> None:
+    answered = asyncio.Event()
+
+    async def hanging(received: Received) -> int:
+        answered.set()
+        await asyncio.sleep(30)
+        return 202
+
+    remote.answer = hanging
+    follower = await remote_actor(sessions, remote, "r")
+    for _ in range(6):
+        await queue_note(sessions, config, bob, follower)
+    runtime = await Federation.open(config, sessions, DeliveryPolicy(drain=0.3, idle_poll=0.05))
+    async with asyncio.timeout(20), _delivering(runtime):
+        await eventually(lambda: answered.is_set() and len(remote.received) == 2, timeout=10)
+    assert len(remote.received) == 2
+    states = [(job.state, job.claimed_by, job.lease_until, job.attempts) for job in await jobs(sessions)]
+    assert states == [("queued", None, None, 0)] * 6  # at once claimable by another worker
+    taken = await DeliveryQueue(sessions, DeliveryPolicy()).claim("next-worker", 10, set())
+    assert len(taken) == 6
+
+
 @contextlib.asynccontextmanager
 async def _delivering(runtime: Federation) -> AsyncIterator[asyncio.Event]:
     """A worker of `runtime` delivering during the block (its stop event); then stopped, and the

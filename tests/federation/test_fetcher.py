@@ -732,3 +732,18 @@ async def test_a_post_whose_answer_breaks_off_still_reports_its_status(dev_fetch
         assert (await dev_fetcher.post(f"http://127.0.0.1:{port}/inbox", b"{}")).status == 202
     finally:
         inbox.close()
+
+
+def test_a_network_error_without_a_message_is_reported_by_its_cause() -> None:
+    # httpx's ReadError often carries no text; the delivery log then said only "ReadError".
+    from talentfed.federation import fetcher
+
+    try:
+        try:
+            raise ConnectionResetError(104, "Connection reset by peer")
+        except ConnectionResetError as reset:
+            raise httpcore.ReadError() from reset
+    except httpcore.ReadError as read_error:
+        assert fetcher._reason(read_error) == "ConnectionResetError: [Errno 104] Connection reset by peer"
+    assert fetcher._reason(httpcore.ReadError("the peer went away")) == "the peer went away"
+    assert fetcher._reason(httpcore.ReadError()) == "no reason given"

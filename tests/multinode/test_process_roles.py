@@ -6,8 +6,9 @@ half-way through a fan-out. Nothing accepted is lost and nothing is done twice:
 - one post to 5,000 followers (5,000 personal inboxes on 50 receiving hosts) reaches every inbox;
   an inbox may see it twice only if its job was claimed by the killed worker, which may have
   POSTed it without living to record it (then its lease expires and another worker sends it
-  again: at-least-once, which a receiver makes exactly-once by the activity's id). Every other
-  inbox gets it exactly once;
+  again: at-least-once, which a receiver makes exactly-once by the activity's id), or if an
+  attempt failed on the network after the receiver had it (then the job is retried: the same).
+  Every other inbox gets it exactly once;
 - the two other workers stop on SIGTERM, draining: exit 0, nothing left running;
 - the client API's rate limit counts one client once across both web processes.
 
@@ -237,7 +238,10 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
     stored = query(node, "SELECT uri FROM activities WHERE local = false")
     assert Counter(uri for (uri,) in stored) == Counter(sent)
 
-    # Every follower's inbox got the post; twice only where the killed worker held the job.
+    # Every follower's inbox got the post; twice only where the killed worker held the job, or
+    # where an attempt failed on the network after the receiver had the POST (the answer lost, so
+    # the job was tried again: httpx's ReadError, seen a few times in some runs on a loaded
+    # machine). Both are at-least-once, which the receiver makes exactly-once by the activity's id.
     [(create_id,)] = query(node, "SELECT uri FROM activities WHERE local = true AND type = 'Create'")
     received = counting.counts()
     by_inbox = {inbox: n for (inbox, activity), n in received.items() if activity == create_id}
@@ -245,7 +249,10 @@ def test_two_web_processes_and_three_workers_lose_nothing_and_repeat_only_what_a
     expected = {f"http://127.0.0.1:{receivers[n % HOSTS]}/users/f{n}/inbox" for n in range(FOLLOWERS)}
     assert {f"http://{inbox}" for inbox in by_inbox} == expected
     repeated = {f"http://{inbox}" for inbox, n in by_inbox.items() if n > 1}
-    assert repeated <= held, f"delivered twice though no dead worker held them: {sorted(repeated - held)[:5]}"
+    retried = {inbox for (inbox,) in query(node, "SELECT inbox_url FROM delivery_jobs WHERE attempts > 1")}
+    assert len(retried) <= FOLLOWERS // 100, f"{len(retried)} deliveries needed more than one attempt"
+    unexplained = repeated - held - retried
+    assert not unexplained, f"twice, neither held by the dead worker nor retried: {sorted(unexplained)[:5]}"
     assert max(by_inbox.values()) <= 2
     [(done, attempts)] = query(node, "SELECT count(*), sum(attempts) FROM delivery_jobs WHERE state = 'done'")
     assert done == FOLLOWERS
