@@ -143,6 +143,19 @@ async def queue_note(sessions: async_sessionmaker, config: Config, signer: Actor
     return document
 
 
+async def queue_jobs(sessions: async_sessionmaker, config: Config, signer: Actor, hosts: list[str]) -> None:
+    """A job for each of `hosts` (one inbox each), of one activity, straight into the queue."""
+    document = activities.build(config, "Create", signer, {"type": "Note"})
+    async with sessions() as session, session.begin():
+        activity = await outbox.store_local_activity(session, signer, document)
+        for n, host in enumerate(hosts):
+            session.add(
+                DeliveryJob(
+                    activity_id=activity.id, signer_id=signer.id, inbox_url=f"https://{host}/{n}", host=host
+                )
+            )
+
+
 async def jobs(sessions: async_sessionmaker) -> list[DeliveryJob]:
     async with sessions() as session:
         return list(await session.scalars(select(DeliveryJob).order_by(DeliveryJob.id)))
@@ -586,16 +599,7 @@ async def test_a_backlog_to_one_host_is_claimed_in_batches_and_posted_two_at_a_t
 async def test_a_claim_takes_every_hosts_first_job_before_any_hosts_second(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    document = activities.build(config, "Create", bob, {"type": "Note"})
-    async with sessions() as session, session.begin():
-        activity = await outbox.store_local_activity(session, bob, document)
-        for host, count in (("busy.example", 5), ("b.example", 1), ("c.example", 1)):
-            for n in range(count):
-                session.add(
-                    DeliveryJob(
-                        activity_id=activity.id, signer_id=bob.id, inbox_url=f"https://{host}/{n}", host=host
-                    )
-                )
+    await queue_jobs(sessions, config, bob, ["busy.example"] * 5 + ["b.example", "c.example"])
     queue = DeliveryQueue(sessions, DeliveryPolicy(per_host_batch=3))
     first = await queue.claim("w1", 3, set())
     assert sorted(job.host for job in first) == ["b.example", "busy.example", "c.example"]
@@ -663,16 +667,7 @@ async def _all_done(sessions: async_sessionmaker) -> bool:
 async def test_concurrent_claims_never_share_a_job(
     config: Config, sessions: async_sessionmaker, bob: Actor
 ) -> None:
-    document = activities.build(config, "Create", bob, {"type": "Note"})
-    async with sessions() as session, session.begin():
-        activity = await outbox.store_local_activity(session, bob, document)
-        for n in range(60):
-            host = f"h{n % 20}.example"
-            session.add(
-                DeliveryJob(
-                    activity_id=activity.id, signer_id=bob.id, inbox_url=f"https://{host}/{n}", host=host
-                )
-            )
+    await queue_jobs(sessions, config, bob, [f"h{n % 20}.example" for n in range(60)])
     all_ids = {job.id for job in await jobs(sessions)}
     queue = DeliveryQueue(sessions, DeliveryPolicy())
 
