@@ -17,6 +17,7 @@ from _common import ServedNode
 
 from proving.harness import Report, seconds, sqlite_rows
 from proving.senders import SignedSenders
+from talentfed.federation.connection_pool import pooled_transport
 
 SEED = 9
 RETRY_PAUSE = 0.5  # seconds a sender waits before POSTing a failed activity again
@@ -72,7 +73,8 @@ async def _send_and_kill(receiver: ServedNode, senders: SignedSenders, size: Siz
     waiting = collections.deque(range(size.activities))
     outcomes = Outcomes()
     deadline = time.monotonic() + size.budget
-    async with httpx.AsyncClient(timeout=30, limits=httpx.Limits(max_connections=size.senders)) as client:
+    limits = httpx.Limits(max_connections=size.senders)
+    async with httpx.AsyncClient(transport=pooled_transport(limits=limits), timeout=30) as client:
 
         async def sender() -> None:
             while waiting and time.monotonic() < deadline:

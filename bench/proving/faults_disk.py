@@ -21,6 +21,7 @@ from _common import ServedNode, sqlite_url
 
 from proving.harness import Report, seconds, sqlite_rows
 from proving.senders import SignedSenders, stored_counts
+from talentfed.federation.connection_pool import pooled_transport
 
 VOLUME = "32m"  # the tmpfs: the migrated database takes a few MB
 LEFT_FREE = 256 * 1024  # bytes left when the volume is filled: a few activities' worth
@@ -76,7 +77,7 @@ class Phases:
 
 async def _fill_and_free(senders: SignedSenders, volume: Path, size: Size) -> Phases:
     accepted: set[str] = set()
-    async with httpx.AsyncClient(timeout=30) as client:
+    async with httpx.AsyncClient(transport=pooled_transport(limits=httpx.Limits()), timeout=30) as client:
 
         async def send(indexes: range) -> tuple[Counter[str], int]:
             statuses, missing_retry_after = Counter[str](), 0

@@ -16,6 +16,7 @@ from _common import ServedNode, run_cli
 
 from proving.harness import Report, seconds
 from proving.throwaway_postgres import ThrowawayCluster, Unavailable
+from talentfed.federation.connection_pool import pooled_transport
 from talentfed.web.database_unavailable import DATABASE_RETRY_AFTER
 
 
@@ -78,7 +79,8 @@ async def _load_through_a_restart(
         (f"/.well-known/webfinger?resource=acct:ada@{domain}", {}),
         ("/@ada", {"Accept": "text/html"}),
     ]
-    async with httpx.AsyncClient(base_url=node.base_url, timeout=30) as client:
+    transport = pooled_transport(limits=httpx.Limits())
+    async with httpx.AsyncClient(transport=transport, base_url=node.base_url, timeout=30) as client:
 
         async def reader(n: int) -> None:
             while not stop.is_set():

@@ -46,7 +46,7 @@ from talentfed.federation.signatures import sign_request
 from talentfed.observability import metrics
 from talentfed.observability.logs import request_scope
 from talentfed.storage.db import first_line, is_unavailable, rowcount, write_lock
-from talentfed.storage.dialects import insert_or_ignore
+from talentfed.storage.dialects import among, insert_or_ignore
 from talentfed.storage.models import Activity, Actor, DeliveryJob, Instance, utcnow
 
 logger = logging.getLogger("talentfed.delivery")
@@ -187,7 +187,7 @@ class DeliveryQueue:
                 return []
             await session.execute(
                 update(DeliveryJob)
-                .where(DeliveryJob.id.in_(ids), due)
+                .where(among(session, DeliveryJob.id, ids), due)
                 .values(state="running", lease_until=now + self.policy.lease, claimed_by=worker_id)
                 .execution_options(synchronize_session=False)
             )
@@ -197,7 +197,7 @@ class DeliveryQueue:
                 )
                 .join(Activity, Activity.id == DeliveryJob.activity_id)
                 .join(Actor, Actor.id == DeliveryJob.signer_id)
-                .where(DeliveryJob.id.in_(ids), DeliveryJob.claimed_by == worker_id)
+                .where(among(session, DeliveryJob.id, ids), DeliveryJob.claimed_by == worker_id)
             )
             return [
                 ClaimedJob(
@@ -245,12 +245,10 @@ class DeliveryQueue:
             )
             if not rowcount(result):
                 return  # our lease was taken over: the job, and what it says of the host, is not ours
-            if outcome.kind == "done" and not self._known_reachable(job.host):
-                await _mark_host(session, job.host, reachable=True)
-                self._reachable[job.host] = time.monotonic()
-            elif gave_up:
-                await _mark_host(session, job.host, reachable=False)
-                self._reachable.pop(job.host, None)
+        if outcome.kind == "done":
+            await self._mark_reachable({job.host})
+        elif gave_up:
+            await self._mark_unreachable(job.host)
 
     async def finish_delivered(self, done: list[tuple[ClaimedJob, int | None]], worker_id: str) -> None:
         """Record many successful deliveries in one transaction (the common case, batched)."""
@@ -261,7 +259,7 @@ class DeliveryQueue:
                 ids = [job.id for job, job_status in done if job_status == status]
                 await session.execute(
                     update(DeliveryJob)
-                    .where(DeliveryJob.id.in_(ids), DeliveryJob.claimed_by == worker_id)
+                    .where(among(session, DeliveryJob.id, ids), DeliveryJob.claimed_by == worker_id)
                     .values(
                         state="done",
                         attempts=DeliveryJob.attempts + 1,
@@ -271,27 +269,78 @@ class DeliveryQueue:
                         claimed_by=None,
                     )
                 )
-            # In order: two workers marking the same hosts otherwise deadlock on their rows.
-            for host in sorted({job.host for job, _ in done if not self._known_reachable(job.host)}):
-                await _mark_host(session, host, reachable=True)
-                self._reachable[host] = time.monotonic()
+        await self._mark_reachable({job.host for job, _ in done})
+
+    async def _mark_reachable(self, hosts: set[str]) -> None:
+        """Note that `hosts` answered, in a transaction of its own that waits for no row lock.
+
+        Every worker delivering to a host marks it, and a wait here once queued the workers
+        behind one another for seconds: when the marks shared the jobs' transaction, the job
+        rows stayed locked meanwhile, so the lease renewals waited too, leases expired and
+        live workers' jobs were POSTed again. A host row another transaction is writing is
+        skipped (that writer saw the host too, or marks it unreachable, which our next success
+        after REACHABLE_TTL undoes)."""
+        hosts = {host for host in hosts if not self._known_reachable(host)}
+        if not hosts:
+            return
+        try:
+            async with write_lock(self.sessions), self.sessions() as session, session.begin():
+                listed = among(session, Instance.host, hosts)
+                known = set(await session.scalars(select(Instance.host).where(listed)))
+                # In order: two transactions inserting the same hosts wait, never deadlock.
+                for host in sorted(hosts - known):
+                    await session.execute(insert_or_ignore(session, Instance, ["host"], host=host))
+                free = select(Instance.id).where(listed).with_for_update(skip_locked=True)
+                marked = list(
+                    await session.scalars(
+                        update(Instance)
+                        .where(Instance.id.in_(free.scalar_subquery()))
+                        .values(last_success_at=utcnow(), unreachable_since=None)
+                        .returning(Instance.host)
+                        .execution_options(synchronize_session=False)
+                    )
+                )
+        except Exception:  # the jobs are recorded already; the next success marks the hosts
+            logger.exception("noting that %d hosts answered failed", len(hosts))
+            return
+        now = time.monotonic()
+        self._reachable.update((host, now) for host in marked)
+
+    async def _mark_unreachable(self, host: str) -> None:
+        """A job to `host` has been given up on: mark the host unreachable, once."""
+        self._reachable.pop(host, None)
+        async with write_lock(self.sessions), self.sessions() as session, session.begin():
+            instance = await _instance(session, host)
+            if instance.unreachable_since is None:
+                instance.unreachable_since = utcnow()
+                metrics.count_host_marked_unreachable()
+                logger.warning("giving up on %s: marked unreachable", host)
 
     async def release(self, job_ids: list[int], worker_id: str, not_before: datetime) -> None:
         """Put claimed jobs back untried (their host's circuit is open, or the worker stops)."""
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             await session.execute(
                 update(DeliveryJob)
-                .where(DeliveryJob.id.in_(job_ids), DeliveryJob.claimed_by == worker_id)
+                .where(among(session, DeliveryJob.id, job_ids), DeliveryJob.claimed_by == worker_id)
                 .values(state="queued", next_attempt_at=not_before, lease_until=None, claimed_by=None)
             )
 
     async def renew(self, worker_id: str) -> int:
         """Extend the lease of every job `worker_id` holds; how many it holds."""
+        # Rows locked elsewhere are skipped, not waited for: they are being finished by this
+        # worker, or taken over by another one after our lease expired. A renewal that waited
+        # behind them could let every other lease of ours expire meanwhile.
+        mine = (
+            select(DeliveryJob.id)
+            .where(DeliveryJob.claimed_by == worker_id, DeliveryJob.state == "running")
+            .with_for_update(skip_locked=True)
+        )
         async with write_lock(self.sessions), self.sessions() as session, session.begin():
             result = await session.execute(
                 update(DeliveryJob)
-                .where(DeliveryJob.claimed_by == worker_id, DeliveryJob.state == "running")
+                .where(DeliveryJob.id.in_(mine.scalar_subquery()), DeliveryJob.claimed_by == worker_id)
                 .values(lease_until=utcnow() + self.policy.lease)
+                .execution_options(synchronize_session=False)
             )
             return rowcount(result)
 
@@ -354,17 +403,6 @@ async def _instance(session: AsyncSession, host: str) -> Instance:
         if instance is None:
             raise RuntimeError(f"the instances row for {host} was neither inserted nor found")
     return instance
-
-
-async def _mark_host(session: AsyncSession, host: str, *, reachable: bool) -> None:
-    instance = await _instance(session, host)
-    if reachable:
-        instance.last_success_at = utcnow()
-        instance.unreachable_since = None
-    elif instance.unreachable_since is None:
-        instance.unreachable_since = utcnow()
-        metrics.count_host_marked_unreachable()
-        logger.warning("giving up on %s: marked unreachable", host)
 
 
 # --- one POST, with double-knocking ----------------------------------------------------

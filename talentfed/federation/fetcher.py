@@ -39,6 +39,7 @@ from talentfed.federation.addresses import (
     blocked_reason,
     is_local_network_address,
 )
+from talentfed.federation.connection_pool import pooled_transport
 
 __all__ = [
     "AP_ACCEPT",
@@ -222,28 +223,6 @@ class GuardedNetworkBackend(httpcore.AsyncNetworkBackend):
         await self._inner.sleep(seconds)
 
 
-class _GuardedTransport(httpx.AsyncHTTPTransport):
-    """httpx's transport, with its connection pool using our network backend.
-
-    httpx 0.28 has no `network_backend` parameter, so after the normal set-up we
-    replace the (still unused) pool by one built with the guarded backend. The
-    fetcher tests that refuse loopback addresses fail if this stops working.
-    """
-
-    def __init__(self, backend: httpcore.AsyncNetworkBackend, *, verify: ssl.SSLContext | bool) -> None:
-        # Room for every delivery in flight (workers × concurrency) plus fetches: a request that
-        # waits for a pooled connection would time out and count against a healthy host.
-        limits = httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=128)
-        super().__init__(verify=verify, trust_env=False, limits=limits)
-        self._pool = httpcore.AsyncConnectionPool(
-            ssl_context=httpx.create_ssl_context(verify=verify, trust_env=False),
-            max_connections=limits.max_connections,
-            max_keepalive_connections=limits.max_keepalive_connections,
-            keepalive_expiry=limits.keepalive_expiry,
-            network_backend=backend,
-        )
-
-
 def is_activitystreams_content_type(content_type: str | None) -> bool:
     """`application/activity+json`, or `application/ld+json` with the AS profile.
 
@@ -281,6 +260,8 @@ def _reason(exc: BaseException) -> str:
     nothing, while the OSError under it names the errno (a reset, a broken pipe)."""
     seen: BaseException | None = exc
     while seen is not None:
+        if isinstance(seen, anyio.EndOfStream):  # its own context is an IndexError of anyio's
+            return "the connection was closed before the answer came"
         if str(seen):
             return str(seen) if seen is exc else f"{type(seen).__name__}: {seen}"
         seen = seen.__cause__ or seen.__context__
@@ -322,7 +303,13 @@ class Fetcher:
             allow_local=config.dev_mode, resolver=resolver, inner=inner_backend
         )
         self._client = httpx.AsyncClient(
-            transport=_GuardedTransport(self.backend, verify=verify),
+            # Room for every delivery in flight (workers × concurrency) plus fetches: a request that
+            # waited for a pooled connection would time out and count against a healthy host.
+            transport=pooled_transport(
+                limits=httpx.Limits(max_connections=MAX_CONNECTIONS, max_keepalive_connections=128),
+                verify=verify,
+                network_backend=self.backend,
+            ),
             timeout=httpx.Timeout(
                 connect=config.connect_timeout,
                 read=config.read_timeout,

@@ -10,7 +10,7 @@ from datetime import timedelta
 from email.utils import format_datetime
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import select, text, update
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from talentfed.config import Config
@@ -684,3 +684,66 @@ async def test_concurrent_claims_never_share_a_job(
     assert set(flat) == all_ids
     by_job = {job.id: job.claimed_by for job in await jobs(sessions)}
     assert all(by_job[job_id] == worker for worker, ids in taken.items() for job_id in ids)
+
+
+# --- bookkeeping never waits behind another worker's row locks (PostgreSQL) -------------------
+
+
+@contextlib.asynccontextmanager
+async def _row_locked(engine: AsyncEngine, table: str, row_id: int) -> AsyncIterator[bool]:
+    """On PostgreSQL, `table`'s row `row_id` locked by another transaction until the block ends
+    (yields True); SQLite has no row locks (one writer at a time), so nothing is held there."""
+    if engine.dialect.name != "postgresql":
+        yield False
+        return
+    async with engine.connect() as connection, connection.begin() as transaction:
+        await connection.execute(text(f"SELECT id FROM {table} WHERE id = :id FOR UPDATE"), {"id": row_id})
+        yield True
+        await transaction.rollback()
+
+
+async def test_renewing_leases_skips_a_job_locked_elsewhere_instead_of_waiting(
+    engine: AsyncEngine, config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    # A worker's own unfinished records of its jobs, or a claim taking over an expired lease,
+    # may hold a job row; a renewal that waited for it let the worker's other leases expire.
+    await queue_jobs(sessions, config, bob, ["a.example", "b.example", "c.example"])
+    queue = DeliveryQueue(sessions, DeliveryPolicy(lease=timedelta(seconds=30)))
+    claimed = await queue.claim("worker-1", 10, set())
+    assert len(claimed) == 3
+    await set_jobs(sessions, lease_until=utcnow() + timedelta(seconds=5))
+    async with _row_locked(engine, "delivery_jobs", claimed[0].id) as held:
+        renewed = await asyncio.wait_for(queue.renew("worker-1"), timeout=5)
+    assert renewed == (2 if held else 3)
+    leases = {job.id: job.lease_until for job in await jobs(sessions)}
+    later = utcnow() + timedelta(seconds=20)
+    assert [leases[job.id] > later for job in claimed] == [not held, True, True]
+
+
+async def test_hosts_that_answered_are_marked_without_waiting_for_a_row_locked_elsewhere(
+    engine: AsyncEngine, config: Config, sessions: async_sessionmaker, bob: Actor
+) -> None:
+    # Every worker delivering to a host marks it reachable; when those marks waited for each
+    # other inside the jobs' transactions, workers queued for seconds and leases expired.
+    async with sessions() as session, session.begin():
+        session.add_all([Instance(host="a.example"), Instance(host="b.example", unreachable_since=utcnow())])
+    await queue_jobs(sessions, config, bob, ["a.example", "b.example", "new.example"])
+    queue = DeliveryQueue(sessions, DeliveryPolicy())
+    claimed = await queue.claim("worker-1", 10, set())
+    locked = await instance(sessions, "a.example")
+    assert locked is not None
+    async with _row_locked(engine, "instances", locked.id) as held:
+        await asyncio.wait_for(queue.finish_delivered([(job, 202) for job in claimed], "worker-1"), timeout=5)
+    recorded = [(job.state, job.attempts, job.claimed_by) for job in await jobs(sessions)]
+    assert recorded == [("done", 1, None)] * 3
+    for host in ("b.example", "new.example"):
+        marked = await instance(sessions, host)
+        assert marked is not None and marked.last_success_at is not None and marked.unreachable_since is None
+    skipped = await instance(sessions, "a.example")
+    assert skipped is not None and (skipped.last_success_at is None) == held
+
+    # A host skipped while locked is marked by its next success.
+    await queue_jobs(sessions, config, bob, ["a.example"])
+    await queue.finish_delivered([(job, 202) for job in await queue.claim("worker-1", 10, set())], "worker-1")
+    again = await instance(sessions, "a.example")
+    assert again is not None and again.last_success_at is not None

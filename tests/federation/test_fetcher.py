@@ -747,3 +747,20 @@ def test_a_network_error_without_a_message_is_reported_by_its_cause() -> None:
         assert fetcher._reason(read_error) == "ConnectionResetError: [Errno 104] Connection reset by peer"
     assert fetcher._reason(httpcore.ReadError("the peer went away")) == "the peer went away"
     assert fetcher._reason(httpcore.ReadError()) == "no reason given"
+
+
+def test_a_connection_closed_before_the_answer_is_reported_as_such() -> None:
+    # anyio's EndOfStream says nothing and its context is an IndexError of its own deque, which
+    # the delivery log once gave as the reason ("IndexError: pop from an empty deque").
+    from talentfed.federation import fetcher
+
+    try:
+        try:
+            try:
+                [].pop()
+            except IndexError:
+                raise anyio.EndOfStream from None
+        except anyio.EndOfStream as end:
+            raise httpcore.ReadError() from end
+    except httpcore.ReadError as read_error:
+        assert fetcher._reason(read_error) == "the connection was closed before the answer came"
