@@ -128,6 +128,11 @@ def zipf(size: int, offset: float) -> np.ndarray:
 
 
 def profiles(sizes: Sizes, seed: int = 1) -> sp.csr_matrix:
+    return profiles_with_fields(sizes, seed)[0]
+
+
+def profiles_with_fields(sizes: Sizes, seed: int = 1) -> tuple[sp.csr_matrix, np.ndarray, np.ndarray]:
+    """The weighted profiles, and each profile's main and second field (the same when it has one)."""
     rng = np.random.default_rng(seed)
     n, n_skills, n_words, n_fields = sizes.profiles, sizes.skills, sizes.words, sizes.fields
     skill_popularity = zipf(n_skills, 5)
@@ -154,7 +159,7 @@ def profiles(sizes: Sizes, seed: int = 1) -> sp.csr_matrix:
     counts.data[is_skill[counts.indices]] = 1.0  # a skill counts once
     scale = smooth_idf(np.bincount(counts.indices, minlength=counts.shape[1]), n)
     scale[is_skill] *= 3.0
-    return weigh(counts, scale)
+    return weigh(counts, scale), first, second
 
 
 # --- memory --------------------------------------------------------------------------------

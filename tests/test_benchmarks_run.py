@@ -53,14 +53,7 @@ def test_analytics_benchmark_quick_mode_runs_without_the_bench_extra(tmp_path: P
 def test_inbox_benchmark_sends_every_kind_and_finds_each_stored_once() -> None:
     """A short run of bench_inbox.py: every kind alone and the mix are answered 202 and stored
     exactly once (the script exits non-zero otherwise); the speed targets are not judged here."""
-    result = subprocess.run(
-        [sys.executable, str(REPO / "bench" / "bench_inbox.py"), "--count", "24", "--mix-count", "100"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=REPO,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
-    )
+    result = _bench("bench_inbox.py", "--count", "24", "--mix-count", "100")
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     out = result.stdout
     kinds = [
@@ -81,3 +74,23 @@ def test_inbox_benchmark_sends_every_kind_and_finds_each_stored_once() -> None:
     assert re.search(r"^mix +100 in .*\[202x100\]", out, re.MULTILINE), out
     assert "stored, mention_personal: 24 activities, 24 distinct, 24 posts, 24 mention edges" in out
     assert "slowest kind:" in out and "mix:" in out
+
+
+def test_the_recommendation_shortlist_benchmark_runs_and_finds_the_exact_top_ten() -> None:
+    result = _bench("recommend_scale.py", "--people", "4000", "--queries", "5")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert re.search(r"every candidate scored \(baseline\): median [\d.]+ ms", result.stdout), result.stdout
+    found = result.stdout
+    recall = re.search(r"recall@10 against the baseline: ([\d.]+) \(target >= 0.95\): target (\w+)", found)
+    assert recall is not None and float(recall.group(1)) >= 0.95 and recall.group(2) == "met", result.stdout
+
+
+def _bench(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "bench" / script), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=REPO,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])},
+    )

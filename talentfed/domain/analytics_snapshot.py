@@ -17,6 +17,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from talentfed.config import Config
+from talentfed.domain import recommendations
 from talentfed.domain.analytics_runs import influence_stored_since, latest_run
 from talentfed.domain.observed_graph import Observed, load_observed
 from talentfed.federation.blocks import DomainPolicies, domain_policies
@@ -39,7 +40,9 @@ class AnalyticsSnapshot:
             async with self._lock:
                 if self._stale(run_at, policies):  # not loaded while we waited
                     async with self.sessions() as session:
-                        self._observed = await load_observed(session, self.config)
+                        observed = await load_observed(session, self.config)
+                    await recommendations.prepare(observed)
+                    self._observed = observed
                     self._run_at, self._policies = run_at, policies
         assert self._observed is not None
         return self._observed

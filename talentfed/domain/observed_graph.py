@@ -21,8 +21,8 @@ import scipy.sparse as sp
 from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from talentfed.analytics.embeddings import Weights
-from talentfed.analytics.features import Document, FeatureSpace, build_features
+from talentfed.analytics.embeddings import ClusteredIndex, Weights, unit_rows
+from talentfed.analytics.features import Document, FeatureSpace, build_features, l2_normalize_rows
 from talentfed.config import Config, MatchingConfig
 from talentfed.domain.embeddings import PERSON_TYPES as PERSON_TYPES
 from talentfed.domain.embeddings import StoredVectors, stored_vectors
@@ -74,11 +74,14 @@ class Observed:
     people: np.ndarray  # actor row of each person, in feature-row order (projects follow them)
     person_rows: np.ndarray  # feature row of each actor row, -1 for non-persons
     computed_at: datetime = field(default_factory=utcnow)
-    # Sentence embeddings (domain/embeddings.py) in the rows of `people` and `projects`; None
-    # when nothing is embedded (no `semantic` extra). A row without one is all zeros.
+    # Sentence embeddings (domain/embeddings.py) in the rows of `people` and `projects`, at unit
+    # length; None when nothing is embedded (no `semantic` extra). A row without one is all zeros.
     people_embeddings: np.ndarray | None = None
     project_embeddings: np.ndarray | None = None
     weights: Weights = field(default_factory=Weights)
+    # Approximate indexes of the embeddings, by side ("people", "calls"), built on first use
+    # by a large node's recommendations (domain/recommendations.py).
+    indexes: dict[str, ClusteredIndex] = field(default_factory=dict, repr=False)
 
     @property
     def n(self) -> int:
@@ -107,6 +110,31 @@ class Observed:
         marks = sp.csr_matrix(self.space.matrix[:, np.flatnonzero(self.space.is_skill)], dtype=np.float32)
         marks.data = np.ones_like(marks.data)  # stored entries are the declared skills
         return marks
+
+    @cached_property
+    def skill_counts(self) -> np.ndarray:
+        """How many skills each feature row declares."""
+        return np.asarray(self.skill_marks.sum(axis=1), dtype=np.float64).ravel()
+
+    @cached_property
+    def follower_counts(self) -> np.ndarray:
+        """How many followers each actor row has."""
+        return np.asarray(self.followers.sum(axis=1), dtype=np.float64).ravel()
+
+    @cached_property
+    def unit_matrix(self) -> sp.csr_matrix:
+        """The feature rows at unit length: a TF-IDF cosine is the product of two of them."""
+        return l2_normalize_rows(self.space.matrix)
+
+    @cached_property
+    def visible(self) -> np.ndarray:
+        """Per actor row: may it appear in rankings and results."""
+        return np.array([actor.visible for actor in self.actors], dtype=bool)
+
+    @cached_property
+    def domains(self) -> np.ndarray:
+        """Per actor row: its domain."""
+        return np.array([actor.domain for actor in self.actors], dtype=object)
 
     @property
     def people_matrix(self) -> sp.csr_matrix:
@@ -158,8 +186,8 @@ async def load_observed(session: AsyncSession, config: Config) -> Observed:
         space,
         people_rows,
         person_rows,
-        people_embeddings=None if vectors.empty else _people_embeddings(people, texts, vectors),
-        project_embeddings=None if vectors.empty else _project_embeddings(projects, vectors),
+        people_embeddings=None if vectors.empty else unit_rows(_people_embeddings(people, texts, vectors)),
+        project_embeddings=None if vectors.empty else unit_rows(_project_embeddings(projects, vectors)),
         weights=matching_weights(config.matching),
     )
 

@@ -13,10 +13,18 @@ of four signals, each in [0, 1]:
 
 The reasons say which: the shared skills and terms, "similar topic" when the embedding carried
 the score, and who in the asker's network follows the candidate. Only visible actors are offered.
+
+Up to SHORTLIST_FROM candidates, every one is scored. Above it, the hybrid score is computed
+over a shortlist: the best SHORTLIST_EACH candidates by each signal, those by embedding found
+through an approximate index (`analytics/embeddings.ClusteredIndex`, built once per snapshot),
+since scoring every embedding is what grows with the node. A candidate in none of the four
+lists would need to be middling on every signal at once to reach the top;
+`bench/semantic.py --shortlist` measures how often the top-10 still matches exact scoring.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -25,7 +33,7 @@ from typing import NamedTuple
 import numpy as np
 import scipy.sparse as sp
 
-from talentfed.analytics.embeddings import Hybrid, hybrid, top_k, unit_rows
+from talentfed.analytics.embeddings import ClusteredIndex, Hybrid, hybrid, top_k, unit_rows
 from talentfed.analytics.features import l2_normalize_rows
 from talentfed.analytics.similarity import SharedTerm, explain, team_vector
 from talentfed.domain.observed_graph import Observed
@@ -36,6 +44,8 @@ FOLLOWERS_NAMED = 3  # how many of the asker's network a reason names
 # between unrelated profiles sits around 0.2-0.45 (a speech researcher against a database
 # engineer: 0.31), so leading alone would say it of nearly everyone in a small neighbourhood.
 SIMILAR_TOPIC_MIN = 0.45
+SHORTLIST_FROM = 20_000  # candidates above which a query scores a shortlist, not every one
+SHORTLIST_EACH = 300  # candidates each signal adds to the shortlist
 
 
 @dataclass(frozen=True)
@@ -64,18 +74,19 @@ class _Query:
 class _Side:
     """The candidates: rows of the feature space, their embeddings, their actors."""
 
+    name: str  # "people" or "calls"
     offset: int  # where these rows start in the feature space
     embeddings: np.ndarray | None
     actor_rows: np.ndarray  # the actor row of each candidate (a project call: its author)
 
 
 def _people(observed: Observed) -> _Side:
-    return _Side(0, observed.people_embeddings, observed.people)
+    return _Side("people", 0, observed.people_embeddings, observed.people)
 
 
 def _calls(observed: Observed) -> _Side:
     authors = np.array([project.author_row for project in observed.projects], dtype=np.int64)
-    return _Side(len(observed.people), observed.project_embeddings, authors)
+    return _Side("calls", len(observed.people), observed.project_embeddings, authors)
 
 
 def _query(observed: Observed, feature_rows: Sequence[int], side: _Side, asker_rows: Sequence[int]) -> _Query:
@@ -91,29 +102,39 @@ def _query(observed: Observed, feature_rows: Sequence[int], side: _Side, asker_r
     return _Query(tfidf, embedding, skills, network)
 
 
-def _signals(observed: Observed, query: _Query, side: _Side, chosen: np.ndarray) -> dict[str, np.ndarray]:
+def _signals(
+    observed: Observed, query: _Query, side: _Side, chosen: np.ndarray, *, embedding: bool = True
+) -> dict[str, np.ndarray]:
     rows = chosen + side.offset
-    items = l2_normalize_rows(observed.space.matrix[rows])
-    signals = {"tfidf": np.asarray((items @ query.tfidf.T).toarray()).ravel()}
-    if query.embedding is not None and side.embeddings is not None:
-        signals["embedding"] = unit_rows(side.embeddings[chosen]) @ query.embedding
-    marks = observed.skill_marks[rows]
-    shared = np.asarray((marks @ query.skills.T).toarray()).ravel()
-    union = np.asarray(marks.sum(axis=1)).ravel() + query.skills.sum() - shared
+    terms = query.tfidf.toarray().ravel()
+    signals = {"tfidf": _product(observed.unit_matrix, rows, terms)}
+    if embedding and query.embedding is not None and side.embeddings is not None:
+        signals["embedding"] = side.embeddings[chosen] @ query.embedding  # unit rows (observed_graph)
+    shared = _product(observed.skill_marks, rows, query.skills.toarray().ravel())
+    union = observed.skill_counts[rows] + query.skills.sum() - shared
     signals["skills"] = np.divide(shared, union, out=np.zeros_like(shared), where=union > 0)
     signals["graph"] = _network_overlap(observed, query.network, side.actor_rows[chosen])
     return signals
+
+
+def _product(matrix: sp.csr_matrix, rows: np.ndarray, vector: np.ndarray) -> np.ndarray:
+    """(matrix @ vector)[rows], the cheaper way: cutting a few rows out first, or else one
+    product over every row (a copy of most of a large matrix costs more than the product)."""
+    if 4 * len(rows) < matrix.shape[0]:
+        cut: np.ndarray = np.asarray(matrix[rows] @ vector, dtype=np.float64).ravel()
+        return cut
+    every: np.ndarray = np.asarray(matrix @ vector, dtype=np.float64).ravel()[rows]
+    return every
 
 
 def _network_overlap(observed: Observed, network: np.ndarray, actor_rows: np.ndarray) -> np.ndarray:
     """|followers(c) ∩ network| / √(|followers(c)| · |network|) for each candidate c."""
     if len(network) == 0:
         return np.zeros(len(actor_rows))
-    followers = observed.followers[actor_rows]
     mine = np.zeros(observed.n, dtype=np.float32)
     mine[network] = 1
-    shared = np.asarray(followers @ mine, dtype=np.float64)
-    sizes = np.asarray(followers.sum(axis=1), dtype=np.float64).ravel() * len(network)
+    shared = _product(observed.followers, actor_rows, mine)
+    sizes = observed.follower_counts[actor_rows] * len(network)
     overlap: np.ndarray = np.divide(shared, np.sqrt(sizes), out=np.zeros(len(actor_rows)), where=sizes > 0)
     return overlap
 
@@ -131,12 +152,14 @@ def _weights_for(observed: Observed, signals: dict[str, np.ndarray]) -> Hybrid:
 
 
 def _ranked(
-    observed: Observed, query: _Query, side: _Side, allowed: Sequence[int], k: int, offset: int
+    observed: Observed, query: _Query, side: _Side, allowed: Sequence[int] | np.ndarray, k: int, offset: int
 ) -> list[_Found]:
     """The best k candidates after `offset`."""
     chosen = np.asarray(allowed, dtype=np.int64)
     if len(chosen) == 0:
         return []
+    if len(chosen) > SHORTLIST_FROM:
+        chosen = _shortlist(observed, query, side, chosen, k + offset)
     signals = _signals(observed, query, side, chosen)
     scored = _weights_for(observed, signals)
     best = [int(i) for i in top_k(scored.scores, k + offset) if scored.scores[i] > 0][offset:]
@@ -149,6 +172,42 @@ def _ranked(
         )
         for i in best
     ]
+
+
+def _shortlist(observed: Observed, query: _Query, side: _Side, chosen: np.ndarray, wanted: int) -> np.ndarray:
+    """The candidates worth a full score: the best SHORTLIST_EACH (or `wanted`) by TF-IDF, by
+    skills and by the asker's network, scored over every candidate (sparse, cheap), and by
+    embedding, through the approximate index."""
+    each = max(SHORTLIST_EACH, wanted)
+    cheap = _signals(observed, query, side, chosen, embedding=False)
+    picks = [chosen[top_k(values, each)] for values in cheap.values()]
+    if query.embedding is not None and side.embeddings is not None:
+        allowed = np.zeros(len(side.embeddings), dtype=bool)
+        allowed[chosen] = True
+        # Twice as many as kept: some of the nearest are not candidates (hidden, the asker).
+        nearest = embedding_index(observed, side).search(query.embedding, 2 * each)
+        found = np.array([item for item, _ in nearest], dtype=np.int64)
+        picks.append(found[allowed[found]][:each])
+    return np.unique(np.concatenate(picks)).astype(np.int64)
+
+
+async def prepare(observed: Observed) -> None:
+    """Build the indexes a large snapshot's queries will use, in a thread: seconds at 100k
+    items, which a request must not wait for on the event loop."""
+    for side in (_people(observed), _calls(observed)):
+        if side.embeddings is not None and len(side.embeddings) > SHORTLIST_FROM:
+            await asyncio.to_thread(embedding_index, observed, side)
+
+
+def embedding_index(observed: Observed, side: _Side) -> ClusteredIndex:
+    """The approximate index of a side's embeddings, built on first use and kept with the
+    snapshot (2·√n lists, the size bench/semantic.py measured)."""
+    assert side.embeddings is not None
+    index = observed.indexes.get(side.name)
+    if index is None:
+        lists = max(16, int(2 * np.sqrt(len(side.embeddings))))
+        index = observed.indexes[side.name] = ClusteredIndex(side.embeddings, lists=lists)
+    return index
 
 
 def _followed_by(observed: Observed, network: np.ndarray, actor_row: int) -> tuple[str, ...]:
@@ -186,16 +245,12 @@ def describe(shared: Sequence[SharedTerm], similar_topic: bool, followed_by: Seq
 def similar_people(
     observed: Observed, actor_row: int, k: int = 10, *, other_institutions: bool = False, offset: int = 0
 ) -> list[Result]:
-    people = observed.people.tolist()
-    me = observed.actors[actor_row]
-    allowed = [
-        index
-        for index, row in enumerate(people)
-        if observed.actors[row].visible
-        and row != actor_row
-        and not (other_institutions and observed.actors[row].domain == me.domain)
-    ]
-    if not allowed or observed.person_rows[actor_row] < 0:
+    people = observed.people
+    offered = observed.visible[people] & (people != actor_row)
+    if other_institutions:
+        offered &= observed.domains[people] != observed.actors[actor_row].domain
+    allowed = np.flatnonzero(offered)
+    if not len(allowed) or observed.person_rows[actor_row] < 0:
         return []
     side = _people(observed)
     query = _query(observed, [int(observed.person_rows[actor_row])], side, [actor_row])
@@ -249,11 +304,9 @@ def matching_projects(
 def candidates(observed: Observed, project_index: int, k: int = 10, *, offset: int = 0) -> list[Result]:
     """The people whose skills and work fit a project call best (its author excluded)."""
     project = observed.projects[project_index]
-    people = observed.people.tolist()
-    allowed = [
-        i for i, row in enumerate(people) if observed.actors[row].visible and row != project.author_row
-    ]
-    if not allowed:
+    people = observed.people
+    allowed = np.flatnonzero(observed.visible[people] & (people != project.author_row))
+    if not len(allowed):
         return []
     calls = _calls(observed)
     query = _query(observed, [calls.offset + project_index], calls, [project.author_row])
