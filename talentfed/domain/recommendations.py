@@ -19,7 +19,7 @@ over a shortlist: the best SHORTLIST_EACH candidates by each signal, those by em
 through an approximate index (`analytics/embeddings.ClusteredIndex`, built once per snapshot),
 since scoring every embedding is what grows with the node. A candidate in none of the four
 lists would need to be middling on every signal at once to reach the top;
-`bench/semantic.py --shortlist` measures how often the top-10 still matches exact scoring.
+`bench/recommend_scale.py` measures how often the top-10 still matches exact scoring.
 """
 
 from __future__ import annotations
